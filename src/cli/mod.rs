@@ -1,0 +1,184 @@
+//! The command line: clap types, conversion into the library's types at the edge, and
+//! terminal output. One file per subcommand; each returns an exit code from
+//! [`crate::exit_code`].
+
+mod approve;
+mod demo;
+mod history;
+mod ledger_cmd;
+mod plan_cmd;
+mod progress;
+mod run;
+mod sample_system;
+mod status;
+mod validate;
+
+use crate::exit_code;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const AFTER_HELP: &str = "\
+The four stages, in order:
+  1 trial-test        trial run on the test environment
+  2 real-test         real run on the test environment
+  3 trial-production  trial run on production (production-safe suites, capped rate)
+  4 real-production   real run on production (go-live observation window)
+A stage runs only when the previous one passed its gate and was approved.
+
+Examples:
+  stagegate demo                                     # the whole pipeline on a sample system, ~1 minute
+  stagegate validate                                 # check every file; exit 2 on a mistake
+  stagegate plan dichvucong --release 1.0.0          # what each stage would run, and its limits
+  stagegate run dichvucong --release 1.0.0 --stage trial-test --as qa.nguyen
+  stagegate approve dichvucong --release 1.0.0 --stage trial-test --as rm.tran --note 'ok'
+  stagegate status
+  stagegate ledger verify
+
+Exit codes: 0 ok/passed · 1 gate failed, aborted or verification failed ·
+            2 invalid input or usage · 3 refused by the rollout rules";
+
+/// stagegate: takes each release of a government information system through four
+/// gated stages (trial and real runs on test, then on production), and lets it move on
+/// only when its gate passed on measured evidence and a release manager approved.
+#[derive(Debug, Parser)]
+#[command(name = "stagegate", version, after_help = AFTER_HELP, max_term_width = 100)]
+pub struct Cli {
+    /// Project folder holding `environments/` and `scenarios/`.
+    #[arg(long, global = true, value_name = "DIR", default_value = ".")]
+    pub root: PathBuf,
+    /// The ledger database [default: <root>/.stagegate/ledger.db].
+    #[arg(long, global = true, value_name = "PATH", env = "STAGEGATE_LEDGER")]
+    pub ledger: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output format for commands that can print JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OutputFormat {
+    /// Human-readable text.
+    #[default]
+    Text,
+    /// JSON on standard output.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check every environment, rollout and suite file; report every mistake as
+    /// file:line:column with what was expected. Sends nothing.
+    Validate,
+    /// Show what a release's stages would run, where, with which limits, gate and
+    /// approvals; refuse (exit 2) a plan that breaks an environment's limits.
+    #[command(after_help = "Example:\n  stagegate plan dichvucong --release 1.0.0 --stage trial-production")]
+    Plan(plan_cmd::PlanArgs),
+    /// Run one stage of a release: suites, measurements, gate, ledger, summary.json.
+    /// Exit 0 passed, 1 failed, 3 refused by the rollout rules.
+    #[command(after_help = "Example:\n  stagegate run dichvucong --release 1.0.0 --stage trial-test --as qa.nguyen")]
+    Run(run::RunArgs),
+    /// Approve the latest run of a stage; the stage is promoted when the plan's number
+    /// of distinct approvers is reached.
+    #[command(after_help = "Example:\n  stagegate approve dichvucong --release 1.0.0 --stage trial-test --as rm.tran --note 'gate green'")]
+    Approve(approve::DecisionArgs),
+    /// Reject the latest run of a stage; it must be run again before approval.
+    Reject(approve::DecisionArgs),
+    /// Where every release of every system stands, stage by stage.
+    Status(status::StatusArgs),
+    /// Every run, approval and promotion of one release, from the ledger.
+    History(history::HistoryArgs),
+    /// Ledger maintenance.
+    #[command(subcommand)]
+    Ledger(ledger_cmd::LedgerCommand),
+    /// Start the sample public-service portal on loopback (it can be told to misbehave).
+    #[command(name = "sample-system")]
+    SampleSystem(sample_system::SampleArgs),
+    /// Run the whole pipeline on two sample instances (test, production): release 1.0.0
+    /// through all four stages, then 1.1.0 stopped by its real-test gate.
+    Demo(demo::DemoArgs),
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { exit_code::INVALID_INPUT } else { exit_code::OK });
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit_code::FAILED);
+        }
+    };
+    let code = runtime.block_on(dispatch(cli));
+    // goose's user tasks may still be winding down; do not wait for them at exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    exit_code::to_exit_code(code)
+}
+
+async fn dispatch(cli: Cli) -> u8 {
+    let ledger_path = cli.ledger.clone().unwrap_or_else(|| default_ledger(&cli.root));
+    match cli.command {
+        Command::Validate => validate::run(&cli.root),
+        Command::Plan(args) => plan_cmd::run(&cli.root, args),
+        Command::Run(args) => run::run(&cli.root, &ledger_path, args).await,
+        Command::Approve(args) => approve::run(&cli.root, &ledger_path, args, crate::ledger::Decision::Approve),
+        Command::Reject(args) => approve::run(&cli.root, &ledger_path, args, crate::ledger::Decision::Reject),
+        Command::Status(args) => status::run(&ledger_path, args),
+        Command::History(args) => history::run(&ledger_path, args),
+        Command::Ledger(cmd) => ledger_cmd::run(&ledger_path, cmd),
+        Command::SampleSystem(args) => sample_system::run(args).await,
+        Command::Demo(args) => demo::run(args).await,
+    }
+}
+
+/// `<root>/.stagegate/ledger.db`.
+pub fn default_ledger(root: &Path) -> PathBuf {
+    root.join(".stagegate").join("ledger.db")
+}
+
+/// Loads the project, printing diagnostics; `Err` carries the exit code.
+fn load_project(root: &Path) -> Result<crate::config::Project, u8> {
+    match crate::config::load(root) {
+        Ok(p) => Ok(p),
+        Err(e) => {
+            eprintln!("{e}");
+            Err(exit_code::INVALID_INPUT)
+        }
+    }
+}
+
+/// Opens the ledger, printing the error; `Err` carries the exit code.
+fn open_ledger(path: &Path) -> Result<crate::ledger::Ledger, u8> {
+    crate::ledger::Ledger::open(path).map_err(|e| {
+        eprintln!("error: {e} (ledger `{}`)", path.display());
+        exit_code::FAILED
+    })
+}
+
+/// Maps a ledger error to its exit code, printing it.
+fn ledger_failure(e: &crate::ledger::LedgerError) -> u8 {
+    eprintln!("error: {e}");
+    match e {
+        crate::ledger::LedgerError::Refused(_) => exit_code::REFUSED,
+        _ => exit_code::FAILED,
+    }
+}
+
+/// Prints JSON to stdout.
+fn print_json<T: serde::Serialize>(value: &T) -> u8 {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => {
+            println!("{text}");
+            exit_code::OK
+        }
+        Err(e) => {
+            eprintln!("error: cannot write JSON: {e}");
+            exit_code::FAILED
+        }
+    }
+}

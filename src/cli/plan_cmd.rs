@@ -1,0 +1,90 @@
+//! `stagegate plan`: show what each stage would run, refuse plans that break limits.
+
+use super::OutputFormat;
+use crate::exit_code;
+use crate::plan::{self, Plan};
+use crate::stage::StageId;
+use clap::Args;
+use std::path::Path;
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// System (a folder under `scenarios/`).
+    pub system: String,
+    /// Release to plan.
+    #[arg(long)]
+    pub release: String,
+    /// Only this stage [default: all four].
+    #[arg(long)]
+    pub stage: Option<StageId>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+pub(super) fn run(root: &Path, args: PlanArgs) -> u8 {
+    let project = match super::load_project(root) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let stages: Vec<StageId> = match args.stage {
+        Some(s) => vec![s],
+        None => StageId::ALL.to_vec(),
+    };
+    let mut plans = Vec::new();
+    let mut refused = false;
+    for stage in stages {
+        match plan::build(&project, &args.system, &args.release, stage) {
+            Ok(p) => plans.push(p),
+            Err(e) => {
+                eprintln!("stage {} `{stage}`: {e}", stage.number());
+                refused = true;
+            }
+        }
+    }
+    if refused {
+        return exit_code::INVALID_INPUT;
+    }
+    match args.output {
+        OutputFormat::Json => super::print_json(&plans),
+        OutputFormat::Text => {
+            for p in &plans {
+                print_plan(p);
+            }
+            exit_code::OK
+        }
+    }
+}
+
+fn print_plan(p: &Plan) {
+    println!("stage {} `{}` ({}) of {} release {}", p.stage.number(), p.stage, p.stage.title(), p.system, p.release);
+    println!("  environment  {} ({}) at {}", p.environment.name, p.environment.tier.as_str(), p.environment.base_url);
+    let limits = &p.environment.limits;
+    println!(
+        "  limits       max-users {}, max-rps {}, forbidden tags [{}]",
+        limits.max_users.map_or("none".into(), |u| u.to_string()),
+        limits.max_rps.map_or("none".into(), |r| r.to_string()),
+        limits.forbidden_tags.iter().cloned().collect::<Vec<_>>().join(", ")
+    );
+    for s in &p.suites {
+        let tags: Vec<&str> = s.tags.iter().map(String::as_str).collect();
+        println!("  suite        {} ({}) [{}]", s.name, s.kind(), tags.join(", "));
+    }
+    let t = &p.traffic;
+    println!(
+        "  traffic      {} users, ramp-up {:?}, duration {:?}, rate cap {}",
+        t.users,
+        t.ramp_up,
+        t.duration,
+        t.max_rps.map_or("none".into(), |r| format!("{r}/s"))
+    );
+    for c in &p.gate.criteria {
+        println!("  gate         {c}");
+    }
+    println!(
+        "  approval     {} distinct approver(s){}",
+        p.approval.approvers,
+        if p.approval.allow_self_approval { ", self-approval allowed" } else { ", not the person who ran it" }
+    );
+    println!();
+}

@@ -1,0 +1,90 @@
+//! `stagegate run`: one stage of one release, end to end.
+
+use super::progress::TerminalProgress;
+use super::OutputFormat;
+use crate::exit_code;
+use crate::gate::GateOutcome;
+use crate::report;
+use crate::stage::StageId;
+use crate::stage_run::{self, StageRunError};
+use clap::Args;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// System (a folder under `scenarios/`).
+    pub system: String,
+    /// Release under test; the environment must serve it.
+    #[arg(long)]
+    pub release: String,
+    /// Stage to run.
+    #[arg(long)]
+    pub stage: StageId,
+    /// Who runs the stage (recorded in the ledger).
+    #[arg(long = "as", value_name = "NAME", env = "STAGEGATE_USER")]
+    pub actor: String,
+    /// Folder for reports [default: <root>/.stagegate/runs].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Output format of the verdict on standard output.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
+    let project = match super::load_project(root) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let plan = match crate::plan::build(&project, &args.system, &args.release, args.stage) {
+        Ok(p) => p,
+        Err(e) => {
+            eprint!("error: {e}");
+            return exit_code::INVALID_INPUT;
+        }
+    };
+    let mut ledger = match super::open_ledger(ledger_path) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let out = args.out.clone().unwrap_or_else(|| root.join(".stagegate").join("runs"));
+    let secrets = |name: &str| std::env::var(name).ok();
+    let outcome = match stage_run::run_stage(&plan, &mut ledger, &args.actor, &out, &secrets, &TerminalProgress::new()).await {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return match e {
+                StageRunError::MissingSecret(_) => exit_code::INVALID_INPUT,
+                StageRunError::Ledger(crate::ledger::LedgerError::Refused(_)) | StageRunError::WrongRelease { .. } => exit_code::REFUSED,
+                StageRunError::Ledger(_) | StageRunError::Reports { .. } => exit_code::FAILED,
+            };
+        }
+    };
+    match args.output {
+        OutputFormat::Json => {
+            let _ = super::print_json(&serde_json::json!({
+                "run_id": outcome.run.id,
+                "state": outcome.run.state,
+                "verdict": outcome.verdict,
+                "summary": outcome.summary_path,
+            }));
+        }
+        OutputFormat::Text => {
+            println!("{}", report::verdict_table(&outcome.verdict));
+            for f in &outcome.findings {
+                println!("  finding [{}] {} at {}", f.severity, f.check, f.url);
+            }
+            println!("  summary: {}", outcome.summary_path.display());
+            if outcome.verdict.outcome == GateOutcome::Passed {
+                println!(
+                    "  next: stagegate approve {} --release {} --stage {} --as <release manager>",
+                    plan.system, plan.release, plan.stage
+                );
+            }
+        }
+    }
+    match outcome.verdict.outcome {
+        GateOutcome::Passed => exit_code::OK,
+        GateOutcome::Failed => exit_code::FAILED,
+    }
+}

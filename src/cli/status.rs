@@ -1,0 +1,103 @@
+//! `stagegate status`: where every release stands, stage by stage.
+
+use super::OutputFormat;
+use crate::exit_code;
+use crate::ledger::{Ledger, LedgerError, RunState};
+use crate::stage::StageId;
+use clap::Args;
+use serde::Serialize;
+use std::path::Path;
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only this system.
+    pub system: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+/// The state of one stage of one release.
+#[derive(Debug, Serialize)]
+pub struct StageState {
+    /// Stage.
+    pub stage: StageId,
+    /// `not-run`, `running`, `failed`, `aborted`, `awaiting-approval`, `promoted`.
+    pub state: String,
+    /// Latest run id.
+    pub run: Option<i64>,
+}
+
+/// The state of one release.
+#[derive(Debug, Serialize)]
+pub struct ReleaseState {
+    /// System.
+    pub system: String,
+    /// Release.
+    pub release: String,
+    /// Four stages.
+    pub stages: Vec<StageState>,
+}
+
+/// Computes every release's state from the ledger.
+pub fn release_states(ledger: &Ledger, system: Option<&str>) -> Result<Vec<ReleaseState>, LedgerError> {
+    let promotions = ledger.promotions(system)?;
+    let runs = ledger.runs(system, None)?;
+    let mut out = Vec::new();
+    for (sys, release) in ledger.releases(system)? {
+        let stages = StageId::ALL
+            .into_iter()
+            .map(|stage| {
+                let last = runs.iter().rev().find(|r| r.system == sys && r.release == release && r.stage == stage);
+                let promoted = promotions.iter().any(|p| p.system == sys && p.release == release && p.stage == stage);
+                let state = match (promoted, last.map(|r| r.state)) {
+                    (true, _) => "promoted",
+                    (false, None) => "not-run",
+                    (false, Some(RunState::Passed)) => "awaiting-approval",
+                    (false, Some(s)) => s.as_str(),
+                };
+                StageState { stage, state: state.to_string(), run: last.map(|r| r.id) }
+            })
+            .collect();
+        out.push(ReleaseState { system: sys, release, stages });
+    }
+    Ok(out)
+}
+
+pub(super) fn run(ledger_path: &Path, args: StatusArgs) -> u8 {
+    let ledger = match super::open_ledger(ledger_path) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let states = match release_states(&ledger, args.system.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return super::ledger_failure(&e),
+    };
+    match args.output {
+        OutputFormat::Json => super::print_json(&states),
+        OutputFormat::Text => {
+            print!("{}", pipeline_table(&states));
+            exit_code::OK
+        }
+    }
+}
+
+/// The pipeline as a table: one row per release, one column per stage.
+pub fn pipeline_table(states: &[ReleaseState]) -> String {
+    if states.is_empty() {
+        return "no releases in the ledger yet\n".into();
+    }
+    let mut out = format!("{:<12} {:<9}", "system", "release");
+    for stage in StageId::ALL {
+        out.push_str(&format!(" {:<19}", format!("{}:{}", stage.number(), stage)));
+    }
+    out.push('\n');
+    for r in states {
+        out.push_str(&format!("{:<12} {:<9}", r.system, r.release));
+        for s in &r.stages {
+            out.push_str(&format!(" {:<19}", s.state));
+        }
+        out.push('\n');
+    }
+    out
+}

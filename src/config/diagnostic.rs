@@ -1,0 +1,170 @@
+//! Takes a file's text and a byte span, gives an error that points at the exact text:
+//! `path:line:column`, the line, carets under the offending text, and what was expected.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// A user file held in memory so errors can quote it.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The path as shown to the user (relative to the project root when possible).
+    pub path: PathBuf,
+    /// The whole text of the file.
+    pub text: String,
+}
+
+impl SourceFile {
+    /// Reads a file; `shown_as` is the path printed in errors.
+    pub fn read(path: &Path, shown_as: PathBuf) -> std::io::Result<SourceFile> {
+        Ok(SourceFile {
+            path: shown_as,
+            text: std::fs::read_to_string(path)?,
+        })
+    }
+
+    /// Builds a diagnostic pointing at `span` in this file.
+    pub fn diagnostic(
+        &self,
+        span: Range<usize>,
+        message: impl Into<String>,
+        expected: Option<String>,
+    ) -> Diagnostic {
+        let start = span.start.min(self.text.len());
+        let before = &self.text[..start];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let line_end = self.text[line_start..]
+            .find('\n')
+            .map_or(self.text.len(), |i| line_start + i);
+        let line_text = self.text[line_start..line_end].trim_end_matches('\r').to_string();
+        // Columns count characters, not bytes: Vietnamese text is multi-byte.
+        let column = self.text[line_start..start].chars().count() + 1;
+        let end = span.end.clamp(start, line_end);
+        let width = self.text[start..end].chars().count().max(1);
+        Diagnostic {
+            path: self.path.clone(),
+            line,
+            column,
+            width,
+            line_text,
+            message: message.into(),
+            expected,
+        }
+    }
+
+    /// A diagnostic for the first line, for problems that belong to the whole file.
+    pub fn whole_file(&self, message: impl Into<String>, expected: Option<String>) -> Diagnostic {
+        self.diagnostic(0..0, message, expected)
+    }
+}
+
+/// One mistake in one file, with its exact position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The file, as shown to the user.
+    pub path: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    /// How many characters the carets cover.
+    pub width: usize,
+    /// The text of the offending line.
+    pub line_text: String,
+    /// What is wrong.
+    pub message: String,
+    /// What would have been accepted, when it is known.
+    pub expected: Option<String>,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "error: {}", self.message)?;
+        let number = self.line.to_string();
+        let gutter = " ".repeat(number.len());
+        writeln!(
+            f,
+            "{gutter}--> {}:{}:{}",
+            self.path.display(),
+            self.line,
+            self.column
+        )?;
+        writeln!(f, "{gutter} |")?;
+        writeln!(f, "{number} | {}", self.line_text)?;
+        let pad: String = self
+            .line_text
+            .chars()
+            .take(self.column - 1)
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        write!(f, "{gutter} | {pad}{}", "^".repeat(self.width))?;
+        if let Some(expected) = &self.expected {
+            write!(f, "\n{gutter} = expected {expected}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every mistake found in a set of files: validation reports them all, not just the first.
+#[derive(Debug, Default)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    /// Adds one mistake.
+    pub fn push(&mut self, diagnostic: Diagnostic) {
+        self.0.push(diagnostic);
+    }
+
+    /// True when nothing is wrong.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, diagnostic) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            writeln!(f, "{diagnostic}")?;
+        }
+        write!(
+            f,
+            "{} error{} found; nothing was sent to any target",
+            self.0.len(),
+            if self.0.len() == 1 { "" } else { "s" }
+        )
+    }
+}
+
+/// Turns a toml parse or type error into a diagnostic of `file`.
+pub fn from_toml_error(file: &SourceFile, error: &toml::de::Error) -> Diagnostic {
+    let span = error.span().unwrap_or(0..0);
+    let message = error.message().trim().to_string();
+    // serde phrases its expectations inside the message ("expected one of ..."); split them
+    // out so every diagnostic has the same shape.
+    match message.split_once(", expected ") {
+        Some((what, expected)) => file.diagnostic(span, what.to_string(), Some(expected.to_string())),
+        None => file.diagnostic(span, message, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        let file = SourceFile {
+            path: "x.toml".into(),
+            text: "a = 1\nten = \"Đăng ký\" x\n".into(),
+        };
+        let offset = file.text.find(" x").unwrap_or(0) + 1;
+        let d = file.diagnostic(offset..offset + 1, "stray text", None);
+        assert_eq!((d.line, d.column, d.width), (2, 17, 1));
+        assert!(d.to_string().contains("--> x.toml:2:17"));
+        assert!(d.to_string().ends_with("|                 ^"));
+    }
+}

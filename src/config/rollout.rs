@@ -1,0 +1,514 @@
+//! Takes `scenarios/<system>/rollout.toml`, gives a [`Rollout`]: for each of the four
+//! stages, the environment, the suites, the traffic profile, the gate and the approval
+//! policy. Names of environments and suites are checked against the project here.
+
+use super::diagnostic::{Diagnostics, SourceFile};
+use super::units::{parse_duration, Threshold, Unit};
+use crate::stage::StageId;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::time::Duration;
+use toml::Spanned;
+
+/// One system's validated rollout plan.
+#[derive(Debug, Clone)]
+pub struct Rollout {
+    /// System identifier, e.g. `dichvucong`.
+    pub system: String,
+    /// Human title.
+    pub title: String,
+    /// The four stages.
+    pub stages: BTreeMap<StageId, StageSpec>,
+}
+
+/// What one stage runs and how it is judged.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageSpec {
+    /// Environment name.
+    pub environment: String,
+    /// Suite names, run in order.
+    pub suites: Vec<String>,
+    /// Load shape.
+    pub traffic: Traffic,
+    /// The gate.
+    pub gate: GateSpec,
+    /// Who must approve promotion.
+    pub approval: ApprovalPolicy,
+}
+
+/// The load shape of a stage.
+#[derive(Debug, Clone, Serialize)]
+pub struct Traffic {
+    /// Concurrent virtual users at full load.
+    pub users: u32,
+    /// Time to start all users.
+    #[serde(with = "duration_ms")]
+    pub ramp_up: Duration,
+    /// Time at full load.
+    #[serde(with = "duration_ms")]
+    pub duration: Duration,
+    /// A cap on requests per second across all users.
+    pub max_rps: Option<f64>,
+}
+
+mod duration_ms {
+    use serde::Serializer;
+    use std::time::Duration;
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+}
+
+/// A gate: typed criteria and whether warnings block.
+#[derive(Debug, Clone, Serialize)]
+pub struct GateSpec {
+    /// Every criterion must pass.
+    pub criteria: Vec<Criterion>,
+    /// When true a warning fails the gate too.
+    pub warnings_block: bool,
+}
+
+/// What a criterion measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MetricId {
+    /// Median latency.
+    LatencyP50,
+    /// 90th percentile latency.
+    LatencyP90,
+    /// 95th percentile latency.
+    LatencyP95,
+    /// 99th percentile latency.
+    LatencyP99,
+    /// Slowest request.
+    LatencyMax,
+    /// Failed requests / all requests.
+    ErrorRate,
+    /// Failed checks / all checks.
+    CheckFailureRate,
+    /// Requests per second over the run.
+    Throughput,
+    /// Number of requests sent.
+    Requests,
+    /// Security findings of severity info.
+    SecurityInfo,
+    /// Security findings of severity low.
+    SecurityLow,
+    /// Security findings of severity medium.
+    SecurityMedium,
+    /// Security findings of severity high.
+    SecurityHigh,
+    /// Security findings of severity critical.
+    SecurityCritical,
+}
+
+impl MetricId {
+    /// The identifier used in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricId::LatencyP50 => "latency-p50",
+            MetricId::LatencyP90 => "latency-p90",
+            MetricId::LatencyP95 => "latency-p95",
+            MetricId::LatencyP99 => "latency-p99",
+            MetricId::LatencyMax => "latency-max",
+            MetricId::ErrorRate => "error-rate",
+            MetricId::CheckFailureRate => "check-failure-rate",
+            MetricId::Throughput => "throughput",
+            MetricId::Requests => "requests",
+            MetricId::SecurityInfo => "security-info",
+            MetricId::SecurityLow => "security-low",
+            MetricId::SecurityMedium => "security-medium",
+            MetricId::SecurityHigh => "security-high",
+            MetricId::SecurityCritical => "security-critical",
+        }
+    }
+
+    /// The unit its thresholds are written in.
+    pub fn unit(self) -> Unit {
+        match self {
+            MetricId::LatencyP50
+            | MetricId::LatencyP90
+            | MetricId::LatencyP95
+            | MetricId::LatencyP99
+            | MetricId::LatencyMax => Unit::Milliseconds,
+            MetricId::ErrorRate | MetricId::CheckFailureRate => Unit::Ratio,
+            MetricId::Throughput => Unit::PerSecond,
+            MetricId::Requests
+            | MetricId::SecurityInfo
+            | MetricId::SecurityLow
+            | MetricId::SecurityMedium
+            | MetricId::SecurityHigh
+            | MetricId::SecurityCritical => Unit::Count,
+        }
+    }
+
+    /// For regressions: whether a larger value is an improvement.
+    pub fn higher_is_better(self) -> bool {
+        matches!(self, MetricId::Throughput | MetricId::Requests)
+    }
+}
+
+impl fmt::Display for MetricId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One line of a gate.
+#[derive(Debug, Clone, Serialize)]
+pub struct Criterion {
+    /// What is measured.
+    pub metric: MetricId,
+    /// How it is judged.
+    pub rule: CriterionRule,
+    /// Fewer samples than this is "insufficient data", never a pass.
+    pub min_samples: Option<u64>,
+}
+
+/// How a criterion is judged.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum CriterionRule {
+    /// The value must meet `pass`; missing `warn` makes a warning.
+    Threshold {
+        /// Must hold, or the criterion fails.
+        pass: Threshold,
+        /// Should hold, or the criterion warns.
+        warn: Option<Threshold>,
+    },
+    /// The value may be at most this much worse than the last release that passed the
+    /// same stage (as a ratio: 0.25 = 25% worse).
+    Regression {
+        /// Worse than this fails.
+        max: f64,
+        /// Worse than this warns.
+        warn: Option<f64>,
+    },
+}
+
+impl fmt::Display for Criterion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.rule {
+            CriterionRule::Threshold { pass, .. } => write!(f, "{} {pass}", self.metric),
+            CriterionRule::Regression { max, .. } => {
+                write!(f, "{} regression <= {:.0}% vs last passed release", self.metric, max * 100.0)
+            }
+        }
+    }
+}
+
+/// Who must approve the promotion of a stage.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApprovalPolicy {
+    /// How many distinct people must approve.
+    pub approvers: u32,
+    /// Whether the person who ran the stage may be one of them.
+    pub allow_self_approval: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawRollout {
+    version: Spanned<u32>,
+    system: Spanned<String>,
+    title: Option<String>,
+    stages: RawStages,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawStages {
+    trial_test: RawStage,
+    real_test: RawStage,
+    trial_production: RawStage,
+    real_production: RawStage,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawStage {
+    environment: Spanned<String>,
+    suites: Spanned<Vec<Spanned<String>>>,
+    traffic: RawTraffic,
+    gate: RawGate,
+    #[serde(default)]
+    approval: RawApproval,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawTraffic {
+    users: Spanned<u32>,
+    ramp_up: Option<Spanned<String>>,
+    duration: Spanned<String>,
+    max_rps: Option<Spanned<f64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawGate {
+    #[serde(default)]
+    warnings_block: bool,
+    criteria: Spanned<Vec<RawCriterion>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawCriterion {
+    metric: Spanned<MetricId>,
+    pass: Option<Spanned<String>>,
+    warn: Option<Spanned<String>>,
+    max_regression: Option<Spanned<String>>,
+    warn_regression: Option<Spanned<String>>,
+    min_samples: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawApproval {
+    approvers: Spanned<u32>,
+    #[serde(default)]
+    allow_self_approval: bool,
+}
+
+impl Default for RawApproval {
+    fn default() -> Self {
+        // No approval table: one approver who did not run the stage (four-eyes principle).
+        toml::from_str("approvers = 1").unwrap_or_else(|_| unreachable!("literal parses"))
+    }
+}
+
+/// Names a rollout may refer to.
+pub struct KnownNames<'a> {
+    /// Environment names.
+    pub environments: &'a BTreeSet<String>,
+    /// Suite names of this system.
+    pub suites: &'a BTreeSet<String>,
+}
+
+/// Parses and validates a rollout file; `folder` is the system folder's name.
+pub fn parse(
+    file: &SourceFile,
+    folder: &str,
+    known: &KnownNames<'_>,
+    diagnostics: &mut Diagnostics,
+) -> Option<Rollout> {
+    let raw: RawRollout = match toml::from_str(&file.text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            diagnostics.push(super::diagnostic::from_toml_error(file, &e));
+            return None;
+        }
+    };
+    let before = diagnostics.0.len();
+    super::check_version(file, &raw.version, diagnostics);
+    if raw.system.get_ref() != folder {
+        diagnostics.push(file.diagnostic(
+            raw.system.span(),
+            format!("system `{}` does not match its folder `{folder}`", raw.system.get_ref()),
+            Some(format!("`system = \"{folder}\"`")),
+        ));
+    }
+    let RawStages {
+        trial_test,
+        real_test,
+        trial_production,
+        real_production,
+    } = raw.stages;
+    let mut stages = BTreeMap::new();
+    for (id, raw_stage) in [
+        (StageId::TrialTest, trial_test),
+        (StageId::RealTest, real_test),
+        (StageId::TrialProduction, trial_production),
+        (StageId::RealProduction, real_production),
+    ] {
+        if let Some(stage) = parse_stage(file, raw_stage, known, diagnostics) {
+            stages.insert(id, stage);
+        }
+    }
+    if diagnostics.0.len() > before {
+        return None;
+    }
+    Some(Rollout {
+        system: raw.system.into_inner(),
+        title: raw.title.unwrap_or_else(|| folder.to_string()),
+        stages,
+    })
+}
+
+fn parse_stage(
+    file: &SourceFile,
+    raw: RawStage,
+    known: &KnownNames<'_>,
+    diagnostics: &mut Diagnostics,
+) -> Option<StageSpec> {
+    let before = diagnostics.0.len();
+    if !known.environments.contains(raw.environment.get_ref()) {
+        diagnostics.push(file.diagnostic(
+            raw.environment.span(),
+            format!("unknown environment `{}`", raw.environment.get_ref()),
+            Some(one_of(known.environments, "environments/<name>.toml")),
+        ));
+    }
+    if raw.suites.get_ref().is_empty() {
+        diagnostics.push(file.diagnostic(raw.suites.span(), "a stage needs at least one suite", Some("suite names such as `[\"tra-cuu\"]`".into())));
+    }
+    for suite in raw.suites.get_ref() {
+        if !known.suites.contains(suite.get_ref()) {
+            diagnostics.push(file.diagnostic(
+                suite.span(),
+                format!("unknown suite `{}`", suite.get_ref()),
+                Some(one_of(known.suites, "a suite file beside rollout.toml")),
+            ));
+        }
+    }
+    let traffic = parse_traffic(file, &raw.traffic, diagnostics);
+    let gate = parse_gate(file, &raw.gate, diagnostics);
+    if *raw.approval.approvers.get_ref() == 0 {
+        // Zero approvers would let a release promote itself.
+        diagnostics.push(file.diagnostic(raw.approval.approvers.span(), "a stage needs at least one approver", Some("a whole number of 1 or more".into())));
+    }
+    if diagnostics.0.len() > before {
+        return None;
+    }
+    Some(StageSpec {
+        environment: raw.environment.into_inner(),
+        suites: raw.suites.into_inner().into_iter().map(Spanned::into_inner).collect(),
+        traffic: traffic?,
+        gate: gate?,
+        approval: ApprovalPolicy {
+            approvers: raw.approval.approvers.into_inner(),
+            allow_self_approval: raw.approval.allow_self_approval,
+        },
+    })
+}
+
+fn one_of(names: &BTreeSet<String>, fallback: &str) -> String {
+    if names.is_empty() {
+        fallback.to_string()
+    } else {
+        format!("one of {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))
+    }
+}
+
+fn parse_traffic(file: &SourceFile, raw: &RawTraffic, diagnostics: &mut Diagnostics) -> Option<Traffic> {
+    let mut duration_of = |text: &Spanned<String>| match parse_duration(text.get_ref()) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            diagnostics.push(file.diagnostic(text.span(), format!("bad duration `{}`: {e}", text.get_ref()), Some("a duration such as `30s` or `2m`".into())));
+            None
+        }
+    };
+    let ramp_up = match &raw.ramp_up {
+        Some(r) => duration_of(r),
+        None => Some(Duration::ZERO),
+    };
+    let duration = duration_of(&raw.duration);
+    let mut ok = ramp_up.is_some() && duration.is_some();
+    if duration == Some(Duration::ZERO) {
+        diagnostics.push(file.diagnostic(raw.duration.span(), "a stage that runs for no time measures nothing", Some("a duration above zero".into())));
+        ok = false;
+    }
+    if *raw.users.get_ref() == 0 {
+        diagnostics.push(file.diagnostic(raw.users.span(), "`users` must be at least 1", Some("a whole number of 1 or more".into())));
+        ok = false;
+    }
+    if let Some(rps) = &raw.max_rps {
+        if !(rps.get_ref().is_finite() && *rps.get_ref() > 0.0) {
+            diagnostics.push(file.diagnostic(rps.span(), "`max-rps` must be positive", Some("a number above 0".into())));
+            ok = false;
+        }
+    }
+    ok.then(|| Traffic {
+        users: *raw.users.get_ref(),
+        ramp_up: ramp_up.unwrap_or_default(),
+        duration: duration.unwrap_or_default(),
+        max_rps: raw.max_rps.as_ref().map(|r| *r.get_ref()),
+    })
+}
+
+fn parse_gate(file: &SourceFile, raw: &RawGate, diagnostics: &mut Diagnostics) -> Option<GateSpec> {
+    let before = diagnostics.0.len();
+    if raw.criteria.get_ref().is_empty() {
+        // Keptn passes a gate with no objectives; we refuse to: no evidence, no promotion.
+        diagnostics.push(file.diagnostic(raw.criteria.span(), "a gate needs at least one criterion", Some("e.g. `[{ metric = \"error-rate\", pass = \"< 1%\" }]`".into())));
+    }
+    let mut criteria = Vec::new();
+    for c in raw.criteria.get_ref() {
+        let metric = *c.metric.get_ref();
+        let unit = metric.unit();
+        let threshold = |text: &Spanned<String>, diagnostics: &mut Diagnostics| match Threshold::parse(text.get_ref(), unit) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                diagnostics.push(file.diagnostic(
+                    text.span(),
+                    format!("bad threshold `{}` for `{metric}`: {e}", text.get_ref()),
+                    Some(format!("an operator and {}, e.g. `{}`", unit.example(), example_threshold(unit))),
+                ));
+                None
+            }
+        };
+        let regression = |text: &Spanned<String>, diagnostics: &mut Diagnostics| match Unit::Ratio.parse_quantity(text.get_ref()) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                diagnostics.push(file.diagnostic(text.span(), format!("bad regression `{}`: {e}", text.get_ref()), Some("a percentage such as `20%`".into())));
+                None
+            }
+        };
+        let rule = match (&c.pass, &c.max_regression) {
+            (Some(pass), None) => {
+                if let Some(w) = &c.warn_regression {
+                    diagnostics.push(file.diagnostic(w.span(), "`warn-regression` goes with `max-regression`", Some("`warn` for a `pass` threshold".into())));
+                }
+                let pass = threshold(pass, diagnostics);
+                let warn = c.warn.as_ref().map(|w| threshold(w, diagnostics));
+                match (pass, warn) {
+                    (Some(pass), None) => Some(CriterionRule::Threshold { pass, warn: None }),
+                    (Some(pass), Some(Some(warn))) => Some(CriterionRule::Threshold { pass, warn: Some(warn) }),
+                    _ => None,
+                }
+            }
+            (None, Some(max)) => {
+                if let Some(w) = &c.warn {
+                    diagnostics.push(file.diagnostic(w.span(), "`warn` goes with `pass`", Some("`warn-regression` for a `max-regression`".into())));
+                }
+                let max = regression(max, diagnostics);
+                let warn = c.warn_regression.as_ref().map(|w| regression(w, diagnostics));
+                match (max, warn) {
+                    (Some(max), None) => Some(CriterionRule::Regression { max, warn: None }),
+                    (Some(max), Some(Some(warn))) => Some(CriterionRule::Regression { max, warn: Some(warn) }),
+                    _ => None,
+                }
+            }
+            (Some(pass), Some(_)) => {
+                diagnostics.push(file.diagnostic(pass.span(), "a criterion has either `pass` or `max-regression`, not both", Some("two separate criteria".into())));
+                None
+            }
+            (None, None) => {
+                diagnostics.push(file.diagnostic(c.metric.span(), format!("criterion `{metric}` has no threshold"), Some(format!("`pass = \"{}\"` or `max-regression = \"20%\"`", example_threshold(unit)))));
+                None
+            }
+        };
+        if let Some(rule) = rule {
+            criteria.push(Criterion {
+                metric,
+                rule,
+                min_samples: c.min_samples,
+            });
+        }
+    }
+    (diagnostics.0.len() == before).then(|| GateSpec {
+        criteria,
+        warnings_block: raw.warnings_block,
+    })
+}
+
+fn example_threshold(unit: Unit) -> &'static str {
+    match unit {
+        Unit::Milliseconds => "< 800ms",
+        Unit::Ratio => "< 1%",
+        Unit::PerSecond => ">= 20/s",
+        Unit::Count => "== 0",
+    }
+}

@@ -1,0 +1,307 @@
+//! Takes a gate (typed criteria) and the run's [`Measurements`], gives a
+//! [`GateVerdict`]: each criterion's value, thresholds, status and reason, and the
+//! decision. Knows nothing of HTTP or files. No data is never a pass.
+
+use crate::config::rollout::{Criterion, CriterionRule, GateSpec};
+use crate::config::units::Unit;
+use crate::measure::{Measurements, Observed};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The result of one criterion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CriterionStatus {
+    /// Met the pass threshold (and the warning threshold, if any).
+    Pass,
+    /// Met the pass threshold but not the warning threshold.
+    Warn,
+    /// Missed the pass threshold, or had no (or too little) data.
+    Fail,
+}
+
+impl fmt::Display for CriterionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CriterionStatus::Pass => "pass",
+            CriterionStatus::Warn => "warn",
+            CriterionStatus::Fail => "FAIL",
+        })
+    }
+}
+
+/// One line of the verdict table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CriterionResult {
+    /// The criterion as written, e.g. `latency-p95 < 800.0ms`.
+    pub criterion: String,
+    /// Metric id.
+    pub metric: String,
+    /// Measured value in canonical units, when there was one.
+    pub value: Option<f64>,
+    /// The value as shown, with its unit, or `no data`.
+    pub shown: String,
+    /// Pass threshold as written.
+    pub pass: String,
+    /// Warning threshold as written.
+    pub warn: Option<String>,
+    /// Result.
+    pub status: CriterionStatus,
+    /// Why, in words a release manager can act on.
+    pub reason: String,
+}
+
+/// The decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GateOutcome {
+    /// Every criterion passed (warnings allowed unless they block).
+    Passed,
+    /// At least one criterion failed.
+    Failed,
+}
+
+impl fmt::Display for GateOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            GateOutcome::Passed => "passed",
+            GateOutcome::Failed => "failed",
+        })
+    }
+}
+
+/// A gate's verdict over one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateVerdict {
+    /// Passed or failed.
+    pub outcome: GateOutcome,
+    /// One result per criterion, in gate order.
+    pub results: Vec<CriterionResult>,
+    /// Criteria that warned.
+    pub warnings: usize,
+    /// Whether warnings failed the gate.
+    pub warnings_block: bool,
+}
+
+/// The last release that passed the same stage, for regression criteria.
+#[derive(Debug, Clone)]
+pub struct Baseline {
+    /// That release.
+    pub release: String,
+    /// Its measurements.
+    pub measurements: Measurements,
+}
+
+/// Evaluates every criterion.
+pub fn evaluate(gate: &GateSpec, measurements: &Measurements, baseline: Option<&Baseline>) -> GateVerdict {
+    let results: Vec<CriterionResult> = gate.criteria.iter().map(|c| evaluate_one(c, measurements, baseline)).collect();
+    let warnings = results.iter().filter(|r| r.status == CriterionStatus::Warn).count();
+    let failed = results.iter().any(|r| r.status == CriterionStatus::Fail) || (gate.warnings_block && warnings > 0);
+    // An empty gate cannot pass: validation refuses it, and this keeps the rule if a
+    // gate ever arrives by another road.
+    let outcome = if failed || results.is_empty() { GateOutcome::Failed } else { GateOutcome::Passed };
+    GateVerdict { outcome, results, warnings, warnings_block: gate.warnings_block }
+}
+
+fn evaluate_one(criterion: &Criterion, measurements: &Measurements, baseline: Option<&Baseline>) -> CriterionResult {
+    let unit = criterion.metric.unit();
+    let mut result = CriterionResult {
+        criterion: criterion.to_string(),
+        metric: criterion.metric.to_string(),
+        value: None,
+        shown: "no data".into(),
+        pass: String::new(),
+        warn: None,
+        status: CriterionStatus::Fail,
+        reason: String::new(),
+    };
+    let (value, samples) = match measurements.observe(criterion.metric) {
+        Observed::Value { value, samples } if value.is_finite() => (value, samples),
+        Observed::Value { .. } => {
+            result.reason = "no data: the value is not a number".into();
+            fill_thresholds(&mut result, criterion);
+            return result;
+        }
+        Observed::NoData { reason } => {
+            result.reason = reason;
+            fill_thresholds(&mut result, criterion);
+            return result;
+        }
+    };
+    result.value = Some(value);
+    result.shown = unit.format(value);
+    fill_thresholds(&mut result, criterion);
+    if let Some(min) = criterion.min_samples {
+        if samples < min {
+            result.reason = format!("insufficient data: {samples} samples, the criterion needs {min}");
+            return result;
+        }
+    }
+    match &criterion.rule {
+        CriterionRule::Threshold { pass, warn } => {
+            if !pass.holds(value) {
+                result.reason = format!("{} is {}, must be {pass}", criterion.metric, unit.format(value));
+            } else if let Some(warn) = warn.filter(|w| !w.holds(value)) {
+                result.status = CriterionStatus::Warn;
+                result.reason = format!("{} is {}, should be {warn}", criterion.metric, unit.format(value));
+            } else {
+                result.status = CriterionStatus::Pass;
+                result.reason = format!("{} is {}", criterion.metric, unit.format(value));
+            }
+        }
+        CriterionRule::Regression { max, warn } => {
+            let Some(baseline) = baseline else {
+                // The first release has nothing to compare with: shown as a warning, so it
+                // is visible and counted, but it cannot block the first release forever.
+                result.status = CriterionStatus::Warn;
+                result.reason = "no baseline: no earlier release passed this stage".into();
+                return result;
+            };
+            let before = match baseline.measurements.observe(criterion.metric) {
+                Observed::Value { value, .. } if value.is_finite() => value,
+                _ => {
+                    result.status = CriterionStatus::Warn;
+                    result.reason = format!("no baseline: release {} has no {} value", baseline.release, criterion.metric);
+                    return result;
+                }
+            };
+            let change = relative_change(before, value, criterion.metric.higher_is_better());
+            let shown_change = format!(
+                "{} is {} vs {} in {} ({:+.0}%)",
+                criterion.metric,
+                unit.format(value),
+                unit.format(before),
+                baseline.release,
+                change * 100.0
+            );
+            if change > *max {
+                result.reason = format!("regression: {shown_change}, allowed {:.0}%", max * 100.0);
+            } else if warn.is_some_and(|w| change > w) {
+                result.status = CriterionStatus::Warn;
+                result.reason = format!("{shown_change}, warning above {:.0}%", warn.unwrap_or_default() * 100.0);
+            } else {
+                result.status = CriterionStatus::Pass;
+                result.reason = shown_change;
+            }
+        }
+    }
+    result
+}
+
+fn fill_thresholds(result: &mut CriterionResult, criterion: &Criterion) {
+    match &criterion.rule {
+        CriterionRule::Threshold { pass, warn } => {
+            result.pass = pass.to_string();
+            result.warn = warn.map(|w| w.to_string());
+        }
+        CriterionRule::Regression { max, warn } => {
+            result.pass = format!("regression <= {}", Unit::Ratio.format(*max));
+            result.warn = warn.map(|w| format!("regression <= {}", Unit::Ratio.format(w)));
+        }
+    }
+}
+
+/// How much worse `now` is than `before`, as a ratio (positive = worse).
+fn relative_change(before: f64, now: f64, higher_is_better: bool) -> f64 {
+    let worse_by = if higher_is_better { before - now } else { now - before };
+    if before.abs() < f64::EPSILON {
+        if worse_by > 0.0 {
+            f64::INFINITY
+        } else {
+            0.0
+        }
+    } else {
+        worse_by / before.abs()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::rollout::MetricId;
+    use crate::config::units::Threshold;
+    use crate::measure::Percentiles;
+
+    fn gate(criteria: Vec<Criterion>) -> GateSpec {
+        GateSpec { criteria, warnings_block: false }
+    }
+
+    fn threshold(metric: MetricId, pass: &str, warn: Option<&str>) -> Criterion {
+        let unit = metric.unit();
+        Criterion {
+            metric,
+            rule: CriterionRule::Threshold {
+                pass: Threshold::parse(pass, unit).unwrap(),
+                warn: warn.map(|w| Threshold::parse(w, unit).unwrap()),
+            },
+            min_samples: None,
+        }
+    }
+
+    fn measured(p95: f64, requests: u64, errors: u64) -> Measurements {
+        Measurements {
+            requests,
+            errors,
+            duration_s: 10.0,
+            latency_ms: Some(Percentiles { p50: p95 / 2.0, p90: p95, p95, p99: p95, max: p95 }),
+            ..Measurements::default()
+        }
+    }
+
+    #[test]
+    fn a_run_with_no_requests_never_passes() {
+        let g = gate(vec![threshold(MetricId::ErrorRate, "< 1%", None), threshold(MetricId::LatencyP95, "< 1s", None)]);
+        let v = evaluate(&g, &Measurements::default(), None);
+        assert_eq!(v.outcome, GateOutcome::Failed);
+        assert!(v.results.iter().all(|r| r.status == CriterionStatus::Fail && r.reason.starts_with("no data")));
+    }
+
+    #[test]
+    fn all_failed_requests_leave_no_latency_to_judge() {
+        let g = gate(vec![threshold(MetricId::LatencyP95, "< 1s", None)]);
+        let v = evaluate(&g, &measured(1.0, 10, 10), None);
+        assert_eq!(v.outcome, GateOutcome::Failed);
+        assert!(v.results[0].reason.starts_with("no data"));
+    }
+
+    #[test]
+    fn warnings_pass_unless_they_block() {
+        let mut g = gate(vec![threshold(MetricId::LatencyP95, "< 800ms", Some("< 200ms"))]);
+        let m = measured(300.0, 100, 0);
+        let v = evaluate(&g, &m, None);
+        assert_eq!((v.outcome, v.warnings), (GateOutcome::Passed, 1));
+        assert_eq!(v.results[0].status, CriterionStatus::Warn);
+        g.warnings_block = true;
+        assert_eq!(evaluate(&g, &m, None).outcome, GateOutcome::Failed);
+    }
+
+    #[test]
+    fn threshold_failure_names_value_and_limit() {
+        let g = gate(vec![threshold(MetricId::LatencyP95, "< 200ms", None)]);
+        let v = evaluate(&g, &measured(350.0, 100, 0), None);
+        assert_eq!(v.outcome, GateOutcome::Failed);
+        assert_eq!(v.results[0].reason, "latency-p95 is 350.0ms, must be < 200.0ms");
+    }
+
+    #[test]
+    fn insufficient_samples_fail() {
+        let mut c = threshold(MetricId::ErrorRate, "< 5%", None);
+        c.min_samples = Some(1000);
+        let v = evaluate(&gate(vec![c]), &measured(10.0, 100, 0), None);
+        assert_eq!(v.outcome, GateOutcome::Failed);
+        assert!(v.results[0].reason.starts_with("insufficient data"));
+    }
+
+    #[test]
+    fn regression_compares_with_the_baseline() {
+        let c = Criterion { metric: MetricId::LatencyP95, rule: CriterionRule::Regression { max: 0.25, warn: None }, min_samples: None };
+        let g = gate(vec![c]);
+        let base = Baseline { release: "1.0.0".into(), measurements: measured(100.0, 100, 0) };
+        assert_eq!(evaluate(&g, &measured(120.0, 100, 0), Some(&base)).outcome, GateOutcome::Passed);
+        let v = evaluate(&g, &measured(300.0, 100, 0), Some(&base));
+        assert_eq!(v.outcome, GateOutcome::Failed);
+        assert!(v.results[0].reason.contains("regression") && v.results[0].reason.contains("+200%"), "{}", v.results[0].reason);
+        let first = evaluate(&g, &measured(300.0, 100, 0), None);
+        assert_eq!((first.outcome, first.results[0].status), (GateOutcome::Passed, CriterionStatus::Warn));
+    }
+}

@@ -1,0 +1,198 @@
+//! Takes what a run observed (the load [`Recorder`] and the security outcomes), gives
+//! [`Measurements`]: counts, rates, latency percentiles, a per-second series and
+//! findings by severity. A value that was not observed is `None`, never zero.
+
+pub mod recorder;
+
+use crate::config::rollout::MetricId;
+use crate::config::suite::Severity;
+use crate::security::{CheckStatus, SecurityOutcome};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub use recorder::{ErrorKind, Recorder, RequestSample};
+
+/// Latency percentiles in milliseconds.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct Percentiles {
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Slowest.
+    pub max: f64,
+}
+
+/// One second of the run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SecondSample {
+    /// Seconds since the start of the run.
+    pub second: u64,
+    /// Requests completed in that second.
+    pub requests: u64,
+    /// Of which failed.
+    pub errors: u64,
+    /// 95th percentile latency of that second, ms.
+    pub p95_ms: Option<f64>,
+}
+
+/// Per-transaction numbers.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TransactionMeasurements {
+    /// Transaction name (`suite/transaction`).
+    pub name: String,
+    /// Requests sent by its steps.
+    pub requests: u64,
+    /// Failed requests.
+    pub errors: u64,
+    /// Latency percentiles, when any request completed.
+    pub latency_ms: Option<Percentiles>,
+}
+
+/// Findings by severity, and whether every check could run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct SecurityCounts {
+    /// Findings per severity.
+    pub findings: BTreeMap<Severity, u64>,
+    /// Checks and probes that ran.
+    pub checks_ran: u64,
+    /// Checks and probes that could not run, with reasons.
+    pub checks_errored: Vec<String>,
+}
+
+/// Everything measured in one stage run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Measurements {
+    /// Requests sent by load suites.
+    pub requests: u64,
+    /// Failed requests.
+    pub errors: u64,
+    /// Failed requests by kind.
+    pub errors_by_kind: BTreeMap<ErrorKind, u64>,
+    /// Checks evaluated.
+    pub checks: u64,
+    /// Checks that failed.
+    pub check_failures: u64,
+    /// Failed checks by `transaction/step: check`.
+    pub failed_checks: BTreeMap<String, u64>,
+    /// Seconds of load.
+    pub duration_s: f64,
+    /// Latency percentiles over every request.
+    pub latency_ms: Option<Percentiles>,
+    /// Per transaction.
+    pub transactions: Vec<TransactionMeasurements>,
+    /// Per second.
+    pub series: Vec<SecondSample>,
+    /// The first transport error seen, to explain a run that reached nothing.
+    pub first_error: Option<String>,
+    /// Security results; `None` when the stage ran no security suite.
+    pub security: Option<SecurityCounts>,
+}
+
+/// A measured value, or why there is none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Observed {
+    /// The value, and how many samples it rests on.
+    Value {
+        /// The value in canonical units.
+        value: f64,
+        /// Number of samples behind it.
+        samples: u64,
+    },
+    /// Nothing to judge.
+    NoData {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Measurements {
+    /// Adds the result of one security suite.
+    pub fn add_security(&mut self, outcome: &SecurityOutcome) {
+        let counts = self.security.get_or_insert_with(SecurityCounts::default);
+        for finding in &outcome.findings {
+            *counts.findings.entry(finding.severity).or_default() += 1;
+        }
+        for check in &outcome.checks {
+            match &check.status {
+                CheckStatus::Ran => counts.checks_ran += 1,
+                CheckStatus::Error(reason) => counts.checks_errored.push(format!("{}: {reason}", check.check)),
+            }
+        }
+    }
+
+    /// Rate of errors, when requests were sent.
+    pub fn error_rate(&self) -> Option<f64> {
+        (self.requests > 0).then(|| self.errors as f64 / self.requests as f64)
+    }
+
+    /// Requests per second over the load's duration.
+    pub fn throughput(&self) -> Option<f64> {
+        (self.requests > 0 && self.duration_s > 0.0).then(|| self.requests as f64 / self.duration_s)
+    }
+
+    /// The value of a gate metric, or why there is none.
+    pub fn observe(&self, metric: MetricId) -> Observed {
+        let no_requests = || Observed::NoData {
+            reason: match &self.first_error {
+                Some(e) if self.requests == 0 || self.errors == self.requests => format!("no data: no request succeeded ({e})"),
+                _ => "no data: the run sent no requests".into(),
+            },
+        };
+        let latency = |pick: fn(&Percentiles) -> f64| match (&self.latency_ms, self.requests - self.errors) {
+            // Latency of failed requests (refused connections) says nothing about the
+            // system: with no successful request there is no latency to judge.
+            (Some(p), ok) if ok > 0 => Observed::Value { value: pick(p), samples: ok },
+            _ => no_requests(),
+        };
+        match metric {
+            MetricId::LatencyP50 => latency(|p| p.p50),
+            MetricId::LatencyP90 => latency(|p| p.p90),
+            MetricId::LatencyP95 => latency(|p| p.p95),
+            MetricId::LatencyP99 => latency(|p| p.p99),
+            MetricId::LatencyMax => latency(|p| p.max),
+            MetricId::ErrorRate => match self.error_rate() {
+                Some(rate) => Observed::Value { value: rate, samples: self.requests },
+                None => no_requests(),
+            },
+            MetricId::CheckFailureRate => {
+                if self.checks == 0 {
+                    Observed::NoData { reason: "no data: no check was evaluated".into() }
+                } else {
+                    Observed::Value { value: self.check_failures as f64 / self.checks as f64, samples: self.checks }
+                }
+            }
+            MetricId::Throughput => match self.throughput() {
+                Some(rps) => Observed::Value { value: rps, samples: self.requests },
+                None => no_requests(),
+            },
+            MetricId::Requests => Observed::Value { value: self.requests as f64, samples: self.requests },
+            MetricId::SecurityInfo => self.findings(Severity::Info),
+            MetricId::SecurityLow => self.findings(Severity::Low),
+            MetricId::SecurityMedium => self.findings(Severity::Medium),
+            MetricId::SecurityHigh => self.findings(Severity::High),
+            MetricId::SecurityCritical => self.findings(Severity::Critical),
+        }
+    }
+
+    fn findings(&self, severity: Severity) -> Observed {
+        match &self.security {
+            None => Observed::NoData { reason: "no data: the stage ran no security suite".into() },
+            // ZAP's rule: a scan in which a check could not run has not shown the target
+            // clean.
+            Some(s) if !s.checks_errored.is_empty() => Observed::NoData {
+                reason: format!("no data: {} security check(s) could not run ({})", s.checks_errored.len(), s.checks_errored[0]),
+            },
+            Some(s) if s.checks_ran == 0 => Observed::NoData { reason: "no data: no security check ran".into() },
+            Some(s) => Observed::Value {
+                value: s.findings.get(&severity).copied().unwrap_or(0) as f64,
+                samples: s.checks_ran,
+            },
+        }
+    }
+}

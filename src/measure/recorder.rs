@@ -1,0 +1,238 @@
+//! Collects every request of a load run as it completes: counts, errors by kind,
+//! latency histograms overall, per transaction and per second. The load engine's
+//! closures write here while goose runs, so live progress (and later Prometheus and
+//! abort criteria) never wait for goose's end-of-run metrics.
+
+use super::{Measurements, Percentiles, SecondSample, TransactionMeasurements};
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Why a request counts as failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKind {
+    /// The connection could not be made or broke.
+    Connection,
+    /// No answer in time.
+    Timeout,
+    /// An error status (4xx/5xx) where no status check said otherwise.
+    Status,
+    /// A check on the response failed.
+    Check,
+}
+
+/// One completed request.
+#[derive(Debug, Clone)]
+pub struct RequestSample<'a> {
+    /// `suite/transaction`.
+    pub transaction: &'a str,
+    /// Time to the last byte of the body.
+    pub latency: Duration,
+    /// Why it failed, if it did.
+    pub error: Option<ErrorKind>,
+    /// Checks evaluated.
+    pub checks: u32,
+    /// Descriptions of failed checks (`step: check`).
+    pub failed_checks: Vec<String>,
+    /// Transport error text, for the first one seen.
+    pub error_text: Option<String>,
+}
+
+/// Latencies are recorded in microseconds up to an hour; 3 significant figures keep
+/// percentiles within 0.1%.
+fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).unwrap_or_else(|_| unreachable!("static bounds are valid"))
+}
+
+#[derive(Default)]
+struct Inner {
+    requests: u64,
+    errors: u64,
+    errors_by_kind: BTreeMap<ErrorKind, u64>,
+    checks: u64,
+    check_failures: u64,
+    failed_checks: BTreeMap<String, u64>,
+    overall: Option<Histogram<u64>>,
+    transactions: BTreeMap<String, (u64, u64, Histogram<u64>)>,
+    seconds: Vec<(u64, u64, Option<Histogram<u64>>)>,
+    first_error: Option<String>,
+}
+
+/// Thread-safe collector for one run.
+pub struct Recorder {
+    started: Instant,
+    inner: Mutex<Inner>,
+}
+
+/// A snapshot for live progress.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LiveSnapshot {
+    /// Requests so far.
+    pub requests: u64,
+    /// Failed so far.
+    pub errors: u64,
+    /// p95 over everything so far, ms.
+    pub p95_ms: Option<f64>,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Recorder::new()
+    }
+}
+
+impl Recorder {
+    /// Starts the clock.
+    pub fn new() -> Recorder {
+        Recorder {
+            started: Instant::now(),
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    /// Records one request.
+    pub fn record(&self, sample: RequestSample<'_>) {
+        let micros = (sample.latency.as_micros() as u64).clamp(1, 3_600_000_000);
+        let second = self.started.elapsed().as_secs();
+        let mut inner = match self.inner.lock() {
+            Ok(guard) => guard,
+            // A panicking user task must not lose every other measurement.
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        inner.requests += 1;
+        inner.checks += u64::from(sample.checks);
+        inner.check_failures += sample.failed_checks.len() as u64;
+        for failed in sample.failed_checks {
+            *inner.failed_checks.entry(failed).or_default() += 1;
+        }
+        if let Some(kind) = sample.error {
+            inner.errors += 1;
+            *inner.errors_by_kind.entry(kind).or_default() += 1;
+            if inner.first_error.is_none() {
+                inner.first_error = sample.error_text.or_else(|| Some(format!("{kind:?}").to_lowercase()));
+            }
+        }
+        let _ = inner.overall.get_or_insert_with(new_histogram).record(micros);
+        let failed = u64::from(sample.error.is_some());
+        let tx = inner
+            .transactions
+            .entry(sample.transaction.to_string())
+            .or_insert_with(|| (0, 0, new_histogram()));
+        tx.0 += 1;
+        tx.1 += failed;
+        let _ = tx.2.record(micros);
+        let index = second as usize;
+        if inner.seconds.len() <= index {
+            inner.seconds.resize_with(index + 1, || (0, 0, None));
+        }
+        let slot = &mut inner.seconds[index];
+        slot.0 += 1;
+        slot.1 += failed;
+        let _ = slot.2.get_or_insert_with(new_histogram).record(micros);
+    }
+
+    /// Counts so far, for progress lines.
+    pub fn snapshot(&self) -> LiveSnapshot {
+        let inner = match self.inner.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        LiveSnapshot {
+            requests: inner.requests,
+            errors: inner.errors,
+            p95_ms: inner.overall.as_ref().map(|h| h.value_at_quantile(0.95) as f64 / 1000.0),
+        }
+    }
+
+    /// Seconds since the recorder started.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Adds everything recorded into `measurements`, with the load's wall time.
+    pub fn finish_into(&self, measurements: &mut Measurements, load_time: Duration) {
+        let inner = match self.inner.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        measurements.requests += inner.requests;
+        measurements.errors += inner.errors;
+        for (kind, n) in &inner.errors_by_kind {
+            *measurements.errors_by_kind.entry(*kind).or_default() += n;
+        }
+        measurements.checks += inner.checks;
+        measurements.check_failures += inner.check_failures;
+        for (name, n) in &inner.failed_checks {
+            *measurements.failed_checks.entry(name.clone()).or_default() += n;
+        }
+        measurements.duration_s += load_time.as_secs_f64();
+        if measurements.first_error.is_none() {
+            measurements.first_error = inner.first_error.clone();
+        }
+        if let Some(h) = &inner.overall {
+            measurements.latency_ms = Some(percentiles(h));
+        }
+        for (name, (requests, errors, h)) in &inner.transactions {
+            measurements.transactions.push(TransactionMeasurements {
+                name: name.clone(),
+                requests: *requests,
+                errors: *errors,
+                latency_ms: (!h.is_empty()).then(|| percentiles(h)),
+            });
+        }
+        measurements.series = inner
+            .seconds
+            .iter()
+            .enumerate()
+            .map(|(second, (requests, errors, h))| SecondSample {
+                second: second as u64,
+                requests: *requests,
+                errors: *errors,
+                p95_ms: h.as_ref().map(|h| h.value_at_quantile(0.95) as f64 / 1000.0),
+            })
+            .collect();
+    }
+}
+
+fn percentiles(h: &Histogram<u64>) -> Percentiles {
+    let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+    Percentiles {
+        p50: ms(0.50),
+        p90: ms(0.90),
+        p95: ms(0.95),
+        p99: ms(0.99),
+        max: h.max() as f64 / 1000.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_errors_checks_and_percentiles() {
+        let r = Recorder::new();
+        for i in 0..100u64 {
+            r.record(RequestSample {
+                transaction: "s/t",
+                latency: Duration::from_millis(i + 1),
+                error: (i % 20 == 0).then_some(ErrorKind::Status),
+                checks: 2,
+                failed_checks: if i % 50 == 0 { vec!["step: status".into()] } else { vec![] },
+                error_text: None,
+            });
+        }
+        let mut m = Measurements::default();
+        r.finish_into(&mut m, Duration::from_secs(10));
+        assert_eq!((m.requests, m.errors, m.checks, m.check_failures), (100, 5, 200, 2));
+        assert_eq!(m.error_rate(), Some(0.05));
+        assert_eq!(m.throughput(), Some(10.0));
+        let p = m.latency_ms.unwrap();
+        assert!((p.p50 - 50.0).abs() < 0.5, "p50 {}", p.p50);
+        assert!((p.max - 100.0).abs() < 0.5);
+        assert_eq!(m.failed_checks.get("step: status"), Some(&2));
+    }
+}

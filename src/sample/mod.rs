@@ -1,0 +1,156 @@
+//! The sample government system: a small public-service portal (search administrative
+//! procedures, log in as a test citizen, submit a dossier, track it, health, version
+//! and server-side metrics) on axum. Deterministic, and able to misbehave on request
+//! (added latency, an exact error rate, named security flaws) so every gate and check
+//! can be shown failing for a real reason.
+
+mod data;
+mod routes;
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+/// A named security flaw the sample system can be told to have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Flaw {
+    /// No X-Content-Type-Options, CSP or frame protection on pages.
+    MissingSecurityHeaders,
+    /// `Server: nginx/1.18.0` and `X-Powered-By: Express 4.17.1`.
+    ServerVersion,
+    /// Serves `/.git/config`.
+    ExposedGit,
+    /// Serves `/.env` with secrets in it.
+    ExposedEnv,
+    /// Any logged-in citizen can read any dossier.
+    Idor,
+}
+
+impl Flaw {
+    /// Every flaw with its name.
+    pub const ALL: [(Flaw, &'static str); 5] = [
+        (Flaw::MissingSecurityHeaders, "missing-security-headers"),
+        (Flaw::ServerVersion, "server-version"),
+        (Flaw::ExposedGit, "exposed-git"),
+        (Flaw::ExposedEnv, "exposed-env"),
+        (Flaw::Idor, "idor"),
+    ];
+
+    /// The flaw's name on the command line.
+    pub fn name(self) -> &'static str {
+        Flaw::ALL.iter().find(|(f, _)| *f == self).map_or("", |(_, n)| n)
+    }
+}
+
+impl FromStr for Flaw {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Flaw::ALL.iter().find(|(_, n)| *n == s).map(|(f, _)| *f).ok_or_else(|| {
+            format!("unknown flaw `{s}` (expected one of {})", Flaw::ALL.map(|(_, n)| format!("`{n}`")).join(", "))
+        })
+    }
+}
+
+/// How the sample system behaves.
+#[derive(Debug, Clone)]
+pub struct Behaviour {
+    /// The release it reports at `/api/phien-ban`.
+    pub version: String,
+    /// Added to every API response.
+    pub latency: Duration,
+    /// Fraction of API requests answered with 500, spread evenly (exactly 1 in 20 for 0.05).
+    pub error_rate: f64,
+    /// Security flaws.
+    pub flaws: BTreeSet<Flaw>,
+    /// When set, every `/api/` request must carry `X-Api-Key` with this value.
+    pub api_key: Option<String>,
+}
+
+impl Default for Behaviour {
+    fn default() -> Self {
+        Behaviour {
+            version: "1.0.0".into(),
+            latency: Duration::ZERO,
+            error_rate: 0.0,
+            flaws: BTreeSet::new(),
+            api_key: None,
+        }
+    }
+}
+
+/// A handle to change a running instance, as a deployment would.
+#[derive(Clone)]
+pub struct Control {
+    behaviour: Arc<RwLock<Behaviour>>,
+}
+
+impl Control {
+    /// Deploys a release: new version, latency and error rate.
+    pub fn deploy(&self, version: &str, latency: Duration, error_rate: f64) {
+        let mut b = match self.behaviour.write() {
+            Ok(b) => b,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        b.version = version.to_string();
+        b.latency = latency;
+        b.error_rate = error_rate;
+    }
+
+    /// The current behaviour.
+    pub fn behaviour(&self) -> Behaviour {
+        match self.behaviour.read() {
+            Ok(b) => b.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+}
+
+/// A running instance.
+pub struct RunningSample {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// Changes its behaviour.
+    pub control: Control,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningSample {
+    /// `http://addr`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops serving and waits for the server to end.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+
+    /// Serves until the task ends (for the `sample-system` command).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+}
+
+/// Starts the sample system on `addr` (use port 0 for an ephemeral port).
+pub async fn start(addr: SocketAddr, behaviour: Behaviour) -> std::io::Result<RunningSample> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let control = Control { behaviour: Arc::new(RwLock::new(behaviour)) };
+    let app = routes::router(control.clone());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Ok(RunningSample { addr, control, shutdown: Some(tx), task })
+}
