@@ -64,7 +64,7 @@ pub async fn run(
 ) -> Result<LoadReport, LoadError> {
     quiet_log::install();
     let compiled = Arc::new(CompiledSuite::new(suite_name, suite, target, recorder.clone()));
-    let attack = build_attack(suite_name, suite, traffic, target, &compiled).map_err(|e| LoadError::Engine(e.to_string()))?;
+    let attack = build_attack(suite_name, suite, traffic, target, &compiled).map_err(|e| LoadError::Engine(describe_goose_error(&e)))?;
 
     // goose takes whole seconds; round up so a stage never runs shorter than planned.
     let planned = Duration::from_secs(traffic.ramp_up.as_secs_f64().ceil() as u64 + traffic.duration.as_secs_f64().ceil() as u64);
@@ -91,7 +91,7 @@ pub async fn run(
     }
     match result {
         Ok(_) | Err(GooseError::ThresholdsFailed { .. }) => Ok(LoadReport { elapsed: started.elapsed() }),
-        Err(e) => Err(LoadError::Engine(e.to_string())),
+        Err(e) => Err(LoadError::Engine(describe_goose_error(&e))),
     }
 }
 
@@ -129,11 +129,18 @@ fn build_attack(
         .set_default(GooseDefault::NoWebSocket, true)?
         .set_default(GooseDefault::NoPrintMetrics, true)?
         .set_default(GooseDefault::NoErrorSummary, true)?
-        .set_default(GooseDefault::NoResetMetrics, true)?
         .set_default(GooseDefault::Quiet, 1)?;
     if let Some(rps) = traffic.max_rps {
         // goose's throttle is a cap, which is exactly what an environment limit is.
         attack = attack.set_default(GooseDefault::ThrottleRequests, (rps.floor() as usize).max(1))?;
     }
     Ok(attack)
+}
+
+/// goose's `Display` says only "invalid option or value"; its fields say which.
+fn describe_goose_error(e: &GooseError) -> String {
+    match e {
+        GooseError::InvalidOption { option, value, detail } => format!("goose refused {option} = `{value}`: {detail}"),
+        other => other.to_string(),
+    }
 }
