@@ -6,6 +6,7 @@
 
 mod compiled;
 mod quiet_log;
+mod quiet_stdout;
 
 use crate::config::rollout::Traffic;
 use crate::config::suite::LoadSuite;
@@ -68,6 +69,7 @@ pub async fn run(
 
     // goose takes whole seconds; round up so a stage never runs shorter than planned.
     let planned = Duration::from_secs(traffic.ramp_up.as_secs_f64().ceil() as u64 + traffic.duration.as_secs_f64().ceil() as u64);
+    let muted = quiet_stdout::mute();
     let started = Instant::now();
     let execute = attack.execute();
     tokio::pin!(execute);
@@ -86,6 +88,7 @@ pub async fn run(
             }
         }
     };
+    drop(muted);
     if hung {
         return Err(LoadError::Hung(SHUTDOWN_GRACE));
     }
