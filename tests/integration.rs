@@ -1,0 +1,8 @@
+//! All integration tests, in one binary (one link, shared helpers). Each area of the
+//! product has its own module under `tests/integration/`.
+
+#[path = "integration/support.rs"]
+mod support;
+
+#[path = "integration/pipeline.rs"]
+mod pipeline;

@@ -1,0 +1,1 @@
+//! The four-stage pipeline end to end through the binary (issue 2).

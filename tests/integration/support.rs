@@ -1,0 +1,150 @@
+//! Helpers shared by the integration tests: the `stagegate` binary, a sample system
+//! on an ephemeral loopback port, and throw-away projects.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+/// The built `stagegate` binary.
+pub fn stagegate_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_stagegate"))
+}
+
+/// A `stagegate` command with the given project root and ledger.
+pub fn stagegate(root: &Path) -> Command {
+    let mut cmd = Command::new(stagegate_bin());
+    cmd.arg("--root").arg(root).env_remove("STAGEGATE_LEDGER").env_remove("STAGEGATE_USER");
+    cmd
+}
+
+/// Runs a command and returns its output.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("stagegate runs")
+}
+
+/// Text of stdout + stderr, for assertions and failure messages.
+pub fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+/// A sample system started as a `stagegate sample-system` subprocess, killed on drop.
+pub struct Sample {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl Sample {
+    /// Starts it with extra arguments (`--latency-ms`, `--flaw`, ...).
+    pub fn start(args: &[&str]) -> Sample {
+        Sample::start_with_env(args, &[])
+    }
+
+    /// Starts it with extra arguments and environment variables.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Sample {
+        let mut cmd = Command::new(stagegate_bin());
+        cmd.args(["sample-system", "--listen", "127.0.0.1:0"]).args(args).stdout(Stdio::piped()).stderr(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("sample system starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("sample system prints its address");
+        let url = line.trim().strip_prefix("listening on ").expect("address line").to_string();
+        Sample { child, url }
+    }
+}
+
+impl Drop for Sample {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A throw-away project: the repository's sample files with environments pointing at
+/// the given URLs.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+}
+
+impl Project {
+    /// Copies `scenarios/` and writes `environments/` for a test and a production URL.
+    pub fn new(test_url: &str, production_url: &str) -> Project {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        copy_dir(&repo.join("scenarios"), &dir.path().join("scenarios"));
+        std::fs::create_dir_all(dir.path().join("environments")).expect("environments dir");
+        let test = std::fs::read_to_string(repo.join("environments/test.toml")).expect("test env").replace("http://127.0.0.1:18080", test_url);
+        let prod = std::fs::read_to_string(repo.join("environments/production.toml"))
+            .expect("production env")
+            .replace("http://127.0.0.1:18443", production_url);
+        std::fs::write(dir.path().join("environments/test.toml"), test).expect("write");
+        std::fs::write(dir.path().join("environments/production.toml"), prod).expect("write");
+        Project { dir }
+    }
+
+    /// The project root.
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Path of a file in the project.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Replaces text in a project file (panics when `from` is absent, so a fixture edit
+    /// can never silently miss).
+    pub fn edit(&self, rel: &str, from: &str, to: &str) {
+        let path = self.path(rel);
+        let text = std::fs::read_to_string(&path).expect("read fixture");
+        assert!(text.contains(from), "`{from}` not found in {rel}");
+        std::fs::write(&path, text.replacen(from, to, 1)).expect("write fixture");
+    }
+
+    /// Writes a file in the project.
+    pub fn write(&self, rel: &str, text: &str) {
+        let path = self.path(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(path, text).expect("write");
+    }
+
+    /// The ledger path used by default.
+    pub fn ledger(&self) -> PathBuf {
+        self.path(".stagegate/ledger.db")
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+/// Shortens a stage's load so tests stay quick: `users` and `duration` of the stage's
+/// traffic line in rollout.toml.
+pub fn quick_traffic(project: &Project, stage: &str, users: u32, duration: &str) {
+    let path = project.path("scenarios/dichvucong/rollout.toml");
+    let text = std::fs::read_to_string(&path).expect("rollout");
+    let header = format!("[stages.{stage}]");
+    let start = text.find(&header).expect("stage present");
+    let line_start = start + text[start..].find("traffic = {").expect("traffic line");
+    let line_end = line_start + text[line_start..].find('\n').expect("newline");
+    let old = &text[line_start..line_end];
+    let max_rps = old.find("max-rps").map(|i| format!(", {}", old[i..].trim_end_matches(" }").trim_end_matches('}').trim())).unwrap_or_default();
+    let new = format!("traffic = {{ users = {users}, ramp-up = \"0s\", duration = \"{duration}\"{max_rps} }}");
+    std::fs::write(&path, format!("{}{}{}", &text[..line_start], new, &text[line_end..])).expect("write rollout");
+}
