@@ -177,7 +177,9 @@ pub async fn run_stage(
                     }
                 }
                 SuiteBody::Security(security_suite) => {
-                    let outcome = security::run_suite(security_suite, &target).await;
+                    // Production runs send only GET/HEAD/OPTIONS, a second line behind the plan.
+                    let options = security::ScanOptions { production_safe_only: plan.environment.tier == crate::config::environment::Tier::Production };
+                    let outcome = security::run_suite_with(security_suite, &target, options).await;
                     measurements.add_security(&outcome);
                     let errored = outcome.checks.iter().filter(|c| matches!(c.status, security::CheckStatus::Error(_))).count();
                     let line = format!("{} checks, {} findings, {} could not run, {} requests", outcome.checks.len(), outcome.findings.len(), errored, outcome.requests);

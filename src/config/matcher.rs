@@ -36,6 +36,21 @@ pub enum Matcher {
         #[serde(default)]
         equals: Option<toml::Value>,
     },
+    /// The body matches a regular expression (checked when the file is read).
+    Regex {
+        /// The pattern, Rust `regex` syntax.
+        pattern: Pattern,
+    },
+    /// Every inner matcher matches.
+    All {
+        /// The matchers.
+        matchers: Vec<Matcher>,
+    },
+    /// At least one inner matcher matches.
+    Any {
+        /// The matchers.
+        matchers: Vec<Matcher>,
+    },
     /// Negates the inner matcher.
     Not {
         /// The matcher that must not match.
@@ -54,6 +69,42 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u16>, D::Er
         OneOrMany::One(code) => vec![code],
         OneOrMany::Many(codes) => codes,
     })
+}
+
+/// A regular expression compiled when the file is read, so a bad pattern is reported
+/// with its position and never fails a run.
+#[derive(Debug, Clone)]
+pub struct Pattern(regex::Regex);
+
+impl Pattern {
+    /// Compiles a pattern.
+    pub fn new(text: &str) -> Result<Pattern, regex::Error> {
+        regex::Regex::new(text).map(Pattern)
+    }
+
+    /// Whether the text contains a match.
+    pub fn is_match(&self, text: &str) -> bool {
+        self.0.is_match(text)
+    }
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+impl Serialize for Pattern {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Pattern {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Pattern::new(&text).map_err(|e| serde::de::Error::custom(format!("bad regular expression: {e}")))
+    }
 }
 
 /// What a matcher may look at.
@@ -118,6 +169,9 @@ impl Matcher {
                     Some(expected) => json_equals_toml(value, expected),
                 }
             }
+            Matcher::Regex { pattern } => pattern.is_match(&response.body),
+            Matcher::All { matchers } => matchers.iter().all(|m| m.matches_with(response, json)),
+            Matcher::Any { matchers } => matchers.iter().any(|m| m.matches_with(response, json)),
             Matcher::Not { matcher } => !matcher.matches_with(response, json),
         }
     }
@@ -147,9 +201,16 @@ impl fmt::Display for Matcher {
             Matcher::Header { name, contains: Some(c) } => write!(f, "header `{name}` contains {c:?}"),
             Matcher::JsonPath { path, equals: None } => write!(f, "json `{path}` exists"),
             Matcher::JsonPath { path, equals: Some(v) } => write!(f, "json `{path}` == {v}"),
+            Matcher::Regex { pattern } => write!(f, "body matches /{}/", pattern.0.as_str()),
+            Matcher::All { matchers } => write!(f, "all of ({})", join(matchers, " and ")),
+            Matcher::Any { matchers } => write!(f, "any of ({})", join(matchers, " or ")),
             Matcher::Not { matcher } => write!(f, "not ({matcher})"),
         }
     }
+}
+
+fn join(matchers: &[Matcher], separator: &str) -> String {
+    matchers.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(separator)
 }
 
 #[cfg(test)]
@@ -174,5 +235,27 @@ mod tests {
         assert!(!Matcher::JsonPath { path: "/missing".into(), equals: None }.matches(&r));
         let not = Matcher::Not { matcher: Box::new(Matcher::BodyContains { text: "HS-7".into() }) };
         assert!(!not.matches(&r));
+    }
+
+    #[test]
+    fn regex_any_and_all_combine() {
+        let r = response();
+        let matchers: Vec<Matcher> = toml::from_str::<toml::Table>(
+            "m = [{ kind = \"any\", matchers = [{ kind = \"regex\", pattern = \"HS-[0-9]+\" }, { kind = \"status\", equals = 500 }] },\n\
+             { kind = \"all\", matchers = [{ kind = \"status\", equals = 201 }, { kind = \"not\", matcher = { kind = \"regex\", pattern = \"^<html\" } }] }]",
+        )
+        .ok()
+        .and_then(|t| t.get("m").cloned())
+        .and_then(|v| v.try_into().ok())
+        .unwrap_or_default();
+        assert_eq!(matchers.len(), 2);
+        assert!(matchers.iter().all(|m| m.matches(&r)));
+        let miss = Matcher::Regex { pattern: Pattern::new("HS-[a-z]").unwrap() };
+        assert!(!miss.matches(&r));
+        let bad = toml::from_str::<toml::Table>("m = { kind = \"regex\", pattern = \"(\" }")
+            .ok()
+            .and_then(|t| t.get("m").cloned())
+            .map(|v| v.try_into::<Matcher>());
+        assert!(matches!(bad, Some(Err(e)) if e.to_string().contains("bad regular expression")));
     }
 }

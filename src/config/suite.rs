@@ -5,6 +5,7 @@
 
 use super::diagnostic::{Diagnostics, SourceFile};
 use super::matcher::Matcher;
+pub use super::security_suite::{Probe, SecuritySuite};
 use crate::template::Template;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -295,38 +296,6 @@ impl fmt::Display for Severity {
     }
 }
 
-/// A security suite.
-#[derive(Debug, Clone)]
-pub struct SecuritySuite {
-    /// Built-in checks from the catalogue, by id.
-    pub checks: Vec<String>,
-    /// Declarative probes.
-    pub probes: Vec<Probe>,
-}
-
-/// A declarative probe: one request; a finding when every matcher matches.
-#[derive(Debug, Clone)]
-pub struct Probe {
-    /// Name, used as the finding's check id (`probe.<name>`).
-    pub name: String,
-    /// Severity of the finding.
-    pub severity: Severity,
-    /// Method.
-    pub method: HttpMethod,
-    /// Path below the base URL.
-    pub path: String,
-    /// Extra headers.
-    pub headers: Vec<(String, String)>,
-    /// Raw request body.
-    pub body: Option<String>,
-    /// All must match for a finding.
-    pub matchers: Vec<Matcher>,
-    /// May run against production.
-    pub production_safe: bool,
-    /// What to do about it.
-    pub remediation: String,
-}
-
 #[derive(Deserialize)]
 struct KindOnly {
     kind: Option<Spanned<String>>,
@@ -381,49 +350,6 @@ struct RawStep {
     extract: Vec<Extraction>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawSecuritySuite {
-    version: Spanned<u32>,
-    #[allow(dead_code)]
-    kind: String,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    tags: Vec<Spanned<String>>,
-    #[serde(default)]
-    checks: Vec<RawCheckRef>,
-    #[serde(default)]
-    probes: Vec<RawProbe>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawCheckRef {
-    id: Spanned<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawProbe {
-    name: Spanned<String>,
-    severity: Severity,
-    #[serde(default = "get")]
-    method: HttpMethod,
-    path: Spanned<String>,
-    #[serde(default)]
-    headers: BTreeMap<String, String>,
-    body: Option<String>,
-    matchers: Spanned<Vec<Matcher>>,
-    production_safe: Option<bool>,
-    #[serde(default)]
-    remediation: String,
-}
-
-fn get() -> HttpMethod {
-    HttpMethod::Get
-}
-
 const KNOWN_TAGS: [&str; 4] = ["production-safe", "intrusive", "destructive", "smoke"];
 
 /// Parses and validates one suite file; `dir` is the system's folder, for feeder paths.
@@ -442,7 +368,7 @@ pub fn parse(
     };
     match kind.kind.as_ref().map(|k| k.get_ref().as_str()) {
         Some("load") => parse_load(file, name, dir, diagnostics),
-        Some("security") => parse_security(file, name, diagnostics),
+        Some("security") => super::security_suite::parse(file, name, diagnostics),
         Some(other) => {
             let span = kind.kind.as_ref().map_or(0..0, |k| k.span());
             diagnostics.push(file.diagnostic(
@@ -462,7 +388,7 @@ pub fn parse(
     }
 }
 
-fn check_tags(file: &SourceFile, tags: &[Spanned<String>], diagnostics: &mut Diagnostics) -> BTreeSet<String> {
+pub(super) fn check_tags(file: &SourceFile, tags: &[Spanned<String>], diagnostics: &mut Diagnostics) -> BTreeSet<String> {
     for tag in tags {
         if !KNOWN_TAGS.contains(&tag.get_ref().as_str()) {
             diagnostics.push(file.diagnostic(
@@ -689,67 +615,3 @@ fn read_feeder(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
     Ok((columns, rows))
 }
 
-fn parse_security(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics) -> Option<Suite> {
-    let raw: RawSecuritySuite = match toml::from_str(&file.text) {
-        Ok(raw) => raw,
-        Err(e) => {
-            diagnostics.push(super::diagnostic::from_toml_error(file, &e));
-            return None;
-        }
-    };
-    let before = diagnostics.0.len();
-    super::check_version(file, &raw.version, diagnostics);
-    let tags = check_tags(file, &raw.tags, diagnostics);
-    for check in &raw.checks {
-        if crate::security::catalogue::lookup(check.id.get_ref()).is_none() {
-            diagnostics.push(file.diagnostic(
-                check.id.span(),
-                format!("unknown security check `{}`", check.id.get_ref()),
-                Some("an id from `stagegate checks` (the built-in catalogue)".into()),
-            ));
-        }
-    }
-    if raw.checks.is_empty() && raw.probes.is_empty() {
-        // A suite that runs nothing must not look like a clean bill of health.
-        diagnostics.push(file.whole_file(
-            "a security suite needs at least one check or probe",
-            Some("`checks = [{ id = \"...\" }]` or `[[probes]]`".into()),
-        ));
-    }
-    let mut probes = Vec::new();
-    for p in raw.probes {
-        if !p.path.get_ref().starts_with('/') {
-            diagnostics.push(file.diagnostic(p.path.span(), "a probe path must start with `/`", Some("a path such as `/.git/config`".into())));
-        }
-        if p.matchers.get_ref().is_empty() {
-            diagnostics.push(file.diagnostic(p.matchers.span(), "a probe needs at least one matcher", Some("e.g. `[{ kind = \"status\", equals = 200 }, { kind = \"body-contains\", text = \"...\" }]`".into())));
-        }
-        if p.matchers.get_ref().iter().all(|m| matches!(m, Matcher::Status { .. })) && !p.matchers.get_ref().is_empty() {
-            // Status alone is how scanners invent findings (soft 404s, catch-all routes).
-            diagnostics.push(file.diagnostic(p.matchers.span(), "a probe may not judge on the status code alone", Some("a body, header or JSON matcher as well".into())));
-        }
-        probes.push(Probe {
-            name: p.name.get_ref().clone(),
-            severity: p.severity,
-            method: p.method,
-            path: p.path.into_inner(),
-            headers: p.headers.into_iter().collect(),
-            body: p.body,
-            matchers: p.matchers.into_inner(),
-            production_safe: p.production_safe.unwrap_or(p.method.is_safe()),
-            remediation: p.remediation,
-        });
-    }
-    if diagnostics.0.len() > before {
-        return None;
-    }
-    Some(Suite {
-        name: name.to_string(),
-        description: raw.description,
-        tags,
-        body: SuiteBody::Security(SecuritySuite {
-            checks: raw.checks.into_iter().map(|c| c.id.into_inner()).collect(),
-            probes,
-        }),
-    })
-}

@@ -5,6 +5,7 @@
 pub mod recorder;
 
 use crate::config::rollout::MetricId;
+use crate::config::security_suite::RuleAction;
 use crate::config::suite::Severity;
 use crate::security::{CheckStatus, SecurityOutcome};
 use serde::{Deserialize, Serialize};
@@ -62,6 +63,12 @@ pub struct SecurityCounts {
     pub checks_ran: u64,
     /// Checks and probes that could not run, with reasons.
     pub checks_errored: Vec<String>,
+    /// Checks skipped on purpose (ignored by rules, out of scope).
+    #[serde(default)]
+    pub checks_skipped: u64,
+    /// Findings of checks the suite's rules set to `warn`: shown, not counted.
+    #[serde(default)]
+    pub warnings: u64,
 }
 
 /// Everything measured in one stage run.
@@ -116,12 +123,17 @@ impl Measurements {
     pub fn add_security(&mut self, outcome: &SecurityOutcome) {
         let counts = self.security.get_or_insert_with(SecurityCounts::default);
         for finding in &outcome.findings {
-            *counts.findings.entry(finding.severity).or_default() += 1;
+            match finding.rule {
+                // Only `fail` findings count in the gate; `warn` ones are shown, not counted.
+                RuleAction::Fail => *counts.findings.entry(finding.severity).or_default() += 1,
+                RuleAction::Warn | RuleAction::Ignore => counts.warnings += 1,
+            }
         }
         for check in &outcome.checks {
             match &check.status {
                 CheckStatus::Ran => counts.checks_ran += 1,
                 CheckStatus::Error(reason) => counts.checks_errored.push(format!("{}: {reason}", check.check)),
+                CheckStatus::Skipped(_) => counts.checks_skipped += 1,
             }
         }
     }

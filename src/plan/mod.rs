@@ -230,6 +230,25 @@ impl Target {
         })
     }
 
+    /// A target with no secret headers (the ad-hoc `scan` command, tests).
+    pub fn from_url(base: &str) -> Target {
+        Target { base: base.trim_end_matches('/').to_string(), headers: Vec::new(), secrets: Vec::new() }
+    }
+
+    /// Adds a header sent with every request whose value is a secret.
+    pub fn with_secret_header(mut self, name: &str, value: &str) -> Target {
+        self.headers.push((name.to_string(), value.to_string()));
+        self.add_secret(value);
+        self
+    }
+
+    /// Adds a value to scrub from anything written (a token learned during a run).
+    pub fn add_secret(&mut self, secret: &str) {
+        if !secret.is_empty() && !self.secrets.iter().any(|s| s == secret) {
+            self.secrets.push(secret.to_string());
+        }
+    }
+
     /// A full URL for a path.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)

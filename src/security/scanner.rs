@@ -1,78 +1,111 @@
-//! Runs a security suite against a target with reqwest: built-in checks from the
-//! catalogue and declarative probes. Exposed-file checks first learn how the target
-//! answers a page that cannot exist, so a catch-all route is not taken for a leak.
+//! Runs a security suite against a target with reqwest. Every request goes through
+//! [`Scanner::fetch`], which refuses what the run may not send: paths out of the suite's
+//! scope, methods other than GET/HEAD/OPTIONS in production-safe mode, and anything past
+//! the request budget computed from the catalogue. Evidence is redacted there too.
 
-use super::catalogue::{self, CheckInfo};
+use super::catalogue::{self, SHARED_REQUESTS};
+use super::checks::{self, Context};
+use super::outcome::{CheckRun, CheckStatus, Finding, SecurityOutcome};
+use super::{probe, scope};
 use crate::config::matcher::ObservedResponse;
-use crate::config::suite::{HttpMethod, Probe, SecuritySuite, Severity};
+use crate::config::security_suite::{RuleAction, SecuritySuite};
 use crate::plan::Target;
-use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// Why a security request gives up: a check that hangs must not hold a stage.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// Response bodies kept as evidence are cut to this many characters.
+/// Response bodies kept as evidence are cut to this many characters: enough to show
+/// the leak, short enough that a finding never carries a whole dump.
 const EVIDENCE_CHARS: usize = 300;
 
-/// One problem found.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Finding {
-    /// The check id (`probe.<name>` for probes).
-    pub check: String,
-    /// Human name.
-    pub name: String,
-    /// Severity.
-    pub severity: Severity,
-    /// The URL that showed it.
+/// How a run may behave.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ScanOptions {
+    /// Send only GET, HEAD and OPTIONS (production, and the passive profile); a second
+    /// line behind the plan, which already refuses unsafe checks on production.
+    pub production_safe_only: bool,
+}
+
+/// Why a request was not answered.
+#[derive(Debug, Clone)]
+pub(crate) enum FetchError {
+    /// The path matches an out-of-scope pattern; nothing was sent.
+    OutOfScope(String),
+    /// The run may not send this (method in production-safe mode, budget spent).
+    Refused(String),
+    /// Sent, but no answer.
+    Transport(String),
+}
+
+impl std::fmt::Display for FetchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FetchError::OutOfScope(text) | FetchError::Refused(text) | FetchError::Transport(text) => f.write_str(text),
+        }
+    }
+}
+
+/// One request and its answer.
+#[derive(Debug, Clone)]
+pub(crate) struct Exchange {
+    /// The method sent.
+    pub method: String,
+    /// The full URL.
     pub url: String,
-    /// The request line and an excerpt of the response, secrets redacted.
-    pub evidence: String,
-    /// What to do about it.
-    pub remediation: String,
+    /// What came back.
+    pub response: ObservedResponse,
 }
 
-/// Whether a check could be judged.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "status", content = "reason", rename_all = "kebab-case")]
-pub enum CheckStatus {
-    /// It ran and judged the target.
-    Ran,
-    /// It could not run; the reason says why.
-    Error(String),
-}
-
-/// One check or probe and what happened to it.
-#[derive(Debug, Clone, Serialize)]
-pub struct CheckRun {
-    /// Check id.
-    pub check: String,
-    /// Ran or error.
-    pub status: CheckStatus,
-    /// Findings it produced.
-    pub findings: usize,
-}
-
-/// Everything a security suite produced.
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct SecurityOutcome {
-    /// Findings.
-    pub findings: Vec<Finding>,
-    /// Each check or probe.
-    pub checks: Vec<CheckRun>,
-    /// Requests sent.
-    pub requests: u64,
-}
-
-struct Scanner<'a> {
+/// Sends requests for checks and probes.
+pub(crate) struct Scanner {
     client: reqwest::Client,
-    target: &'a Target,
+    target: Target,
     requests: u64,
+    budget: u64,
+    safe_only: bool,
+    out_of_scope: Vec<String>,
+    shared: HashMap<&'static str, Result<Exchange, FetchError>>,
 }
 
-impl Scanner<'_> {
-    async fn fetch(&mut self, method: HttpMethod, path: &str, headers: &[(String, String)], body: Option<&str>) -> Result<(String, ObservedResponse), String> {
-        let url = self.target.url(path);
-        let method_value = reqwest::Method::from_bytes(method.as_str().as_bytes()).map_err(|e| e.to_string())?;
+impl Scanner {
+    /// Whether the base URL is HTTPS.
+    pub fn is_https(&self) -> bool {
+        self.target.base.starts_with("https://")
+    }
+
+    /// The base URL.
+    pub fn base(&self) -> &str {
+        &self.target.base
+    }
+
+    /// Scrubs this value from all evidence from now on (tokens learned during the run).
+    pub fn add_secret(&mut self, secret: &str) {
+        self.target.add_secret(secret);
+    }
+
+    /// Whether a path may be requested.
+    pub fn in_scope(&self, path: &str) -> bool {
+        scope::excluded_by(&self.out_of_scope, path).is_none()
+    }
+
+    /// Sends one request. `path` is below the base URL, or a full `http(s)://` URL.
+    pub async fn fetch(&mut self, method: &str, path: &str, headers: &[(String, String)], body: Option<&str>) -> Result<Exchange, FetchError> {
+        let url = if path.starts_with("http://") || path.starts_with("https://") { path.to_string() } else { self.target.url(path) };
+        let scoped_path = url::Url::parse(&url).map(|u| match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_string(),
+        });
+        if let Some(pattern) = scope::excluded_by(&self.out_of_scope, scoped_path.as_deref().unwrap_or(path)) {
+            return Err(FetchError::OutOfScope(format!("`{path}` is out of scope (pattern `{pattern}`)")));
+        }
+        if self.safe_only && !matches!(method, "GET" | "HEAD" | "OPTIONS") {
+            return Err(FetchError::Refused(format!("{method} is not sent in production-safe mode")));
+        }
+        if self.requests >= self.budget {
+            return Err(FetchError::Refused(format!("request budget of {} spent", self.budget)));
+        }
+        let method_value = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| FetchError::Refused(e.to_string()))?;
         let mut request = self.client.request(method_value, &url).timeout(REQUEST_TIMEOUT);
         for (name, value) in self.target.headers.iter().chain(headers) {
             request = request.header(name, value);
@@ -81,21 +114,34 @@ impl Scanner<'_> {
             request = request.body(body.to_string());
         }
         self.requests += 1;
-        let response = request.send().await.map_err(|e| describe_error(&e))?;
+        let response = request.send().await.map_err(|e| FetchError::Transport(describe_error(&e)))?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
             .iter()
             .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
             .collect();
-        let body = response.text().await.map_err(|e| describe_error(&e))?;
-        Ok((url, ObservedResponse { status, headers, body }))
+        let body = response.text().await.map_err(|e| FetchError::Transport(describe_error(&e)))?;
+        Ok(Exchange { method: method.to_string(), url, response: ObservedResponse { status, headers, body } })
     }
 
-    fn evidence(&self, method: HttpMethod, url: &str, response: &ObservedResponse, note: &str) -> String {
-        let excerpt: String = response.body.chars().take(EVIDENCE_CHARS).collect();
-        let text = format!("{method} {url} → {} {note}\n{excerpt}", response.status);
-        self.target.redact(&text)
+    /// A GET shared by several checks (the landing page, the missing-page baseline),
+    /// sent at most once per run.
+    pub async fn shared(&mut self, key: &'static str, path: &str, headers: &[(String, String)]) -> Result<Exchange, FetchError> {
+        if let Some(done) = self.shared.get(key) {
+            return done.clone();
+        }
+        let result = self.fetch("GET", path, headers, None).await;
+        self.shared.insert(key, result.clone());
+        result
+    }
+
+    /// Evidence for a finding: request line, status, a note and the start of the body,
+    /// with every known secret replaced by `***`.
+    pub fn evidence(&self, exchange: &Exchange, note: &str) -> String {
+        let excerpt: String = exchange.response.body.chars().take(EVIDENCE_CHARS).collect();
+        let text = format!("{} {} → {} {note}\n{excerpt}", exchange.method, exchange.url, exchange.response.status);
+        self.target.redact(text.trim_end())
     }
 }
 
@@ -115,163 +161,91 @@ fn describe_error(e: &reqwest::Error) -> String {
     }
 }
 
-/// Runs every check and probe of `suite` against `target`.
+/// Runs every check and probe of `suite` against `target`, with default options.
 pub async fn run_suite(suite: &SecuritySuite, target: &Target) -> SecurityOutcome {
+    run_suite_with(suite, target, ScanOptions::default()).await
+}
+
+/// Runs every check and probe of `suite` against `target`.
+pub async fn run_suite_with(suite: &SecuritySuite, target: &Target, options: ScanOptions) -> SecurityOutcome {
+    let budget = request_budget(suite);
+    let mut outcome = SecurityOutcome { request_budget: budget, ..SecurityOutcome::default() };
     let client = match reqwest::Client::builder()
-        // Redirects are part of what is judged (plain HTTP without redirect, open redirects).
+        // Redirects are part of what is judged (plain HTTP without redirect).
         .redirect(reqwest::redirect::Policy::none())
         .build()
     {
         Ok(c) => c,
         Err(e) => {
-            return SecurityOutcome {
-                checks: suite
-                    .checks
-                    .iter()
-                    .map(|id| CheckRun { check: id.clone(), status: CheckStatus::Error(e.to_string()), findings: 0 })
-                    .collect(),
-                ..SecurityOutcome::default()
-            }
+            outcome.checks = suite
+                .checks
+                .iter()
+                .cloned()
+                .chain(suite.probes.iter().map(|p| p.id()))
+                .map(|check| CheckRun { check, status: CheckStatus::Error(e.to_string()), findings: 0 })
+                .collect();
+            return outcome;
         }
     };
-    let mut scanner = Scanner { client, target, requests: 0 };
-    let mut outcome = SecurityOutcome::default();
-    // The landing page is shared by the header checks: one request, not one per check.
-    let mut landing: Option<Result<(String, ObservedResponse), String>> = None;
+    let scanner = Scanner {
+        client,
+        target: target.clone(),
+        requests: 0,
+        budget,
+        safe_only: options.production_safe_only,
+        out_of_scope: suite.out_of_scope.clone(),
+        shared: HashMap::new(),
+    };
+    let mut context = Context::new(scanner, suite.accounts.as_ref());
     for id in &suite.checks {
-        let Some(info) = catalogue::lookup(id) else {
-            outcome.checks.push(CheckRun { check: id.clone(), status: CheckStatus::Error("unknown check".into()), findings: 0 });
+        let rule = suite.rule(id);
+        if rule == RuleAction::Ignore {
+            outcome.checks.push(CheckRun { check: id.clone(), status: CheckStatus::Skipped("ignored by the suite's rules".into()), findings: 0 });
             continue;
+        }
+        let result = match catalogue::lookup(id) {
+            Some(info) => checks::run(&mut context, info).await,
+            None => Err(FetchError::Refused("unknown check".into())),
         };
-        let result = run_check(&mut scanner, info, &mut landing).await;
-        record(&mut outcome, id, result);
+        record(&mut outcome, id, rule, result);
     }
-    for probe in &suite.probes {
-        let result = run_probe(&mut scanner, probe).await;
-        record(&mut outcome, &format!("probe.{}", probe.name), result);
+    for p in &suite.probes {
+        let id = p.id();
+        let rule = suite.rule(&id);
+        if rule == RuleAction::Ignore {
+            outcome.checks.push(CheckRun { check: id, status: CheckStatus::Skipped("ignored by the suite's rules".into()), findings: 0 });
+            continue;
+        }
+        let result = probe::run(&mut context, p).await;
+        record(&mut outcome, &id, rule, result);
     }
-    outcome.requests = scanner.requests;
+    outcome.requests = context.scanner.requests;
     outcome
 }
 
-fn record(outcome: &mut SecurityOutcome, id: &str, result: Result<Vec<Finding>, String>) {
+/// The most requests a suite may send: the shared requests, each check's own, the
+/// account session and each probe (twice when it compares two accounts).
+fn request_budget(suite: &SecuritySuite) -> u64 {
+    let active = |id: &str| suite.rule(id) != RuleAction::Ignore;
+    let checks: Vec<_> = suite.checks.iter().filter(|id| active(id)).filter_map(|id| catalogue::lookup(id)).collect();
+    let own: u64 = checks.iter().map(|c| u64::from(c.max_requests)).sum();
+    let probes: Vec<_> = suite.probes.iter().filter(|p| active(&p.id())).collect();
+    let probe_requests: u64 = probes.iter().map(|p| if p.same_as.is_some() { 2 } else { 1 }).sum();
+    let needs_session = checks.iter().any(|c| c.needs_accounts) || probes.iter().any(|p| p.as_account.is_some() || p.same_as.is_some() || p.path.contains("{{object}}"));
+    let session = if needs_session { u64::from(checks::SESSION_REQUESTS) } else { 0 };
+    u64::from(SHARED_REQUESTS) + own + probe_requests + session
+}
+
+fn record(outcome: &mut SecurityOutcome, id: &str, rule: RuleAction, result: Result<Vec<Finding>, FetchError>) {
     match result {
-        Ok(findings) => {
+        Ok(mut findings) => {
+            for f in &mut findings {
+                f.rule = rule;
+            }
             outcome.checks.push(CheckRun { check: id.to_string(), status: CheckStatus::Ran, findings: findings.len() });
             outcome.findings.extend(findings);
         }
-        Err(reason) => outcome.checks.push(CheckRun { check: id.to_string(), status: CheckStatus::Error(reason), findings: 0 }),
+        Err(FetchError::OutOfScope(reason)) => outcome.checks.push(CheckRun { check: id.to_string(), status: CheckStatus::Skipped(reason), findings: 0 }),
+        Err(e) => outcome.checks.push(CheckRun { check: id.to_string(), status: CheckStatus::Error(e.to_string()), findings: 0 }),
     }
-}
-
-fn finding(info: &CheckInfo, url: &str, evidence: String) -> Finding {
-    Finding {
-        check: info.id.to_string(),
-        name: info.name.to_string(),
-        severity: info.severity,
-        url: url.to_string(),
-        evidence,
-        remediation: info.remediation.to_string(),
-    }
-}
-
-async fn run_check(
-    scanner: &mut Scanner<'_>,
-    info: &CheckInfo,
-    landing: &mut Option<Result<(String, ObservedResponse), String>>,
-) -> Result<Vec<Finding>, String> {
-    match info.id {
-        "header.x-content-type-options" | "header.clickjacking" | "header.csp" | "disclosure.server-version" => {
-            if landing.is_none() {
-                *landing = Some(scanner.fetch(HttpMethod::Get, "/", &[], None).await);
-            }
-            let (url, response) = match landing {
-                Some(Ok(pair)) => pair.clone(),
-                Some(Err(e)) => return Err(e.clone()),
-                None => return Err("landing page not fetched".into()),
-            };
-            let problem = header_problem(info.id, &response);
-            Ok(problem
-                .map(|note| finding(info, &url, scanner.evidence(HttpMethod::Get, &url, &response, &note)))
-                .into_iter()
-                .collect())
-        }
-        "exposure.git" => exposed_file(scanner, info, "/.git/config", |body| body.contains("[core]") && body.contains("repositoryformatversion")).await,
-        "exposure.env" => exposed_file(scanner, info, "/.env", |body| {
-            body.lines().filter(|l| {
-                let l = l.trim();
-                l.split_once('=').is_some_and(|(k, _)| !k.is_empty() && k.chars().all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit()))
-            }).count() >= 2
-        })
-        .await,
-        other => Err(format!("check `{other}` has no implementation in this build")),
-    }
-}
-
-fn header_problem(id: &str, response: &ObservedResponse) -> Option<String> {
-    match id {
-        "header.x-content-type-options" => match response.header("x-content-type-options") {
-            Some(v) if v.trim().eq_ignore_ascii_case("nosniff") => None,
-            Some(v) => Some(format!("(X-Content-Type-Options: {v})")),
-            None => Some("(no X-Content-Type-Options header)".into()),
-        },
-        "header.clickjacking" => {
-            let csp = response.header("content-security-policy").unwrap_or_default();
-            let xfo = response.header("x-frame-options").unwrap_or_default().to_ascii_uppercase();
-            if csp.contains("frame-ancestors") || xfo == "DENY" || xfo == "SAMEORIGIN" {
-                None
-            } else {
-                Some("(neither frame-ancestors nor X-Frame-Options)".into())
-            }
-        }
-        "header.csp" => match response.header("content-security-policy") {
-            Some(v) if !v.trim().is_empty() => None,
-            _ => Some("(no Content-Security-Policy header)".into()),
-        },
-        "disclosure.server-version" => ["server", "x-powered-by"].into_iter().find_map(|name| {
-            response
-                .header(name)
-                .filter(|v| v.chars().any(|c| c.is_ascii_digit()))
-                .map(|v| format!("({name}: {v})"))
-        }),
-        _ => None,
-    }
-}
-
-async fn exposed_file(
-    scanner: &mut Scanner<'_>,
-    info: &CheckInfo,
-    path: &str,
-    looks_real: impl Fn(&str) -> bool,
-) -> Result<Vec<Finding>, String> {
-    // Learn the target's answer to a page that cannot exist: a catch-all route that
-    // answers 200 with the same body everywhere is not an exposed file.
-    let random = format!("/stagegate-no-such-page-{:016x}", rand::random::<u64>());
-    let (_, missing) = scanner.fetch(HttpMethod::Get, &random, &[], None).await?;
-    let (url, response) = scanner.fetch(HttpMethod::Get, path, &[], None).await?;
-    let exposed = response.status == 200 && response.body != missing.body && looks_real(&response.body);
-    Ok(if exposed {
-        vec![finding(info, &url, scanner.evidence(HttpMethod::Get, &url, &response, ""))]
-    } else {
-        Vec::new()
-    })
-}
-
-async fn run_probe(scanner: &mut Scanner<'_>, probe: &Probe) -> Result<Vec<Finding>, String> {
-    let (url, response) = scanner.fetch(probe.method, &probe.path, &probe.headers, probe.body.as_deref()).await?;
-    let mut json = None;
-    let hit = probe.matchers.iter().all(|m| m.matches_with(&response, &mut json));
-    Ok(if hit {
-        let note = probe.matchers.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(" and ");
-        vec![Finding {
-            check: format!("probe.{}", probe.name),
-            name: probe.name.clone(),
-            severity: probe.severity,
-            url: url.clone(),
-            evidence: scanner.evidence(probe.method, &url, &response, &format!("(matched: {note})")),
-            remediation: probe.remediation.clone(),
-        }]
-    } else {
-        Vec::new()
-    })
 }

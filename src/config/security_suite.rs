@@ -1,0 +1,463 @@
+//! Takes the text of a `kind = "security"` suite, gives a [`SecuritySuite`]: built-in
+//! checks by id, declarative probes (one request, or the same request as two test
+//! accounts compared), a rules table (fail, warn or ignore per check), out-of-scope URL
+//! patterns and the test accounts that authorization checks log in with. Every id,
+//! pattern and account reference is checked here, with the span of the offending text.
+
+use super::diagnostic::{Diagnostics, SourceFile};
+use super::matcher::Matcher;
+use super::suite::{HttpMethod, Severity, Suite, SuiteBody};
+use crate::security::catalogue;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use toml::Spanned;
+
+/// A security suite.
+#[derive(Debug, Clone, Default)]
+pub struct SecuritySuite {
+    /// Built-in checks from the catalogue, by id.
+    pub checks: Vec<String>,
+    /// Declarative probes.
+    pub probes: Vec<Probe>,
+    /// What a finding of a check (or `probe.<name>`) does; absent means fail.
+    pub rules: BTreeMap<String, RuleAction>,
+    /// Path patterns (`*` matches any text) the suite must never request.
+    pub out_of_scope: Vec<String>,
+    /// Test accounts for authentication and authorization checks.
+    pub accounts: Option<AccountsSpec>,
+}
+
+impl SecuritySuite {
+    /// A suite of built-in checks only (the ad-hoc `scan` command).
+    pub fn from_checks(ids: impl IntoIterator<Item = String>) -> SecuritySuite {
+        SecuritySuite { checks: ids.into_iter().collect(), ..SecuritySuite::default() }
+    }
+
+    /// The rule for a check id.
+    pub fn rule(&self, id: &str) -> RuleAction {
+        self.rules.get(id).copied().unwrap_or_default()
+    }
+}
+
+/// What a check's findings do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RuleAction {
+    /// Counted by the gate's `security-<severity>` metrics.
+    #[default]
+    Fail,
+    /// Reported, but not counted by the gate.
+    Warn,
+    /// Not run at all.
+    Ignore,
+}
+
+/// One of the two test accounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Account {
+    /// Account A, the owner of the objects the checks create.
+    A,
+    /// Account B, who must not see A's objects.
+    B,
+}
+
+impl fmt::Display for Account {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Account::A => "a",
+            Account::B => "b",
+        })
+    }
+}
+
+/// How test accounts log in, create an object and where objects and officer endpoints are.
+#[derive(Debug, Clone)]
+pub struct AccountsSpec {
+    /// Login name of account A (a test citizen id, not a secret).
+    pub a: String,
+    /// Login name of account B.
+    pub b: String,
+    /// Header that carries the token.
+    pub header: String,
+    /// Text before the token in that header (`Bearer`), empty for none.
+    pub scheme: String,
+    /// The login request.
+    pub login: LoginSpec,
+    /// A login body that yields an already-expired token (a test-environment hook).
+    pub expired_login_body: Option<String>,
+    /// How account A creates an object it owns.
+    pub create: Option<CreateSpec>,
+    /// The path of one object, with `{{object}}` for its id.
+    pub object: Option<String>,
+    /// Endpoints only officers may use.
+    pub officer: Vec<OfficerEndpoint>,
+}
+
+/// The login request of a test account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LoginSpec {
+    /// POST path.
+    pub path: String,
+    /// JSON body with `{{account}}` for the login name.
+    pub body: String,
+    /// JSON pointer of the token in the answer.
+    pub token: String,
+}
+
+/// How account A creates an object.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CreateSpec {
+    /// POST path.
+    pub path: String,
+    /// JSON body.
+    pub body: String,
+    /// JSON pointer of the new object's id in the answer.
+    pub id: String,
+}
+
+/// An endpoint only officers may use, and a JSON pointer that is present in its data.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct OfficerEndpoint {
+    /// GET path.
+    pub path: String,
+    /// JSON pointer that exists only in a real answer (not in an error).
+    pub marker: String,
+}
+
+/// A declarative probe: one request; a finding when every matcher matches (and, with
+/// `same_as`, when the answer equals the other account's answer to the same request).
+#[derive(Debug, Clone)]
+pub struct Probe {
+    /// Name, used as the finding's check id (`probe.<name>`).
+    pub name: String,
+    /// Severity of the finding.
+    pub severity: Severity,
+    /// Method.
+    pub method: HttpMethod,
+    /// Path below the base URL; `{{object}}` is account A's object id.
+    pub path: String,
+    /// Extra headers.
+    pub headers: Vec<(String, String)>,
+    /// Raw request body.
+    pub body: Option<String>,
+    /// All must match for a finding.
+    pub matchers: Vec<Matcher>,
+    /// Send as this test account.
+    pub as_account: Option<Account>,
+    /// Also send as this account; a finding needs both answers to be the same.
+    pub same_as: Option<Account>,
+    /// May run against production.
+    pub production_safe: bool,
+    /// What to do about it.
+    pub remediation: String,
+}
+
+impl Probe {
+    /// The id its findings carry.
+    pub fn id(&self) -> String {
+        format!("probe.{}", self.name)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawSecuritySuite {
+    version: Spanned<u32>,
+    #[allow(dead_code)]
+    kind: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    tags: Vec<Spanned<String>>,
+    #[serde(default)]
+    checks: Vec<RawCheckRef>,
+    #[serde(default)]
+    probes: Vec<RawProbe>,
+    #[serde(default)]
+    rules: BTreeMap<Spanned<String>, RuleAction>,
+    #[serde(default)]
+    out_of_scope: Vec<Spanned<String>>,
+    accounts: Option<Spanned<RawAccounts>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawCheckRef {
+    id: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawAccounts {
+    a: String,
+    b: String,
+    #[serde(default = "authorization")]
+    header: String,
+    #[serde(default = "bearer")]
+    scheme: String,
+    login: Spanned<LoginSpec>,
+    expired_login_body: Option<String>,
+    create: Option<CreateSpec>,
+    object: Option<Spanned<String>>,
+    #[serde(default)]
+    officer: Vec<OfficerEndpoint>,
+}
+
+fn authorization() -> String {
+    "Authorization".into()
+}
+
+fn bearer() -> String {
+    "Bearer".into()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawProbe {
+    name: Spanned<String>,
+    severity: Severity,
+    #[serde(default = "get")]
+    method: HttpMethod,
+    path: Spanned<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    body: Option<String>,
+    matchers: Option<Spanned<Vec<Matcher>>>,
+    #[serde(rename = "as")]
+    as_account: Option<Spanned<Account>>,
+    same_as: Option<Spanned<Account>>,
+    production_safe: Option<Spanned<bool>>,
+    #[serde(default)]
+    remediation: String,
+}
+
+fn get() -> HttpMethod {
+    HttpMethod::Get
+}
+
+/// Parses and validates a security suite.
+pub(super) fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics) -> Option<Suite> {
+    let raw: RawSecuritySuite = match toml::from_str(&file.text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            diagnostics.push(super::diagnostic::from_toml_error(file, &e));
+            return None;
+        }
+    };
+    let before = diagnostics.0.len();
+    super::check_version(file, &raw.version, diagnostics);
+    let tags = super::suite::check_tags(file, &raw.tags, diagnostics);
+    let accounts = raw.accounts.as_ref().map(|a| a.get_ref());
+    for check in &raw.checks {
+        let id = check.id.get_ref();
+        match catalogue::lookup(id) {
+            None => diagnostics.push(file.diagnostic(
+                check.id.span(),
+                format!("unknown security check `{id}`"),
+                Some("an id from the built-in catalogue (README, section Security)".into()),
+            )),
+            Some(info) if info.needs_accounts => {
+                if let Some(missing) = missing_account_part(id, accounts) {
+                    diagnostics.push(file.diagnostic(
+                        check.id.span(),
+                        format!("check `{id}` needs test accounts: {missing}"),
+                        Some("an `[accounts]` table with `login` (and `create`, `object`, `officer`, `expired-login-body` as the check needs)".into()),
+                    ));
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    if raw.checks.is_empty() && raw.probes.is_empty() {
+        // A suite that runs nothing must not look like a clean bill of health.
+        diagnostics.push(file.whole_file(
+            "a security suite needs at least one check or probe",
+            Some("`checks = [{ id = \"...\" }]` or `[[probes]]`".into()),
+        ));
+    }
+    if let (Some(raw_accounts), Some(a)) = (&raw.accounts, accounts) {
+        if !a.login.get_ref().body.contains("{{account}}") {
+            diagnostics.push(file.diagnostic(a.login.span(), "the login body never names the account", Some("a body with `{{account}}` where the login name goes".into())));
+        }
+        if let Some(object) = &a.object {
+            if !object.get_ref().contains("{{object}}") || !object.get_ref().starts_with('/') {
+                diagnostics.push(file.diagnostic(object.span(), "`object` must be a path with `{{object}}` for the id", Some("e.g. `/api/ho-so/{{object}}`".into())));
+            }
+        }
+        if a.a == a.b {
+            diagnostics.push(file.diagnostic(raw_accounts.span(), "accounts `a` and `b` are the same account", Some("two different test accounts".into())));
+        }
+    }
+    let mut probes = Vec::new();
+    for p in raw.probes {
+        let path = p.path.get_ref();
+        if !path.starts_with('/') {
+            diagnostics.push(file.diagnostic(p.path.span(), "a probe path must start with `/`", Some("a path such as `/.git/config`".into())));
+        }
+        if path.contains("{{object}}") && accounts.is_none_or(|a| a.create.is_none()) {
+            diagnostics.push(file.diagnostic(p.path.span(), "`{{object}}` needs an object created by account a", Some("`create = { path, body, id }` in `[accounts]`".into())));
+        }
+        for account in [&p.as_account, &p.same_as].into_iter().flatten() {
+            if accounts.is_none() {
+                diagnostics.push(file.diagnostic(account.span(), format!("probe sends as account `{}`, but the suite has no `[accounts]`", account.get_ref()), Some("an `[accounts]` table".into())));
+            }
+        }
+        let matchers_span = p.matchers.as_ref().map_or_else(|| p.name.span(), |m| m.span());
+        let matchers: Vec<Matcher> = p.matchers.map(Spanned::into_inner).unwrap_or_default();
+        if let (Some(same), Some(who)) = (&p.same_as, &p.as_account) {
+            if same.get_ref() == who.get_ref() {
+                diagnostics.push(file.diagnostic(same.span(), "a probe compared with itself always matches", Some("the other account".into())));
+            }
+        }
+        if p.same_as.is_none() {
+            if matchers.is_empty() {
+                diagnostics.push(file.diagnostic(matchers_span.clone(), "a probe needs at least one matcher", Some("e.g. `[{ kind = \"status\", equals = 200 }, { kind = \"body-contains\", text = \"...\" }]`".into())));
+            } else if matchers.iter().all(|m| matches!(m, Matcher::Status { .. })) {
+                // Status alone is how scanners invent findings (soft 404s, catch-all routes).
+                diagnostics.push(file.diagnostic(matchers_span.clone(), "a probe may not judge on the status code alone", Some("a body, header or JSON matcher as well, or `same-as` another account".into())));
+            }
+        }
+        // A probe that logs in sends a POST; production-safe means GET, HEAD, OPTIONS only.
+        let safe_by_nature = p.method.is_safe() && p.as_account.is_none() && p.same_as.is_none();
+        if let Some(claim) = p.production_safe.as_ref().filter(|c| *c.get_ref() && !safe_by_nature) {
+            diagnostics.push(file.diagnostic(
+                claim.span(),
+                format!("probe `{}` cannot be production-safe: it sends {}", p.name.get_ref(), if p.method.is_safe() { "a login (POST)".to_string() } else { p.method.to_string() }),
+                Some("production-safe probes send GET, HEAD or OPTIONS without logging in".into()),
+            ));
+        }
+        probes.push(Probe {
+            name: p.name.get_ref().clone(),
+            severity: p.severity,
+            method: p.method,
+            path: p.path.into_inner(),
+            headers: p.headers.into_iter().collect(),
+            body: p.body,
+            matchers,
+            as_account: p.as_account.map(Spanned::into_inner),
+            same_as: p.same_as.map(Spanned::into_inner),
+            production_safe: p.production_safe.map_or(safe_by_nature, |c| *c.get_ref() && safe_by_nature),
+            remediation: p.remediation,
+        });
+    }
+    let probe_ids: Vec<String> = probes.iter().map(Probe::id).collect();
+    let mut rules = BTreeMap::new();
+    for (id, action) in raw.rules {
+        let known = raw.checks.iter().any(|c| c.id.get_ref() == id.get_ref()) || probe_ids.contains(id.get_ref());
+        if !known {
+            diagnostics.push(file.diagnostic(
+                id.span(),
+                format!("rule for `{}`, which this suite does not run", id.get_ref()),
+                Some("a check id listed in `checks` or `probe.<name>` of a probe here".into()),
+            ));
+        }
+        rules.insert(id.into_inner(), action);
+    }
+    let mut out_of_scope = Vec::new();
+    for pattern in raw.out_of_scope {
+        if !pattern.get_ref().starts_with('/') {
+            diagnostics.push(file.diagnostic(pattern.span(), "an out-of-scope pattern is a path", Some("a path pattern such as `/admin/*`".into())));
+        }
+        out_of_scope.push(pattern.into_inner());
+    }
+    let accounts = raw.accounts.map(|a| {
+        let a = a.into_inner();
+        AccountsSpec {
+            a: a.a,
+            b: a.b,
+            header: a.header,
+            scheme: a.scheme,
+            login: a.login.into_inner(),
+            expired_login_body: a.expired_login_body,
+            create: a.create,
+            object: a.object.map(Spanned::into_inner),
+            officer: a.officer,
+        }
+    });
+    if diagnostics.0.len() > before {
+        return None;
+    }
+    Some(Suite {
+        name: name.to_string(),
+        description: raw.description,
+        tags,
+        body: SuiteBody::Security(SecuritySuite {
+            checks: raw.checks.into_iter().map(|c| c.id.into_inner()).collect(),
+            probes,
+            rules,
+            out_of_scope,
+            accounts,
+        }),
+    })
+}
+
+/// What a check that needs accounts misses in `[accounts]`, if anything.
+fn missing_account_part(id: &str, accounts: Option<&RawAccounts>) -> Option<&'static str> {
+    let Some(a) = accounts else {
+        return Some("the suite has no `[accounts]` table");
+    };
+    match id {
+        "ratelimit.missing" => None,
+        "authz.function-level" if a.officer.is_empty() => Some("`officer` endpoints are not listed"),
+        "authz.function-level" => None,
+        "auth.expired-token" if a.expired_login_body.is_none() => Some("`expired-login-body` is not set"),
+        _ if a.create.is_none() || a.object.is_none() => Some("`create` and `object` are needed to have an object to read"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn parse_text(text: &str) -> (Option<Suite>, String) {
+        let file = SourceFile { path: PathBuf::from("bao-mat.toml"), text: text.into() };
+        let mut d = Diagnostics::default();
+        let suite = parse(&file, "bao-mat", &mut d);
+        (suite, d.0.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("\n"))
+    }
+
+    #[test]
+    fn rules_scope_and_accounts_are_read() {
+        let (suite, errors) = parse_text(
+            "version = 1\nkind = \"security\"\nchecks = [{ id = \"header.csp\" }, { id = \"authz.object-level\" }]\n\
+             out-of-scope = [\"/metrics\"]\n[rules]\n\"header.csp\" = \"warn\"\n\
+             [accounts]\na = \"1\"\nb = \"2\"\nlogin = { path = \"/login\", body = '{\"id\":\"{{account}}\"}', token = \"/token\" }\n\
+             create = { path = \"/x\", body = \"{}\", id = \"/id\" }\nobject = \"/x/{{object}}\"\n",
+        );
+        let suite = suite.unwrap_or_else(|| panic!("{errors}"));
+        let SuiteBody::Security(s) = suite.body else { panic!("not security") };
+        assert_eq!(s.rule("header.csp"), RuleAction::Warn);
+        assert_eq!(s.rule("authz.object-level"), RuleAction::Fail);
+        assert_eq!(s.out_of_scope, vec!["/metrics".to_string()]);
+        assert_eq!(s.accounts.map(|a| a.b), Some("2".into()));
+    }
+
+    #[test]
+    fn account_checks_without_accounts_and_unknown_rules_point_at_their_text() {
+        let (suite, errors) = parse_text(
+            "version = 1\nkind = \"security\"\nchecks = [{ id = \"authz.object-level\" }]\n[rules]\n\"header.csp\" = \"warn\"\n",
+        );
+        assert!(suite.is_none());
+        assert!(errors.contains("bao-mat.toml:3:18"), "{errors}");
+        assert!(errors.contains("check `authz.object-level` needs test accounts"), "{errors}");
+        assert!(errors.contains("rule for `header.csp`, which this suite does not run"), "{errors}");
+    }
+
+    #[test]
+    fn a_post_probe_cannot_claim_production_safety() {
+        let (suite, errors) = parse_text(
+            "version = 1\nkind = \"security\"\n[[probes]]\nname = \"p\"\nseverity = \"low\"\nmethod = \"POST\"\npath = \"/x\"\n\
+             matchers = [{ kind = \"body-contains\", text = \"y\" }]\nproduction-safe = true\n",
+        );
+        assert!(suite.is_none());
+        assert!(errors.contains("bao-mat.toml:9:19"), "{errors}");
+        assert!(errors.contains("cannot be production-safe: it sends POST"), "{errors}");
+    }
+}
