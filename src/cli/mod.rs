@@ -10,6 +10,7 @@ mod plan_cmd;
 mod progress;
 mod run;
 mod sample_system;
+mod scan;
 mod status;
 mod validate;
 
@@ -93,6 +94,10 @@ pub enum Command {
     /// Start the sample public-service portal on loopback (it can be told to misbehave).
     #[command(name = "sample-system")]
     SampleSystem(sample_system::SampleArgs),
+    /// Scan a URL with the built-in security checks, no project needed. Exit 0 with no
+    /// finding above info, 1 with one (or a check that could not run), 2 on bad arguments.
+    #[command(after_help = "Examples:\n  stagegate scan http://127.0.0.1:18080                       # passive: GET/HEAD/OPTIONS, at most 20 requests\n  stagegate scan http://127.0.0.1:18080 --profile full --output json")]
+    Scan(scan::ScanArgs),
     /// Run the whole pipeline on two sample instances (test, production): release 1.0.0
     /// through all four stages, then 1.1.0 stopped by its real-test gate.
     Demo(demo::DemoArgs),
@@ -133,6 +138,7 @@ async fn dispatch(cli: Cli) -> u8 {
         Command::Ledger(cmd) => ledger_cmd::run(&ledger_path, cmd),
         Command::SampleSystem(args) => sample_system::run(args).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::Scan(args) => scan::run(args).await,
     }
 }
 

@@ -20,8 +20,12 @@ pub struct SampleArgs {
     /// Fraction of API requests answered with HTTP 500, spread evenly (0.05 = exactly 1 in 20).
     #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
     pub error_rate: f64,
-    /// A security flaw to plant (repeatable): missing-security-headers, server-version,
-    /// exposed-git, exposed-env, idor.
+    /// A security flaw to plant (repeatable): missing-security-headers, weak-csp,
+    /// insecure-cookie, server-version, verbose-errors, cors-reflect, cors-wildcard,
+    /// exposed-git, exposed-env, exposed-backup, exposed-api-docs, directory-listing,
+    /// trace-enabled, missing-auth, unchecked-token-signature, jwt-alg-none,
+    /// expired-token-accepted, idor, officer-endpoint-open, excessive-data,
+    /// cacheable-responses, no-rate-limit.
     #[arg(long = "flaw", value_name = "NAME")]
     pub flaws: Vec<Flaw>,
     /// Require `X-Api-Key` on /api/ with the value of this environment variable.

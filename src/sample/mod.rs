@@ -5,7 +5,9 @@
 //! can be shown failing for a real reason.
 
 mod data;
+mod flaws;
 mod routes;
+mod token;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -13,29 +15,81 @@ use std::str::FromStr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-/// A named security flaw the sample system can be told to have.
+/// A named security flaw the sample system can be told to have; each shows one or more
+/// built-in checks failing for a real reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Flaw {
     /// No X-Content-Type-Options, CSP or frame protection on pages.
     MissingSecurityHeaders,
+    /// A CSP that allows `*`, `'unsafe-inline'` and `'unsafe-eval'` scripts.
+    WeakCsp,
+    /// The home page's cookie lacks HttpOnly and SameSite.
+    InsecureCookie,
     /// `Server: nginx/1.18.0` and `X-Powered-By: Express 4.17.1`.
     ServerVersion,
+    /// Malformed JSON is answered with a stack trace and the request headers.
+    VerboseErrors,
+    /// CORS echoes any `Origin` with credentials allowed.
+    CorsReflect,
+    /// `Access-Control-Allow-Origin: *`.
+    CorsWildcard,
     /// Serves `/.git/config`.
     ExposedGit,
     /// Serves `/.env` with secrets in it.
     ExposedEnv,
+    /// Serves a database dump at `/backup.sql`.
+    ExposedBackup,
+    /// Serves its OpenAPI document at `/openapi.json`.
+    ExposedApiDocs,
+    /// Lists `/uploads/`.
+    DirectoryListing,
+    /// Answers TRACE by echoing the request.
+    TraceEnabled,
+    /// Dossiers can be read with no token at all.
+    MissingAuth,
+    /// Token signatures are not checked.
+    UncheckedTokenSignature,
+    /// Unsigned `alg: none` tokens are accepted.
+    JwtAlgNone,
+    /// Expired tokens are accepted.
+    ExpiredTokenAccepted,
     /// Any logged-in citizen can read any dossier.
     Idor,
+    /// A citizen's token is accepted on the officer endpoint.
+    OfficerEndpointOpen,
+    /// Dossiers carry the owner's password hash and internal notes.
+    ExcessiveData,
+    /// Personal answers are sent with `Cache-Control: public`.
+    CacheableResponses,
+    /// Failed logins are never limited.
+    NoRateLimit,
 }
 
 impl Flaw {
     /// Every flaw with its name.
-    pub const ALL: [(Flaw, &'static str); 5] = [
+    pub const ALL: [(Flaw, &'static str); 22] = [
         (Flaw::MissingSecurityHeaders, "missing-security-headers"),
+        (Flaw::WeakCsp, "weak-csp"),
+        (Flaw::InsecureCookie, "insecure-cookie"),
         (Flaw::ServerVersion, "server-version"),
+        (Flaw::VerboseErrors, "verbose-errors"),
+        (Flaw::CorsReflect, "cors-reflect"),
+        (Flaw::CorsWildcard, "cors-wildcard"),
         (Flaw::ExposedGit, "exposed-git"),
         (Flaw::ExposedEnv, "exposed-env"),
+        (Flaw::ExposedBackup, "exposed-backup"),
+        (Flaw::ExposedApiDocs, "exposed-api-docs"),
+        (Flaw::DirectoryListing, "directory-listing"),
+        (Flaw::TraceEnabled, "trace-enabled"),
+        (Flaw::MissingAuth, "missing-auth"),
+        (Flaw::UncheckedTokenSignature, "unchecked-token-signature"),
+        (Flaw::JwtAlgNone, "jwt-alg-none"),
+        (Flaw::ExpiredTokenAccepted, "expired-token-accepted"),
         (Flaw::Idor, "idor"),
+        (Flaw::OfficerEndpointOpen, "officer-endpoint-open"),
+        (Flaw::ExcessiveData, "excessive-data"),
+        (Flaw::CacheableResponses, "cacheable-responses"),
+        (Flaw::NoRateLimit, "no-rate-limit"),
     ];
 
     /// The flaw's name on the command line.

@@ -1,7 +1,8 @@
 //! The sample portal's HTTP routes and its misbehaviour layer.
 
 use super::data::{self, Procedure};
-use super::{Control, Flaw};
+use super::token::{self, Claims, Leniency};
+use super::{flaws, Control, Flaw};
 use axum::extract::{MatchedPath, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -11,7 +12,6 @@ use axum::{Json, Router};
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,6 +20,18 @@ use std::time::Instant;
 /// Dossiers kept in memory; the oldest are forgotten beyond this so a long soak
 /// cannot grow the sample system without bound.
 const MAX_DOSSIERS: usize = 200_000;
+/// Failed logins allowed per window before the portal answers 429: a brute-force brake
+/// that valid test citizens never hit (only failures count).
+const MAX_FAILED_LOGINS: usize = 10;
+/// The window of that brake.
+const FAILED_LOGIN_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+/// How long a token lives unless the login asks otherwise (`thoi_han_giay`).
+const TOKEN_LIFETIME_S: i64 = 3600;
+/// Methods counted by name in `sample_http_requests_by_method_total`; others are
+/// `OTHER`, so a scanner cannot grow the label set.
+const COUNTED_METHODS: [&str; 8] = ["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE", "TRACE"];
+/// Largest request body read whole to spot malformed JSON (verbose-errors flaw).
+const MAX_INSPECTED_BODY: usize = 1 << 20;
 
 struct Dossier {
     owner: String,
@@ -30,6 +42,7 @@ struct Dossier {
 struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
+    by_method: IntCounterVec,
     duration: HistogramVec,
 }
 
@@ -41,6 +54,11 @@ impl Metrics {
             &["route", "status"],
         )
         .ok()?;
+        let by_method = IntCounterVec::new(
+            Opts::new("sample_http_requests_by_method_total", "HTTP requests served by the sample portal, by method."),
+            &["method"],
+        )
+        .ok()?;
         let duration = HistogramVec::new(
             HistogramOpts::new("sample_http_request_duration_seconds", "Time to answer a request, by route.")
                 .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
@@ -49,7 +67,8 @@ impl Metrics {
         .ok()?;
         registry.register(Box::new(requests.clone())).ok()?;
         registry.register(Box::new(duration.clone())).ok()?;
-        Some(Metrics { registry, requests, duration })
+        registry.register(Box::new(by_method.clone())).ok()?;
+        Some(Metrics { registry, requests, by_method, duration })
     }
 }
 
@@ -57,8 +76,8 @@ pub(super) struct AppState {
     control: Control,
     procedures: Vec<Procedure>,
     citizens: HashMap<String, String>,
-    salt: u64,
-    tokens: Mutex<HashMap<String, String>>,
+    key: [u8; 32],
+    failed_logins: Mutex<VecDeque<Instant>>,
     dossiers: Mutex<(HashMap<String, Dossier>, VecDeque<String>)>,
     next_dossier: AtomicU64,
     api_requests: AtomicU64,
@@ -72,8 +91,8 @@ pub(super) fn router(control: Control) -> Router {
         control,
         procedures: data::procedures(),
         citizens: data::citizens().into_iter().map(|c| (c.so_cccd, c.ho_ten)).collect(),
-        salt: rand::random(),
-        tokens: Mutex::new(HashMap::new()),
+        key: rand::random(),
+        failed_logins: Mutex::new(VecDeque::new()),
         dossiers: Mutex::new((HashMap::new(), VecDeque::new())),
         next_dossier: AtomicU64::new(1),
         api_requests: AtomicU64::new(0),
@@ -89,6 +108,7 @@ pub(super) fn router(control: Control) -> Router {
         .route("/api/dang-nhap", post(login))
         .route("/api/ho-so", post(submit))
         .route("/api/ho-so/{ma}", get(dossier))
+        .route("/api/can-bo/ho-so", get(officer_dossiers))
         .route("/.git/config", get(git_config))
         .route("/.env", get(dot_env))
         .fallback(not_found)
@@ -113,7 +133,12 @@ async fn misbehave(State(state): State<Shared>, request: Request, next: Next) ->
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".into());
     let is_api = route.starts_with("/api/");
-    let mut response = if is_api && behaviour.api_key.as_deref().is_some_and(|key| request.headers().get("x-api-key").and_then(|v| v.to_str().ok()) != Some(key)) {
+    let method = request.method().clone();
+    let origin = request.headers().get("origin").cloned();
+    let (request, early) = flawed_answer(&behaviour.flaws, request).await;
+    let mut response = if let Some(early) = early {
+        early
+    } else if is_api && behaviour.api_key.as_deref().is_some_and(|key| request.headers().get("x-api-key").and_then(|v| v.to_str().ok()) != Some(key)) {
         (StatusCode::UNAUTHORIZED, Json(json!({ "error": "thiếu hoặc sai khoá API" }))).into_response()
     } else if is_api && route != "/api/phien-ban" {
         if !behaviour.latency.is_zero() {
@@ -132,20 +157,38 @@ async fn misbehave(State(state): State<Shared>, request: Request, next: Next) ->
         next.run(request).await
     };
     let headers = response.headers_mut();
-    if !behaviour.flaws.contains(&Flaw::MissingSecurityHeaders) {
-        headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-        headers.insert("content-security-policy", HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'"));
-        headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    }
+    flaws::decorate(&behaviour.flaws, &route, origin.as_ref(), headers);
     if behaviour.flaws.contains(&Flaw::ServerVersion) {
         headers.insert("server", HeaderValue::from_static("nginx/1.18.0"));
         headers.insert("x-powered-by", HeaderValue::from_static("Express 4.17.1"));
     }
     if let Some(m) = &state.metrics {
         m.requests.with_label_values(&[route.as_str(), response.status().as_str()]).inc();
+        let method_label = COUNTED_METHODS.iter().find(|m| **m == method.as_str()).copied().unwrap_or("OTHER");
+        m.by_method.with_label_values(&[method_label]).inc();
         m.duration.with_label_values(&[route.as_str()]).observe(started.elapsed().as_secs_f64());
     }
     response
+}
+
+/// Answers what a planted flaw answers before routing (TRACE echo, exposed files, stack
+/// traces on malformed JSON); gives the request back otherwise.
+async fn flawed_answer(flaw_set: &std::collections::BTreeSet<Flaw>, request: Request) -> (Request, Option<Response>) {
+    let path = request.uri().path().to_string();
+    if let Some(answer) = flaws::answer(flaw_set, request.method(), &path, request.headers()) {
+        return (request, Some(answer));
+    }
+    let is_json = request.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
+    if !(flaw_set.contains(&Flaw::VerboseErrors) && request.method() == axum::http::Method::POST && is_json) {
+        return (request, None);
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_INSPECTED_BODY).await.unwrap_or_default();
+    if serde_json::from_slice::<serde_json::Value>(&bytes).is_err() {
+        let answer = flaws::stack_trace(&parts.headers);
+        return (Request::from_parts(parts, axum::body::Body::empty()), Some(answer));
+    }
+    (Request::from_parts(parts, axum::body::Body::from(bytes)), None)
 }
 
 async fn home() -> Html<&'static str> {
@@ -196,23 +239,49 @@ async fn procedure(State(state): State<Shared>, Path(ma): Path<String>) -> Respo
 #[derive(Deserialize)]
 struct LoginBody {
     so_cccd: String,
+    /// Token lifetime in seconds; a negative value gives an already-expired token (a
+    /// test-environment hook for the expired-token check).
+    thoi_han_giay: Option<i64>,
+}
+
+fn now_s() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 async fn login(State(state): State<Shared>, Json(body): Json<LoginBody>) -> Response {
     if !state.citizens.contains_key(&body.so_cccd) {
+        let limited = !state.control.behaviour().flaws.contains(&Flaw::NoRateLimit);
+        let mut failures = lock(&state.failed_logins);
+        while failures.front().is_some_and(|t| t.elapsed() > FAILED_LOGIN_WINDOW) {
+            failures.pop_front();
+        }
+        if limited && failures.len() >= MAX_FAILED_LOGINS {
+            return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "60")], Json(json!({ "error": "thử đăng nhập quá nhiều lần" }))).into_response();
+        }
+        failures.push_back(Instant::now());
         return (StatusCode::UNAUTHORIZED, Json(json!({ "error": "công dân không tồn tại" }))).into_response();
     }
-    let mut h = Sha256::new();
-    h.update(state.salt.to_be_bytes());
-    h.update(body.so_cccd.as_bytes());
-    let token = hex::encode(&h.finalize()[..16]);
-    lock(&state.tokens).insert(token.clone(), body.so_cccd);
-    Json(json!({ "token": token })).into_response()
+    let claims = Claims {
+        sub: body.so_cccd,
+        role: "cong-dan".into(),
+        exp: now_s() + body.thoi_han_giay.unwrap_or(TOKEN_LIFETIME_S),
+    };
+    Json(json!({ "token": token::issue(&state.key, &claims) })).into_response()
+}
+
+fn claims_of(state: &AppState, headers: &HeaderMap) -> Option<Claims> {
+    let token = headers.get("authorization")?.to_str().ok()?.strip_prefix("Bearer ")?;
+    let flaws = state.control.behaviour().flaws;
+    let leniency = Leniency {
+        skip_signature: flaws.contains(&Flaw::UncheckedTokenSignature),
+        accept_alg_none: flaws.contains(&Flaw::JwtAlgNone),
+        skip_expiry: flaws.contains(&Flaw::ExpiredTokenAccepted),
+    };
+    token::verify(&state.key, token, now_s(), leniency)
 }
 
 fn citizen_of(state: &AppState, headers: &HeaderMap) -> Option<String> {
-    let token = headers.get("authorization")?.to_str().ok()?.strip_prefix("Bearer ")?;
-    lock(&state.tokens).get(token).cloned()
+    claims_of(state, headers).map(|c| c.sub)
 }
 
 #[derive(Deserialize)]
@@ -244,19 +313,47 @@ async fn submit(State(state): State<Shared>, headers: HeaderMap, Json(body): Jso
 }
 
 async fn dossier(State(state): State<Shared>, headers: HeaderMap, Path(ma): Path<String>) -> Response {
-    let Some(citizen) = citizen_of(&state, &headers) else {
+    let flaws = state.control.behaviour().flaws;
+    let citizen = citizen_of(&state, &headers);
+    if citizen.is_none() && !flaws.contains(&Flaw::MissingAuth) {
         return (StatusCode::UNAUTHORIZED, Json(json!({ "error": "cần đăng nhập" }))).into_response();
-    };
-    let idor = state.control.behaviour().flaws.contains(&Flaw::Idor);
+    }
+    let idor = flaws.contains(&Flaw::Idor);
     let store = lock(&state.dossiers);
     match store.0.get(&ma) {
-        Some(d) if d.owner == citizen || idor => Json(json!({
-            "ma_ho_so": ma, "trang_thai": "dang-xu-ly", "ho_ten": d.ho_ten, "ma_thu_tuc": d.ma_thu_tuc, "so_cccd": d.owner
-        }))
-        .into_response(),
+        // With the missing-auth flaw, a request with no token reads any dossier.
+        Some(d) if citizen.as_ref().is_none_or(|c| *c == d.owner) || idor => {
+            let mut body = json!({
+                "ma_ho_so": ma, "trang_thai": "dang-xu-ly", "ho_ten": d.ho_ten, "ma_thu_tuc": d.ma_thu_tuc, "so_cccd": d.owner
+            });
+            if flaws.contains(&Flaw::ExcessiveData) {
+                body["mat_khau_hash"] = json!("$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW");
+                body["ghi_chu_noi_bo"] = json!("hồ sơ ưu tiên xử lý");
+            }
+            Json(body).into_response()
+        }
         // Someone else's dossier answers exactly like a missing one: no existence oracle.
         _ => (StatusCode::NOT_FOUND, Json(json!({ "error": "không tìm thấy" }))).into_response(),
     }
+}
+
+async fn officer_dossiers(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    let Some(claims) = claims_of(&state, &headers) else {
+        return (StatusCode::UNAUTHORIZED, Json(json!({ "error": "cần đăng nhập" }))).into_response();
+    };
+    if claims.role != "can-bo" && !state.control.behaviour().flaws.contains(&Flaw::OfficerEndpointOpen) {
+        return (StatusCode::FORBIDDEN, Json(json!({ "error": "chỉ dành cho cán bộ" }))).into_response();
+    }
+    let store = lock(&state.dossiers);
+    // The newest 50: enough to show the data, bounded whatever the store holds.
+    let list: Vec<serde_json::Value> = store
+        .1
+        .iter()
+        .rev()
+        .take(50)
+        .filter_map(|ma| store.0.get(ma).map(|d| json!({ "ma_ho_so": ma, "ho_ten": d.ho_ten, "ma_thu_tuc": d.ma_thu_tuc })))
+        .collect();
+    Json(json!({ "tong_so": store.0.len(), "ho_so": list })).into_response()
 }
 
 async fn git_config(State(state): State<Shared>) -> Response {

@@ -1,0 +1,109 @@
+//! `stagegate scan <URL>`: an ad-hoc security scan with the built-in checks, no project
+//! needed. The passive profile sends only GET, HEAD and OPTIONS, at most the bound the
+//! catalogue states; the full profile adds the checks that send other methods. Checks
+//! that need test accounts run only from a suite.
+
+use super::OutputFormat;
+use crate::config::security_suite::SecuritySuite;
+use crate::config::suite::Severity;
+use crate::exit_code;
+use crate::plan::Target;
+use crate::security::catalogue::Profile;
+use crate::security::{self, CheckStatus, ScanOptions};
+use clap::{Args, ValueEnum};
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Base URL to scan (http:// or https://).
+    pub url: String,
+    /// Which checks: `passive` (production-safe: GET/HEAD/OPTIONS only, bounded) or
+    /// `full` (adds TRACE and malformed input; never on production).
+    #[arg(long, value_enum, default_value_t = ProfileArg::Passive)]
+    pub profile: ProfileArg,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+/// Scan profile on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProfileArg {
+    /// Production-safe checks only.
+    Passive,
+    /// Every check that needs no test accounts.
+    Full,
+}
+
+impl From<ProfileArg> for Profile {
+    fn from(p: ProfileArg) -> Profile {
+        match p {
+            ProfileArg::Passive => Profile::Passive,
+            ProfileArg::Full => Profile::Full,
+        }
+    }
+}
+
+pub(super) async fn run(args: ScanArgs) -> u8 {
+    let base = match url::Url::parse(&args.url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => u,
+        Ok(u) => {
+            eprintln!("error: `{}` is not an http:// or https:// URL with a host (hint: stagegate scan http://127.0.0.1:18080)", u);
+            return exit_code::INVALID_INPUT;
+        }
+        Err(e) => {
+            eprintln!("error: `{}` is not a URL: {e} (hint: stagegate scan http://127.0.0.1:18080)", args.url);
+            return exit_code::INVALID_INPUT;
+        }
+    };
+    let profile = Profile::from(args.profile);
+    let suite = SecuritySuite::from_checks(profile.checks().iter().map(|c| c.id.to_string()));
+    let target = Target::from_url(base.as_str());
+    let options = ScanOptions { production_safe_only: profile == Profile::Passive };
+    let outcome = security::run_suite_with(&suite, &target, options).await;
+    let errored: Vec<String> = outcome
+        .checks
+        .iter()
+        .filter_map(|c| match &c.status {
+            CheckStatus::Error(reason) => Some(format!("{}: {reason}", c.check)),
+            _ => None,
+        })
+        .collect();
+    let failing = outcome.findings.iter().filter(|f| f.severity > Severity::Info).count();
+    match args.output {
+        OutputFormat::Json => {
+            let code = super::print_json(&serde_json::json!({
+                "target": target.base,
+                "profile": match profile { Profile::Passive => "passive", Profile::Full => "full" },
+                "requests": outcome.requests,
+                "request_bound": outcome.request_budget,
+                "findings": outcome.findings,
+                "checks": outcome.checks,
+            }));
+            if code != exit_code::OK {
+                return code;
+            }
+        }
+        OutputFormat::Text => {
+            for f in &outcome.findings {
+                println!("[{}] {} — {}\n  {}\n  {}\n  fix: {}", f.severity, f.check, f.name, f.url, f.evidence.replace('\n', "\n  "), f.remediation);
+            }
+            println!(
+                "{} checks, {} findings ({} above info), {} requests (bound {})",
+                outcome.checks.len(),
+                outcome.findings.len(),
+                failing,
+                outcome.requests,
+                outcome.request_budget
+            );
+        }
+    }
+    for e in &errored {
+        eprintln!("error: check could not run: {e}");
+    }
+    // A check that could not run has not shown the target clean.
+    if failing > 0 || !errored.is_empty() {
+        exit_code::FAILED
+    } else {
+        exit_code::OK
+    }
+}
