@@ -47,14 +47,14 @@ pub(super) fn answer(flaws: &BTreeSet<Flaw>, method: &Method, path: &str, header
 /// What a framework's debug page shows on a panic: the panic, a backtrace and the
 /// request headers (secrets included, which is why evidence must be redacted).
 pub(super) fn stack_trace(headers: &HeaderMap) -> Response {
-    let mut text = String::from(
-        "thread 'tokio-runtime-worker' panicked at src/api/ho_so.rs:42:17:\n\
-         called `Result::unwrap()` on an `Err` value: Error(\"EOF while parsing an object\", line: 1, column: 14)\n\
-         stack backtrace:\n   0: dvc_portal::api::ho_so::nop_ho_so\n   1: axum::handler::Handler::call\nrequest headers:\n",
-    );
+    let mut text = String::from("thread 'tokio-runtime-worker' panicked at src/api/ho_so.rs:42:17\nrequest headers:\n");
     for (name, value) in headers {
         text.push_str(&format!("  {name}: {}\n", String::from_utf8_lossy(value.as_bytes())));
     }
+    text.push_str(
+        "called `Result::unwrap()` on an `Err` value: Error(\"EOF while parsing an object\", line: 1, column: 14)\n\
+         stack backtrace:\n   0: dvc_portal::api::ho_so::nop_ho_so\n   1: axum::handler::Handler::call\n",
+    );
     (StatusCode::INTERNAL_SERVER_ERROR, text).into_response()
 }
 
