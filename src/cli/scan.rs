@@ -51,14 +51,19 @@ pub(super) async fn run(args: ScanArgs) -> u8 {
             return exit_code::INVALID_INPUT;
         }
         Err(e) => {
-            eprintln!("error: `{}` is not a URL: {e} (hint: stagegate scan http://127.0.0.1:18080)", args.url);
+            eprintln!(
+                "error: `{}` is not a URL: {e} (hint: stagegate scan http://127.0.0.1:18080)",
+                args.url
+            );
             return exit_code::INVALID_INPUT;
         }
     };
     let profile = Profile::from(args.profile);
     let suite = SecuritySuite::from_checks(profile.checks().iter().map(|c| c.id.to_string()));
     let target = Target::from_url(base.as_str());
-    let options = ScanOptions { production_safe_only: profile == Profile::Passive };
+    let options = ScanOptions {
+        production_safe_only: profile == Profile::Passive,
+    };
     let outcome = security::run_suite_with(&suite, &target, options).await;
     let errored: Vec<String> = outcome
         .checks
@@ -68,7 +73,11 @@ pub(super) async fn run(args: ScanArgs) -> u8 {
             _ => None,
         })
         .collect();
-    let failing = outcome.findings.iter().filter(|f| f.severity > Severity::Info).count();
+    let failing = outcome
+        .findings
+        .iter()
+        .filter(|f| f.severity > Severity::Info)
+        .count();
     match args.output {
         OutputFormat::Json => {
             let code = super::print_json(&serde_json::json!({
@@ -85,7 +94,15 @@ pub(super) async fn run(args: ScanArgs) -> u8 {
         }
         OutputFormat::Text => {
             for f in &outcome.findings {
-                println!("[{}] {} — {}\n  {}\n  {}\n  fix: {}", f.severity, f.check, f.name, f.url, f.evidence.replace('\n', "\n  "), f.remediation);
+                println!(
+                    "[{}] {} — {}\n  {}\n  {}\n  fix: {}",
+                    f.severity,
+                    f.check,
+                    f.name,
+                    f.url,
+                    f.evidence.replace('\n', "\n  "),
+                    f.remediation
+                );
             }
             println!(
                 "{} checks, {} findings ({} above info), {} requests (bound {})",

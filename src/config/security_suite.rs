@@ -24,14 +24,18 @@ pub struct SecuritySuite {
     pub rules: BTreeMap<String, RuleAction>,
     /// Path patterns (`*` matches any text) the suite must never request.
     pub out_of_scope: Vec<String>,
-    /// Test accounts for authentication and authorization checks.
-    pub accounts: Option<AccountsSpec>,
+    /// Test accounts for authentication and authorization checks (boxed: most suites
+    /// have none, and the suite enum stays small).
+    pub accounts: Option<Box<AccountsSpec>>,
 }
 
 impl SecuritySuite {
     /// A suite of built-in checks only (the ad-hoc `scan` command).
     pub fn from_checks(ids: impl IntoIterator<Item = String>) -> SecuritySuite {
-        SecuritySuite { checks: ids.into_iter().collect(), ..SecuritySuite::default() }
+        SecuritySuite {
+            checks: ids.into_iter().collect(),
+            ..SecuritySuite::default()
+        }
     }
 
     /// The rule for a check id.
@@ -282,36 +286,70 @@ pub(super) fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics
     }
     if let (Some(raw_accounts), Some(a)) = (&raw.accounts, accounts) {
         if !a.login.get_ref().body.contains("{{account}}") {
-            diagnostics.push(file.diagnostic(a.login.span(), "the login body never names the account", Some("a body with `{{account}}` where the login name goes".into())));
+            diagnostics.push(file.diagnostic(
+                a.login.span(),
+                "the login body never names the account",
+                Some("a body with `{{account}}` where the login name goes".into()),
+            ));
         }
         if let Some(object) = &a.object {
             if !object.get_ref().contains("{{object}}") || !object.get_ref().starts_with('/') {
-                diagnostics.push(file.diagnostic(object.span(), "`object` must be a path with `{{object}}` for the id", Some("e.g. `/api/ho-so/{{object}}`".into())));
+                diagnostics.push(file.diagnostic(
+                    object.span(),
+                    "`object` must be a path with `{{object}}` for the id",
+                    Some("e.g. `/api/ho-so/{{object}}`".into()),
+                ));
             }
         }
         if a.a == a.b {
-            diagnostics.push(file.diagnostic(raw_accounts.span(), "accounts `a` and `b` are the same account", Some("two different test accounts".into())));
+            diagnostics.push(file.diagnostic(
+                raw_accounts.span(),
+                "accounts `a` and `b` are the same account",
+                Some("two different test accounts".into()),
+            ));
         }
     }
     let mut probes = Vec::new();
     for p in raw.probes {
         let path = p.path.get_ref();
         if !path.starts_with('/') {
-            diagnostics.push(file.diagnostic(p.path.span(), "a probe path must start with `/`", Some("a path such as `/.git/config`".into())));
+            diagnostics.push(file.diagnostic(
+                p.path.span(),
+                "a probe path must start with `/`",
+                Some("a path such as `/.git/config`".into()),
+            ));
         }
         if path.contains("{{object}}") && accounts.is_none_or(|a| a.create.is_none()) {
-            diagnostics.push(file.diagnostic(p.path.span(), "`{{object}}` needs an object created by account a", Some("`create = { path, body, id }` in `[accounts]`".into())));
+            diagnostics.push(file.diagnostic(
+                p.path.span(),
+                "`{{object}}` needs an object created by account a",
+                Some("`create = { path, body, id }` in `[accounts]`".into()),
+            ));
         }
         for account in [&p.as_account, &p.same_as].into_iter().flatten() {
             if accounts.is_none() {
-                diagnostics.push(file.diagnostic(account.span(), format!("probe sends as account `{}`, but the suite has no `[accounts]`", account.get_ref()), Some("an `[accounts]` table".into())));
+                diagnostics.push(file.diagnostic(
+                    account.span(),
+                    format!(
+                        "probe sends as account `{}`, but the suite has no `[accounts]`",
+                        account.get_ref()
+                    ),
+                    Some("an `[accounts]` table".into()),
+                ));
             }
         }
-        let matchers_span = p.matchers.as_ref().map_or_else(|| p.name.span(), |m| m.span());
+        let matchers_span = p
+            .matchers
+            .as_ref()
+            .map_or_else(|| p.name.span(), |m| m.span());
         let matchers: Vec<Matcher> = p.matchers.map(Spanned::into_inner).unwrap_or_default();
         if let (Some(same), Some(who)) = (&p.same_as, &p.as_account) {
             if same.get_ref() == who.get_ref() {
-                diagnostics.push(file.diagnostic(same.span(), "a probe compared with itself always matches", Some("the other account".into())));
+                diagnostics.push(file.diagnostic(
+                    same.span(),
+                    "a probe compared with itself always matches",
+                    Some("the other account".into()),
+                ));
             }
         }
         if p.same_as.is_none() {
@@ -319,15 +357,36 @@ pub(super) fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics
                 diagnostics.push(file.diagnostic(matchers_span.clone(), "a probe needs at least one matcher", Some("e.g. `[{ kind = \"status\", equals = 200 }, { kind = \"body-contains\", text = \"...\" }]`".into())));
             } else if matchers.iter().all(|m| matches!(m, Matcher::Status { .. })) {
                 // Status alone is how scanners invent findings (soft 404s, catch-all routes).
-                diagnostics.push(file.diagnostic(matchers_span.clone(), "a probe may not judge on the status code alone", Some("a body, header or JSON matcher as well, or `same-as` another account".into())));
+                diagnostics.push(
+                    file.diagnostic(
+                        matchers_span.clone(),
+                        "a probe may not judge on the status code alone",
+                        Some(
+                            "a body, header or JSON matcher as well, or `same-as` another account"
+                                .into(),
+                        ),
+                    ),
+                );
             }
         }
         // A probe that logs in sends a POST; production-safe means GET, HEAD, OPTIONS only.
         let safe_by_nature = p.method.is_safe() && p.as_account.is_none() && p.same_as.is_none();
-        if let Some(claim) = p.production_safe.as_ref().filter(|c| *c.get_ref() && !safe_by_nature) {
+        if let Some(claim) = p
+            .production_safe
+            .as_ref()
+            .filter(|c| *c.get_ref() && !safe_by_nature)
+        {
             diagnostics.push(file.diagnostic(
                 claim.span(),
-                format!("probe `{}` cannot be production-safe: it sends {}", p.name.get_ref(), if p.method.is_safe() { "a login (POST)".to_string() } else { p.method.to_string() }),
+                format!(
+                    "probe `{}` cannot be production-safe: it sends {}",
+                    p.name.get_ref(),
+                    if p.method.is_safe() {
+                        "a login (POST)".to_string()
+                    } else {
+                        p.method.to_string()
+                    }
+                ),
                 Some("production-safe probes send GET, HEAD or OPTIONS without logging in".into()),
             ));
         }
@@ -341,14 +400,17 @@ pub(super) fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics
             matchers,
             as_account: p.as_account.map(Spanned::into_inner),
             same_as: p.same_as.map(Spanned::into_inner),
-            production_safe: p.production_safe.map_or(safe_by_nature, |c| *c.get_ref() && safe_by_nature),
+            production_safe: p
+                .production_safe
+                .map_or(safe_by_nature, |c| *c.get_ref() && safe_by_nature),
             remediation: p.remediation,
         });
     }
     let probe_ids: Vec<String> = probes.iter().map(Probe::id).collect();
     let mut rules = BTreeMap::new();
     for (id, action) in raw.rules {
-        let known = raw.checks.iter().any(|c| c.id.get_ref() == id.get_ref()) || probe_ids.contains(id.get_ref());
+        let known = raw.checks.iter().any(|c| c.id.get_ref() == id.get_ref())
+            || probe_ids.contains(id.get_ref());
         if !known {
             diagnostics.push(file.diagnostic(
                 id.span(),
@@ -361,13 +423,17 @@ pub(super) fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics
     let mut out_of_scope = Vec::new();
     for pattern in raw.out_of_scope {
         if !pattern.get_ref().starts_with('/') {
-            diagnostics.push(file.diagnostic(pattern.span(), "an out-of-scope pattern is a path", Some("a path pattern such as `/admin/*`".into())));
+            diagnostics.push(file.diagnostic(
+                pattern.span(),
+                "an out-of-scope pattern is a path",
+                Some("a path pattern such as `/admin/*`".into()),
+            ));
         }
         out_of_scope.push(pattern.into_inner());
     }
     let accounts = raw.accounts.map(|a| {
         let a = a.into_inner();
-        AccountsSpec {
+        Box::new(AccountsSpec {
             a: a.a,
             b: a.b,
             header: a.header,
@@ -377,7 +443,7 @@ pub(super) fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics
             create: a.create,
             object: a.object.map(Spanned::into_inner),
             officer: a.officer,
-        }
+        })
     });
     if diagnostics.0.len() > before {
         return None;
@@ -403,10 +469,16 @@ fn missing_account_part(id: &str, accounts: Option<&RawAccounts>) -> Option<&'st
     };
     match id {
         "ratelimit.missing" => None,
-        "authz.function-level" if a.officer.is_empty() => Some("`officer` endpoints are not listed"),
+        "authz.function-level" if a.officer.is_empty() => {
+            Some("`officer` endpoints are not listed")
+        }
         "authz.function-level" => None,
-        "auth.expired-token" if a.expired_login_body.is_none() => Some("`expired-login-body` is not set"),
-        _ if a.create.is_none() || a.object.is_none() => Some("`create` and `object` are needed to have an object to read"),
+        "auth.expired-token" if a.expired_login_body.is_none() => {
+            Some("`expired-login-body` is not set")
+        }
+        _ if a.create.is_none() || a.object.is_none() => {
+            Some("`create` and `object` are needed to have an object to read")
+        }
         _ => None,
     }
 }
@@ -417,10 +489,19 @@ mod tests {
     use std::path::PathBuf;
 
     fn parse_text(text: &str) -> (Option<Suite>, String) {
-        let file = SourceFile { path: PathBuf::from("bao-mat.toml"), text: text.into() };
+        let file = SourceFile {
+            path: PathBuf::from("bao-mat.toml"),
+            text: text.into(),
+        };
         let mut d = Diagnostics::default();
         let suite = parse(&file, "bao-mat", &mut d);
-        (suite, d.0.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("\n"))
+        (
+            suite,
+            d.0.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
     }
 
     #[test]
@@ -432,7 +513,9 @@ mod tests {
              create = { path = \"/x\", body = \"{}\", id = \"/id\" }\nobject = \"/x/{{object}}\"\n",
         );
         let suite = suite.unwrap_or_else(|| panic!("{errors}"));
-        let SuiteBody::Security(s) = suite.body else { panic!("not security") };
+        let SuiteBody::Security(s) = suite.body else {
+            panic!("not security")
+        };
         assert_eq!(s.rule("header.csp"), RuleAction::Warn);
         assert_eq!(s.rule("authz.object-level"), RuleAction::Fail);
         assert_eq!(s.out_of_scope, vec!["/metrics".to_string()]);
@@ -446,8 +529,14 @@ mod tests {
         );
         assert!(suite.is_none());
         assert!(errors.contains("bao-mat.toml:3:18"), "{errors}");
-        assert!(errors.contains("check `authz.object-level` needs test accounts"), "{errors}");
-        assert!(errors.contains("rule for `header.csp`, which this suite does not run"), "{errors}");
+        assert!(
+            errors.contains("check `authz.object-level` needs test accounts"),
+            "{errors}"
+        );
+        assert!(
+            errors.contains("rule for `header.csp`, which this suite does not run"),
+            "{errors}"
+        );
     }
 
     #[test]
@@ -458,6 +547,9 @@ mod tests {
         );
         assert!(suite.is_none());
         assert!(errors.contains("bao-mat.toml:9:19"), "{errors}");
-        assert!(errors.contains("cannot be production-safe: it sends POST"), "{errors}");
+        assert!(
+            errors.contains("cannot be production-safe: it sends POST"),
+            "{errors}"
+        );
     }
 }

@@ -8,11 +8,19 @@ use axum::response::{IntoResponse, Response};
 use std::collections::BTreeSet;
 
 /// A response for a flawed path or method, before routing; `None` routes normally.
-pub(super) fn answer(flaws: &BTreeSet<Flaw>, method: &Method, path: &str, headers: &HeaderMap) -> Option<Response> {
+pub(super) fn answer(
+    flaws: &BTreeSet<Flaw>,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+) -> Option<Response> {
     if method.as_str() == "TRACE" && flaws.contains(&Flaw::TraceEnabled) {
         let mut echo = format!("TRACE {path} HTTP/1.1\r\n");
         for (name, value) in headers {
-            echo.push_str(&format!("{name}: {}\r\n", String::from_utf8_lossy(value.as_bytes())));
+            echo.push_str(&format!(
+                "{name}: {}\r\n",
+                String::from_utf8_lossy(value.as_bytes())
+            ));
         }
         return Some(([("content-type", "message/http")], echo).into_response());
     }
@@ -47,9 +55,14 @@ pub(super) fn answer(flaws: &BTreeSet<Flaw>, method: &Method, path: &str, header
 /// What a framework's debug page shows on a panic: the panic, a backtrace and the
 /// request headers (secrets included, which is why evidence must be redacted).
 pub(super) fn stack_trace(headers: &HeaderMap) -> Response {
-    let mut text = String::from("thread 'tokio-runtime-worker' panicked at src/api/ho_so.rs:42:17\nrequest headers:\n");
+    let mut text = String::from(
+        "thread 'tokio-runtime-worker' panicked at src/api/ho_so.rs:42:17\nrequest headers:\n",
+    );
     for (name, value) in headers {
-        text.push_str(&format!("  {name}: {}\n", String::from_utf8_lossy(value.as_bytes())));
+        text.push_str(&format!(
+            "  {name}: {}\n",
+            String::from_utf8_lossy(value.as_bytes())
+        ));
     }
     text.push_str(
         "called `Result::unwrap()` on an `Err` value: Error(\"EOF while parsing an object\", line: 1, column: 14)\n\
@@ -59,9 +72,17 @@ pub(super) fn stack_trace(headers: &HeaderMap) -> Response {
 }
 
 /// Security headers, cookies, CORS and caching, right or wrong as the flaws say.
-pub(super) fn decorate(flaws: &BTreeSet<Flaw>, route: &str, origin: Option<&HeaderValue>, headers: &mut HeaderMap) {
+pub(super) fn decorate(
+    flaws: &BTreeSet<Flaw>,
+    route: &str,
+    origin: Option<&HeaderValue>,
+    headers: &mut HeaderMap,
+) {
     if !flaws.contains(&Flaw::MissingSecurityHeaders) {
-        headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+        headers.insert(
+            "x-content-type-options",
+            HeaderValue::from_static("nosniff"),
+        );
         headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
         let csp = if flaws.contains(&Flaw::WeakCsp) {
             "default-src * 'unsafe-inline' 'unsafe-eval'; frame-ancestors 'none'"
@@ -72,20 +93,33 @@ pub(super) fn decorate(flaws: &BTreeSet<Flaw>, route: &str, origin: Option<&Head
     }
     if route == "/" {
         // A visitor cookie on the home page, so cookie flags have something to judge.
-        let cookie = if flaws.contains(&Flaw::InsecureCookie) { "phien_khach=khach; Path=/" } else { "phien_khach=khach; Path=/; HttpOnly; SameSite=Lax" };
+        let cookie = if flaws.contains(&Flaw::InsecureCookie) {
+            "phien_khach=khach; Path=/"
+        } else {
+            "phien_khach=khach; Path=/; HttpOnly; SameSite=Lax"
+        };
         headers.insert("set-cookie", HeaderValue::from_static(cookie));
     }
     if flaws.contains(&Flaw::CorsReflect) {
         if let Some(origin) = origin {
             headers.insert("access-control-allow-origin", origin.clone());
-            headers.insert("access-control-allow-credentials", HeaderValue::from_static("true"));
+            headers.insert(
+                "access-control-allow-credentials",
+                HeaderValue::from_static("true"),
+            );
         }
     } else if flaws.contains(&Flaw::CorsWildcard) {
         headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
     }
-    let personal = route.starts_with("/api/ho-so") || route.starts_with("/api/dang-nhap") || route.starts_with("/api/can-bo");
+    let personal = route.starts_with("/api/ho-so")
+        || route.starts_with("/api/dang-nhap")
+        || route.starts_with("/api/can-bo");
     if personal {
-        let cache = if flaws.contains(&Flaw::CacheableResponses) { "public, max-age=600" } else { "no-store" };
+        let cache = if flaws.contains(&Flaw::CacheableResponses) {
+            "public, max-age=600"
+        } else {
+            "no-store"
+        };
         headers.insert("cache-control", HeaderValue::from_static(cache));
     }
 }

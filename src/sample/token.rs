@@ -40,15 +40,23 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     }
     let inner_pad: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
     let outer_pad: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
-    let inner = Sha256::new().chain_update(&inner_pad).chain_update(message).finalize();
-    Sha256::new().chain_update(&outer_pad).chain_update(inner).finalize().into()
+    let inner = Sha256::new()
+        .chain_update(&inner_pad)
+        .chain_update(message)
+        .finalize();
+    Sha256::new()
+        .chain_update(&outer_pad)
+        .chain_update(inner)
+        .finalize()
+        .into()
 }
 
 /// A signed token.
 pub fn issue(key: &[u8], claims: &Claims) -> String {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap_or_default());
-    let signature = URL_SAFE_NO_PAD.encode(hmac_sha256(key, format!("{header}.{payload}").as_bytes()));
+    let signature =
+        URL_SAFE_NO_PAD.encode(hmac_sha256(key, format!("{header}.{payload}").as_bytes()));
     format!("{header}.{payload}.{signature}")
 }
 
@@ -59,15 +67,23 @@ pub fn verify(key: &[u8], token: &str, now: i64, leniency: Leniency) -> Option<C
     if parts.next().is_some() {
         return None;
     }
-    let header_json: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
+    let header_json: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
     let claims: Claims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
     let signed_ok = match header_json.get("alg").and_then(|a| a.as_str()) {
         Some("HS256") => {
             let expected = hmac_sha256(key, format!("{header}.{payload}").as_bytes());
             let given = URL_SAFE_NO_PAD.decode(signature).unwrap_or_default();
-            given.len() == expected.len() && given.iter().zip(expected.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+            given.len() == expected.len()
+                && given
+                    .iter()
+                    .zip(expected.iter())
+                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                    == 0
         }
-        Some(alg) if alg.eq_ignore_ascii_case("none") => leniency.accept_alg_none && signature.is_empty(),
+        Some(alg) if alg.eq_ignore_ascii_case("none") => {
+            leniency.accept_alg_none && signature.is_empty()
+        }
         _ => false,
     };
     if !signed_ok && !leniency.skip_signature {
@@ -84,7 +100,11 @@ mod tests {
     use super::*;
 
     fn claims(exp: i64) -> Claims {
-        Claims { sub: "001".into(), role: "cong-dan".into(), exp }
+        Claims {
+            sub: "001".into(),
+            role: "cong-dan".into(),
+            exp,
+        }
     }
 
     #[test]
@@ -93,13 +113,38 @@ mod tests {
         let token = issue(key, &claims(100));
         assert!(verify(key, &token, 50, Leniency::default()).is_some());
         assert!(verify(key, &token, 150, Leniency::default()).is_none());
-        assert!(verify(key, &token, 150, Leniency { skip_expiry: true, ..Leniency::default() }).is_some());
+        assert!(verify(
+            key,
+            &token,
+            150,
+            Leniency {
+                skip_expiry: true,
+                ..Leniency::default()
+            }
+        )
+        .is_some());
         assert!(verify(b"khac", &token, 50, Leniency::default()).is_none());
         let parts: Vec<&str> = token.split('.').collect();
-        let none = format!("{}.{}.", URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#), parts[1]);
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
+            parts[1]
+        );
         assert!(verify(key, &none, 50, Leniency::default()).is_none());
-        assert!(verify(key, &none, 50, Leniency { accept_alg_none: true, ..Leniency::default() }).is_some());
+        assert!(verify(
+            key,
+            &none,
+            50,
+            Leniency {
+                accept_alg_none: true,
+                ..Leniency::default()
+            }
+        )
+        .is_some());
         // RFC 4231 test case 2.
-        assert_eq!(hex::encode(hmac_sha256(b"Jefe", b"what do ya want for nothing?")), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        assert_eq!(
+            hex::encode(hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
     }
 }

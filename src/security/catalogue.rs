@@ -330,8 +330,16 @@ mod tests {
         assert_eq!(ids.len(), CATALOGUE.len());
         for c in CATALOGUE {
             assert!(c.id.contains('.'), "{}", c.id);
-            assert!(!c.remediation.is_empty() && !c.reference.is_empty(), "{}", c.id);
-            assert!(c.reference.contains("OWASP"), "{} names no OWASP item", c.id);
+            assert!(
+                !c.remediation.is_empty() && !c.reference.is_empty(),
+                "{}",
+                c.id
+            );
+            assert!(
+                c.reference.contains("OWASP"),
+                "{} names no OWASP item",
+                c.id
+            );
         }
     }
 
@@ -341,7 +349,11 @@ mod tests {
         assert!(passive.iter().all(|c| c.production_safe));
         assert!(passive.len() >= 10);
         // The bound stated in the README and tested by counting at the server.
-        assert!(Profile::Passive.request_bound() <= 20, "{}", Profile::Passive.request_bound());
+        assert!(
+            Profile::Passive.request_bound() <= 20,
+            "{}",
+            Profile::Passive.request_bound()
+        );
         assert!(Profile::Full.checks().len() > passive.len());
     }
 }

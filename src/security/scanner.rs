@@ -41,7 +41,9 @@ pub(crate) enum FetchError {
 impl std::fmt::Display for FetchError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            FetchError::OutOfScope(text) | FetchError::Refused(text) | FetchError::Transport(text) => f.write_str(text),
+            FetchError::OutOfScope(text)
+            | FetchError::Refused(text)
+            | FetchError::Transport(text) => f.write_str(text),
         }
     }
 }
@@ -90,23 +92,46 @@ impl Scanner {
     }
 
     /// Sends one request. `path` is below the base URL, or a full `http(s)://` URL.
-    pub async fn fetch(&mut self, method: &str, path: &str, headers: &[(String, String)], body: Option<&str>) -> Result<Exchange, FetchError> {
-        let url = if path.starts_with("http://") || path.starts_with("https://") { path.to_string() } else { self.target.url(path) };
+    pub async fn fetch(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(String, String)],
+        body: Option<&str>,
+    ) -> Result<Exchange, FetchError> {
+        let url = if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_string()
+        } else {
+            self.target.url(path)
+        };
         let scoped_path = url::Url::parse(&url).map(|u| match u.query() {
             Some(q) => format!("{}?{q}", u.path()),
             None => u.path().to_string(),
         });
-        if let Some(pattern) = scope::excluded_by(&self.out_of_scope, scoped_path.as_deref().unwrap_or(path)) {
-            return Err(FetchError::OutOfScope(format!("`{path}` is out of scope (pattern `{pattern}`)")));
+        if let Some(pattern) =
+            scope::excluded_by(&self.out_of_scope, scoped_path.as_deref().unwrap_or(path))
+        {
+            return Err(FetchError::OutOfScope(format!(
+                "`{path}` is out of scope (pattern `{pattern}`)"
+            )));
         }
         if self.safe_only && !matches!(method, "GET" | "HEAD" | "OPTIONS") {
-            return Err(FetchError::Refused(format!("{method} is not sent in production-safe mode")));
+            return Err(FetchError::Refused(format!(
+                "{method} is not sent in production-safe mode"
+            )));
         }
         if self.requests >= self.budget {
-            return Err(FetchError::Refused(format!("request budget of {} spent", self.budget)));
+            return Err(FetchError::Refused(format!(
+                "request budget of {} spent",
+                self.budget
+            )));
         }
-        let method_value = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| FetchError::Refused(e.to_string()))?;
-        let mut request = self.client.request(method_value, &url).timeout(REQUEST_TIMEOUT);
+        let method_value = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|e| FetchError::Refused(e.to_string()))?;
+        let mut request = self
+            .client
+            .request(method_value, &url)
+            .timeout(REQUEST_TIMEOUT);
         for (name, value) in self.target.headers.iter().chain(headers) {
             request = request.header(name, value);
         }
@@ -114,20 +139,44 @@ impl Scanner {
             request = request.body(body.to_string());
         }
         self.requests += 1;
-        let response = request.send().await.map_err(|e| FetchError::Transport(describe_error(&e)))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| FetchError::Transport(describe_error(&e)))?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
-        let body = response.text().await.map_err(|e| FetchError::Transport(describe_error(&e)))?;
-        Ok(Exchange { method: method.to_string(), url, response: ObservedResponse { status, headers, body } })
+        let body = response
+            .text()
+            .await
+            .map_err(|e| FetchError::Transport(describe_error(&e)))?;
+        Ok(Exchange {
+            method: method.to_string(),
+            url,
+            response: ObservedResponse {
+                status,
+                headers,
+                body,
+            },
+        })
     }
 
     /// A GET shared by several checks (the landing page, the missing-page baseline),
     /// sent at most once per run.
-    pub async fn shared(&mut self, key: &'static str, path: &str, headers: &[(String, String)]) -> Result<Exchange, FetchError> {
+    pub async fn shared(
+        &mut self,
+        key: &'static str,
+        path: &str,
+        headers: &[(String, String)],
+    ) -> Result<Exchange, FetchError> {
         if let Some(done) = self.shared.get(key) {
             return done.clone();
         }
@@ -139,8 +188,16 @@ impl Scanner {
     /// Evidence for a finding: request line, status, a note and the start of the body,
     /// with every known secret replaced by `***`.
     pub fn evidence(&self, exchange: &Exchange, note: &str) -> String {
-        let excerpt: String = exchange.response.body.chars().take(EVIDENCE_CHARS).collect();
-        let text = format!("{} {} → {} {note}\n{excerpt}", exchange.method, exchange.url, exchange.response.status);
+        let excerpt: String = exchange
+            .response
+            .body
+            .chars()
+            .take(EVIDENCE_CHARS)
+            .collect();
+        let text = format!(
+            "{} {} → {} {note}\n{excerpt}",
+            exchange.method, exchange.url, exchange.response.status
+        );
         self.target.redact(text.trim_end())
     }
 }
@@ -167,9 +224,16 @@ pub async fn run_suite(suite: &SecuritySuite, target: &Target) -> SecurityOutcom
 }
 
 /// Runs every check and probe of `suite` against `target`.
-pub async fn run_suite_with(suite: &SecuritySuite, target: &Target, options: ScanOptions) -> SecurityOutcome {
+pub async fn run_suite_with(
+    suite: &SecuritySuite,
+    target: &Target,
+    options: ScanOptions,
+) -> SecurityOutcome {
     let budget = request_budget(suite);
-    let mut outcome = SecurityOutcome { request_budget: budget, ..SecurityOutcome::default() };
+    let mut outcome = SecurityOutcome {
+        request_budget: budget,
+        ..SecurityOutcome::default()
+    };
     let client = match reqwest::Client::builder()
         // Redirects are part of what is judged (plain HTTP without redirect).
         .redirect(reqwest::redirect::Policy::none())
@@ -182,7 +246,11 @@ pub async fn run_suite_with(suite: &SecuritySuite, target: &Target, options: Sca
                 .iter()
                 .cloned()
                 .chain(suite.probes.iter().map(|p| p.id()))
-                .map(|check| CheckRun { check, status: CheckStatus::Error(e.to_string()), findings: 0 })
+                .map(|check| CheckRun {
+                    check,
+                    status: CheckStatus::Error(e.to_string()),
+                    findings: 0,
+                })
                 .collect();
             return outcome;
         }
@@ -196,11 +264,15 @@ pub async fn run_suite_with(suite: &SecuritySuite, target: &Target, options: Sca
         out_of_scope: suite.out_of_scope.clone(),
         shared: HashMap::new(),
     };
-    let mut context = Context::new(scanner, suite.accounts.as_ref());
+    let mut context = Context::new(scanner, suite.accounts.as_deref());
     for id in &suite.checks {
         let rule = suite.rule(id);
         if rule == RuleAction::Ignore {
-            outcome.checks.push(CheckRun { check: id.clone(), status: CheckStatus::Skipped("ignored by the suite's rules".into()), findings: 0 });
+            outcome.checks.push(CheckRun {
+                check: id.clone(),
+                status: CheckStatus::Skipped("ignored by the suite's rules".into()),
+                findings: 0,
+            });
             continue;
         }
         let result = match catalogue::lookup(id) {
@@ -213,7 +285,11 @@ pub async fn run_suite_with(suite: &SecuritySuite, target: &Target, options: Sca
         let id = p.id();
         let rule = suite.rule(&id);
         if rule == RuleAction::Ignore {
-            outcome.checks.push(CheckRun { check: id, status: CheckStatus::Skipped("ignored by the suite's rules".into()), findings: 0 });
+            outcome.checks.push(CheckRun {
+                check: id,
+                status: CheckStatus::Skipped("ignored by the suite's rules".into()),
+                findings: 0,
+            });
             continue;
         }
         let result = probe::run(&mut context, p).await;
@@ -227,25 +303,57 @@ pub async fn run_suite_with(suite: &SecuritySuite, target: &Target, options: Sca
 /// account session and each probe (twice when it compares two accounts).
 fn request_budget(suite: &SecuritySuite) -> u64 {
     let active = |id: &str| suite.rule(id) != RuleAction::Ignore;
-    let checks: Vec<_> = suite.checks.iter().filter(|id| active(id)).filter_map(|id| catalogue::lookup(id)).collect();
+    let checks: Vec<_> = suite
+        .checks
+        .iter()
+        .filter(|id| active(id))
+        .filter_map(|id| catalogue::lookup(id))
+        .collect();
     let own: u64 = checks.iter().map(|c| u64::from(c.max_requests)).sum();
     let probes: Vec<_> = suite.probes.iter().filter(|p| active(&p.id())).collect();
-    let probe_requests: u64 = probes.iter().map(|p| if p.same_as.is_some() { 2 } else { 1 }).sum();
-    let needs_session = checks.iter().any(|c| c.needs_accounts) || probes.iter().any(|p| p.as_account.is_some() || p.same_as.is_some() || p.path.contains("{{object}}"));
-    let session = if needs_session { u64::from(checks::SESSION_REQUESTS) } else { 0 };
+    let probe_requests: u64 = probes
+        .iter()
+        .map(|p| if p.same_as.is_some() { 2 } else { 1 })
+        .sum();
+    let needs_session = checks.iter().any(|c| c.needs_accounts)
+        || probes.iter().any(|p| {
+            p.as_account.is_some() || p.same_as.is_some() || p.path.contains("{{object}}")
+        });
+    let session = if needs_session {
+        u64::from(checks::SESSION_REQUESTS)
+    } else {
+        0
+    };
     u64::from(SHARED_REQUESTS) + own + probe_requests + session
 }
 
-fn record(outcome: &mut SecurityOutcome, id: &str, rule: RuleAction, result: Result<Vec<Finding>, FetchError>) {
+fn record(
+    outcome: &mut SecurityOutcome,
+    id: &str,
+    rule: RuleAction,
+    result: Result<Vec<Finding>, FetchError>,
+) {
     match result {
         Ok(mut findings) => {
             for f in &mut findings {
                 f.rule = rule;
             }
-            outcome.checks.push(CheckRun { check: id.to_string(), status: CheckStatus::Ran, findings: findings.len() });
+            outcome.checks.push(CheckRun {
+                check: id.to_string(),
+                status: CheckStatus::Ran,
+                findings: findings.len(),
+            });
             outcome.findings.extend(findings);
         }
-        Err(FetchError::OutOfScope(reason)) => outcome.checks.push(CheckRun { check: id.to_string(), status: CheckStatus::Skipped(reason), findings: 0 }),
-        Err(e) => outcome.checks.push(CheckRun { check: id.to_string(), status: CheckStatus::Error(e.to_string()), findings: 0 }),
+        Err(FetchError::OutOfScope(reason)) => outcome.checks.push(CheckRun {
+            check: id.to_string(),
+            status: CheckStatus::Skipped(reason),
+            findings: 0,
+        }),
+        Err(e) => outcome.checks.push(CheckRun {
+            check: id.to_string(),
+            status: CheckStatus::Error(e.to_string()),
+            findings: 0,
+        }),
     }
 }

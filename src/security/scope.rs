@@ -30,7 +30,10 @@ pub fn matches(pattern: &str, path: &str) -> bool {
 
 /// The first pattern `path` matches, if any.
 pub fn excluded_by<'a>(patterns: &'a [String], path: &str) -> Option<&'a str> {
-    patterns.iter().map(String::as_str).find(|p| matches(p, path))
+    patterns
+        .iter()
+        .map(String::as_str)
+        .find(|p| matches(p, path))
 }
 
 #[cfg(test)]

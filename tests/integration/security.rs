@@ -18,11 +18,24 @@ use std::process::Command;
 /// Each flaw and the checks (or probes) whose finding it must produce. Findings above
 /// info from any other check are false positives and fail the test.
 const FLAW_TABLE: &[(&str, &[&str])] = &[
-    ("missing-security-headers", &["header.csp", "header.clickjacking", "header.x-content-type-options"]),
+    (
+        "missing-security-headers",
+        &[
+            "header.csp",
+            "header.clickjacking",
+            "header.x-content-type-options",
+        ],
+    ),
     ("weak-csp", &["header.csp"]),
     ("insecure-cookie", &["header.cookie-flags"]),
     ("server-version", &["disclosure.server-version"]),
-    ("verbose-errors", &["disclosure.verbose-errors", "probe.loi-chi-tiet-khi-du-lieu-sai"]),
+    (
+        "verbose-errors",
+        &[
+            "disclosure.verbose-errors",
+            "probe.loi-chi-tiet-khi-du-lieu-sai",
+        ],
+    ),
     ("cors-reflect", &["cors.origin-reflection"]),
     ("cors-wildcard", &["cors.wildcard"]),
     ("exposed-git", &["exposure.git"]),
@@ -31,11 +44,20 @@ const FLAW_TABLE: &[(&str, &[&str])] = &[
     ("exposed-api-docs", &["exposure.api-docs"]),
     ("directory-listing", &["exposure.directory-listing"]),
     ("trace-enabled", &["method.trace"]),
-    ("missing-auth", &["auth.missing", "probe.ho-so-khong-can-dang-nhap"]),
-    ("unchecked-token-signature", &["auth.tampered-token", "auth.alg-none"]),
+    (
+        "missing-auth",
+        &["auth.missing", "probe.ho-so-khong-can-dang-nhap"],
+    ),
+    (
+        "unchecked-token-signature",
+        &["auth.tampered-token", "auth.alg-none"],
+    ),
     ("jwt-alg-none", &["auth.alg-none"]),
     ("expired-token-accepted", &["auth.expired-token"]),
-    ("idor", &["authz.object-level", "probe.ho-so-cua-cong-dan-khac"]),
+    (
+        "idor",
+        &["authz.object-level", "probe.ho-so-cua-cong-dan-khac"],
+    ),
     ("officer-endpoint-open", &["authz.function-level"]),
     ("excessive-data", &["exposure.excessive-data"]),
     ("cacheable-responses", &["cache.sensitive"]),
@@ -45,20 +67,28 @@ const FLAW_TABLE: &[(&str, &[&str])] = &[
 /// The repository's two security suites: intrusive first (it creates the dossier the
 /// passive suite's probe asks for), then passive.
 fn repository_suites() -> Vec<SecuritySuite> {
-    let project = stagegate::config::load(Path::new(env!("CARGO_MANIFEST_DIR"))).expect("repository project is valid");
+    let project = stagegate::config::load(Path::new(env!("CARGO_MANIFEST_DIR")))
+        .expect("repository project is valid");
     let system = project.system("dichvucong").expect("sample system");
     ["bao-mat-xam-nhap", "bao-mat-co-ban"]
         .iter()
-        .map(|name| match &system.suites.get(*name).expect("suite present").body {
-            SuiteBody::Security(s) => s.clone(),
-            SuiteBody::Load(_) => panic!("{name} is not a security suite"),
-        })
+        .map(
+            |name| match &system.suites.get(*name).expect("suite present").body {
+                SuiteBody::Security(s) => s.clone(),
+                SuiteBody::Load(_) => panic!("{name} is not a security suite"),
+            },
+        )
         .collect()
 }
 
 async fn scan_sample(flaws: &[Flaw], suites: &[SecuritySuite]) -> (Vec<Finding>, Vec<String>) {
-    let behaviour = Behaviour { flaws: flaws.iter().copied().collect(), ..Behaviour::default() };
-    let running = sample::start("127.0.0.1:0".parse().expect("addr"), behaviour).await.expect("sample starts");
+    let behaviour = Behaviour {
+        flaws: flaws.iter().copied().collect(),
+        ..Behaviour::default()
+    };
+    let running = sample::start("127.0.0.1:0".parse().expect("addr"), behaviour)
+        .await
+        .expect("sample starts");
     let target = Target::from_url(&running.base_url());
     let mut findings = Vec::new();
     let mut not_run = Vec::new();
@@ -80,25 +110,49 @@ async fn scan_sample(flaws: &[Flaw], suites: &[SecuritySuite]) -> (Vec<Finding>,
 async fn each_flaw_yields_its_finding_and_the_clean_sample_none_above_info() {
     let table_names: BTreeSet<&str> = FLAW_TABLE.iter().map(|(name, _)| *name).collect();
     let all_names: BTreeSet<&str> = Flaw::ALL.iter().map(|(_, name)| *name).collect();
-    assert_eq!(table_names, all_names, "every flaw of the sample system has a row");
+    assert_eq!(
+        table_names, all_names,
+        "every flaw of the sample system has a row"
+    );
     let suites = repository_suites();
 
     let (clean, not_run) = scan_sample(&[], &suites).await;
-    assert!(not_run.is_empty(), "clean sample: checks that did not run: {not_run:?}");
-    let above_info: Vec<String> = clean.iter().filter(|f| f.severity > Severity::Info).map(|f| format!("{} at {}: {}", f.check, f.url, f.evidence)).collect();
-    assert!(above_info.is_empty(), "false positives on the clean sample: {above_info:#?}");
+    assert!(
+        not_run.is_empty(),
+        "clean sample: checks that did not run: {not_run:?}"
+    );
+    let above_info: Vec<String> = clean
+        .iter()
+        .filter(|f| f.severity > Severity::Info)
+        .map(|f| format!("{} at {}: {}", f.check, f.url, f.evidence))
+        .collect();
+    assert!(
+        above_info.is_empty(),
+        "false positives on the clean sample: {above_info:#?}"
+    );
 
     let mut failures = Vec::new();
     for (name, expected) in FLAW_TABLE {
         let flaw: Flaw = name.parse().expect("flaw name");
         let (findings, not_run) = scan_sample(&[flaw], &suites).await;
-        let found: BTreeSet<&str> = findings.iter().filter(|f| f.severity > Severity::Info).map(|f| f.check.as_str()).collect();
+        let found: BTreeSet<&str> = findings
+            .iter()
+            .filter(|f| f.severity > Severity::Info)
+            .map(|f| f.check.as_str())
+            .collect();
         let expected: BTreeSet<&str> = expected.iter().copied().collect();
         if found != expected || !not_run.is_empty() {
-            failures.push(format!("--flaw {name}: expected {expected:?}, found {found:?}, not run {not_run:?}"));
+            failures.push(format!(
+                "--flaw {name}: expected {expected:?}, found {found:?}, not run {not_run:?}"
+            ));
         }
         for f in &findings {
-            assert!(!f.evidence.is_empty() && f.url.starts_with("http://127.0.0.1:") && !f.remediation.is_empty(), "{f:?}");
+            assert!(
+                !f.evidence.is_empty()
+                    && f.url.starts_with("http://127.0.0.1:")
+                    && !f.remediation.is_empty(),
+                "{f:?}"
+            );
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
@@ -108,8 +162,14 @@ async fn each_flaw_yields_its_finding_and_the_clean_sample_none_above_info() {
 fn http_get(base: &str, path: &str) -> String {
     let host = base.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(host).expect("connect");
-    stream.set_read_timeout(Some(std::time::Duration::from_secs(5))).expect("timeout");
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").expect("send");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("read");
     response
@@ -133,32 +193,72 @@ const PASSIVE_BOUND: u64 = 20;
 
 #[test]
 fn passive_scan_sends_only_get_head_options_within_its_bound() {
-    let flaws = ["exposed-git", "cors-reflect", "trace-enabled", "verbose-errors", "directory-listing"];
+    let flaws = [
+        "exposed-git",
+        "cors-reflect",
+        "trace-enabled",
+        "verbose-errors",
+        "directory-listing",
+    ];
     let args: Vec<&str> = flaws.iter().flat_map(|f| ["--flaw", *f]).collect();
     let sample = Sample::start(&args);
-    let out = run(Command::new(stagegate_bin()).args(["scan", &sample.url, "--profile", "passive", "--output", "json"]));
+    let out = run(Command::new(stagegate_bin()).args([
+        "scan",
+        &sample.url,
+        "--profile",
+        "passive",
+        "--output",
+        "json",
+    ]));
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
-    let git = report["findings"].as_array().and_then(|f| f.iter().find(|x| x["check"] == "exposure.git")).cloned().unwrap_or_default();
+    let git = report["findings"]
+        .as_array()
+        .and_then(|f| f.iter().find(|x| x["check"] == "exposure.git"))
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(git["severity"], "high", "{report:#}");
     assert_eq!(git["url"], format!("{}/.git/config", sample.url));
-    assert!(git["evidence"].as_str().is_some_and(|e| e.starts_with("GET ") && e.contains("repositoryformatversion")));
-    let checks: Vec<&str> = report["findings"].as_array().map(|f| f.iter().filter_map(|x| x["check"].as_str()).collect()).unwrap_or_default();
-    assert!(!checks.contains(&"method.trace") && !checks.contains(&"disclosure.verbose-errors"), "{checks:?}");
+    assert!(git["evidence"]
+        .as_str()
+        .is_some_and(|e| e.starts_with("GET ") && e.contains("repositoryformatversion")));
+    let checks: Vec<&str> = report["findings"]
+        .as_array()
+        .map(|f| f.iter().filter_map(|x| x["check"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        !checks.contains(&"method.trace") && !checks.contains(&"disclosure.verbose-errors"),
+        "{checks:?}"
+    );
 
     let served = served_by_method(&sample.url);
     let total: u64 = served.values().sum();
-    let unsafe_methods: u64 = served.iter().filter(|(m, _)| !matches!(m.as_str(), "GET" | "HEAD" | "OPTIONS")).map(|(_, n)| n).sum();
+    let unsafe_methods: u64 = served
+        .iter()
+        .filter(|(m, _)| !matches!(m.as_str(), "GET" | "HEAD" | "OPTIONS"))
+        .map(|(_, n)| n)
+        .sum();
     assert_eq!(unsafe_methods, 0, "passive scan sent {served:?}");
-    assert!(total <= PASSIVE_BOUND, "passive scan sent {total} requests, bound {PASSIVE_BOUND}");
+    assert!(
+        total <= PASSIVE_BOUND,
+        "passive scan sent {total} requests, bound {PASSIVE_BOUND}"
+    );
     assert!(total >= 10, "the scan did its work: {served:?}");
-    assert_eq!(report["requests"].as_u64(), Some(total), "the scanner's own count agrees with the server's");
+    assert_eq!(
+        report["requests"].as_u64(),
+        Some(total),
+        "the scanner's own count agrees with the server's"
+    );
 
     // The same server counts the other methods when the full profile sends them.
     let out = run(Command::new(stagegate_bin()).args(["scan", &sample.url, "--profile", "full"]));
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let served = served_by_method(&sample.url);
-    assert!(served.get("TRACE").copied().unwrap_or(0) >= 1 && served.get("POST").copied().unwrap_or(0) >= 1, "{served:?}");
+    assert!(
+        served.get("TRACE").copied().unwrap_or(0) >= 1
+            && served.get("POST").copied().unwrap_or(0) >= 1,
+        "{served:?}"
+    );
 }
 
 #[test]
@@ -167,30 +267,62 @@ fn scan_exit_codes_clean_and_bad_arguments() {
     let out = run(Command::new(stagegate_bin()).args(["scan", &sample.url, "--output", "json"]));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
-    let severities: Vec<&str> = report["findings"].as_array().map(|f| f.iter().filter_map(|x| x["severity"].as_str()).collect()).unwrap_or_default();
+    let severities: Vec<&str> = report["findings"]
+        .as_array()
+        .map(|f| f.iter().filter_map(|x| x["severity"].as_str()).collect())
+        .unwrap_or_default();
     assert!(severities.iter().all(|s| *s == "info"), "{report:#}");
     for bad in ["ftp://127.0.0.1/", "khong-phai-url", "http://"] {
         let out = run(Command::new(stagegate_bin()).args(["scan", bad]));
         assert_eq!(out.status.code(), Some(2), "{bad}: {}", text(&out));
     }
-    let out = run(Command::new(stagegate_bin()).args(["scan", &sample.url, "--profile", "aggressive"]));
+    let out =
+        run(Command::new(stagegate_bin()).args(["scan", &sample.url, "--profile", "aggressive"]));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
 
 #[test]
 fn production_plan_naming_an_intrusive_check_is_refused_before_anything_is_sent() {
     let test = Sample::start(&[]);
-    let production = Sample::start_with_env(&["--api-key-env", "DVC_PROD_API_KEY"], &[("DVC_PROD_API_KEY", "khoa-bi-mat-san-xuat")]);
+    let production = Sample::start_with_env(
+        &["--api-key-env", "DVC_PROD_API_KEY"],
+        &[("DVC_PROD_API_KEY", "khoa-bi-mat-san-xuat")],
+    );
     let project = Project::new(&test.url, &production.url);
-    project.edit("scenarios/dichvucong/bao-mat-co-ban.toml", "checks = [\n", "checks = [\n  { id = \"method.trace\" },\n");
+    project.edit(
+        "scenarios/dichvucong/bao-mat-co-ban.toml",
+        "checks = [\n",
+        "checks = [\n  { id = \"method.trace\" },\n",
+    );
 
-    let out = run(stagegate(project.root()).args(["run", "dichvucong", "--release", "1.0.0", "--stage", "trial-production", "--as", "qa.nguyen"]).env("DVC_PROD_API_KEY", "khoa-bi-mat-san-xuat"));
+    let out = run(stagegate(project.root())
+        .args([
+            "run",
+            "dichvucong",
+            "--release",
+            "1.0.0",
+            "--stage",
+            "trial-production",
+            "--as",
+            "qa.nguyen",
+        ])
+        .env("DVC_PROD_API_KEY", "khoa-bi-mat-san-xuat"));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let message = text(&out);
-    assert!(message.contains("`method.trace`") && message.contains("not production-safe"), "{message}");
+    assert!(
+        message.contains("`method.trace`") && message.contains("not production-safe"),
+        "{message}"
+    );
     assert!(message.contains("nothing was sent"), "{message}");
 
-    let out = run(stagegate(project.root()).args(["plan", "dichvucong", "--release", "1.0.0", "--stage", "trial-production"]));
+    let out = run(stagegate(project.root()).args([
+        "plan",
+        "dichvucong",
+        "--release",
+        "1.0.0",
+        "--stage",
+        "trial-production",
+    ]));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("`method.trace`"), "{}", text(&out));
 
@@ -200,33 +332,70 @@ fn production_plan_naming_an_intrusive_check_is_refused_before_anything_is_sent(
 
 #[tokio::test]
 async fn rules_decide_what_the_gate_counts_and_scope_keeps_paths_unrequested() {
-    let behaviour = Behaviour { flaws: [Flaw::ExposedGit, Flaw::ExposedEnv].into_iter().collect(), ..Behaviour::default() };
-    let running = sample::start("127.0.0.1:0".parse().expect("addr"), behaviour).await.expect("sample starts");
+    let behaviour = Behaviour {
+        flaws: [Flaw::ExposedGit, Flaw::ExposedEnv].into_iter().collect(),
+        ..Behaviour::default()
+    };
+    let running = sample::start("127.0.0.1:0".parse().expect("addr"), behaviour)
+        .await
+        .expect("sample starts");
     let target = Target::from_url(&running.base_url());
-    let mut suite = SecuritySuite::from_checks(["exposure.git".to_string(), "exposure.env".to_string()]);
+    let mut suite =
+        SecuritySuite::from_checks(["exposure.git".to_string(), "exposure.env".to_string()]);
 
     let outcome = security::run_suite(&suite, &target).await;
     let mut measured = Measurements::default();
     measured.add_security(&outcome);
-    assert_eq!(measured.observe(stagegate::config::rollout::MetricId::SecurityHigh), Observed::Value { value: 1.0, samples: 2 });
+    assert_eq!(
+        measured.observe(stagegate::config::rollout::MetricId::SecurityHigh),
+        Observed::Value {
+            value: 1.0,
+            samples: 2
+        }
+    );
 
     suite.rules.insert("exposure.git".into(), RuleAction::Warn);
-    suite.rules.insert("exposure.env".into(), RuleAction::Ignore);
+    suite
+        .rules
+        .insert("exposure.env".into(), RuleAction::Ignore);
     let outcome = security::run_suite(&suite, &target).await;
     assert_eq!(outcome.findings.len(), 1);
     assert_eq!(outcome.findings[0].rule, RuleAction::Warn);
     let mut measured = Measurements::default();
     measured.add_security(&outcome);
-    assert_eq!(measured.observe(stagegate::config::rollout::MetricId::SecurityHigh), Observed::Value { value: 0.0, samples: 1 });
-    assert_eq!(measured.observe(stagegate::config::rollout::MetricId::SecurityCritical), Observed::Value { value: 0.0, samples: 1 });
+    assert_eq!(
+        measured.observe(stagegate::config::rollout::MetricId::SecurityHigh),
+        Observed::Value {
+            value: 0.0,
+            samples: 1
+        }
+    );
+    assert_eq!(
+        measured.observe(stagegate::config::rollout::MetricId::SecurityCritical),
+        Observed::Value {
+            value: 0.0,
+            samples: 1
+        }
+    );
 
     let env_requests_before = route_count(&running.base_url(), "/.env").await;
     suite.rules.clear();
     suite.out_of_scope = vec!["/.env*".into()];
     let outcome = security::run_suite(&suite, &target).await;
-    let env_check = outcome.checks.iter().find(|c| c.check == "exposure.env").expect("env check listed");
-    assert!(matches!(&env_check.status, CheckStatus::Skipped(reason) if reason.contains("out of scope")), "{env_check:?}");
-    assert_eq!(route_count(&running.base_url(), "/.env").await, env_requests_before, "an out-of-scope path was requested");
+    let env_check = outcome
+        .checks
+        .iter()
+        .find(|c| c.check == "exposure.env")
+        .expect("env check listed");
+    assert!(
+        matches!(&env_check.status, CheckStatus::Skipped(reason) if reason.contains("out of scope")),
+        "{env_check:?}"
+    );
+    assert_eq!(
+        route_count(&running.base_url(), "/.env").await,
+        env_requests_before,
+        "an out-of-scope path was requested"
+    );
     assert!(outcome.findings.iter().all(|f| f.check != "exposure.env"));
     running.stop().await;
 }
@@ -234,20 +403,42 @@ async fn rules_decide_what_the_gate_counts_and_scope_keeps_paths_unrequested() {
 /// Requests the sample served on one route (async: the sample runs on the test's runtime).
 async fn route_count(base: &str, route: &str) -> u64 {
     let prefix = format!("sample_http_requests_total{{route=\"{route}\"");
-    let metrics = reqwest::get(format!("{base}/metrics")).await.expect("metrics").text().await.expect("metrics text");
-    metrics.lines().filter(|l| l.starts_with(&prefix)).filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).sum::<f64>() as u64
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(&prefix))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
 }
 
 #[tokio::test]
 async fn evidence_never_carries_the_environment_secret() {
     let key = "khoa-bi-mat-7f3a9c";
-    let behaviour = Behaviour { flaws: [Flaw::VerboseErrors].into_iter().collect(), api_key: Some(key.into()), ..Behaviour::default() };
-    let running = sample::start("127.0.0.1:0".parse().expect("addr"), behaviour).await.expect("sample starts");
+    let behaviour = Behaviour {
+        flaws: [Flaw::VerboseErrors].into_iter().collect(),
+        api_key: Some(key.into()),
+        ..Behaviour::default()
+    };
+    let running = sample::start("127.0.0.1:0".parse().expect("addr"), behaviour)
+        .await
+        .expect("sample starts");
     let target = Target::from_url(&running.base_url()).with_secret_header("X-Api-Key", key);
     let suite = SecuritySuite::from_checks(["disclosure.verbose-errors".to_string()]);
     let outcome = security::run_suite(&suite, &target).await;
     running.stop().await;
-    let finding = outcome.findings.first().unwrap_or_else(|| panic!("verbose errors found: {outcome:?}"));
-    assert!(finding.evidence.contains("x-api-key: ***"), "{}", finding.evidence);
+    let finding = outcome
+        .findings
+        .first()
+        .unwrap_or_else(|| panic!("verbose errors found: {outcome:?}"));
+    assert!(
+        finding.evidence.contains("x-api-key: ***"),
+        "{}",
+        finding.evidence
+    );
     assert!(!serde_json::to_string(&outcome).expect("json").contains(key));
 }

@@ -19,7 +19,18 @@ use std::collections::BTreeSet;
 pub(crate) const SESSION_REQUESTS: u32 = 5;
 
 /// Field names that never belong in an API answer to a citizen.
-const SENSITIVE_FIELDS: &[&str] = &["password", "passwd", "mat_khau", "secret", "private_key", "api_key", "apikey", "salt", "noi_bo", "internal"];
+const SENSITIVE_FIELDS: &[&str] = &[
+    "password",
+    "passwd",
+    "mat_khau",
+    "secret",
+    "private_key",
+    "api_key",
+    "apikey",
+    "salt",
+    "noi_bo",
+    "internal",
+];
 
 /// The logged-in test accounts and account A's object.
 #[derive(Debug, Clone)]
@@ -47,30 +58,52 @@ pub(crate) struct OwnedObject {
 
 impl Session {
     /// Logs both accounts in and creates A's object.
-    pub async fn open(scanner: &mut Scanner, accounts: &AccountsSpec) -> Result<Session, FetchError> {
+    pub async fn open(
+        scanner: &mut Scanner,
+        accounts: &AccountsSpec,
+    ) -> Result<Session, FetchError> {
         let token_a = login(scanner, accounts, &accounts.a, &accounts.login.body).await?;
         let token_b = login(scanner, accounts, &accounts.b, &accounts.login.body).await?;
         let object = match (&accounts.create, &accounts.object) {
             (Some(create), Some(object)) => {
                 let mut headers = vec![json_type(), auth_header(accounts, &token_a)];
-                let made = scanner.fetch("POST", &create.path, &headers, Some(&create.body)).await?;
-                let id = made.response.json().and_then(|v| v.pointer(&create.id).map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string)));
+                let made = scanner
+                    .fetch("POST", &create.path, &headers, Some(&create.body))
+                    .await?;
+                let id = made.response.json().and_then(|v| {
+                    v.pointer(&create.id)
+                        .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+                });
                 let Some(id) = id.filter(|_| (200..300).contains(&made.response.status)) else {
-                    return Err(FetchError::Transport(format!("account a could not create an object at `{}` (HTTP {}, no `{}`)", create.path, made.response.status, create.id)));
+                    return Err(FetchError::Transport(format!(
+                        "account a could not create an object at `{}` (HTTP {}, no `{}`)",
+                        create.path, made.response.status, create.id
+                    )));
                 };
                 let path = object.replace("{{object}}", &id);
                 headers.truncate(0);
                 headers.push(auth_header(accounts, &token_a));
                 let owner_view = scanner.fetch("GET", &path, &headers, None).await?;
-                if !(200..300).contains(&owner_view.response.status) || !owner_view.response.body.contains(&id) {
+                if !(200..300).contains(&owner_view.response.status)
+                    || !owner_view.response.body.contains(&id)
+                {
                     return Err(FetchError::Transport(format!("account a cannot read its own object at `{path}` (HTTP {}): nothing to compare with", owner_view.response.status)));
                 }
                 let anonymous_view = scanner.fetch("GET", &path, &[], None).await?;
-                Some(OwnedObject { id, path, owner_view, anonymous_view })
+                Some(OwnedObject {
+                    id,
+                    path,
+                    owner_view,
+                    anonymous_view,
+                })
             }
             _ => None,
         };
-        Ok(Session { token_a, token_b, object })
+        Ok(Session {
+            token_a,
+            token_b,
+            object,
+        })
     }
 
     /// The token of an account.
@@ -88,14 +121,28 @@ fn json_type() -> (String, String) {
 
 /// The header that carries a token.
 pub(crate) fn auth_header(accounts: &AccountsSpec, token: &str) -> (String, String) {
-    let value = if accounts.scheme.is_empty() { token.to_string() } else { format!("{} {token}", accounts.scheme) };
+    let value = if accounts.scheme.is_empty() {
+        token.to_string()
+    } else {
+        format!("{} {token}", accounts.scheme)
+    };
     (accounts.header.clone(), value)
 }
 
-async fn login(scanner: &mut Scanner, accounts: &AccountsSpec, name: &str, body: &str) -> Result<String, FetchError> {
+async fn login(
+    scanner: &mut Scanner,
+    accounts: &AccountsSpec,
+    name: &str,
+    body: &str,
+) -> Result<String, FetchError> {
     let body = body.replace("{{account}}", name);
-    let exchange = scanner.fetch("POST", &accounts.login.path, &[json_type()], Some(&body)).await?;
-    let token = exchange.response.json().and_then(|v| v.pointer(&accounts.login.token).and_then(|t| t.as_str().map(str::to_string)));
+    let exchange = scanner
+        .fetch("POST", &accounts.login.path, &[json_type()], Some(&body))
+        .await?;
+    let token = exchange.response.json().and_then(|v| {
+        v.pointer(&accounts.login.token)
+            .and_then(|t| t.as_str().map(str::to_string))
+    });
     match token.filter(|t| !t.is_empty() && (200..300).contains(&exchange.response.status)) {
         Some(token) => {
             scanner.add_secret(&token);
@@ -175,14 +222,21 @@ pub(crate) fn tamper(token: &str) -> String {
 /// The same claims, unsigned with `alg: none`, when the token is a JWT.
 pub(crate) fn alg_none(token: &str) -> Option<String> {
     let (_, payload, _) = jwt_parts(token)?;
-    Some(format!("{}.{}.", encode(&serde_json::json!({ "alg": "none", "typ": "JWT" })), encode(&payload)))
+    Some(format!(
+        "{}.{}.",
+        encode(&serde_json::json!({ "alg": "none", "typ": "JWT" })),
+        encode(&payload)
+    ))
 }
 
 fn encode(value: &serde_json::Value) -> String {
     URL_SAFE_NO_PAD.encode(value.to_string())
 }
 
-pub(super) async fn run(context: &mut Context<'_>, info: &CheckInfo) -> Result<Vec<Finding>, FetchError> {
+pub(super) async fn run(
+    context: &mut Context<'_>,
+    info: &CheckInfo,
+) -> Result<Vec<Finding>, FetchError> {
     let Some(accounts) = context.accounts else {
         return Err(FetchError::Refused("the suite has no `[accounts]`".into()));
     };
@@ -195,52 +249,107 @@ pub(super) async fn run(context: &mut Context<'_>, info: &CheckInfo) -> Result<V
         let mut findings = Vec::new();
         let limit = info.max_requests as usize;
         for endpoint in accounts.officer.iter().take(limit) {
-            let exchange = scanner.fetch("GET", &endpoint.path, &[auth_header(accounts, &session.token_a)], None).await?;
-            let has_data = exchange.response.json().is_some_and(|v| v.pointer(&endpoint.marker).is_some());
+            let exchange = scanner
+                .fetch(
+                    "GET",
+                    &endpoint.path,
+                    &[auth_header(accounts, &session.token_a)],
+                    None,
+                )
+                .await?;
+            let has_data = exchange
+                .response
+                .json()
+                .is_some_and(|v| v.pointer(&endpoint.marker).is_some());
             if (200..300).contains(&exchange.response.status) && has_data {
-                let note = format!("(account a, a citizen, got the officer data `{}`)", endpoint.marker);
-                findings.push(Finding::of(info, &exchange.url, scanner.evidence(&exchange, &note)));
+                let note = format!(
+                    "(account a, a citizen, got the officer data `{}`)",
+                    endpoint.marker
+                );
+                findings.push(Finding::of(
+                    info,
+                    &exchange.url,
+                    scanner.evidence(&exchange, &note),
+                ));
             }
         }
         return Ok(findings);
     }
     let Some(object) = &session.object else {
-        return Err(FetchError::Refused(format!("check `{}` needs `create` and `object` in `[accounts]`", info.id)));
+        return Err(FetchError::Refused(format!(
+            "check `{}` needs `create` and `object` in `[accounts]`",
+            info.id
+        )));
     };
     let owner = &object.owner_view.response;
-    let finding = |scanner: &Scanner, exchange: &Exchange, note: &str| vec![Finding::of(info, &exchange.url, scanner.evidence(exchange, note))];
+    let finding = |scanner: &Scanner, exchange: &Exchange, note: &str| {
+        vec![Finding::of(
+            info,
+            &exchange.url,
+            scanner.evidence(exchange, note),
+        )]
+    };
     let open_to_anyone = same_view(&object.anonymous_view.response, owner, &object.id);
     Ok(match info.id {
-        "auth.missing" if open_to_anyone => finding(scanner, &object.anonymous_view, "(a request with no token got account a's own view)"),
+        "auth.missing" if open_to_anyone => finding(
+            scanner,
+            &object.anonymous_view,
+            "(a request with no token got account a's own view)",
+        ),
         "auth.missing" => Vec::new(),
         // An endpoint open to anyone accepts every token: `auth.missing` reports it once.
-        "auth.tampered-token" | "auth.alg-none" | "auth.expired-token" if open_to_anyone => Vec::new(),
+        "auth.tampered-token" | "auth.alg-none" | "auth.expired-token" if open_to_anyone => {
+            Vec::new()
+        }
         "auth.tampered-token" | "auth.alg-none" | "auth.expired-token" => {
             let forged = match info.id {
                 "auth.tampered-token" => Some(tamper(&session.token_a)),
                 "auth.alg-none" => alg_none(&session.token_a),
                 _ => {
                     let body = accounts.expired_login_body.as_deref().unwrap_or_default();
-                    Some(login(scanner, accounts, &accounts.a, body).await.map_err(|e| FetchError::Transport(format!("cannot obtain an expired token: {e}")))?)
+                    Some(
+                        login(scanner, accounts, &accounts.a, body)
+                            .await
+                            .map_err(|e| {
+                                FetchError::Transport(format!(
+                                    "cannot obtain an expired token: {e}"
+                                ))
+                            })?,
+                    )
                 }
             };
             // An opaque (non-JWT) token cannot be re-signed with `alg: none`: nothing to try.
-            let Some(forged) = forged else { return Ok(Vec::new()) };
+            let Some(forged) = forged else {
+                return Ok(Vec::new());
+            };
             scanner.add_secret(&forged);
-            let exchange = scanner.fetch("GET", &object.path, &[auth_header(accounts, &forged)], None).await?;
+            let exchange = scanner
+                .fetch("GET", &object.path, &[auth_header(accounts, &forged)], None)
+                .await?;
             if same_view(&exchange.response, owner, &object.id) {
                 let what = match info.id {
                     "auth.tampered-token" => "a token with changed claims and the old signature",
                     "auth.alg-none" => "an unsigned `alg: none` token",
                     _ => "an expired token",
                 };
-                finding(scanner, &exchange, &format!("({what} got account a's own view)"))
+                finding(
+                    scanner,
+                    &exchange,
+                    &format!("({what} got account a's own view)"),
+                )
             } else {
                 Vec::new()
             }
         }
         "authz.object-level" => {
-            let exchange = scanner.fetch("GET", &object.path, &[auth_header(accounts, &session.token_b)], None).await?;
+            let exchange = scanner
+                .fetch(
+                    "GET",
+                    &object.path,
+                    &[auth_header(accounts, &session.token_b)],
+                    None,
+                )
+                .await?;
             if same_view(&exchange.response, owner, &object.id) {
                 finding(scanner, &exchange, "(account b got account a's object)")
             } else {
@@ -248,44 +357,82 @@ pub(super) async fn run(context: &mut Context<'_>, info: &CheckInfo) -> Result<V
             }
         }
         "exposure.excessive-data" => {
-            let fields: Vec<String> = owner.json().map(|v| field_names(&v)).unwrap_or_default().into_iter().filter(|f| sensitive(f)).collect();
+            let fields: Vec<String> = owner
+                .json()
+                .map(|v| field_names(&v))
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|f| sensitive(f))
+                .collect();
             if fields.is_empty() {
                 Vec::new()
             } else {
-                finding(scanner, &object.owner_view, &format!("(sensitive fields {})", fields.join(", ")))
+                finding(
+                    scanner,
+                    &object.owner_view,
+                    &format!("(sensitive fields {})", fields.join(", ")),
+                )
             }
         }
         "cache.sensitive" => {
-            let cache = owner.header("cache-control").unwrap_or_default().to_ascii_lowercase();
+            let cache = owner
+                .header("cache-control")
+                .unwrap_or_default()
+                .to_ascii_lowercase();
             if cache.contains("no-store") {
                 Vec::new()
             } else {
-                let shown = if cache.is_empty() { "no Cache-Control".to_string() } else { format!("Cache-Control: {cache}") };
-                finding(scanner, &object.owner_view, &format!("(account a's own data with {shown})"))
+                let shown = if cache.is_empty() {
+                    "no Cache-Control".to_string()
+                } else {
+                    format!("Cache-Control: {cache}")
+                };
+                finding(
+                    scanner,
+                    &object.owner_view,
+                    &format!("(account a's own data with {shown})"),
+                )
             }
         }
-        other => return Err(FetchError::Refused(format!("check `{other}` has no implementation in this build"))),
+        other => {
+            return Err(FetchError::Refused(format!(
+                "check `{other}` has no implementation in this build"
+            )))
+        }
     })
 }
 
 fn sensitive(field_path: &str) -> bool {
-    let name = field_path.rsplit('/').next().unwrap_or_default().to_ascii_lowercase();
+    let name = field_path
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     SENSITIVE_FIELDS.iter().any(|s| name.contains(s))
 }
 
 /// Failed logins as an account that cannot exist, until the target refuses (429,
 /// `Retry-After`) or announces a limit (`RateLimit-*` headers), at most
 /// [`RATE_LIMIT_ATTEMPTS`].
-async fn rate_limit(scanner: &mut Scanner, accounts: &AccountsSpec, info: &CheckInfo) -> Result<Vec<Finding>, FetchError> {
+async fn rate_limit(
+    scanner: &mut Scanner,
+    accounts: &AccountsSpec,
+    info: &CheckInfo,
+) -> Result<Vec<Finding>, FetchError> {
     let ghost = format!("stagegate-{}", super::unguessable());
     let body = accounts.login.body.replace("{{account}}", &ghost);
     let mut last = None;
     for _ in 0..RATE_LIMIT_ATTEMPTS {
-        let exchange = scanner.fetch("POST", &accounts.login.path, &[json_type()], Some(&body)).await?;
+        let exchange = scanner
+            .fetch("POST", &accounts.login.path, &[json_type()], Some(&body))
+            .await?;
         let r = &exchange.response;
         let limited = r.status == 429
             || r.header("retry-after").is_some()
-            || r.headers.iter().any(|(name, _)| name.to_ascii_lowercase().starts_with("ratelimit") || name.to_ascii_lowercase().starts_with("x-ratelimit"));
+            || r.headers.iter().any(|(name, _)| {
+                name.to_ascii_lowercase().starts_with("ratelimit")
+                    || name.to_ascii_lowercase().starts_with("x-ratelimit")
+            });
         if limited {
             return Ok(Vec::new());
         }
@@ -293,8 +440,13 @@ async fn rate_limit(scanner: &mut Scanner, accounts: &AccountsSpec, info: &Check
     }
     Ok(match last {
         Some(exchange) => {
-            let note = format!("({RATE_LIMIT_ATTEMPTS} failed logins in a row, none refused or limited)");
-            vec![Finding::of(info, &exchange.url, scanner.evidence(&exchange, &note))]
+            let note =
+                format!("({RATE_LIMIT_ATTEMPTS} failed logins in a row, none refused or limited)");
+            vec![Finding::of(
+                info,
+                &exchange.url,
+                scanner.evidence(&exchange, &note),
+            )]
         }
         None => Vec::new(),
     })
@@ -305,21 +457,45 @@ mod tests {
     use super::*;
 
     fn response(status: u16, body: &str) -> ObservedResponse {
-        ObservedResponse { status, headers: vec![], body: body.into() }
+        ObservedResponse {
+            status,
+            headers: vec![],
+            body: body.into(),
+        }
     }
 
     #[test]
     fn same_view_needs_success_the_id_and_the_same_fields() {
         let owner = response(200, r#"{"ma_ho_so":"HS-1","ho_ten":"A"}"#);
-        assert!(same_view(&response(200, r#"{"ma_ho_so":"HS-1","ho_ten":"B"}"#), &owner, "HS-1"));
-        assert!(!same_view(&response(404, r#"{"error":"HS-1 không tìm thấy"}"#), &owner, "HS-1"));
-        assert!(!same_view(&response(200, r#"{"error":"HS-1"}"#), &owner, "HS-1"));
-        assert!(!same_view(&response(200, r#"{"ma_ho_so":"HS-2","ho_ten":"B"}"#), &owner, "HS-1"));
+        assert!(same_view(
+            &response(200, r#"{"ma_ho_so":"HS-1","ho_ten":"B"}"#),
+            &owner,
+            "HS-1"
+        ));
+        assert!(!same_view(
+            &response(404, r#"{"error":"HS-1 không tìm thấy"}"#),
+            &owner,
+            "HS-1"
+        ));
+        assert!(!same_view(
+            &response(200, r#"{"error":"HS-1"}"#),
+            &owner,
+            "HS-1"
+        ));
+        assert!(!same_view(
+            &response(200, r#"{"ma_ho_so":"HS-2","ho_ten":"B"}"#),
+            &owner,
+            "HS-1"
+        ));
     }
 
     #[test]
     fn tampering_keeps_the_signature_and_alg_none_drops_it() {
-        let token = format!("{}.{}.c2ln", encode(&serde_json::json!({"alg":"HS256"})), encode(&serde_json::json!({"sub":"1"})));
+        let token = format!(
+            "{}.{}.c2ln",
+            encode(&serde_json::json!({"alg":"HS256"})),
+            encode(&serde_json::json!({"sub":"1"}))
+        );
         let tampered = tamper(&token);
         assert_ne!(tampered, token);
         assert!(tampered.ends_with(".c2ln"));
@@ -327,7 +503,10 @@ mod tests {
         assert_eq!(payload["sub"], "1");
         let none = alg_none(&token).unwrap_or_default();
         assert!(none.ends_with('.'));
-        assert_eq!(jwt_parts(&none).map(|(h, _, _)| h["alg"].clone()), Some(serde_json::json!("none")));
+        assert_eq!(
+            jwt_parts(&none).map(|(h, _, _)| h["alg"].clone()),
+            Some(serde_json::json!("none"))
+        );
         assert_eq!(tamper("abc"), "Abc");
         assert!(alg_none("opaque").is_none());
     }

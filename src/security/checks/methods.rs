@@ -22,14 +22,30 @@ const STACK_TRACE_SIGNS: &[&str] = &[
     "Fatal error: Uncaught",
 ];
 
-pub(super) async fn run(scanner: &mut Scanner, info: &CheckInfo, login_path: Option<&str>) -> Result<Vec<Finding>, FetchError> {
+pub(super) async fn run(
+    scanner: &mut Scanner,
+    info: &CheckInfo,
+    login_path: Option<&str>,
+) -> Result<Vec<Finding>, FetchError> {
     match info.id {
         "method.trace" => {
             let marker = super::unguessable();
-            let exchange = scanner.fetch("TRACE", "/", &[("X-Stagegate-Probe".to_string(), marker.clone())], None).await?;
-            let echoed = (200..300).contains(&exchange.response.status) && exchange.response.body.contains(&marker);
+            let exchange = scanner
+                .fetch(
+                    "TRACE",
+                    "/",
+                    &[("X-Stagegate-Probe".to_string(), marker.clone())],
+                    None,
+                )
+                .await?;
+            let echoed = (200..300).contains(&exchange.response.status)
+                && exchange.response.body.contains(&marker);
             Ok(if echoed {
-                vec![Finding::of(info, &exchange.url, scanner.evidence(&exchange, "(TRACE echoed the unguessable request header)"))]
+                vec![Finding::of(
+                    info,
+                    &exchange.url,
+                    scanner.evidence(&exchange, "(TRACE echoed the unguessable request header)"),
+                )]
             } else {
                 Vec::new()
             })
@@ -40,14 +56,25 @@ pub(super) async fn run(scanner: &mut Scanner, info: &CheckInfo, login_path: Opt
             paths.extend(login_path.map(str::to_string));
             for path in paths {
                 let headers = [("Content-Type".to_string(), "application/json".to_string())];
-                let exchange = scanner.fetch("POST", &path, &headers, Some("{\"stagegate\": ")).await?;
-                if let Some(sign) = STACK_TRACE_SIGNS.iter().find(|s| exchange.response.body.contains(**s)) {
+                let exchange = scanner
+                    .fetch("POST", &path, &headers, Some("{\"stagegate\": "))
+                    .await?;
+                if let Some(sign) = STACK_TRACE_SIGNS
+                    .iter()
+                    .find(|s| exchange.response.body.contains(**s))
+                {
                     let note = format!("(malformed JSON answered with a stack trace: {sign:?})");
-                    findings.push(Finding::of(info, &exchange.url, scanner.evidence(&exchange, &note)));
+                    findings.push(Finding::of(
+                        info,
+                        &exchange.url,
+                        scanner.evidence(&exchange, &note),
+                    ));
                 }
             }
             Ok(findings)
         }
-        other => Err(FetchError::Refused(format!("check `{other}` has no implementation in this build"))),
+        other => Err(FetchError::Refused(format!(
+            "check `{other}` has no implementation in this build"
+        ))),
     }
 }

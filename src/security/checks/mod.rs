@@ -30,14 +30,20 @@ pub(crate) struct Context<'a> {
 impl<'a> Context<'a> {
     /// A context with no session yet.
     pub fn new(scanner: Scanner, accounts: Option<&'a AccountsSpec>) -> Context<'a> {
-        Context { scanner, accounts, session: None }
+        Context {
+            scanner,
+            accounts,
+            session: None,
+        }
     }
 
     /// The account session, logging in on first use.
     pub async fn session(&mut self) -> Result<Session, FetchError> {
         if self.session.is_none() {
             let made = match self.accounts {
-                Some(accounts) => Session::open(&mut self.scanner, accounts).await.map_err(|e| e.to_string()),
+                Some(accounts) => Session::open(&mut self.scanner, accounts)
+                    .await
+                    .map_err(|e| e.to_string()),
                 None => Err("the suite has no `[accounts]`".to_string()),
             };
             self.session = Some(made);
@@ -52,14 +58,23 @@ impl<'a> Context<'a> {
 
 /// A random value nobody could have guessed, for reflection checks and missing pages.
 pub(crate) fn unguessable() -> String {
-    format!("{:016x}{:016x}", rand::random::<u64>(), rand::random::<u64>())
+    format!(
+        "{:016x}{:016x}",
+        rand::random::<u64>(),
+        rand::random::<u64>()
+    )
 }
 
 /// Runs one built-in check.
-pub(crate) async fn run(context: &mut Context<'_>, info: &CheckInfo) -> Result<Vec<Finding>, FetchError> {
+pub(crate) async fn run(
+    context: &mut Context<'_>,
+    info: &CheckInfo,
+) -> Result<Vec<Finding>, FetchError> {
     let family = info.id.split('.').next().unwrap_or_default();
     match (family, info.id) {
-        ("header", _) | (_, "disclosure.server-version") => headers::run(&mut context.scanner, info).await,
+        ("header", _) | (_, "disclosure.server-version") => {
+            headers::run(&mut context.scanner, info).await
+        }
         ("cors", _) => cors::run(&mut context.scanner, info).await,
         ("transport", _) => transport::run(&mut context.scanner, info).await,
         ("exposure", "exposure.excessive-data") => auth::run(context, info).await,
@@ -69,6 +84,9 @@ pub(crate) async fn run(context: &mut Context<'_>, info: &CheckInfo) -> Result<V
             methods::run(&mut context.scanner, info, login.as_deref()).await
         }
         ("auth" | "authz" | "cache" | "ratelimit", _) => auth::run(context, info).await,
-        _ => Err(FetchError::Refused(format!("check `{}` has no implementation in this build", info.id))),
+        _ => Err(FetchError::Refused(format!(
+            "check `{}` has no implementation in this build",
+            info.id
+        ))),
     }
 }
