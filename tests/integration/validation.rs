@@ -34,7 +34,13 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-fn rollout_cases() -> Vec<(&'static str, &'static str, &'static str, &'static str, &'static str)> {
+fn rollout_cases() -> Vec<(
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+)> {
     // (name, text to replace in rollout.toml, replacement, expected position, message)
     vec![
         ("unknown environment", "environment = \"production\"\nsuites = [\"giam-sat-tong-hop\", \"bao-mat-co-ban\"]", "environment = \"prod\"\nsuites = [\"giam-sat-tong-hop\", \"bao-mat-co-ban\"]", "scenarios/dichvucong/rollout.toml:38:15", "unknown environment `prod`"),
@@ -60,12 +66,27 @@ fn every_malformed_file_is_reported_at_its_exact_position() {
         project.write(case.file, case.text);
         let out = run(stagegate(project.root()).arg("validate"));
         let all = text(&out);
-        assert_eq!(out.status.code(), Some(2), "{}: exit code\n{all}", case.name);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}: exit code\n{all}",
+            case.name
+        );
         if case.at.is_empty() {
             continue;
         }
-        assert!(all.contains(&format!("--> {}", case.at)), "{}: expected position {}\n{all}", case.name, case.at);
-        assert!(all.contains(case.message), "{}: expected message {:?}\n{all}", case.name, case.message);
+        assert!(
+            all.contains(&format!("--> {}", case.at)),
+            "{}: expected position {}\n{all}",
+            case.name,
+            case.at
+        );
+        assert!(
+            all.contains(case.message),
+            "{}: expected message {:?}\n{all}",
+            case.name,
+            case.message
+        );
         assert!(all.contains("nothing was sent to any target"), "{all}");
         checked += 1;
     }
@@ -75,8 +96,14 @@ fn every_malformed_file_is_reported_at_its_exact_position() {
         let out = run(stagegate(project.root()).arg("validate"));
         let all = text(&out);
         assert_eq!(out.status.code(), Some(2), "{name}: exit code\n{all}");
-        assert!(all.contains(&format!("--> {at}")), "{name}: expected position {at}\n{all}");
-        assert!(all.contains(message), "{name}: expected message {message:?}\n{all}");
+        assert!(
+            all.contains(&format!("--> {at}")),
+            "{name}: expected position {at}\n{all}"
+        );
+        assert!(
+            all.contains(message),
+            "{name}: expected message {message:?}\n{all}"
+        );
         checked += 1;
     }
     assert!(checked >= 15, "only {checked} cases pinned a position");
@@ -86,24 +113,46 @@ fn every_malformed_file_is_reported_at_its_exact_position() {
 #[test]
 fn every_mistake_in_a_file_is_reported_not_just_the_first() {
     let project = clean_project();
-    project.edit("scenarios/dichvucong/rollout.toml", "environment = \"test\"", "environment = \"tset\"");
-    project.edit("scenarios/dichvucong/rollout.toml", "approval = { approvers = 2 }", "approval = { approvers = 0 }");
+    project.edit(
+        "scenarios/dichvucong/rollout.toml",
+        "environment = \"test\"",
+        "environment = \"tset\"",
+    );
+    project.edit(
+        "scenarios/dichvucong/rollout.toml",
+        "approval = { approvers = 2 }",
+        "approval = { approvers = 0 }",
+    );
     let out = run(stagegate(project.root()).arg("validate"));
     let all = text(&out);
     assert_eq!(out.status.code(), Some(2));
-    assert!(all.contains("unknown environment `tset`") && all.contains("a stage needs at least one approver"), "{all}");
+    assert!(
+        all.contains("unknown environment `tset`")
+            && all.contains("a stage needs at least one approver"),
+        "{all}"
+    );
     assert!(all.contains("2 errors found"), "{all}");
 }
 
 #[test]
 fn the_error_shows_the_line_with_carets_under_the_offending_text() {
     let project = clean_project();
-    project.edit("scenarios/dichvucong/rollout.toml", "pass = \"< 500ms\" },\n  { metric = \"requests\"", "pass = \"< 5OOms\" },\n  { metric = \"requests\"");
+    project.edit(
+        "scenarios/dichvucong/rollout.toml",
+        "pass = \"< 500ms\" },\n  { metric = \"requests\"",
+        "pass = \"< 5OOms\" },\n  { metric = \"requests\"",
+    );
     let out = run(stagegate(project.root()).arg("validate"));
     let all = text(&out);
     assert_eq!(out.status.code(), Some(2), "{all}");
-    assert!(all.contains("  { metric = \"latency-p95\", pass = \"< 5OOms\" },"), "{all}");
-    assert!(all.contains("|                                    ^^^^^^^^^\n"), "{all}");
+    assert!(
+        all.contains("  { metric = \"latency-p95\", pass = \"< 5OOms\" },"),
+        "{all}"
+    );
+    assert!(
+        all.contains("|                                    ^^^^^^^^^\n"),
+        "{all}"
+    );
 }
 
 #[test]
