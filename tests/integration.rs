@@ -9,3 +9,6 @@ mod pipeline;
 
 #[path = "integration/validation.rs"]
 mod validation;
+
+#[path = "integration/load.rs"]
+mod load;
