@@ -5,8 +5,8 @@
 use crate::config::suite::SuiteBody;
 use crate::gate::{self, Baseline, CriterionResult, CriterionStatus, GateOutcome, GateVerdict};
 use crate::ledger::{Ledger, LedgerError, NewRun, RunResult, RunRow, RunState};
-use crate::load::{self, LoadTick};
-use crate::measure::{Measurements, Recorder};
+use crate::load::{self, Breach, LoadOptions, LoadTick};
+use crate::measure::{ArrivalRate, Measurements, Recorder};
 use crate::plan::{MissingSecret, Plan, Target};
 use crate::report::{self, RunSummary, SUMMARY_FORMAT};
 use crate::security::{self, Finding};
@@ -133,7 +133,11 @@ pub async fn run_stage(
         allow_self_approval: plan.approval.allow_self_approval,
     })?;
     sink.event(RunEvent::Started { run: &run });
-    let report_dir = out_dir.join(&plan.system).join(&plan.release).join(plan.stage.as_str()).join(format!("run-{}", run.id));
+    let report_dir = out_dir
+        .join(&plan.system)
+        .join(&plan.release)
+        .join(plan.stage.as_str())
+        .join(format!("run-{}", run.id));
 
     let mut measurements = Measurements::default();
     let mut findings = Vec::new();
@@ -147,31 +151,81 @@ pub async fn run_stage(
             }
             Ok(seen) => {
                 let reason = format!("environment serves release {seen}, not {}", plan.release);
-                finish(ledger, &run, RunState::Aborted, Some(&seen), &GateVerdict { outcome: GateOutcome::Failed, results: vec![], warnings: 0, warnings_block: false }, &measurements, &report_dir, Some(&reason))?;
-                return Err(StageRunError::WrongRelease { environment: plan.environment.name.clone(), expected: plan.release.clone(), seen, run: run.id });
+                finish(
+                    ledger,
+                    &run,
+                    RunState::Aborted,
+                    Some(&seen),
+                    &GateVerdict {
+                        outcome: GateOutcome::Failed,
+                        results: vec![],
+                        warnings: 0,
+                        warnings_block: false,
+                    },
+                    &measurements,
+                    &report_dir,
+                    Some(&reason),
+                )?;
+                return Err(StageRunError::WrongRelease {
+                    environment: plan.environment.name.clone(),
+                    expected: plan.release.clone(),
+                    seen,
+                    run: run.id,
+                });
             }
             Err(reason) => version_problem = Some(reason),
         }
     }
 
+    let mut aborted: Option<Breach> = None;
     if version_problem.is_none() {
         for suite in &plan.suites {
-            sink.event(RunEvent::SuiteStarted { suite: &suite.name, kind: suite.kind() });
+            if aborted.is_some() {
+                // Traffic was stopped for a reason: no further suite may send more.
+                break;
+            }
+            sink.event(RunEvent::SuiteStarted {
+                suite: &suite.name,
+                kind: suite.kind(),
+            });
             let summary = match &suite.body {
                 SuiteBody::Load(load_suite) => {
                     let recorder = Arc::new(Recorder::new());
-                    let on_tick = |tick: LoadTick| sink.event(RunEvent::LoadProgress { suite: &suite.name, tick });
-                    match load::run(&suite.name, load_suite, &plan.traffic, &target, recorder.clone(), &on_tick).await {
+                    let on_tick = |tick: LoadTick| {
+                        sink.event(RunEvent::LoadProgress {
+                            suite: &suite.name,
+                            tick,
+                        })
+                    };
+                    let options = LoadOptions {
+                        traffic: &plan.traffic,
+                        abort: &plan.abort,
+                        shared_client: false,
+                    };
+                    match load::run(&suite.name, load_suite, options, &target, recorder.clone(), &on_tick).await {
                         Ok(report) => {
                             recorder.finish_into(&mut measurements, report.elapsed);
+                            if let Some(rate) = plan.traffic.rate {
+                                // Judge the rate at full load, not during the ramp.
+                                let from = plan.traffic.ramp_up.as_secs_f64().ceil() as u64;
+                                let to = from + plan.traffic.duration.as_secs_f64().ceil() as u64;
+                                measurements.arrival = ArrivalRate::measure(rate, &measurements.series, from, to);
+                            }
                             let snap = recorder.snapshot();
-                            format!("{} requests, {} failed", snap.requests, snap.errors)
+                            let mut line = format!("{} requests, {} failed", snap.requests, snap.errors);
+                            if let Some(breach) = report.aborted {
+                                line = format!("{line}; ABORTED: {breach}");
+                                aborted = Some(breach);
+                            }
+                            line
                         }
                         Err(e) => {
                             // What was recorded before the engine failed is still evidence,
                             // and the missing rest shows up as failed criteria.
                             recorder.finish_into(&mut measurements, recorder.elapsed());
-                            measurements.first_error.get_or_insert_with(|| e.to_string());
+                            measurements
+                                .first_error
+                                .get_or_insert_with(|| e.to_string());
                             format!("load engine error: {e}")
                         }
                     }
@@ -181,13 +235,26 @@ pub async fn run_stage(
                     let options = security::ScanOptions { production_safe_only: plan.environment.tier == crate::config::environment::Tier::Production };
                     let outcome = security::run_suite_with(security_suite, &target, options).await;
                     measurements.add_security(&outcome);
-                    let errored = outcome.checks.iter().filter(|c| matches!(c.status, security::CheckStatus::Error(_))).count();
-                    let line = format!("{} checks, {} findings, {} could not run, {} requests", outcome.checks.len(), outcome.findings.len(), errored, outcome.requests);
+                    let errored = outcome
+                        .checks
+                        .iter()
+                        .filter(|c| matches!(c.status, security::CheckStatus::Error(_)))
+                        .count();
+                    let line = format!(
+                        "{} checks, {} findings, {} could not run, {} requests",
+                        outcome.checks.len(),
+                        outcome.findings.len(),
+                        errored,
+                        outcome.requests
+                    );
                     findings.extend(outcome.findings);
                     line
                 }
             };
-            sink.event(RunEvent::SuiteFinished { suite: &suite.name, summary });
+            sink.event(RunEvent::SuiteFinished {
+                suite: &suite.name,
+                summary,
+            });
         }
     }
 
@@ -196,7 +263,10 @@ pub async fn run_stage(
             .measurements
             .as_deref()
             .and_then(|m| serde_json::from_str::<Measurements>(m).ok())
-            .map(|measurements| Baseline { release: row.release.clone(), measurements }),
+            .map(|measurements| Baseline {
+                release: row.release.clone(),
+                measurements,
+            }),
         None => None,
     };
     let mut verdict = gate::evaluate(&plan.gate, &measurements, baseline.as_ref());
@@ -217,11 +287,38 @@ pub async fn run_stage(
         );
         verdict.outcome = GateOutcome::Failed;
     }
-    let state = match verdict.outcome {
-        GateOutcome::Passed => RunState::Passed,
-        GateOutcome::Failed => RunState::Failed,
+    if let Some(breach) = &aborted {
+        verdict.results.insert(
+            0,
+            CriterionResult {
+                criterion: breach.criterion.clone(),
+                metric: "abort".into(),
+                value: None,
+                shown: breach.value.clone(),
+                pass: breach.criterion.clone(),
+                warn: None,
+                status: CriterionStatus::Fail,
+                reason: format!("aborted: {breach}"),
+            },
+        );
+        verdict.outcome = GateOutcome::Failed;
+    }
+    let state = match (verdict.outcome, &aborted) {
+        (_, Some(_)) => RunState::Aborted,
+        (GateOutcome::Passed, None) => RunState::Passed,
+        (GateOutcome::Failed, None) => RunState::Failed,
     };
-    let run = finish(ledger, &run, state, version_seen.as_deref(), &verdict, &measurements, &report_dir, None)?;
+    let abort_reason = aborted.as_ref().map(|b| b.to_string());
+    let run = finish(
+        ledger,
+        &run,
+        state,
+        version_seen.as_deref(),
+        &verdict,
+        &measurements,
+        &report_dir,
+        abort_reason.as_deref(),
+    )?;
     let summary = RunSummary {
         format: SUMMARY_FORMAT.into(),
         system: plan.system.clone(),
@@ -241,10 +338,20 @@ pub async fn run_stage(
         verdict: verdict.clone(),
         measurements: measurements.clone(),
         findings: findings.clone(),
-        abort_reason: None,
+        abort_reason,
     };
-    let summary_path = report::write_summary(&report_dir, &summary).map_err(|source| StageRunError::Reports { path: report_dir.clone(), source })?;
-    Ok(StageRunOutcome { run, verdict, summary_path, measurements, findings })
+    let summary_path =
+        report::write_summary(&report_dir, &summary).map_err(|source| StageRunError::Reports {
+            path: report_dir.clone(),
+            source,
+        })?;
+    Ok(StageRunOutcome {
+        run,
+        verdict,
+        summary_path,
+        measurements,
+        findings,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -258,8 +365,10 @@ fn finish(
     report_dir: &Path,
     abort_reason: Option<&str>,
 ) -> Result<RunRow, StageRunError> {
-    let verdict_json = serde_json::to_string(verdict).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
-    let measurements_json = serde_json::to_string(measurements).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+    let verdict_json =
+        serde_json::to_string(verdict).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+    let measurements_json =
+        serde_json::to_string(measurements).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
     Ok(ledger.finish_run(
         run.id,
         &RunResult {
@@ -274,7 +383,10 @@ fn finish(
 }
 
 async fn read_version(target: &Target, path: &str, pointer: &str) -> Result<String, String> {
-    let client = reqwest::Client::builder().timeout(VERSION_TIMEOUT).build().map_err(|e| e.to_string())?;
+    let client = reqwest::Client::builder()
+        .timeout(VERSION_TIMEOUT)
+        .build()
+        .map_err(|e| e.to_string())?;
     let mut request = client.get(target.url(path));
     for (name, value) in &target.headers {
         request = request.header(name, value);
@@ -283,16 +395,26 @@ async fn read_version(target: &Target, path: &str, pointer: &str) -> Result<Stri
         if e.is_connect() {
             format!("connection refused at {}", target.url(path))
         } else if e.is_timeout() {
-            format!("timed out after {VERSION_TIMEOUT:?} at {}", target.url(path))
+            format!(
+                "timed out after {VERSION_TIMEOUT:?} at {}",
+                target.url(path)
+            )
         } else {
             e.to_string()
         }
     })?;
     let status = response.status();
     if !status.is_success() {
-        return Err(format!("HTTP {} from {}", status.as_u16(), target.url(path)));
+        return Err(format!(
+            "HTTP {} from {}",
+            status.as_u16(),
+            target.url(path)
+        ));
     }
-    let body: serde_json::Value = response.json().await.map_err(|_| format!("{} did not answer JSON", target.url(path)))?;
+    let body: serde_json::Value = response
+        .json()
+        .await
+        .map_err(|_| format!("{} did not answer JSON", target.url(path)))?;
     match body.pointer(pointer) {
         Some(serde_json::Value::String(s)) => Ok(s.clone()),
         Some(other) => Ok(other.to_string()),

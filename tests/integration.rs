@@ -7,5 +7,11 @@ mod support;
 #[path = "integration/pipeline.rs"]
 mod pipeline;
 
+#[path = "integration/validation.rs"]
+mod validation;
+
+#[path = "integration/load.rs"]
+mod load;
+
 #[path = "integration/security.rs"]
 mod security;

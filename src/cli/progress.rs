@@ -17,7 +17,10 @@ pub(super) struct TerminalProgress {
 
 impl TerminalProgress {
     pub(super) fn new() -> TerminalProgress {
-        TerminalProgress { tty: std::io::stderr().is_terminal(), last_plain: Mutex::new(Duration::ZERO) }
+        TerminalProgress {
+            tty: std::io::stderr().is_terminal(),
+            last_plain: Mutex::new(Duration::ZERO),
+        }
     }
 }
 
@@ -26,7 +29,11 @@ impl EventSink for TerminalProgress {
         let mut err = std::io::stderr().lock();
         match event {
             RunEvent::Started { run } => {
-                let _ = writeln!(err, "run #{} of {} {} stage `{}` on `{}` by {}", run.id, run.system, run.release, run.stage, run.environment, run.run_by);
+                let _ = writeln!(
+                    err,
+                    "run #{} of {} {} stage `{}` on `{}` by {}",
+                    run.id, run.system, run.release, run.stage, run.environment, run.run_by
+                );
             }
             RunEvent::VersionChecked { seen } => {
                 let _ = writeln!(err, "  environment serves release {seen}");
@@ -37,14 +44,16 @@ impl EventSink for TerminalProgress {
             RunEvent::LoadProgress { suite, tick } => {
                 let s = tick.snapshot;
                 let secs = tick.elapsed.as_secs_f64().max(0.001);
+                let left = tick.planned.saturating_sub(tick.elapsed).as_secs();
                 let line = format!(
-                    "    {suite}: {:>3.0}s/{:.0}s  {} requests  {:.1} req/s  {} errors  p95 {}",
-                    tick.elapsed.as_secs_f64(),
-                    tick.planned.as_secs_f64(),
+                    "    {suite}: {:>3}s  {} users  {} requests  {:.1} req/s  {} errors  p95 {}  {}s left",
+                    tick.elapsed.as_secs(),
+                    tick.users,
                     s.requests,
                     s.requests as f64 / secs,
                     s.errors,
-                    s.p95_ms.map_or("-".into(), |p| format!("{p:.1}ms"))
+                    s.p95_ms.map_or("-".into(), |p| format!("{p:.1}ms")),
+                    left
                 );
                 if self.tty {
                     let _ = write!(err, "\r\x1b[2K{line}");

@@ -60,7 +60,7 @@ pub(super) async fn run(args: ScanArgs) -> u8 {
     };
     let profile = Profile::from(args.profile);
     let suite = SecuritySuite::from_checks(profile.checks().iter().map(|c| c.id.to_string()));
-    let target = Target::from_url(base.as_str());
+    let target = Target::without_secrets(base.as_str());
     let options = ScanOptions {
         production_safe_only: profile == Profile::Passive,
     };

@@ -2,6 +2,7 @@
 //! [`Matcher`]s and evaluates them against an [`ObservedResponse`] (status, headers,
 //! body) with no HTTP of their own.
 
+use super::suite::RegexPattern;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -39,7 +40,7 @@ pub enum Matcher {
     /// The body matches a regular expression (checked when the file is read).
     Regex {
         /// The pattern, Rust `regex` syntax.
-        pattern: Pattern,
+        pattern: RegexPattern,
     },
     /// Every inner matcher matches.
     All {
@@ -69,42 +70,6 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u16>, D::Er
         OneOrMany::One(code) => vec![code],
         OneOrMany::Many(codes) => codes,
     })
-}
-
-/// A regular expression compiled when the file is read, so a bad pattern is reported
-/// with its position and never fails a run.
-#[derive(Debug, Clone)]
-pub struct Pattern(regex::Regex);
-
-impl Pattern {
-    /// Compiles a pattern.
-    pub fn new(text: &str) -> Result<Pattern, regex::Error> {
-        regex::Regex::new(text).map(Pattern)
-    }
-
-    /// Whether the text contains a match.
-    pub fn is_match(&self, text: &str) -> bool {
-        self.0.is_match(text)
-    }
-}
-
-impl PartialEq for Pattern {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.as_str() == other.0.as_str()
-    }
-}
-
-impl Serialize for Pattern {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.0.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for Pattern {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        Pattern::new(&text).map_err(|e| serde::de::Error::custom(format!("bad regular expression: {e}")))
-    }
 }
 
 /// What a matcher may look at.
@@ -169,7 +134,7 @@ impl Matcher {
                     Some(expected) => json_equals_toml(value, expected),
                 }
             }
-            Matcher::Regex { pattern } => pattern.is_match(&response.body),
+            Matcher::Regex { pattern } => pattern.0.is_match(&response.body),
             Matcher::All { matchers } => matchers.iter().all(|m| m.matches_with(response, json)),
             Matcher::Any { matchers } => matchers.iter().any(|m| m.matches_with(response, json)),
             Matcher::Not { matcher } => !matcher.matches_with(response, json),
@@ -197,10 +162,19 @@ impl fmt::Display for Matcher {
                 write!(f, "status in [{}]", codes.join(", "))
             }
             Matcher::BodyContains { text } => write!(f, "body contains {text:?}"),
-            Matcher::Header { name, contains: None } => write!(f, "header `{name}` present"),
-            Matcher::Header { name, contains: Some(c) } => write!(f, "header `{name}` contains {c:?}"),
+            Matcher::Header {
+                name,
+                contains: None,
+            } => write!(f, "header `{name}` present"),
+            Matcher::Header {
+                name,
+                contains: Some(c),
+            } => write!(f, "header `{name}` contains {c:?}"),
             Matcher::JsonPath { path, equals: None } => write!(f, "json `{path}` exists"),
-            Matcher::JsonPath { path, equals: Some(v) } => write!(f, "json `{path}` == {v}"),
+            Matcher::JsonPath {
+                path,
+                equals: Some(v),
+            } => write!(f, "json `{path}` == {v}"),
             Matcher::Regex { pattern } => write!(f, "body matches /{}/", pattern.0.as_str()),
             Matcher::All { matchers } => write!(f, "all of ({})", join(matchers, " and ")),
             Matcher::Any { matchers } => write!(f, "any of ({})", join(matchers, " or ")),
@@ -210,7 +184,11 @@ impl fmt::Display for Matcher {
 }
 
 fn join(matchers: &[Matcher], separator: &str) -> String {
-    matchers.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(separator)
+    matchers
+        .iter()
+        .map(|m| m.to_string())
+        .collect::<Vec<_>>()
+        .join(separator)
 }
 
 #[cfg(test)]
@@ -228,12 +206,31 @@ mod tests {
     #[test]
     fn matchers_look_at_status_headers_and_json() {
         let r = response();
-        assert!(Matcher::Status { equals: vec![200, 201] }.matches(&r));
+        assert!(Matcher::Status {
+            equals: vec![200, 201]
+        }
+        .matches(&r));
         assert!(!Matcher::Status { equals: vec![200] }.matches(&r));
-        assert!(Matcher::Header { name: "Content-Type".into(), contains: Some("json".into()) }.matches(&r));
-        assert!(Matcher::JsonPath { path: "/so".into(), equals: Some(toml::Value::Integer(3)) }.matches(&r));
-        assert!(!Matcher::JsonPath { path: "/missing".into(), equals: None }.matches(&r));
-        let not = Matcher::Not { matcher: Box::new(Matcher::BodyContains { text: "HS-7".into() }) };
+        assert!(Matcher::Header {
+            name: "Content-Type".into(),
+            contains: Some("json".into())
+        }
+        .matches(&r));
+        assert!(Matcher::JsonPath {
+            path: "/so".into(),
+            equals: Some(toml::Value::Integer(3))
+        }
+        .matches(&r));
+        assert!(!Matcher::JsonPath {
+            path: "/missing".into(),
+            equals: None
+        }
+        .matches(&r));
+        let not = Matcher::Not {
+            matcher: Box::new(Matcher::BodyContains {
+                text: "HS-7".into(),
+            }),
+        };
         assert!(!not.matches(&r));
     }
 
@@ -250,7 +247,9 @@ mod tests {
         .unwrap_or_default();
         assert_eq!(matchers.len(), 2);
         assert!(matchers.iter().all(|m| m.matches(&r)));
-        let miss = Matcher::Regex { pattern: Pattern::new("HS-[a-z]").unwrap() };
+        let miss = Matcher::Regex {
+            pattern: RegexPattern(regex::Regex::new("HS-[a-z]").unwrap()),
+        };
         assert!(!miss.matches(&r));
         let bad = toml::from_str::<toml::Table>("m = { kind = \"regex\", pattern = \"(\" }")
             .ok()

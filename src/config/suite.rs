@@ -128,7 +128,10 @@ impl HttpMethod {
 
     /// GET, HEAD and OPTIONS change nothing on the server.
     pub fn is_safe(self) -> bool {
-        matches!(self, HttpMethod::Get | HttpMethod::Head | HttpMethod::Options)
+        matches!(
+            self,
+            HttpMethod::Get | HttpMethod::Head | HttpMethod::Options
+        )
     }
 }
 
@@ -155,6 +158,8 @@ pub struct StepSpec {
     pub checks: Vec<Matcher>,
     /// Values taken from the response for later steps.
     pub extract: Vec<Extraction>,
+    /// A response slower than this is a failed check.
+    pub latency_budget: Option<Duration>,
 }
 
 /// A request body.
@@ -166,6 +171,8 @@ pub enum StepBody {
     Json(JsonTemplate),
     /// An urlencoded form.
     Form(Vec<(String, Template)>),
+    /// Raw text, sent as is (ad-hoc runs).
+    Text(Template),
 }
 
 /// A JSON value whose strings are templates.
@@ -182,7 +189,10 @@ pub enum JsonTemplate {
 }
 
 impl JsonTemplate {
-    fn from_toml(value: &toml::Value, templates: &mut Vec<Template>) -> Result<JsonTemplate, String> {
+    fn from_toml(
+        value: &toml::Value,
+        templates: &mut Vec<Template>,
+    ) -> Result<JsonTemplate, String> {
         Ok(match value {
             toml::Value::String(s) => {
                 let t = Template::parse(s).map_err(|e| e.to_string())?;
@@ -217,7 +227,10 @@ impl JsonTemplate {
                 serde_json::Value::Array(items.iter().map(|i| i.render(lookup)).collect())
             }
             JsonTemplate::Object(fields) => serde_json::Value::Object(
-                fields.iter().map(|(k, v)| (k.clone(), v.render(lookup))).collect(),
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.render(lookup)))
+                    .collect(),
             ),
         }
     }
@@ -241,13 +254,48 @@ pub enum Extraction {
         /// Variable name.
         into: String,
     },
+    /// A regular expression over the body: the first capture group, or the whole match.
+    Regex {
+        /// The pattern, compiled once when the file is read.
+        pattern: RegexPattern,
+        /// Variable name.
+        into: String,
+    },
+}
+
+/// A regular expression compiled when the suite is read, so a bad pattern is a file
+/// error and the hot path never compiles one.
+#[derive(Debug, Clone)]
+pub struct RegexPattern(pub regex::Regex);
+
+impl PartialEq for RegexPattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+impl<'de> Deserialize<'de> for RegexPattern {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        regex::Regex::new(&text)
+            .map(RegexPattern)
+            .map_err(|e| serde::de::Error::custom(format!("bad regular expression: {e}")))
+    }
+}
+
+impl Serialize for RegexPattern {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.as_str())
+    }
 }
 
 impl Extraction {
     /// The variable this extraction sets.
     pub fn variable(&self) -> &str {
         match self {
-            Extraction::JsonPath { into, .. } | Extraction::Header { into, .. } => into,
+            Extraction::JsonPath { into, .. }
+            | Extraction::Header { into, .. }
+            | Extraction::Regex { into, .. } => into,
         }
     }
 }
@@ -348,6 +396,7 @@ struct RawStep {
     checks: Vec<Matcher>,
     #[serde(default)]
     extract: Vec<Extraction>,
+    latency_budget: Option<Spanned<String>>,
 }
 
 const KNOWN_TAGS: [&str; 4] = ["production-safe", "intrusive", "destructive", "smoke"];
@@ -388,13 +437,20 @@ pub fn parse(
     }
 }
 
-pub(super) fn check_tags(file: &SourceFile, tags: &[Spanned<String>], diagnostics: &mut Diagnostics) -> BTreeSet<String> {
+pub(super) fn check_tags(
+    file: &SourceFile,
+    tags: &[Spanned<String>],
+    diagnostics: &mut Diagnostics,
+) -> BTreeSet<String> {
     for tag in tags {
         if !KNOWN_TAGS.contains(&tag.get_ref().as_str()) {
             diagnostics.push(file.diagnostic(
                 tag.span(),
                 format!("unknown tag `{}`", tag.get_ref()),
-                Some(format!("one of {}", KNOWN_TAGS.map(|t| format!("`{t}`")).join(", "))),
+                Some(format!(
+                    "one of {}",
+                    KNOWN_TAGS.map(|t| format!("`{t}`")).join(", ")
+                )),
             ));
         }
     }
@@ -438,16 +494,29 @@ fn check_variables(
                 span.clone(),
                 format!("unknown variable `{var}`"),
                 Some(if names.is_empty() {
-                    "no placeholders: this step has no feeder columns or extracted values yet".into()
+                    "no placeholders: this step has no feeder columns or extracted values yet"
+                        .into()
                 } else {
-                    format!("one of {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))
+                    format!(
+                        "one of {}",
+                        names
+                            .iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
                 }),
             ));
         }
     }
 }
 
-fn parse_load(file: &SourceFile, name: &str, dir: &Path, diagnostics: &mut Diagnostics) -> Option<Suite> {
+fn parse_load(
+    file: &SourceFile,
+    name: &str,
+    dir: &Path,
+    diagnostics: &mut Diagnostics,
+) -> Option<Suite> {
     let raw: RawLoadSuite = match toml::from_str(&file.text) {
         Ok(raw) => raw,
         Err(e) => {
@@ -458,13 +527,20 @@ fn parse_load(file: &SourceFile, name: &str, dir: &Path, diagnostics: &mut Diagn
     let before = diagnostics.0.len();
     super::check_version(file, &raw.version, diagnostics);
     let tags = check_tags(file, &raw.tags, diagnostics);
-    let think_time = raw.think_time.as_ref().and_then(|t| match super::units::parse_duration(t.get_ref()) {
-        Ok(d) => Some(d),
-        Err(e) => {
-            diagnostics.push(file.diagnostic(t.span(), format!("bad duration: {e}"), Some("a duration such as `500ms`".into())));
-            None
-        }
-    });
+    let think_time =
+        raw.think_time
+            .as_ref()
+            .and_then(|t| match super::units::parse_duration(t.get_ref()) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    diagnostics.push(file.diagnostic(
+                        t.span(),
+                        format!("bad duration: {e}"),
+                        Some("a duration such as `500ms`".into()),
+                    ));
+                    None
+                }
+            });
 
     let mut feeders = Vec::new();
     let mut known = BTreeSet::new();
@@ -501,13 +577,25 @@ fn parse_load(file: &SourceFile, name: &str, dir: &Path, diagnostics: &mut Diagn
     let mut transaction_names = BTreeSet::new();
     for raw_tx in raw.transactions.get_ref() {
         if !transaction_names.insert(raw_tx.name.get_ref().clone()) {
-            diagnostics.push(file.diagnostic(raw_tx.name.span(), format!("transaction `{}` is defined twice", raw_tx.name.get_ref()), Some("a unique name".into())));
+            diagnostics.push(file.diagnostic(
+                raw_tx.name.span(),
+                format!("transaction `{}` is defined twice", raw_tx.name.get_ref()),
+                Some("a unique name".into()),
+            ));
         }
         if let Some(weight) = raw_tx.weight.as_ref().filter(|w| *w.get_ref() == 0) {
-            diagnostics.push(file.diagnostic(weight.span(), "a weight of 0 would never run", Some("a whole number of 1 or more".into())));
+            diagnostics.push(file.diagnostic(
+                weight.span(),
+                "a weight of 0 would never run",
+                Some("a whole number of 1 or more".into()),
+            ));
         }
         if raw_tx.steps.get_ref().is_empty() {
-            diagnostics.push(file.diagnostic(raw_tx.steps.span(), "a transaction needs at least one step", Some("one or more `[[transactions.steps]]`".into())));
+            diagnostics.push(file.diagnostic(
+                raw_tx.steps.span(),
+                "a transaction needs at least one step",
+                Some("one or more `[[transactions.steps]]`".into()),
+            ));
         }
         // Each virtual user carries its extracted values from step to step, so a step may
         // use what any earlier step of the same transaction extracted.
@@ -516,23 +604,42 @@ fn parse_load(file: &SourceFile, name: &str, dir: &Path, diagnostics: &mut Diagn
         for (i, raw_step) in raw_tx.steps.get_ref().iter().enumerate() {
             if raw_step.method == HttpMethod::Options {
                 // goose has no OPTIONS request; sending a GET instead would measure the wrong thing.
-                diagnostics.push(file.diagnostic(raw_step.path.span(), "load steps cannot use OPTIONS", Some("GET, HEAD, POST, PUT, PATCH or DELETE".into())));
+                diagnostics.push(file.diagnostic(
+                    raw_step.path.span(),
+                    "load steps cannot use OPTIONS",
+                    Some("GET, HEAD, POST, PUT, PATCH or DELETE".into()),
+                ));
             }
             let path = parse_template(file, &raw_step.path, &vars, diagnostics);
             if let Some(p) = &path {
                 if !p.to_string().starts_with('/') {
-                    diagnostics.push(file.diagnostic(raw_step.path.span(), "a step path must start with `/`", Some("a path below the environment's base URL, such as `/api/thu-tuc`".into())));
+                    diagnostics.push(
+                        file.diagnostic(
+                            raw_step.path.span(),
+                            "a step path must start with `/`",
+                            Some(
+                                "a path below the environment's base URL, such as `/api/thu-tuc`"
+                                    .into(),
+                            ),
+                        ),
+                    );
                 }
             }
             let headers: Vec<(String, Template)> = raw_step
                 .headers
                 .iter()
-                .filter_map(|(k, v)| parse_template(file, v, &vars, diagnostics).map(|t| (k.clone(), t)))
+                .filter_map(|(k, v)| {
+                    parse_template(file, v, &vars, diagnostics).map(|t| (k.clone(), t))
+                })
                 .collect();
             let body = match (&raw_step.json, &raw_step.form) {
                 (Some(_), Some(_)) => {
                     let span = raw_step.json.as_ref().map_or(0..0, |j| j.span());
-                    diagnostics.push(file.diagnostic(span, "a step has one body: `json` or `form`, not both", None));
+                    diagnostics.push(file.diagnostic(
+                        span,
+                        "a step has one body: `json` or `form`, not both",
+                        None,
+                    ));
                     StepBody::None
                 }
                 (Some(json), None) => {
@@ -545,30 +652,53 @@ fn parse_load(file: &SourceFile, name: &str, dir: &Path, diagnostics: &mut Diagn
                             StepBody::Json(body)
                         }
                         Err(e) => {
-                            diagnostics.push(file.diagnostic(json.span(), format!("bad template: {e}"), None));
+                            diagnostics.push(file.diagnostic(
+                                json.span(),
+                                format!("bad template: {e}"),
+                                None,
+                            ));
                             StepBody::None
                         }
                     }
                 }
                 (None, Some(form)) => StepBody::Form(
                     form.iter()
-                        .filter_map(|(k, v)| parse_template(file, v, &vars, diagnostics).map(|t| (k.clone(), t)))
+                        .filter_map(|(k, v)| {
+                            parse_template(file, v, &vars, diagnostics).map(|t| (k.clone(), t))
+                        })
                         .collect(),
                 ),
                 (None, None) => StepBody::None,
             };
+            let latency_budget = raw_step.latency_budget.as_ref().and_then(|b| {
+                match super::units::parse_duration(b.get_ref()) {
+                    Ok(d) => Some(d),
+                    Err(e) => {
+                        diagnostics.push(file.diagnostic(
+                            b.span(),
+                            format!("bad duration `{}`: {e}", b.get_ref()),
+                            Some("a duration such as `200ms`".into()),
+                        ));
+                        None
+                    }
+                }
+            });
             for extraction in &raw_step.extract {
                 vars.insert(extraction.variable().to_string());
             }
             if let Some(path) = path {
                 steps.push(StepSpec {
-                    name: raw_step.name.clone().unwrap_or_else(|| format!("step-{}", i + 1)),
+                    name: raw_step
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| format!("step-{}", i + 1)),
                     method: raw_step.method,
                     path,
                     headers,
                     body,
                     checks: raw_step.checks.clone(),
                     extract: raw_step.extract.clone(),
+                    latency_budget,
                 });
             }
         }
@@ -614,4 +744,3 @@ fn read_feeder(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
     }
     Ok((columns, rows))
 }
-

@@ -11,7 +11,7 @@ use crate::security::{CheckStatus, SecurityOutcome};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub use recorder::{ErrorKind, Recorder, RequestSample};
+pub use recorder::{ErrorKind, Recorder, RequestSample, SecondStats};
 
 /// Latency percentiles in milliseconds.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
@@ -98,6 +98,44 @@ pub struct Measurements {
     pub first_error: Option<String>,
     /// Security results; `None` when the stage ran no security suite.
     pub security: Option<SecurityCounts>,
+    /// The target arrival rate and what was achieved, when the stage set one.
+    pub arrival: Option<ArrivalRate>,
+}
+
+/// A target arrival rate and how close the run came to it.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct ArrivalRate {
+    /// Requests per second asked for.
+    pub target_rps: f64,
+    /// Requests per second achieved while at full load.
+    pub achieved_rps: f64,
+    /// How far short, as a fraction of the target (0 when the target was met).
+    pub shortfall: f64,
+}
+
+impl ArrivalRate {
+    /// Computes the achieved rate over seconds `from..to` of the series.
+    pub fn measure(
+        target_rps: f64,
+        series: &[SecondSample],
+        from: u64,
+        to: u64,
+    ) -> Option<ArrivalRate> {
+        let window: Vec<&SecondSample> = series
+            .iter()
+            .filter(|s| s.second >= from && s.second < to)
+            .collect();
+        if window.is_empty() {
+            return None;
+        }
+        let achieved_rps =
+            window.iter().map(|s| s.requests).sum::<u64>() as f64 / window.len() as f64;
+        Some(ArrivalRate {
+            target_rps,
+            achieved_rps,
+            shortfall: (1.0 - achieved_rps / target_rps).max(0.0),
+        })
+    }
 }
 
 /// A measured value, or why there is none.
@@ -132,7 +170,9 @@ impl Measurements {
         for check in &outcome.checks {
             match &check.status {
                 CheckStatus::Ran => counts.checks_ran += 1,
-                CheckStatus::Error(reason) => counts.checks_errored.push(format!("{}: {reason}", check.check)),
+                CheckStatus::Error(reason) => counts
+                    .checks_errored
+                    .push(format!("{}: {reason}", check.check)),
                 CheckStatus::Skipped(_) => counts.checks_skipped += 1,
             }
         }
@@ -152,16 +192,22 @@ impl Measurements {
     pub fn observe(&self, metric: MetricId) -> Observed {
         let no_requests = || Observed::NoData {
             reason: match &self.first_error {
-                Some(e) if self.requests == 0 || self.errors == self.requests => format!("no data: no request succeeded ({e})"),
+                Some(e) if self.requests == 0 || self.errors == self.requests => {
+                    format!("no data: no request succeeded ({e})")
+                }
                 _ => "no data: the run sent no requests".into(),
             },
         };
-        let latency = |pick: fn(&Percentiles) -> f64| match (&self.latency_ms, self.requests - self.errors) {
-            // Latency of failed requests (refused connections) says nothing about the
-            // system: with no successful request there is no latency to judge.
-            (Some(p), ok) if ok > 0 => Observed::Value { value: pick(p), samples: ok },
-            _ => no_requests(),
-        };
+        let latency =
+            |pick: fn(&Percentiles) -> f64| match (&self.latency_ms, self.requests - self.errors) {
+                // Latency of failed requests (refused connections) says nothing about the
+                // system: with no successful request there is no latency to judge.
+                (Some(p), ok) if ok > 0 => Observed::Value {
+                    value: pick(p),
+                    samples: ok,
+                },
+                _ => no_requests(),
+            };
         match metric {
             MetricId::LatencyP50 => latency(|p| p.p50),
             MetricId::LatencyP90 => latency(|p| p.p90),
@@ -169,21 +215,45 @@ impl Measurements {
             MetricId::LatencyP99 => latency(|p| p.p99),
             MetricId::LatencyMax => latency(|p| p.max),
             MetricId::ErrorRate => match self.error_rate() {
-                Some(rate) => Observed::Value { value: rate, samples: self.requests },
+                Some(rate) => Observed::Value {
+                    value: rate,
+                    samples: self.requests,
+                },
                 None => no_requests(),
             },
             MetricId::CheckFailureRate => {
                 if self.checks == 0 {
-                    Observed::NoData { reason: "no data: no check was evaluated".into() }
+                    Observed::NoData {
+                        reason: "no data: no check was evaluated".into(),
+                    }
                 } else {
-                    Observed::Value { value: self.check_failures as f64 / self.checks as f64, samples: self.checks }
+                    Observed::Value {
+                        value: self.check_failures as f64 / self.checks as f64,
+                        samples: self.checks,
+                    }
                 }
             }
             MetricId::Throughput => match self.throughput() {
-                Some(rps) => Observed::Value { value: rps, samples: self.requests },
+                Some(rps) => Observed::Value {
+                    value: rps,
+                    samples: self.requests,
+                },
                 None => no_requests(),
             },
-            MetricId::Requests => Observed::Value { value: self.requests as f64, samples: self.requests },
+            MetricId::Requests => Observed::Value {
+                value: self.requests as f64,
+                samples: self.requests,
+            },
+            MetricId::RateShortfall => match &self.arrival {
+                Some(a) if self.requests > 0 => Observed::Value {
+                    value: a.shortfall,
+                    samples: self.requests,
+                },
+                Some(_) => no_requests(),
+                None => Observed::NoData {
+                    reason: "no data: the stage sets no target rate".into(),
+                },
+            },
             MetricId::SecurityInfo => self.findings(Severity::Info),
             MetricId::SecurityLow => self.findings(Severity::Low),
             MetricId::SecurityMedium => self.findings(Severity::Medium),
@@ -194,13 +264,21 @@ impl Measurements {
 
     fn findings(&self, severity: Severity) -> Observed {
         match &self.security {
-            None => Observed::NoData { reason: "no data: the stage ran no security suite".into() },
+            None => Observed::NoData {
+                reason: "no data: the stage ran no security suite".into(),
+            },
             // ZAP's rule: a scan in which a check could not run has not shown the target
             // clean.
             Some(s) if !s.checks_errored.is_empty() => Observed::NoData {
-                reason: format!("no data: {} security check(s) could not run ({})", s.checks_errored.len(), s.checks_errored[0]),
+                reason: format!(
+                    "no data: {} security check(s) could not run ({})",
+                    s.checks_errored.len(),
+                    s.checks_errored[0]
+                ),
             },
-            Some(s) if s.checks_ran == 0 => Observed::NoData { reason: "no data: no security check ran".into() },
+            Some(s) if s.checks_ran == 0 => Observed::NoData {
+                reason: "no data: no security check ran".into(),
+            },
             Some(s) => Observed::Value {
                 value: s.findings.get(&severity).copied().unwrap_or(0) as f64,
                 samples: s.checks_ran,

@@ -44,7 +44,33 @@ pub struct RequestSample<'a> {
 /// Latencies are recorded in microseconds up to an hour; 3 significant figures keep
 /// percentiles within 0.1%.
 fn new_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 3_600_000_000, 3).unwrap_or_else(|_| unreachable!("static bounds are valid"))
+    Histogram::new_with_bounds(1, 3_600_000_000, 3)
+        .unwrap_or_else(|_| unreachable!("static bounds are valid"))
+}
+
+/// What one second of the run saw.
+#[derive(Default)]
+struct SecondSlot {
+    requests: u64,
+    errors: u64,
+    checks: u64,
+    check_failures: u64,
+    latency: Option<Histogram<u64>>,
+}
+
+/// One completed second, for criteria watched while load runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SecondStats {
+    /// Requests completed in that second.
+    pub requests: u64,
+    /// Of which failed.
+    pub errors: u64,
+    /// Checks evaluated.
+    pub checks: u64,
+    /// Checks failed.
+    pub check_failures: u64,
+    /// Latency percentiles of that second, when any request completed.
+    pub latency_ms: Option<Percentiles>,
 }
 
 #[derive(Default)]
@@ -57,7 +83,7 @@ struct Inner {
     failed_checks: BTreeMap<String, u64>,
     overall: Option<Histogram<u64>>,
     transactions: BTreeMap<String, (u64, u64, Histogram<u64>)>,
-    seconds: Vec<(u64, u64, Option<Histogram<u64>>)>,
+    seconds: Vec<SecondSlot>,
     first_error: Option<String>,
 }
 
@@ -104,7 +130,8 @@ impl Recorder {
         };
         inner.requests += 1;
         inner.checks += u64::from(sample.checks);
-        inner.check_failures += sample.failed_checks.len() as u64;
+        let failed_checks = sample.failed_checks.len() as u64;
+        inner.check_failures += failed_checks;
         for failed in sample.failed_checks {
             *inner.failed_checks.entry(failed).or_default() += 1;
         }
@@ -112,10 +139,15 @@ impl Recorder {
             inner.errors += 1;
             *inner.errors_by_kind.entry(kind).or_default() += 1;
             if inner.first_error.is_none() {
-                inner.first_error = sample.error_text.or_else(|| Some(format!("{kind:?}").to_lowercase()));
+                inner.first_error = sample
+                    .error_text
+                    .or_else(|| Some(format!("{kind:?}").to_lowercase()));
             }
         }
-        let _ = inner.overall.get_or_insert_with(new_histogram).record(micros);
+        let _ = inner
+            .overall
+            .get_or_insert_with(new_histogram)
+            .record(micros);
         let failed = u64::from(sample.error.is_some());
         let tx = inner
             .transactions
@@ -126,12 +158,14 @@ impl Recorder {
         let _ = tx.2.record(micros);
         let index = second as usize;
         if inner.seconds.len() <= index {
-            inner.seconds.resize_with(index + 1, || (0, 0, None));
+            inner.seconds.resize_with(index + 1, SecondSlot::default);
         }
         let slot = &mut inner.seconds[index];
-        slot.0 += 1;
-        slot.1 += failed;
-        let _ = slot.2.get_or_insert_with(new_histogram).record(micros);
+        slot.requests += 1;
+        slot.errors += failed;
+        slot.checks += u64::from(sample.checks);
+        slot.check_failures += failed_checks;
+        let _ = slot.latency.get_or_insert_with(new_histogram).record(micros);
     }
 
     /// Counts so far, for progress lines.
@@ -143,8 +177,33 @@ impl Recorder {
         LiveSnapshot {
             requests: inner.requests,
             errors: inner.errors,
-            p95_ms: inner.overall.as_ref().map(|h| h.value_at_quantile(0.95) as f64 / 1000.0),
+            p95_ms: inner
+                .overall
+                .as_ref()
+                .map(|h| h.value_at_quantile(0.95) as f64 / 1000.0),
         }
+    }
+
+    /// The statistics of second `second` (0-based), once it has ended; `None` while it
+    /// is still running.
+    pub fn completed_second(&self, second: u64) -> Option<SecondStats> {
+        if self.started.elapsed().as_secs() <= second {
+            return None;
+        }
+        let inner = match self.inner.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        Some(match inner.seconds.get(second as usize) {
+            None => SecondStats::default(),
+            Some(slot) => SecondStats {
+                requests: slot.requests,
+                errors: slot.errors,
+                checks: slot.checks,
+                check_failures: slot.check_failures,
+                latency_ms: slot.latency.as_ref().map(percentiles),
+            },
+        })
     }
 
     /// Seconds since the recorder started.
@@ -187,11 +246,11 @@ impl Recorder {
             .seconds
             .iter()
             .enumerate()
-            .map(|(second, (requests, errors, h))| SecondSample {
+            .map(|(second, slot)| SecondSample {
                 second: second as u64,
-                requests: *requests,
-                errors: *errors,
-                p95_ms: h.as_ref().map(|h| h.value_at_quantile(0.95) as f64 / 1000.0),
+                requests: slot.requests,
+                errors: slot.errors,
+                p95_ms: slot.latency.as_ref().map(|h| h.value_at_quantile(0.95) as f64 / 1000.0),
             })
             .collect();
     }
@@ -221,13 +280,20 @@ mod tests {
                 latency: Duration::from_millis(i + 1),
                 error: (i % 20 == 0).then_some(ErrorKind::Status),
                 checks: 2,
-                failed_checks: if i % 50 == 0 { vec!["step: status".into()] } else { vec![] },
+                failed_checks: if i % 50 == 0 {
+                    vec!["step: status".into()]
+                } else {
+                    vec![]
+                },
                 error_text: None,
             });
         }
         let mut m = Measurements::default();
         r.finish_into(&mut m, Duration::from_secs(10));
-        assert_eq!((m.requests, m.errors, m.checks, m.check_failures), (100, 5, 200, 2));
+        assert_eq!(
+            (m.requests, m.errors, m.checks, m.check_failures),
+            (100, 5, 200, 2)
+        );
         assert_eq!(m.error_rate(), Some(0.05));
         assert_eq!(m.throughput(), Some(10.0));
         let p = m.latency_ms.unwrap();

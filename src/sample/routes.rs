@@ -9,10 +9,12 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
 use serde::Deserialize;
 use serde_json::json;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -29,9 +31,14 @@ const FAILED_LOGIN_WINDOW: std::time::Duration = std::time::Duration::from_secs(
 const TOKEN_LIFETIME_S: i64 = 3600;
 /// Methods counted by name in `sample_http_requests_by_method_total`; others are
 /// `OTHER`, so a scanner cannot grow the label set.
-const COUNTED_METHODS: [&str; 8] = ["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE", "TRACE"];
+const COUNTED_METHODS: [&str; 8] = [
+    "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE", "TRACE",
+];
 /// Largest request body read whole to spot malformed JSON (verbose-errors flaw).
 const MAX_INSPECTED_BODY: usize = 1 << 20;
+/// Distinct citizen names kept for `/__mau/ten-da-nhan`, which lets tests check that
+/// names arrived byte-exact; bounded like the dossiers.
+const MAX_NAMES_KEPT: usize = 10_000;
 
 struct Dossier {
     owner: String,
@@ -50,25 +57,41 @@ impl Metrics {
     fn new() -> Option<Metrics> {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
-            Opts::new("sample_http_requests_total", "HTTP requests served by the sample portal, by route and status code."),
+            Opts::new(
+                "sample_http_requests_total",
+                "HTTP requests served by the sample portal, by route and status code.",
+            ),
             &["route", "status"],
         )
         .ok()?;
         let by_method = IntCounterVec::new(
-            Opts::new("sample_http_requests_by_method_total", "HTTP requests served by the sample portal, by method."),
+            Opts::new(
+                "sample_http_requests_by_method_total",
+                "HTTP requests served by the sample portal, by method.",
+            ),
             &["method"],
         )
         .ok()?;
         let duration = HistogramVec::new(
-            HistogramOpts::new("sample_http_request_duration_seconds", "Time to answer a request, by route.")
-                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+            HistogramOpts::new(
+                "sample_http_request_duration_seconds",
+                "Time to answer a request, by route.",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
             &["route"],
         )
         .ok()?;
         registry.register(Box::new(requests.clone())).ok()?;
         registry.register(Box::new(duration.clone())).ok()?;
         registry.register(Box::new(by_method.clone())).ok()?;
-        Some(Metrics { registry, requests, by_method, duration })
+        Some(Metrics {
+            registry,
+            requests,
+            by_method,
+            duration,
+        })
     }
 }
 
@@ -80,6 +103,7 @@ pub(super) struct AppState {
     failed_logins: Mutex<VecDeque<Instant>>,
     dossiers: Mutex<(HashMap<String, Dossier>, VecDeque<String>)>,
     next_dossier: AtomicU64,
+    received_names: Mutex<BTreeSet<String>>,
     api_requests: AtomicU64,
     metrics: Option<Metrics>,
 }
@@ -90,11 +114,15 @@ pub(super) fn router(control: Control) -> Router {
     let state = Arc::new(AppState {
         control,
         procedures: data::procedures(),
-        citizens: data::citizens().into_iter().map(|c| (c.so_cccd, c.ho_ten)).collect(),
+        citizens: data::citizens()
+            .into_iter()
+            .map(|c| (c.so_cccd, c.ho_ten))
+            .collect(),
         key: rand::random(),
         failed_logins: Mutex::new(VecDeque::new()),
         dossiers: Mutex::new((HashMap::new(), VecDeque::new())),
         next_dossier: AtomicU64::new(1),
+        received_names: Mutex::new(BTreeSet::new()),
         api_requests: AtomicU64::new(0),
         metrics: Metrics::new(),
     });
@@ -109,6 +137,7 @@ pub(super) fn router(control: Control) -> Router {
         .route("/api/ho-so", post(submit))
         .route("/api/ho-so/{ma}", get(dossier))
         .route("/api/can-bo/ho-so", get(officer_dossiers))
+        .route("/__mau/ten-da-nhan", get(received_names))
         .route("/.git/config", get(git_config))
         .route("/.env", get(dot_env))
         .fallback(not_found)
@@ -138,8 +167,20 @@ async fn misbehave(State(state): State<Shared>, request: Request, next: Next) ->
     let (request, early) = flawed_answer(&behaviour.flaws, request).await;
     let mut response = if let Some(early) = early {
         early
-    } else if is_api && behaviour.api_key.as_deref().is_some_and(|key| request.headers().get("x-api-key").and_then(|v| v.to_str().ok()) != Some(key)) {
-        (StatusCode::UNAUTHORIZED, Json(json!({ "error": "thiếu hoặc sai khoá API" }))).into_response()
+    } else if is_api
+        && behaviour.api_key.as_deref().is_some_and(|key| {
+            request
+                .headers()
+                .get("x-api-key")
+                .and_then(|v| v.to_str().ok())
+                != Some(key)
+        })
+    {
+        (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": "thiếu hoặc sai khoá API" })),
+        )
+            .into_response()
     } else if is_api && route != "/api/phien-ban" {
         if !behaviour.latency.is_zero() {
             tokio::time::sleep(behaviour.latency).await;
@@ -147,9 +188,14 @@ async fn misbehave(State(state): State<Shared>, request: Request, next: Next) ->
         let n = state.api_requests.fetch_add(1, Ordering::Relaxed);
         // Spread failures evenly: request n fails when the running count of expected
         // failures steps up, so a rate of 0.05 fails exactly 1 request in 20.
-        let fails = ((n + 1) as f64 * behaviour.error_rate).floor() > (n as f64 * behaviour.error_rate).floor();
+        let fails = ((n + 1) as f64 * behaviour.error_rate).floor()
+            > (n as f64 * behaviour.error_rate).floor();
         if fails {
-            (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": "lỗi hệ thống" }))).into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({ "error": "lỗi hệ thống" })),
+            )
+                .into_response()
         } else {
             next.run(request).await
         }
@@ -163,32 +209,58 @@ async fn misbehave(State(state): State<Shared>, request: Request, next: Next) ->
         headers.insert("x-powered-by", HeaderValue::from_static("Express 4.17.1"));
     }
     if let Some(m) = &state.metrics {
-        m.requests.with_label_values(&[route.as_str(), response.status().as_str()]).inc();
-        let method_label = COUNTED_METHODS.iter().find(|m| **m == method.as_str()).copied().unwrap_or("OTHER");
+        m.requests
+            .with_label_values(&[route.as_str(), response.status().as_str()])
+            .inc();
+        let method_label = COUNTED_METHODS
+            .iter()
+            .find(|m| **m == method.as_str())
+            .copied()
+            .unwrap_or("OTHER");
         m.by_method.with_label_values(&[method_label]).inc();
-        m.duration.with_label_values(&[route.as_str()]).observe(started.elapsed().as_secs_f64());
+        m.duration
+            .with_label_values(&[route.as_str()])
+            .observe(started.elapsed().as_secs_f64());
     }
     response
 }
 
 /// Answers what a planted flaw answers before routing (TRACE echo, exposed files, stack
 /// traces on malformed JSON); gives the request back otherwise.
-async fn flawed_answer(flaw_set: &std::collections::BTreeSet<Flaw>, request: Request) -> (Request, Option<Response>) {
+async fn flawed_answer(
+    flaw_set: &std::collections::BTreeSet<Flaw>,
+    request: Request,
+) -> (Request, Option<Response>) {
     let path = request.uri().path().to_string();
     if let Some(answer) = flaws::answer(flaw_set, request.method(), &path, request.headers()) {
         return (request, Some(answer));
     }
-    let is_json = request.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
-    if !(flaw_set.contains(&Flaw::VerboseErrors) && request.method() == axum::http::Method::POST && is_json) {
+    let is_json = request
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(flaw_set.contains(&Flaw::VerboseErrors)
+        && request.method() == axum::http::Method::POST
+        && is_json)
+    {
         return (request, None);
     }
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, MAX_INSPECTED_BODY).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, MAX_INSPECTED_BODY)
+        .await
+        .unwrap_or_default();
     if serde_json::from_slice::<serde_json::Value>(&bytes).is_err() {
         let answer = flaws::stack_trace(&parts.headers);
-        return (Request::from_parts(parts, axum::body::Body::empty()), Some(answer));
+        return (
+            Request::from_parts(parts, axum::body::Body::empty()),
+            Some(answer),
+        );
     }
-    (Request::from_parts(parts, axum::body::Body::from(bytes)), None)
+    (
+        Request::from_parts(parts, axum::body::Body::from(bytes)),
+        None,
+    )
 }
 
 async fn home() -> Html<&'static str> {
@@ -199,7 +271,11 @@ async fn home() -> Html<&'static str> {
 }
 
 async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, Json(json!({ "error": "không tìm thấy" }))).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({ "error": "không tìm thấy" })),
+    )
+        .into_response()
 }
 
 async fn metrics(State(state): State<Shared>) -> Response {
@@ -207,7 +283,10 @@ async fn metrics(State(state): State<Shared>) -> Response {
         return (StatusCode::INTERNAL_SERVER_ERROR, "metrics unavailable").into_response();
     };
     let mut buffer = Vec::new();
-    if TextEncoder::new().encode(&m.registry.gather(), &mut buffer).is_err() {
+    if TextEncoder::new()
+        .encode(&m.registry.gather(), &mut buffer)
+        .is_err()
+    {
         return (StatusCode::INTERNAL_SERVER_ERROR, "metrics unavailable").into_response();
     }
     ([("content-type", "text/plain; version=0.0.4")], buffer).into_response()
@@ -223,9 +302,16 @@ struct SearchQuery {
     q: String,
 }
 
-async fn search(State(state): State<Shared>, Query(query): Query<SearchQuery>) -> Json<serde_json::Value> {
+async fn search(
+    State(state): State<Shared>,
+    Query(query): Query<SearchQuery>,
+) -> Json<serde_json::Value> {
     let needle = query.q.to_lowercase();
-    let found: Vec<&Procedure> = state.procedures.iter().filter(|p| p.ten_thu_tuc.to_lowercase().contains(&needle)).collect();
+    let found: Vec<&Procedure> = state
+        .procedures
+        .iter()
+        .filter(|p| p.ten_thu_tuc.to_lowercase().contains(&needle))
+        .collect();
     Json(json!({ "tong_so": found.len(), "ket_qua": found }))
 }
 
@@ -245,21 +331,35 @@ struct LoginBody {
 }
 
 fn now_s() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 async fn login(State(state): State<Shared>, Json(body): Json<LoginBody>) -> Response {
     if !state.citizens.contains_key(&body.so_cccd) {
         let limited = !state.control.behaviour().flaws.contains(&Flaw::NoRateLimit);
         let mut failures = lock(&state.failed_logins);
-        while failures.front().is_some_and(|t| t.elapsed() > FAILED_LOGIN_WINDOW) {
+        while failures
+            .front()
+            .is_some_and(|t| t.elapsed() > FAILED_LOGIN_WINDOW)
+        {
             failures.pop_front();
         }
         if limited && failures.len() >= MAX_FAILED_LOGINS {
-            return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "60")], Json(json!({ "error": "thử đăng nhập quá nhiều lần" }))).into_response();
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", "60")],
+                Json(json!({ "error": "thử đăng nhập quá nhiều lần" })),
+            )
+                .into_response();
         }
         failures.push_back(Instant::now());
-        return (StatusCode::UNAUTHORIZED, Json(json!({ "error": "công dân không tồn tại" }))).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": "công dân không tồn tại" })),
+        )
+            .into_response();
     }
     let claims = Claims {
         sub: body.so_cccd,
@@ -270,7 +370,11 @@ async fn login(State(state): State<Shared>, Json(body): Json<LoginBody>) -> Resp
 }
 
 fn claims_of(state: &AppState, headers: &HeaderMap) -> Option<Claims> {
-    let token = headers.get("authorization")?.to_str().ok()?.strip_prefix("Bearer ")?;
+    let token = headers
+        .get("authorization")?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")?;
     let flaws = state.control.behaviour().flaws;
     let leniency = Leniency {
         skip_signature: flaws.contains(&Flaw::UncheckedTokenSignature),
@@ -290,18 +394,50 @@ struct SubmitBody {
     ho_ten: String,
 }
 
-async fn submit(State(state): State<Shared>, headers: HeaderMap, Json(body): Json<SubmitBody>) -> Response {
+async fn submit(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Json(body): Json<SubmitBody>,
+) -> Response {
     let Some(owner) = citizen_of(&state, &headers) else {
-        return (StatusCode::UNAUTHORIZED, Json(json!({ "error": "cần đăng nhập" }))).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": "cần đăng nhập" })),
+        )
+            .into_response();
     };
-    if !state.procedures.iter().any(|p| p.ma_thu_tuc == body.ma_thu_tuc) {
-        return (StatusCode::BAD_REQUEST, Json(json!({ "error": "mã thủ tục không hợp lệ" }))).into_response();
+    if !state
+        .procedures
+        .iter()
+        .any(|p| p.ma_thu_tuc == body.ma_thu_tuc)
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "error": "mã thủ tục không hợp lệ" })),
+        )
+            .into_response();
     }
-    let ma = format!("HS-{:08}", state.next_dossier.fetch_add(1, Ordering::Relaxed));
+    {
+        let mut names = lock(&state.received_names);
+        if names.len() < MAX_NAMES_KEPT {
+            names.insert(body.ho_ten.clone());
+        }
+    }
+    let ma = format!(
+        "HS-{:08}",
+        state.next_dossier.fetch_add(1, Ordering::Relaxed)
+    );
     {
         let mut store = lock(&state.dossiers);
         let (map, order) = &mut *store;
-        map.insert(ma.clone(), Dossier { owner, ho_ten: body.ho_ten.clone(), ma_thu_tuc: body.ma_thu_tuc.clone() });
+        map.insert(
+            ma.clone(),
+            Dossier {
+                owner,
+                ho_ten: body.ho_ten.clone(),
+                ma_thu_tuc: body.ma_thu_tuc.clone(),
+            },
+        );
         order.push_back(ma.clone());
         while order.len() > MAX_DOSSIERS {
             if let Some(old) = order.pop_front() {
@@ -309,14 +445,26 @@ async fn submit(State(state): State<Shared>, headers: HeaderMap, Json(body): Jso
             }
         }
     }
-    (StatusCode::CREATED, Json(json!({ "ma_ho_so": ma, "trang_thai": "da-tiep-nhan", "ho_ten": body.ho_ten }))).into_response()
+    (
+        StatusCode::CREATED,
+        Json(json!({ "ma_ho_so": ma, "trang_thai": "da-tiep-nhan", "ho_ten": body.ho_ten })),
+    )
+        .into_response()
 }
 
-async fn dossier(State(state): State<Shared>, headers: HeaderMap, Path(ma): Path<String>) -> Response {
+async fn dossier(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(ma): Path<String>,
+) -> Response {
     let flaws = state.control.behaviour().flaws;
     let citizen = citizen_of(&state, &headers);
     if citizen.is_none() && !flaws.contains(&Flaw::MissingAuth) {
-        return (StatusCode::UNAUTHORIZED, Json(json!({ "error": "cần đăng nhập" }))).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": "cần đăng nhập" })),
+        )
+            .into_response();
     }
     let idor = flaws.contains(&Flaw::Idor);
     let store = lock(&state.dossiers);
@@ -327,22 +475,41 @@ async fn dossier(State(state): State<Shared>, headers: HeaderMap, Path(ma): Path
                 "ma_ho_so": ma, "trang_thai": "dang-xu-ly", "ho_ten": d.ho_ten, "ma_thu_tuc": d.ma_thu_tuc, "so_cccd": d.owner
             });
             if flaws.contains(&Flaw::ExcessiveData) {
-                body["mat_khau_hash"] = json!("$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW");
+                body["mat_khau_hash"] =
+                    json!("$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW");
                 body["ghi_chu_noi_bo"] = json!("hồ sơ ưu tiên xử lý");
             }
             Json(body).into_response()
         }
         // Someone else's dossier answers exactly like a missing one: no existence oracle.
-        _ => (StatusCode::NOT_FOUND, Json(json!({ "error": "không tìm thấy" }))).into_response(),
+        _ => (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": "không tìm thấy" })),
+        )
+            .into_response(),
     }
 }
 
 async fn officer_dossiers(State(state): State<Shared>, headers: HeaderMap) -> Response {
     let Some(claims) = claims_of(&state, &headers) else {
-        return (StatusCode::UNAUTHORIZED, Json(json!({ "error": "cần đăng nhập" }))).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": "cần đăng nhập" })),
+        )
+            .into_response();
     };
-    if claims.role != "can-bo" && !state.control.behaviour().flaws.contains(&Flaw::OfficerEndpointOpen) {
-        return (StatusCode::FORBIDDEN, Json(json!({ "error": "chỉ dành cho cán bộ" }))).into_response();
+    if claims.role != "can-bo"
+        && !state
+            .control
+            .behaviour()
+            .flaws
+            .contains(&Flaw::OfficerEndpointOpen)
+    {
+        return (
+            StatusCode::FORBIDDEN,
+            Json(json!({ "error": "chỉ dành cho cán bộ" })),
+        )
+            .into_response();
     }
     let store = lock(&state.dossiers);
     // The newest 50: enough to show the data, bounded whatever the store holds.
@@ -351,7 +518,12 @@ async fn officer_dossiers(State(state): State<Shared>, headers: HeaderMap) -> Re
         .iter()
         .rev()
         .take(50)
-        .filter_map(|ma| store.0.get(ma).map(|d| json!({ "ma_ho_so": ma, "ho_ten": d.ho_ten, "ma_thu_tuc": d.ma_thu_tuc })))
+        .filter_map(|ma| {
+            store
+                .0
+                .get(ma)
+                .map(|d| json!({ "ma_ho_so": ma, "ho_ten": d.ho_ten, "ma_thu_tuc": d.ma_thu_tuc }))
+        })
         .collect();
     Json(json!({ "tong_so": store.0.len(), "ho_so": list })).into_response()
 }
@@ -370,4 +542,9 @@ async fn dot_env(State(state): State<Shared>) -> Response {
     } else {
         not_found().await
     }
+}
+
+/// The distinct names received in dossiers, exactly as they arrived (test introspection).
+async fn received_names(State(state): State<Shared>) -> Json<Vec<String>> {
+    Json(lock(&state.received_names).iter().cloned().collect())
 }

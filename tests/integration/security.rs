@@ -89,7 +89,7 @@ async fn scan_sample(flaws: &[Flaw], suites: &[SecuritySuite]) -> (Vec<Finding>,
     let running = sample::start("127.0.0.1:0".parse().expect("addr"), behaviour)
         .await
         .expect("sample starts");
-    let target = Target::from_url(&running.base_url());
+    let target = Target::without_secrets(&running.base_url());
     let mut findings = Vec::new();
     let mut not_run = Vec::new();
     for suite in suites {
@@ -339,7 +339,7 @@ async fn rules_decide_what_the_gate_counts_and_scope_keeps_paths_unrequested() {
     let running = sample::start("127.0.0.1:0".parse().expect("addr"), behaviour)
         .await
         .expect("sample starts");
-    let target = Target::from_url(&running.base_url());
+    let target = Target::without_secrets(&running.base_url());
     let mut suite =
         SecuritySuite::from_checks(["exposure.git".to_string(), "exposure.env".to_string()]);
 
@@ -427,7 +427,7 @@ async fn evidence_never_carries_the_environment_secret() {
     let running = sample::start("127.0.0.1:0".parse().expect("addr"), behaviour)
         .await
         .expect("sample starts");
-    let target = Target::from_url(&running.base_url()).with_secret_header("X-Api-Key", key);
+    let target = Target::without_secrets(&running.base_url()).with_secret_header("X-Api-Key", key);
     let suite = SecuritySuite::from_checks(["disclosure.verbose-errors".to_string()]);
     let outcome = security::run_suite(&suite, &target).await;
     running.stop().await;
