@@ -108,13 +108,26 @@ pub struct ArrivalRate {
 
 impl ArrivalRate {
     /// Computes the achieved rate over seconds `from..to` of the series.
-    pub fn measure(target_rps: f64, series: &[SecondSample], from: u64, to: u64) -> Option<ArrivalRate> {
-        let window: Vec<&SecondSample> = series.iter().filter(|s| s.second >= from && s.second < to).collect();
+    pub fn measure(
+        target_rps: f64,
+        series: &[SecondSample],
+        from: u64,
+        to: u64,
+    ) -> Option<ArrivalRate> {
+        let window: Vec<&SecondSample> = series
+            .iter()
+            .filter(|s| s.second >= from && s.second < to)
+            .collect();
         if window.is_empty() {
             return None;
         }
-        let achieved_rps = window.iter().map(|s| s.requests).sum::<u64>() as f64 / window.len() as f64;
-        Some(ArrivalRate { target_rps, achieved_rps, shortfall: (1.0 - achieved_rps / target_rps).max(0.0) })
+        let achieved_rps =
+            window.iter().map(|s| s.requests).sum::<u64>() as f64 / window.len() as f64;
+        Some(ArrivalRate {
+            target_rps,
+            achieved_rps,
+            shortfall: (1.0 - achieved_rps / target_rps).max(0.0),
+        })
     }
 }
 
@@ -220,9 +233,14 @@ impl Measurements {
                 samples: self.requests,
             },
             MetricId::RateShortfall => match &self.arrival {
-                Some(a) if self.requests > 0 => Observed::Value { value: a.shortfall, samples: self.requests },
+                Some(a) if self.requests > 0 => Observed::Value {
+                    value: a.shortfall,
+                    samples: self.requests,
+                },
                 Some(_) => no_requests(),
-                None => Observed::NoData { reason: "no data: the stage sets no target rate".into() },
+                None => Observed::NoData {
+                    reason: "no data: the stage sets no target rate".into(),
+                },
             },
             MetricId::SecurityInfo => self.findings(Severity::Info),
             MetricId::SecurityLow => self.findings(Severity::Low),
