@@ -22,6 +22,13 @@ pub struct Breach {
 
 impl fmt::Display for Breach {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.seconds == 0 {
+            return write!(
+                f,
+                "{}: {} {}s into the load",
+                self.criterion, self.value, self.at_second
+            );
+        }
         write!(
             f,
             "abort criterion `{}` breached: {} for {}s (confirmed {}s into the load)",
