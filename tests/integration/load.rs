@@ -372,7 +372,7 @@ fn goose_output_never_reaches_standard_output() {
 fn an_interrupted_run_is_recorded_as_aborted_never_passed() {
     let sample = Sample::start(&[]);
     let project = load_only_project(&sample, 2, "60s");
-    let mut child = stagegate(project.root())
+    let child = stagegate(project.root())
         .args([
             "run",
             SYSTEM,
