@@ -202,17 +202,28 @@ pub async fn run_stage(
                         abort: &plan.abort,
                         shared_client: false,
                     };
-                    match load::run(&suite.name, load_suite, options, &target, recorder.clone(), &on_tick).await {
+                    match load::run(
+                        &suite.name,
+                        load_suite,
+                        options,
+                        &target,
+                        recorder.clone(),
+                        &on_tick,
+                    )
+                    .await
+                    {
                         Ok(report) => {
                             recorder.finish_into(&mut measurements, report.elapsed);
                             if let Some(rate) = plan.traffic.rate {
                                 // Judge the rate at full load, not during the ramp.
                                 let from = plan.traffic.ramp_up.as_secs_f64().ceil() as u64;
                                 let to = from + plan.traffic.duration.as_secs_f64().ceil() as u64;
-                                measurements.arrival = ArrivalRate::measure(rate, &measurements.series, from, to);
+                                measurements.arrival =
+                                    ArrivalRate::measure(rate, &measurements.series, from, to);
                             }
                             let snap = recorder.snapshot();
-                            let mut line = format!("{} requests, {} failed", snap.requests, snap.errors);
+                            let mut line =
+                                format!("{} requests, {} failed", snap.requests, snap.errors);
                             if let Some(breach) = report.aborted {
                                 line = format!("{line}; ABORTED: {breach}");
                                 aborted = Some(breach);

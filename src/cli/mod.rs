@@ -100,7 +100,9 @@ pub enum Command {
     Ledger(ledger_cmd::LedgerCommand),
     /// Ad-hoc load on one URL with no files (like hey or oha), driven by goose.
     /// Exit 0 when it ran, 1 when every request failed, 2 on bad arguments.
-    #[command(after_help = "Examples:\n  stagegate load http://127.0.0.1:8080/health --users 50 --duration 30s\n  stagegate load http://127.0.0.1:8080/api/x -m POST -H 'Content-Type: application/json' -b '{}' --rate 200 --output json")]
+    #[command(
+        after_help = "Examples:\n  stagegate load http://127.0.0.1:8080/health --users 50 --duration 30s\n  stagegate load http://127.0.0.1:8080/api/x -m POST -H 'Content-Type: application/json' -b '{}' --rate 200 --output json"
+    )]
     Load(load_cmd::LoadArgs),
     /// Start the sample public-service portal on loopback (it can be told to misbehave).
     #[command(name = "sample-system")]

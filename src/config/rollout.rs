@@ -145,7 +145,9 @@ impl MetricId {
             | MetricId::LatencyP95
             | MetricId::LatencyP99
             | MetricId::LatencyMax => Unit::Milliseconds,
-            MetricId::ErrorRate | MetricId::CheckFailureRate | MetricId::RateShortfall => Unit::Ratio,
+            MetricId::ErrorRate | MetricId::CheckFailureRate | MetricId::RateShortfall => {
+                Unit::Ratio
+            }
             MetricId::Throughput => Unit::PerSecond,
             MetricId::Requests
             | MetricId::SecurityInfo
@@ -264,7 +266,6 @@ struct RawAbort {
     #[serde(rename = "for")]
     for_: Option<Spanned<String>>,
 }
-
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -433,7 +434,11 @@ fn parse_stage(
     })
 }
 
-fn parse_abort(file: &SourceFile, raw: &[RawAbort], diagnostics: &mut Diagnostics) -> Vec<AbortCriterion> {
+fn parse_abort(
+    file: &SourceFile,
+    raw: &[RawAbort],
+    diagnostics: &mut Diagnostics,
+) -> Vec<AbortCriterion> {
     let mut out = Vec::new();
     for a in raw {
         let metric = *a.metric.get_ref();
@@ -471,7 +476,11 @@ fn parse_abort(file: &SourceFile, raw: &[RawAbort], diagnostics: &mut Diagnostic
             Some(text) => match super::units::parse_duration(text.get_ref()) {
                 Ok(d) => d,
                 Err(e) => {
-                    diagnostics.push(file.diagnostic(text.span(), format!("bad duration `{}`: {e}", text.get_ref()), Some("a duration such as `3s`".into())));
+                    diagnostics.push(file.diagnostic(
+                        text.span(),
+                        format!("bad duration `{}`: {e}", text.get_ref()),
+                        Some("a duration such as `3s`".into()),
+                    ));
                     continue;
                 }
             },

@@ -165,7 +165,10 @@ impl Recorder {
         slot.errors += failed;
         slot.checks += u64::from(sample.checks);
         slot.check_failures += failed_checks;
-        let _ = slot.latency.get_or_insert_with(new_histogram).record(micros);
+        let _ = slot
+            .latency
+            .get_or_insert_with(new_histogram)
+            .record(micros);
     }
 
     /// Counts so far, for progress lines.
@@ -250,7 +253,10 @@ impl Recorder {
                 second: second as u64,
                 requests: slot.requests,
                 errors: slot.errors,
-                p95_ms: slot.latency.as_ref().map(|h| h.value_at_quantile(0.95) as f64 / 1000.0),
+                p95_ms: slot
+                    .latency
+                    .as_ref()
+                    .map(|h| h.value_at_quantile(0.95) as f64 / 1000.0),
             })
             .collect();
     }
