@@ -243,7 +243,10 @@ pub async fn run_stage(
                 }
                 SuiteBody::Security(security_suite) => {
                     // Production runs send only GET/HEAD/OPTIONS, a second line behind the plan.
-                    let options = security::ScanOptions { production_safe_only: plan.environment.tier == crate::config::environment::Tier::Production };
+                    let options = security::ScanOptions {
+                        production_safe_only: plan.environment.tier
+                            == crate::config::environment::Tier::Production,
+                    };
                     let outcome = security::run_suite_with(security_suite, &target, options).await;
                     measurements.add_security(&outcome);
                     let errored = outcome

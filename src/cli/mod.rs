@@ -109,7 +109,9 @@ pub enum Command {
     SampleSystem(sample_system::SampleArgs),
     /// Scan a URL with the built-in security checks, no project needed. Exit 0 with no
     /// finding above info, 1 with one (or a check that could not run), 2 on bad arguments.
-    #[command(after_help = "Examples:\n  stagegate scan http://127.0.0.1:18080                       # passive: GET/HEAD/OPTIONS, at most 20 requests\n  stagegate scan http://127.0.0.1:18080 --profile full --output json")]
+    #[command(
+        after_help = "Examples:\n  stagegate scan http://127.0.0.1:18080                       # passive: GET/HEAD/OPTIONS, at most 20 requests\n  stagegate scan http://127.0.0.1:18080 --profile full --output json"
+    )]
     Scan(scan::ScanArgs),
     /// Run the whole pipeline on two sample instances (test, production): release 1.0.0
     /// through all four stages, then 1.1.0 stopped by its real-test gate.
