@@ -246,6 +246,7 @@ pub async fn run_stage(
                     let options = security::ScanOptions {
                         production_safe_only: plan.environment.tier
                             == crate::config::environment::Tier::Production,
+                        ..security::ScanOptions::default()
                     };
                     let outcome = security::run_suite_with(security_suite, &target, options).await;
                     measurements.add_security(&outcome);

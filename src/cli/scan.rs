@@ -23,6 +23,10 @@ pub struct ScanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
+    /// Trust only this CA certificate (PEM; repeatable) instead of the system's roots,
+    /// for test environments with a private CA.
+    #[arg(long, value_name = "PEM")]
+    pub trust_root: Vec<std::path::PathBuf>,
 }
 
 /// Scan profile on the command line.
@@ -61,8 +65,22 @@ pub(super) async fn run(args: ScanArgs) -> u8 {
     let profile = Profile::from(args.profile);
     let suite = SecuritySuite::from_checks(profile.checks().iter().map(|c| c.id.to_string()));
     let target = Target::without_secrets(base.as_str());
+    let mut trusted_roots_pem = Vec::new();
+    for path in &args.trust_root {
+        match std::fs::read_to_string(path) {
+            Ok(pem) => trusted_roots_pem.push(pem),
+            Err(e) => {
+                eprintln!(
+                    "error: cannot read `{}`: {e} (hint: a PEM certificate file)",
+                    path.display()
+                );
+                return exit_code::INVALID_INPUT;
+            }
+        }
+    }
     let options = ScanOptions {
         production_safe_only: profile == Profile::Passive,
+        trusted_roots_pem,
     };
     let outcome = security::run_suite_with(&suite, &target, options).await;
     let errored: Vec<String> = outcome

@@ -134,6 +134,16 @@ pub const CATALOGUE: &[CheckInfo] = &[
         reference: "OWASP API8:2023 Security Misconfiguration (unencrypted transport)",
     },
     CheckInfo {
+        id: "tls.certificate",
+        name: "TLS certificate expired, untrusted or for another host",
+        severity: Severity::High,
+        production_safe: true,
+        needs_accounts: false,
+        max_requests: 0,
+        remediation: "Serve a certificate from a trusted authority, valid today and issued for this host name; renew before it expires.",
+        reference: "OWASP API8:2023 Security Misconfiguration (transport security); ZAP rule 10202 equivalents in TLS scanners",
+    },
+    CheckInfo {
         id: "exposure.git",
         name: "Git repository exposed",
         severity: Severity::High,

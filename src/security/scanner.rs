@@ -20,11 +20,13 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 const EVIDENCE_CHARS: usize = 300;
 
 /// How a run may behave.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ScanOptions {
     /// Send only GET, HEAD and OPTIONS (production, and the passive profile); a second
     /// line behind the plan, which already refuses unsafe checks on production.
     pub production_safe_only: bool,
+    /// PEM certificates to trust instead of the system's roots (a private test CA).
+    pub trusted_roots_pem: Vec<String>,
 }
 
 /// Why a request was not answered.
@@ -79,6 +81,11 @@ impl Scanner {
     /// The base URL.
     pub fn base(&self) -> &str {
         &self.target.base
+    }
+
+    /// Replaces every known secret in `text` with `***`.
+    pub fn redact(&self, text: &str) -> String {
+        self.target.redact(text)
     }
 
     /// Scrubs this value from all evidence from now on (tokens learned during the run).
@@ -203,18 +210,20 @@ impl Scanner {
 }
 
 fn describe_error(e: &reqwest::Error) -> String {
+    let mut chain = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        chain = format!("{chain}: {s}");
+        source = s.source();
+    }
     if e.is_timeout() {
         "timed out".into()
-    } else if e.is_connect() {
+    } else if e.is_connect() && !chain.contains("certificate") {
+        // A refused TLS handshake is a connect error too; keep its reason, which the
+        // certificate check reads.
         "connection refused or unreachable".into()
     } else {
-        let mut text = e.to_string();
-        let mut source = std::error::Error::source(e);
-        while let Some(s) = source {
-            text = format!("{text}: {s}");
-            source = s.source();
-        }
-        text
+        chain
     }
 }
 
@@ -234,26 +243,29 @@ pub async fn run_suite_with(
         request_budget: budget,
         ..SecurityOutcome::default()
     };
-    let client = match reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         // Redirects are part of what is judged (plain HTTP without redirect).
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-    {
+        .redirect(reqwest::redirect::Policy::none());
+    if !options.trusted_roots_pem.is_empty() {
+        let roots: Result<Vec<_>, _> = options
+            .trusted_roots_pem
+            .iter()
+            .map(|pem| reqwest::Certificate::from_pem(pem.as_bytes()))
+            .collect();
+        builder = match roots {
+            Ok(roots) => builder.tls_certs_only(roots),
+            Err(e) => {
+                return errored(
+                    suite,
+                    outcome,
+                    &format!("bad trusted root certificate: {e}"),
+                )
+            }
+        };
+    }
+    let client = match builder.build() {
         Ok(c) => c,
-        Err(e) => {
-            outcome.checks = suite
-                .checks
-                .iter()
-                .cloned()
-                .chain(suite.probes.iter().map(|p| p.id()))
-                .map(|check| CheckRun {
-                    check,
-                    status: CheckStatus::Error(e.to_string()),
-                    findings: 0,
-                })
-                .collect();
-            return outcome;
-        }
+        Err(e) => return errored(suite, outcome, &e.to_string()),
     };
     let scanner = Scanner {
         client,
@@ -296,6 +308,22 @@ pub async fn run_suite_with(
         record(&mut outcome, &id, rule, result);
     }
     outcome.requests = context.scanner.requests;
+    outcome
+}
+
+/// Every check and probe of the suite marked as not run, for the reason given.
+fn errored(suite: &SecuritySuite, mut outcome: SecurityOutcome, reason: &str) -> SecurityOutcome {
+    outcome.checks = suite
+        .checks
+        .iter()
+        .cloned()
+        .chain(suite.probes.iter().map(|p| p.id()))
+        .map(|check| CheckRun {
+            check,
+            status: CheckStatus::Error(reason.to_string()),
+            findings: 0,
+        })
+        .collect();
     outcome
 }
 

@@ -442,3 +442,159 @@ async fn evidence_never_carries_the_environment_secret() {
     );
     assert!(!serde_json::to_string(&outcome).expect("json").contains(key));
 }
+
+/// A private CA and server certificates made with rcgen for TLS on loopback.
+mod tls_fixture {
+    use rcgen::{
+        BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    };
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+    pub struct Ca {
+        pub pem: String,
+        params: CertificateParams,
+        key: KeyPair,
+    }
+
+    pub fn ca() -> Ca {
+        let key = KeyPair::generate().expect("key");
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "stagegate test CA");
+        let pem = params.self_signed(&key).expect("CA cert").pem();
+        Ca { pem, params, key }
+    }
+
+    /// A server certificate for `name`; signed by `ca` (or self-signed), expired or not.
+    pub fn server_cert(
+        name: &str,
+        ca: Option<&Ca>,
+        expired: bool,
+    ) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
+        let key = KeyPair::generate().expect("key");
+        let mut params = CertificateParams::new(vec![name.to_string()]).expect("params");
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        if expired {
+            params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+            params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        }
+        let cert = match ca {
+            Some(ca) => params
+                .signed_by(&key, &Issuer::from_params(&ca.params, &ca.key))
+                .expect("signed"),
+            None => params.self_signed(&key).expect("self-signed"),
+        };
+        (
+            cert.der().clone(),
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        )
+    }
+
+    /// Serves `ok` over TLS on an ephemeral loopback port, for at most 20 connections.
+    pub async fn serve(
+        cert: CertificateDer<'static>,
+        key: PrivateKeyDer<'static>,
+    ) -> (u16, tokio::task::JoinHandle<()>) {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("protocols")
+            .with_no_client_auth()
+            .with_single_cert(vec![cert], key)
+            .expect("server config");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let task = tokio::spawn(async move {
+            for _ in 0..20 {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    if let Ok(mut tls) = acceptor.accept(stream).await {
+                        let mut buf = [0u8; 4096];
+                        let _ = tls.read(&mut buf).await;
+                        let _ = tls.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok").await;
+                        let _ = tls.shutdown().await;
+                    }
+                });
+            }
+        });
+        (port, task)
+    }
+}
+
+#[tokio::test]
+async fn certificate_check_finds_expired_untrusted_and_wrong_host_on_loopback() {
+    let ca = tls_fixture::ca();
+    let cases: [(&str, &str, bool, bool, Option<&str>); 4] = [
+        ("valid", "127.0.0.1", true, false, None),
+        (
+            "wrong host",
+            "cong.dichvucong.gov.vn",
+            true,
+            false,
+            Some("another host name"),
+        ),
+        ("expired", "127.0.0.1", true, true, Some("has expired")),
+        (
+            "self-signed",
+            "127.0.0.1",
+            false,
+            false,
+            Some("not issued by a trusted authority"),
+        ),
+    ];
+    for (case, name, signed_by_ca, expired, expected) in cases {
+        let (cert, key) = tls_fixture::server_cert(name, signed_by_ca.then_some(&ca), expired);
+        let (port, server) = tls_fixture::serve(cert, key).await;
+        let suite =
+            SecuritySuite::from_checks(["tls.certificate".to_string(), "header.hsts".to_string()]);
+        let target = Target::without_secrets(&format!("https://127.0.0.1:{port}"));
+        let options = security::ScanOptions {
+            production_safe_only: true,
+            trusted_roots_pem: vec![ca.pem.clone()],
+        };
+        let outcome = security::run_suite_with(&suite, &target, options).await;
+        server.abort();
+        let tls: Vec<&Finding> = outcome
+            .findings
+            .iter()
+            .filter(|f| f.check == "tls.certificate")
+            .collect();
+        match expected {
+            None => {
+                assert!(tls.is_empty(), "{case}: {outcome:?}");
+                assert!(
+                    outcome
+                        .checks
+                        .iter()
+                        .all(|c| matches!(c.status, CheckStatus::Ran)),
+                    "{case}: {outcome:?}"
+                );
+                // Reached over TLS: the HTTPS-only header check judged the answer.
+                assert!(
+                    outcome.findings.iter().any(|f| f.check == "header.hsts"),
+                    "{case}: {outcome:?}"
+                );
+            }
+            Some(phrase) => {
+                assert_eq!(tls.len(), 1, "{case}: {outcome:?}");
+                assert!(
+                    tls[0].evidence.contains(phrase),
+                    "{case}: {}",
+                    tls[0].evidence
+                );
+                assert_eq!(tls[0].severity, Severity::High);
+            }
+        }
+    }
+}

@@ -76,7 +76,7 @@ pub(crate) async fn run(
             headers::run(&mut context.scanner, info).await
         }
         ("cors", _) => cors::run(&mut context.scanner, info).await,
-        ("transport", _) => transport::run(&mut context.scanner, info).await,
+        ("transport" | "tls", _) => transport::run(&mut context.scanner, info).await,
         ("exposure", "exposure.excessive-data") => auth::run(context, info).await,
         ("exposure", _) => exposure::run(&mut context.scanner, info).await,
         ("method", _) | (_, "disclosure.verbose-errors") => {

@@ -12,6 +12,9 @@ pub(super) async fn run(
     scanner: &mut Scanner,
     info: &CheckInfo,
 ) -> Result<Vec<Finding>, FetchError> {
+    if info.id == "tls.certificate" {
+        return certificate(scanner, info).await;
+    }
     if !scanner.is_https() {
         let landing = scanner.shared("landing", "/", &[]).await?;
         if redirects_to_https(&landing.response) {
@@ -58,4 +61,49 @@ fn redirects_to_https(response: &crate::config::matcher::ObservedResponse) -> bo
         && response
             .header("location")
             .is_some_and(|l| l.starts_with("https://"))
+}
+
+/// The landing page over HTTPS with full verification (the system's roots, or the
+/// roots the run was told to trust): a refused handshake names what is wrong.
+async fn certificate(scanner: &mut Scanner, info: &CheckInfo) -> Result<Vec<Finding>, FetchError> {
+    if !scanner.is_https() {
+        return Ok(Vec::new());
+    }
+    match scanner.shared("landing", "/", &[]).await {
+        Ok(_) => Ok(Vec::new()),
+        Err(FetchError::Transport(reason)) => match certificate_problem(&reason) {
+            Some(problem) => {
+                let url = format!("{}/", scanner.base());
+                let evidence = scanner.redact(&format!(
+                    "GET {url} → TLS handshake refused: {problem}\n{reason}"
+                ));
+                Ok(vec![Finding::of(info, &url, evidence)])
+            }
+            None => Err(FetchError::Transport(reason)),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+/// What a verification error says about the certificate (rustls's wording), if it is
+/// about the certificate at all.
+fn certificate_problem(reason: &str) -> Option<&'static str> {
+    let text = reason.to_ascii_lowercase();
+    if text.contains("certificate expired")
+        || (text.contains("expired") && text.contains("certificate"))
+    {
+        Some("the certificate has expired")
+    } else if text.contains("not valid for name") || text.contains("notvalidforname") {
+        Some("the certificate is issued for another host name")
+    } else if text.contains("unknownissuer") || text.contains("unknown issuer") {
+        Some("the certificate is not issued by a trusted authority")
+    } else if text.contains("badsignature") || text.contains("bad signature") {
+        Some("the certificate's signature does not verify against a trusted authority")
+    } else if text.contains("not valid yet") {
+        Some("the certificate is not valid yet")
+    } else if text.contains("invalid peer certificate") {
+        Some("the certificate was refused")
+    } else {
+        None
+    }
 }
