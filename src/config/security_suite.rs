@@ -6,7 +6,7 @@
 
 use super::diagnostic::{Diagnostics, SourceFile};
 use super::matcher::Matcher;
-use super::suite::{HttpMethod, Severity, Suite, SuiteBody};
+use super::suite::{Extraction, HttpMethod, Severity, Suite, SuiteBody};
 use crate::security::catalogue;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -155,16 +155,56 @@ pub struct Probe {
     pub as_account: Option<Account>,
     /// Also send as this account; a finding needs both answers to be the same.
     pub same_as: Option<Account>,
+    /// Requests sent first, in order, whose extracted values the later requests use.
+    pub setup: Vec<ProbeStep>,
     /// May run against production.
     pub production_safe: bool,
     /// What to do about it.
     pub remediation: String,
 }
 
+/// A request a probe sends before the one it judges, to prepare state and take values
+/// (`{{name}}` in later paths, headers and bodies).
+#[derive(Debug, Clone)]
+pub struct ProbeStep {
+    /// Method.
+    pub method: HttpMethod,
+    /// Path below the base URL.
+    pub path: String,
+    /// Extra headers.
+    pub headers: Vec<(String, String)>,
+    /// Raw request body.
+    pub body: Option<String>,
+    /// Send as this test account.
+    pub as_account: Option<Account>,
+    /// Values taken from the answer.
+    pub extract: Vec<Extraction>,
+}
+
 impl Probe {
     /// The id its findings carry.
     pub fn id(&self) -> String {
         format!("probe.{}", self.name)
+    }
+
+    /// Whether it needs the test accounts' session (a login, or account a's object).
+    pub fn needs_session(&self) -> bool {
+        let uses_object = |text: &str| text.contains("{{object}}");
+        self.as_account.is_some()
+            || self.same_as.is_some()
+            || uses_object(&self.path)
+            || self.body.as_deref().is_some_and(uses_object)
+            || self.setup.iter().any(|s| {
+                s.as_account.is_some()
+                    || uses_object(&s.path)
+                    || s.body.as_deref().is_some_and(uses_object)
+            })
+    }
+
+    /// The requests it sends of its own: setup steps, the judged request, and the
+    /// other account's request when it compares two.
+    pub fn requests(&self) -> u64 {
+        self.setup.len() as u64 + if self.same_as.is_some() { 2 } else { 1 }
     }
 }
 
@@ -238,6 +278,56 @@ struct RawProbe {
     production_safe: Option<Spanned<bool>>,
     #[serde(default)]
     remediation: String,
+    #[serde(default)]
+    setup: Vec<RawProbeStep>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawProbeStep {
+    #[serde(default = "get")]
+    method: HttpMethod,
+    path: Spanned<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    body: Option<String>,
+    #[serde(rename = "as")]
+    as_account: Option<Spanned<Account>>,
+    #[serde(default)]
+    extract: Vec<Extraction>,
+}
+
+/// Reports `{{name}}` placeholders in `text` that nothing defines.
+fn check_placeholders(
+    file: &SourceFile,
+    span: std::ops::Range<usize>,
+    text: &str,
+    known: &std::collections::BTreeSet<String>,
+    diagnostics: &mut Diagnostics,
+) {
+    match crate::template::Template::parse(text) {
+        Ok(template) => {
+            for name in template.variables() {
+                if !known.contains(name) {
+                    let names: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
+                    diagnostics.push(file.diagnostic(
+                        span.clone(),
+                        format!("unknown variable `{name}`"),
+                        Some(if names.is_empty() {
+                            "a value extracted by an earlier `setup` step, or `object`".into()
+                        } else {
+                            format!("one of {}", names.join(", "))
+                        }),
+                    ));
+                }
+            }
+        }
+        Err(e) => diagnostics.push(file.diagnostic(
+            span,
+            format!("bad template: {e}"),
+            Some("text with `{{name}}` placeholders".into()),
+        )),
+    }
 }
 
 fn get() -> HttpMethod {
@@ -311,7 +401,55 @@ pub(super) fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics
     }
     let mut probes = Vec::new();
     for p in raw.probes {
+        // Variables a probe may use: account a's object, then what its setup extracts.
+        let mut known = std::collections::BTreeSet::new();
+        if accounts.is_some_and(|a| a.create.is_some()) {
+            known.insert("object".to_string());
+        }
+        let mut setup = Vec::new();
+        for step in &p.setup {
+            check_placeholders(
+                file,
+                step.path.span(),
+                step.path.get_ref(),
+                &known,
+                diagnostics,
+            );
+            if let Some(account) = &step.as_account {
+                if accounts.is_none() {
+                    diagnostics.push(file.diagnostic(
+                        account.span(),
+                        format!(
+                            "setup step sends as account `{}`, but the suite has no `[accounts]`",
+                            account.get_ref()
+                        ),
+                        Some("an `[accounts]` table".into()),
+                    ));
+                }
+            }
+            for text in step.body.iter().chain(step.headers.values()) {
+                check_placeholders(file, step.path.span(), text, &known, diagnostics);
+            }
+            for e in &step.extract {
+                known.insert(e.variable().to_string());
+            }
+            setup.push(ProbeStep {
+                method: step.method,
+                path: step.path.get_ref().clone(),
+                headers: step.headers.clone().into_iter().collect(),
+                body: step.body.clone(),
+                as_account: step.as_account.as_ref().map(|a| *a.get_ref()),
+                extract: step.extract.clone(),
+            });
+        }
         let path = p.path.get_ref();
+        // A missing `{{object}}` has its own message just below.
+        if !path.contains("{{object}}") || known.contains("object") {
+            check_placeholders(file, p.path.span(), path, &known, diagnostics);
+        }
+        for text in p.body.iter().chain(p.headers.values()) {
+            check_placeholders(file, p.path.span(), text, &known, diagnostics);
+        }
         if !path.starts_with('/') {
             diagnostics.push(file.diagnostic(
                 p.path.span(),
@@ -370,7 +508,12 @@ pub(super) fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics
             }
         }
         // A probe that logs in sends a POST; production-safe means GET, HEAD, OPTIONS only.
-        let safe_by_nature = p.method.is_safe() && p.as_account.is_none() && p.same_as.is_none();
+        let safe_by_nature = p.method.is_safe()
+            && p.as_account.is_none()
+            && p.same_as.is_none()
+            && setup
+                .iter()
+                .all(|s| s.method.is_safe() && s.as_account.is_none());
         if let Some(claim) = p
             .production_safe
             .as_ref()
@@ -381,10 +524,12 @@ pub(super) fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics
                 format!(
                     "probe `{}` cannot be production-safe: it sends {}",
                     p.name.get_ref(),
-                    if p.method.is_safe() {
-                        "a login (POST)".to_string()
-                    } else {
+                    if !p.method.is_safe() {
                         p.method.to_string()
+                    } else if let Some(step) = setup.iter().find(|s| !s.method.is_safe()) {
+                        format!("{} in its setup", step.method)
+                    } else {
+                        "a login (POST)".to_string()
                     }
                 ),
                 Some("production-safe probes send GET, HEAD or OPTIONS without logging in".into()),
@@ -400,6 +545,7 @@ pub(super) fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics
             matchers,
             as_account: p.as_account.map(Spanned::into_inner),
             same_as: p.same_as.map(Spanned::into_inner),
+            setup,
             production_safe: p
                 .production_safe
                 .map_or(safe_by_nature, |c| *c.get_ref() && safe_by_nature),
@@ -549,6 +695,35 @@ mod tests {
         assert!(errors.contains("bao-mat.toml:9:19"), "{errors}");
         assert!(
             errors.contains("cannot be production-safe: it sends POST"),
+            "{errors}"
+        );
+    }
+
+    #[test]
+    fn setup_steps_define_variables_for_later_requests_only() {
+        let (suite, errors) = parse_text(
+            "version = 1\nkind = \"security\"\n[[probes]]\nname = \"p\"\nseverity = \"low\"\npath = \"/x/{{ma}}\"\n\
+             matchers = [{ kind = \"body-contains\", text = \"y\" }]\n[[probes.setup]]\nmethod = \"POST\"\npath = \"/x\"\n\
+             extract = [{ kind = \"json-path\", path = \"/id\", into = \"ma\" }]\n",
+        );
+        let suite = suite.unwrap_or_else(|| panic!("{errors}"));
+        let SuiteBody::Security(s) = suite.body else {
+            panic!("not security")
+        };
+        assert_eq!(s.probes[0].setup.len(), 1);
+        assert!(
+            !s.probes[0].production_safe,
+            "a POST in setup is not production-safe"
+        );
+        assert_eq!(s.probes[0].requests(), 2);
+
+        let (suite, errors) = parse_text(
+            "version = 1\nkind = \"security\"\n[[probes]]\nname = \"p\"\nseverity = \"low\"\npath = \"/x/{{khong_co}}\"\n\
+             matchers = [{ kind = \"body-contains\", text = \"y\" }]\n",
+        );
+        assert!(suite.is_none());
+        assert!(
+            errors.contains("unknown variable `khong_co`") && errors.contains("bao-mat.toml:6:8"),
             "{errors}"
         );
     }

@@ -1,46 +1,166 @@
-//! Runs a declarative probe: one request (as a test account when it says so); a
+//! Runs a declarative probe: its setup steps in order (each may extract values for the
+//! later requests), then the judged request (as a test account when it says so). A
 //! finding when every matcher matches, and, for a two-account probe (`same-as`), when
 //! the other account's answer to the same request is the same (status and body).
 
-use super::checks::{self, Context};
+use super::checks::{self, Context, Session};
 use super::outcome::Finding;
 use super::scanner::FetchError;
-use crate::config::security_suite::RuleAction;
-use crate::config::security_suite::{Account, Probe};
+use crate::config::matcher::ObservedResponse;
+use crate::config::security_suite::{Account, AccountsSpec, Probe, RuleAction};
+use crate::config::suite::{Extraction, HttpMethod};
+use std::collections::BTreeMap;
+
+/// Extracted values whose names say they are secrets are scrubbed from evidence.
+const SECRET_NAME_PARTS: [&str; 4] = ["token", "key", "secret", "password"];
+
+/// One request of a probe, its placeholders filled in.
+struct Request {
+    method: HttpMethod,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Option<String>,
+}
+
+fn fill(text: &str, vars: &BTreeMap<String, String>) -> String {
+    vars.iter().fold(text.to_string(), |t, (k, v)| {
+        t.replace(&format!("{{{{{k}}}}}"), v)
+    })
+}
+
+/// What fills a probe's requests: the session's tokens and the variables so far.
+struct Filler<'a> {
+    accounts: Option<&'a AccountsSpec>,
+    session: Option<&'a Session>,
+    vars: &'a BTreeMap<String, String>,
+}
+
+impl Filler<'_> {
+    fn request(
+        &self,
+        method: HttpMethod,
+        path: &str,
+        headers: &[(String, String)],
+        body: Option<&str>,
+        account: Option<Account>,
+    ) -> Request {
+        let mut headers: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| (k.clone(), fill(v, self.vars)))
+            .collect();
+        if let (Some(account), Some(session), Some(accounts)) =
+            (account, self.session, self.accounts)
+        {
+            headers.push(checks::auth_header(accounts, session.token(account)));
+        }
+        Request {
+            method,
+            path: fill(path, self.vars),
+            headers,
+            body: body.map(|b| fill(b, self.vars)),
+        }
+    }
+}
+
+/// The value an extraction takes from a response, if the response has it.
+fn extract(extraction: &Extraction, response: &ObservedResponse) -> Option<String> {
+    match extraction {
+        Extraction::JsonPath { path, .. } => response.json().and_then(|v| {
+            v.pointer(path)
+                .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+        }),
+        Extraction::Header { name, .. } => response.header(name).map(str::to_string),
+        Extraction::Regex { pattern, .. } => pattern
+            .0
+            .captures(&response.body)
+            .and_then(|c| c.get(1).or_else(|| c.get(0)))
+            .map(|m| m.as_str().to_string()),
+    }
+}
 
 pub(crate) async fn run(
     context: &mut Context<'_>,
     probe: &Probe,
 ) -> Result<Vec<Finding>, FetchError> {
-    let needs_session =
-        probe.as_account.is_some() || probe.same_as.is_some() || probe.path.contains("{{object}}");
-    let session = if needs_session {
+    let session = if probe.needs_session() {
         Some(context.session().await?)
     } else {
         None
     };
-    let mut path = probe.path.clone();
+    let mut vars = BTreeMap::new();
     if let Some(object) = session.as_ref().and_then(|s| s.object.as_ref()) {
-        path = path.replace("{{object}}", &object.id);
+        vars.insert("object".to_string(), object.id.clone());
     }
-    let headers_as = |account: Option<Account>| -> Vec<(String, String)> {
-        let mut headers = probe.headers.clone();
-        if let (Some(account), Some(session), Some(accounts)) =
-            (account, &session, context.accounts)
-        {
-            headers.push(checks::auth_header(accounts, session.token(account)));
+    for step in &probe.setup {
+        let filler = Filler {
+            accounts: context.accounts,
+            session: session.as_ref(),
+            vars: &vars,
+        };
+        let request = filler.request(
+            step.method,
+            &step.path,
+            &step.headers,
+            step.body.as_deref(),
+            step.as_account,
+        );
+        let exchange = context
+            .scanner
+            .fetch(
+                request.method.as_str(),
+                &request.path,
+                &request.headers,
+                request.body.as_deref(),
+            )
+            .await?;
+        for extraction in &step.extract {
+            let into = extraction.variable();
+            let Some(value) = extract(extraction, &exchange.response) else {
+                return Err(FetchError::Transport(format!(
+                    "setup step `{} {}` answered HTTP {} without a value for `{into}`",
+                    request.method, request.path, exchange.response.status
+                )));
+            };
+            if SECRET_NAME_PARTS
+                .iter()
+                .any(|part| into.to_ascii_lowercase().contains(part))
+            {
+                context.scanner.add_secret(&value);
+            }
+            vars.insert(into.to_string(), value);
         }
-        headers
+    }
+    let filler = Filler {
+        accounts: context.accounts,
+        session: session.as_ref(),
+        vars: &vars,
     };
-    let headers = headers_as(probe.as_account);
-    let other_headers = probe.same_as.map(|a| headers_as(Some(a)));
+    let mine = filler.request(
+        probe.method,
+        &probe.path,
+        &probe.headers,
+        probe.body.as_deref(),
+        probe.as_account,
+    );
+    let theirs = probe.same_as.map(|other| {
+        (
+            other,
+            filler.request(
+                probe.method,
+                &probe.path,
+                &probe.headers,
+                probe.body.as_deref(),
+                Some(other),
+            ),
+        )
+    });
     let scanner = &mut context.scanner;
     let exchange = scanner
         .fetch(
-            probe.method.as_str(),
-            &path,
-            &headers,
-            probe.body.as_deref(),
+            mine.method.as_str(),
+            &mine.path,
+            &mine.headers,
+            mine.body.as_deref(),
         )
         .await?;
     let mut json = None;
@@ -52,17 +172,17 @@ pub(crate) async fn run(
         return Ok(Vec::new());
     }
     let mut notes: Vec<String> = probe.matchers.iter().map(|m| m.to_string()).collect();
-    if let (Some(other), Some(other_headers)) = (probe.same_as, other_headers) {
-        let theirs = scanner
+    if let Some((other, request)) = theirs {
+        let answer = scanner
             .fetch(
-                probe.method.as_str(),
-                &path,
-                &other_headers,
-                probe.body.as_deref(),
+                request.method.as_str(),
+                &request.path,
+                &request.headers,
+                request.body.as_deref(),
             )
             .await?;
-        if theirs.response.status != exchange.response.status
-            || theirs.response.body != exchange.response.body
+        if answer.response.status != exchange.response.status
+            || answer.response.body != exchange.response.body
         {
             return Ok(Vec::new());
         }

@@ -207,6 +207,19 @@ impl Scanner {
         );
         self.target.redact(text.trim_end())
     }
+
+    /// Evidence for a finding about headers: request line, status, a note and the
+    /// response headers (the body says nothing about them), secrets replaced by `***`.
+    pub fn header_evidence(&self, exchange: &Exchange, note: &str) -> String {
+        let mut text = format!(
+            "{} {} → {} {note}",
+            exchange.method, exchange.url, exchange.response.status
+        );
+        for (name, value) in &exchange.response.headers {
+            text.push_str(&format!("\n{name}: {value}"));
+        }
+        self.target.redact(&text)
+    }
 }
 
 fn describe_error(e: &reqwest::Error) -> String {
@@ -339,14 +352,9 @@ fn request_budget(suite: &SecuritySuite) -> u64 {
         .collect();
     let own: u64 = checks.iter().map(|c| u64::from(c.max_requests)).sum();
     let probes: Vec<_> = suite.probes.iter().filter(|p| active(&p.id())).collect();
-    let probe_requests: u64 = probes
-        .iter()
-        .map(|p| if p.same_as.is_some() { 2 } else { 1 })
-        .sum();
-    let needs_session = checks.iter().any(|c| c.needs_accounts)
-        || probes.iter().any(|p| {
-            p.as_account.is_some() || p.same_as.is_some() || p.path.contains("{{object}}")
-        });
+    let probe_requests: u64 = probes.iter().map(|p| p.requests()).sum();
+    let needs_session =
+        checks.iter().any(|c| c.needs_accounts) || probes.iter().any(|p| p.needs_session());
     let session = if needs_session {
         u64::from(checks::SESSION_REQUESTS)
     } else {

@@ -56,7 +56,11 @@ const FLAW_TABLE: &[(&str, &[&str])] = &[
     ("expired-token-accepted", &["auth.expired-token"]),
     (
         "idor",
-        &["authz.object-level", "probe.ho-so-cua-cong-dan-khac"],
+        &[
+            "authz.object-level",
+            "probe.ho-so-cua-cong-dan-khac",
+            "probe.ho-so-moi-doc-cheo",
+        ],
     ),
     ("officer-endpoint-open", &["authz.function-level"]),
     ("excessive-data", &["exposure.excessive-data"]),

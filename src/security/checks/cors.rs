@@ -34,7 +34,13 @@ pub(super) async fn run(
         _ => None,
     };
     Ok(problem
-        .map(|note| Finding::of(info, &exchange.url, scanner.evidence(&exchange, &note)))
+        .map(|note| {
+            Finding::of(
+                info,
+                &exchange.url,
+                scanner.header_evidence(&exchange, &note),
+            )
+        })
         .into_iter()
         .collect())
 }

@@ -18,7 +18,7 @@ pub(super) async fn run(
     let landing = scanner.shared("landing", "/", &[]).await?;
     let problem = judge(info.id, &landing.response, scanner.is_https());
     Ok(problem
-        .map(|note| Finding::of(info, &landing.url, scanner.evidence(&landing, &note)))
+        .map(|note| Finding::of(info, &landing.url, scanner.header_evidence(&landing, &note)))
         .into_iter()
         .collect())
 }
