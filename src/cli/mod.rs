@@ -3,6 +3,7 @@
 //! [`crate::exit_code`].
 
 mod approve;
+mod checks;
 mod demo;
 mod history;
 mod ledger_cmd;
@@ -113,6 +114,8 @@ pub enum Command {
         after_help = "Examples:\n  stagegate scan http://127.0.0.1:18080                       # passive: GET/HEAD/OPTIONS, at most 20 requests\n  stagegate scan http://127.0.0.1:18080 --profile full --output json"
     )]
     Scan(scan::ScanArgs),
+    /// List the built-in security checks: id, severity, production-safety, name.
+    Checks(checks::ChecksArgs),
     /// Run the whole pipeline on two sample instances (test, production): release 1.0.0
     /// through all four stages, then 1.1.0 stopped by its real-test gate.
     Demo(demo::DemoArgs),
@@ -181,6 +184,7 @@ async fn dispatch(cli: Cli) -> u8 {
         Command::SampleSystem(args) => sample_system::run(args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Scan(args) => scan::run(args).await,
+        Command::Checks(args) => checks::run(args),
     }
 }
 

@@ -353,7 +353,7 @@ pub(super) fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics
             None => diagnostics.push(file.diagnostic(
                 check.id.span(),
                 format!("unknown security check `{id}`"),
-                Some("an id from the built-in catalogue (README, section Security)".into()),
+                Some("an id from `stagegate checks` (the built-in catalogue)".into()),
             )),
             Some(info) if info.needs_accounts => {
                 if let Some(missing) = missing_account_part(id, accounts) {

@@ -141,7 +141,7 @@ pub const CATALOGUE: &[CheckInfo] = &[
         needs_accounts: false,
         max_requests: 0,
         remediation: "Serve a certificate from a trusted authority, valid today and issued for this host name; renew before it expires.",
-        reference: "OWASP API8:2023 Security Misconfiguration (transport security); ZAP rule 10202 equivalents in TLS scanners",
+        reference: "OWASP API8:2023 Security Misconfiguration (transport security); the certificate checks of testssl.sh and SSL Labs",
     },
     CheckInfo {
         id: "exposure.git",
@@ -151,7 +151,7 @@ pub const CATALOGUE: &[CheckInfo] = &[
         needs_accounts: false,
         max_requests: 1,
         remediation: "Do not deploy the `.git` folder; deny `/.git/` at the web server.",
-        reference: "OWASP API8:2023 Security Misconfiguration; ZAP rule 40034 (.env/.git information leak)",
+        reference: "OWASP API8:2023 Security Misconfiguration; ZAP rule 40035 (Hidden File Finder: .git)",
     },
     CheckInfo {
         id: "exposure.env",

@@ -602,3 +602,34 @@ async fn certificate_check_finds_expired_untrusted_and_wrong_host_on_loopback() 
         }
     }
 }
+
+#[test]
+fn checks_command_lists_every_check_with_its_safety_and_reference() {
+    let out = run(Command::new(stagegate_bin()).args(["checks", "--output", "json"]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let list = list.as_array().cloned().unwrap_or_default();
+    assert!(list.len() >= 25, "{}", list.len());
+    for c in &list {
+        assert!(
+            c["production_safe"].is_boolean()
+                && c["reference"].as_str().is_some_and(|r| r.contains("OWASP")),
+            "{c}"
+        );
+    }
+    let ids: BTreeSet<&str> = list.iter().filter_map(|c| c["id"].as_str()).collect();
+    for suite in repository_suites() {
+        for id in &suite.checks {
+            assert!(ids.contains(id.as_str()), "{id} not listed");
+        }
+    }
+    let unsafe_ids: Vec<&str> = list
+        .iter()
+        .filter(|c| c["production_safe"] == false)
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    assert!(
+        unsafe_ids.contains(&"method.trace") && unsafe_ids.contains(&"authz.object-level"),
+        "{unsafe_ids:?}"
+    );
+}

@@ -1,0 +1,43 @@
+//! `stagegate checks`: the catalogue of built-in security checks, for writing suites.
+
+use super::OutputFormat;
+use crate::exit_code;
+use crate::security::catalogue::{Profile, CATALOGUE};
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct ChecksArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+pub(super) fn run(args: ChecksArgs) -> u8 {
+    match args.output {
+        OutputFormat::Json => super::print_json(&CATALOGUE),
+        OutputFormat::Text => {
+            println!("{:<30} {:<9} {:<16} name", "id", "severity", "where");
+            for c in CATALOGUE {
+                let place = match (c.production_safe, c.needs_accounts) {
+                    (true, _) => "production-safe",
+                    (false, true) => "test, accounts",
+                    (false, false) => "test only",
+                };
+                println!(
+                    "{:<30} {:<9} {:<16} {}",
+                    c.id,
+                    c.severity.as_str(),
+                    place,
+                    c.name
+                );
+            }
+            println!(
+                "\n{} checks; `stagegate scan --profile passive` runs the {} production-safe ones with at most {} requests",
+                CATALOGUE.len(),
+                Profile::Passive.checks().len(),
+                Profile::Passive.request_bound()
+            );
+            exit_code::OK
+        }
+    }
+}
