@@ -3,6 +3,7 @@
 //! release 1.0.0 goes through all four stages, then 1.1.0, which carries a latency
 //! regression, is stopped by its `real-test` gate.
 
+use super::metrics_args::LiveMetrics;
 use super::progress::TerminalProgress;
 use super::status::{pipeline_table, release_states};
 use crate::config::Project;
@@ -39,6 +40,8 @@ pub struct DemoArgs {
     /// Folder for the demo's files, ledger and reports [default: a new temporary folder].
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub metrics: super::metrics_args::MetricsArgs,
 }
 
 pub(super) async fn run(args: DemoArgs) -> u8 {
@@ -73,10 +76,13 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
     let mut ledger = Ledger::open(&dir.join(".stagegate").join("ledger.db")).map_err(|e| e.to_string())?;
     let secrets = move |name: &str| (name == "DVC_PROD_API_KEY").then(|| api_key.clone());
     let mut as_designed = true;
+    let live = LiveMetrics::start(&args.metrics).await?;
+    let terminal = TerminalProgress::new();
+    let sink = LiveMetrics::sink(&live, &terminal);
 
     println!("== release 1.0.0: a good release goes through all four stages ==");
     for stage in StageId::ALL {
-        let passed = stage_and_approve(&project, &mut ledger, &dir, "1.0.0", stage, &secrets, true).await?;
+        let passed = stage_and_approve(&project, &mut ledger, &dir, "1.0.0", stage, &secrets, true, &*sink).await?;
         as_designed &= passed;
         if !passed {
             break;
@@ -85,8 +91,8 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
 
     println!("\n== release 1.1.0: deployed to test with a +{}ms latency regression ==", REGRESSION.as_millis());
     test.control.deploy("1.1.0", REGRESSION, 0.0);
-    let trial = stage_and_approve(&project, &mut ledger, &dir, "1.1.0", StageId::TrialTest, &secrets, true).await?;
-    let real = stage_and_approve(&project, &mut ledger, &dir, "1.1.0", StageId::RealTest, &secrets, false).await?;
+    let trial = stage_and_approve(&project, &mut ledger, &dir, "1.1.0", StageId::TrialTest, &secrets, true, &*sink).await?;
+    let real = stage_and_approve(&project, &mut ledger, &dir, "1.1.0", StageId::RealTest, &secrets, false, &*sink).await?;
     as_designed &= trial && !real;
     if !real {
         println!("  1.1.0 is stopped at real-test: it cannot enter trial-production.");
@@ -107,6 +113,10 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
     println!("  reports  {}", dir.join(".stagegate/runs").display());
     println!("try: cargo run -- --root {} status", dir.display());
     println!("     cargo run -- --root {} history dichvucong --release 1.1.0", dir.display());
+    drop(sink);
+    if let Some(live) = live {
+        live.finish().await;
+    }
     test.stop().await;
     production.stop().await;
     println!("\ndemo {}", if as_designed { "finished: everything behaved as designed" } else { "FAILED: something did not behave as designed" });
@@ -114,6 +124,7 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
 }
 
 /// Runs a stage; when it passes and `approve` is set, the release managers approve it.
+#[allow(clippy::too_many_arguments)]
 async fn stage_and_approve(
     project: &Project,
     ledger: &mut Ledger,
@@ -122,11 +133,12 @@ async fn stage_and_approve(
     stage: StageId,
     secrets: &(dyn Fn(&str) -> Option<String> + Sync),
     approve: bool,
+    sink: &dyn crate::stage_run::EventSink,
 ) -> Result<bool, String> {
     println!("\n-- stage {} `{stage}` ({}) of release {release}", stage.number(), stage.title());
     let plan = crate::plan::build(project, "dichvucong", release, stage).map_err(|e| e.to_string())?;
     let out = dir.join(".stagegate").join("runs");
-    let outcome = stage_run::run_stage(&plan, ledger, QA, &out, secrets, &TerminalProgress::new()).await.map_err(|e| e.to_string())?;
+    let outcome = stage_run::run_stage(&plan, ledger, QA, &out, secrets, sink).await.map_err(|e| e.to_string())?;
     println!("{}", report::verdict_table(&outcome.verdict));
     if outcome.verdict.outcome == GateOutcome::Failed {
         return Ok(false);

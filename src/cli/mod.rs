@@ -6,10 +6,12 @@ mod approve;
 mod demo;
 mod history;
 mod ledger_cmd;
+mod metrics_args;
 mod plan_cmd;
 mod progress;
 mod run;
 mod sample_system;
+mod serve;
 mod status;
 mod validate;
 
@@ -96,6 +98,10 @@ pub enum Command {
     /// Run the whole pipeline on two sample instances (test, production): release 1.0.0
     /// through all four stages, then 1.1.0 stopped by its real-test gate.
     Demo(demo::DemoArgs),
+    /// Serve the ledger's state as Prometheus metrics (the rollout board for dashboards):
+    /// stage states, last gate results, pending approvals, age of the last run.
+    #[command(after_help = "Example:\n  stagegate serve --listen 127.0.0.1:9464")]
+    Serve(serve::ServeArgs),
 }
 
 /// Entry point of the binary.
@@ -133,6 +139,7 @@ async fn dispatch(cli: Cli) -> u8 {
         Command::Ledger(cmd) => ledger_cmd::run(&ledger_path, cmd),
         Command::SampleSystem(args) => sample_system::run(args).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::Serve(args) => serve::run(&ledger_path, args).await,
     }
 }
 

@@ -3,6 +3,7 @@
 //! policy. Names of environments and suites are checked against the project here.
 
 use super::diagnostic::{Diagnostics, SourceFile};
+pub use super::promql::PromqlQuery;
 use super::units::{parse_duration, Threshold, Unit};
 use crate::stage::StageId;
 use serde::{Deserialize, Serialize};
@@ -101,6 +102,8 @@ pub enum MetricId {
     SecurityHigh,
     /// Security findings of severity critical.
     SecurityCritical,
+    /// A PromQL query against the environment's Prometheus (server-side metrics).
+    Promql,
 }
 
 impl MetricId {
@@ -121,6 +124,7 @@ impl MetricId {
             MetricId::SecurityMedium => "security-medium",
             MetricId::SecurityHigh => "security-high",
             MetricId::SecurityCritical => "security-critical",
+            MetricId::Promql => "promql",
         }
     }
 
@@ -140,6 +144,7 @@ impl MetricId {
             | MetricId::SecurityMedium
             | MetricId::SecurityHigh
             | MetricId::SecurityCritical => Unit::Count,
+            MetricId::Promql => Unit::Number,
         }
     }
 
@@ -164,6 +169,18 @@ pub struct Criterion {
     pub rule: CriterionRule,
     /// Fewer samples than this is "insufficient data", never a pass.
     pub min_samples: Option<u64>,
+    /// The query of a `promql` criterion; `None` for every other metric.
+    pub query: Option<PromqlQuery>,
+}
+
+impl Criterion {
+    /// A short label for tables and metrics: the metric id, or `promql:<name>`.
+    pub fn label(&self) -> String {
+        match &self.query {
+            Some(q) => format!("promql:{}", q.name()),
+            None => self.metric.to_string(),
+        }
+    }
 }
 
 /// How a criterion is judged.
@@ -189,10 +206,11 @@ pub enum CriterionRule {
 
 impl fmt::Display for Criterion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = self.label();
         match &self.rule {
-            CriterionRule::Threshold { pass, .. } => write!(f, "{} {pass}", self.metric),
+            CriterionRule::Threshold { pass, .. } => write!(f, "{what} {pass}"),
             CriterionRule::Regression { max, .. } => {
-                write!(f, "{} regression <= {:.0}% vs last passed release", self.metric, max * 100.0)
+                write!(f, "{what} regression <= {:.0}% vs last passed release", max * 100.0)
             }
         }
     }
@@ -262,6 +280,8 @@ struct RawCriterion {
     max_regression: Option<Spanned<String>>,
     warn_regression: Option<Spanned<String>>,
     min_samples: Option<u64>,
+    query: Option<Spanned<String>>,
+    name: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -490,11 +510,13 @@ fn parse_gate(file: &SourceFile, raw: &RawGate, diagnostics: &mut Diagnostics) -
                 None
             }
         };
+        let query = promql_query(file, c, diagnostics);
         if let Some(rule) = rule {
             criteria.push(Criterion {
                 metric,
                 rule,
                 min_samples: c.min_samples,
+                query,
             });
         }
     }
@@ -510,5 +532,49 @@ fn example_threshold(unit: Unit) -> &'static str {
         Unit::Ratio => "< 1%",
         Unit::PerSecond => ">= 20/s",
         Unit::Count => "== 0",
+        Unit::Number => "< 0.5",
     }
+}
+
+/// The `query` (and `name`) of a `promql` criterion, checked: present exactly when the
+/// metric is `promql`, not blank, and using only known `$variables`.
+fn promql_query(file: &SourceFile, c: &RawCriterion, diagnostics: &mut Diagnostics) -> Option<PromqlQuery> {
+    let is_promql = *c.metric.get_ref() == MetricId::Promql;
+    if !is_promql {
+        if let Some(q) = &c.query {
+            diagnostics.push(file.diagnostic(q.span(), "`query` goes with `metric = \"promql\"`", Some("`metric = \"promql\"`, or remove `query`".into())));
+        }
+        if let Some(n) = &c.name {
+            diagnostics.push(file.diagnostic(n.span(), "`name` goes with `metric = \"promql\"`", Some("remove `name`".into())));
+        }
+        return None;
+    }
+    let Some(query) = &c.query else {
+        diagnostics.push(file.diagnostic(
+            c.metric.span(),
+            "a `promql` criterion needs a `query`",
+            Some("e.g. `query = \"sum(rate(http_requests_total{status=~'5..'}[$__range]))\"`".into()),
+        ));
+        return None;
+    };
+    let before = diagnostics.0.len();
+    if query.get_ref().trim().is_empty() {
+        diagnostics.push(file.diagnostic(query.span(), "the query is empty", Some("a PromQL expression".into())));
+    }
+    for name in super::promql::unknown_variables(query.get_ref()) {
+        diagnostics.push(file.diagnostic(
+            query.span(),
+            format!("unknown variable `${name}` in the query"),
+            Some(format!("one of {}", super::promql::VARIABLES.map(|v| format!("`${v}`")).join(", "))),
+        ));
+    }
+    if let Some(n) = &c.name {
+        if n.get_ref().trim().is_empty() || n.get_ref().chars().any(char::is_control) {
+            diagnostics.push(file.diagnostic(n.span(), "the name is empty", Some("a short name such as `server-p95`".into())));
+        }
+    }
+    (diagnostics.0.len() == before).then(|| PromqlQuery {
+        text: query.get_ref().clone(),
+        name: c.name.as_ref().map(|n| n.get_ref().clone()),
+    })
 }

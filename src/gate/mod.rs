@@ -107,7 +107,7 @@ fn evaluate_one(criterion: &Criterion, measurements: &Measurements, baseline: Op
     let unit = criterion.metric.unit();
     let mut result = CriterionResult {
         criterion: criterion.to_string(),
-        metric: criterion.metric.to_string(),
+        metric: criterion.label(),
         value: None,
         shown: "no data".into(),
         pass: String::new(),
@@ -115,7 +115,7 @@ fn evaluate_one(criterion: &Criterion, measurements: &Measurements, baseline: Op
         status: CriterionStatus::Fail,
         reason: String::new(),
     };
-    let (value, samples) = match measurements.observe(criterion.metric) {
+    let (value, samples) = match observe(criterion, measurements) {
         Observed::Value { value, samples } if value.is_finite() => (value, samples),
         Observed::Value { .. } => {
             result.reason = "no data: the value is not a number".into();
@@ -140,13 +140,13 @@ fn evaluate_one(criterion: &Criterion, measurements: &Measurements, baseline: Op
     match &criterion.rule {
         CriterionRule::Threshold { pass, warn } => {
             if !pass.holds(value) {
-                result.reason = format!("{} is {}, must be {pass}", criterion.metric, unit.format(value));
+                result.reason = format!("{} is {}, must be {pass}", result.metric, unit.format(value));
             } else if let Some(warn) = warn.filter(|w| !w.holds(value)) {
                 result.status = CriterionStatus::Warn;
-                result.reason = format!("{} is {}, should be {warn}", criterion.metric, unit.format(value));
+                result.reason = format!("{} is {}, should be {warn}", result.metric, unit.format(value));
             } else {
                 result.status = CriterionStatus::Pass;
-                result.reason = format!("{} is {}", criterion.metric, unit.format(value));
+                result.reason = format!("{} is {}", result.metric, unit.format(value));
             }
         }
         CriterionRule::Regression { max, warn } => {
@@ -157,7 +157,7 @@ fn evaluate_one(criterion: &Criterion, measurements: &Measurements, baseline: Op
                 result.reason = "no baseline: no earlier release passed this stage".into();
                 return result;
             };
-            let before = match baseline.measurements.observe(criterion.metric) {
+            let before = match observe(criterion, &baseline.measurements) {
                 Observed::Value { value, .. } if value.is_finite() => value,
                 _ => {
                     result.status = CriterionStatus::Warn;
@@ -186,6 +186,14 @@ fn evaluate_one(criterion: &Criterion, measurements: &Measurements, baseline: Op
         }
     }
     result
+}
+
+/// A criterion's value: by its query for `promql`, by its metric id otherwise.
+fn observe(criterion: &Criterion, measurements: &Measurements) -> Observed {
+    match &criterion.query {
+        Some(query) => measurements.observe_promql(&query.text),
+        None => measurements.observe(criterion.metric),
+    }
 }
 
 fn fill_thresholds(result: &mut CriterionResult, criterion: &Criterion) {
@@ -235,6 +243,7 @@ mod tests {
                 warn: warn.map(|w| Threshold::parse(w, unit).unwrap()),
             },
             min_samples: None,
+            query: None,
         }
     }
 
@@ -294,7 +303,7 @@ mod tests {
 
     #[test]
     fn regression_compares_with_the_baseline() {
-        let c = Criterion { metric: MetricId::LatencyP95, rule: CriterionRule::Regression { max: 0.25, warn: None }, min_samples: None };
+        let c = Criterion { metric: MetricId::LatencyP95, rule: CriterionRule::Regression { max: 0.25, warn: None }, min_samples: None, query: None };
         let g = gate(vec![c]);
         let base = Baseline { release: "1.0.0".into(), measurements: measured(100.0, 100, 0) };
         assert_eq!(evaluate(&g, &measured(120.0, 100, 0), Some(&base)).outcome, GateOutcome::Passed);

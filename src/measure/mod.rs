@@ -10,7 +10,7 @@ use crate::security::{CheckStatus, SecurityOutcome};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub use recorder::{ErrorKind, Recorder, RequestSample};
+pub use recorder::{ErrorKind, Recorder, RequestObserver, RequestSample};
 
 /// Latency percentiles in milliseconds.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
@@ -91,6 +91,18 @@ pub struct Measurements {
     pub first_error: Option<String>,
     /// Security results; `None` when the stage ran no security suite.
     pub security: Option<SecurityCounts>,
+    /// Values of the gate's PromQL criteria, keyed by the query as written.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub promql: BTreeMap<String, PromqlObservation>,
+}
+
+/// What the environment's Prometheus answered for one query over the run's window.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PromqlObservation {
+    /// The query as sent, variables substituted.
+    pub query: String,
+    /// The value and its number of points, or why there is none.
+    pub observed: Observed,
 }
 
 /// A measured value, or why there is none.
@@ -177,6 +189,15 @@ impl Measurements {
             MetricId::SecurityMedium => self.findings(Severity::Medium),
             MetricId::SecurityHigh => self.findings(Severity::High),
             MetricId::SecurityCritical => self.findings(Severity::Critical),
+            MetricId::Promql => Observed::NoData { reason: "no data: a `promql` criterion is observed by its query".into() },
+        }
+    }
+
+    /// The value of a PromQL criterion's query (as written), or why there is none.
+    pub fn observe_promql(&self, query: &str) -> Observed {
+        match self.promql.get(query) {
+            Some(o) => o.observed.clone(),
+            None => Observed::NoData { reason: "no data: the query was not run".into() },
         }
     }
 
