@@ -578,3 +578,63 @@ fn promql_query(file: &SourceFile, c: &RawCriterion, diagnostics: &mut Diagnosti
         name: c.name.as_ref().map(|n| n.get_ref().clone()),
     })
 }
+
+#[cfg(test)]
+mod promql_tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    const SAMPLE: &str = include_str!("../../scenarios/dichvucong/rollout.toml");
+    const LINE: &str = r#"{ metric = "requests", pass = ">= 10" },"#;
+
+    fn parse_with(criterion: &str) -> (Option<Rollout>, Diagnostics) {
+        assert!(SAMPLE.contains(LINE), "the sample plan changed");
+        let file = SourceFile { path: PathBuf::from("rollout.toml"), text: SAMPLE.replace(LINE, criterion) };
+        let environments: BTreeSet<String> = ["test", "production"].map(String::from).into();
+        let suites: BTreeSet<String> = ["tra-cuu-va-nop-ho-so", "giam-sat-tong-hop", "bao-mat-co-ban", "bao-mat-xam-nhap"].map(String::from).into();
+        let mut diagnostics = Diagnostics::default();
+        let rollout = parse(&file, "dichvucong", &KnownNames { environments: &environments, suites: &suites }, &mut diagnostics);
+        (rollout, diagnostics)
+    }
+
+    fn position(criterion: &str, needle: &str) -> (usize, usize) {
+        let text = SAMPLE.replace(LINE, criterion);
+        let at = text.find(needle).unwrap();
+        let line = text[..at].matches('\n').count() + 1;
+        let column = at - text[..at].rfind('\n').map_or(0, |i| i + 1) + 1;
+        (line, column)
+    }
+
+    #[test]
+    fn a_promql_criterion_keeps_its_query_and_number_threshold() {
+        let c = r#"{ metric = "promql", name = "server-p95", query = "histogram_quantile(0.95, sum by (le) (rate(x_bucket[$__range])))", pass = "< 0.25", min-samples = 3 },"#;
+        let (rollout, diagnostics) = parse_with(c);
+        assert!(diagnostics.0.is_empty(), "{diagnostics:?}");
+        let gate = &rollout.unwrap().stages[&StageId::RealProduction].gate;
+        let promql = gate.criteria.iter().find(|c| c.metric == MetricId::Promql).unwrap();
+        assert_eq!(promql.query.as_ref().unwrap().name(), "server-p95");
+        assert_eq!(promql.to_string(), "promql:server-p95 < 0.2500");
+        assert_eq!(promql.min_samples, Some(3));
+    }
+
+    #[test]
+    fn a_promql_criterion_without_query_points_at_its_metric() {
+        let c = r#"{ metric = "promql", pass = "< 0.5" },"#;
+        let (rollout, diagnostics) = parse_with(c);
+        assert!(rollout.is_none());
+        assert_eq!(diagnostics.0.len(), 1, "{diagnostics:?}");
+        let d = &diagnostics.0[0];
+        assert_eq!(d.message, "a `promql` criterion needs a `query`");
+        assert_eq!((d.line, d.column), position(c, "\"promql\""));
+    }
+
+    #[test]
+    fn an_unknown_variable_and_a_stray_query_are_refused_where_written() {
+        let c = r#"{ metric = "promql", query = "rate(x[$__interval])", pass = "< 0.5" }, { metric = "error-rate", query = "up", pass = "< 1%" },"#;
+        let (_, diagnostics) = parse_with(c);
+        let messages: Vec<(&str, usize, usize)> = diagnostics.0.iter().map(|d| (d.message.as_str(), d.line, d.column)).collect();
+        let (l1, c1) = position(c, "\"rate(");
+        let (l2, c2) = position(c, "\"up\"");
+        assert_eq!(messages, vec![("unknown variable `$__interval` in the query", l1, c1), ("`query` goes with `metric = \"promql\"`", l2, c2)]);
+    }
+}
