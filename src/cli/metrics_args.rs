@@ -48,17 +48,27 @@ impl LiveMetrics {
             Some(addr) => {
                 let source = metrics.clone();
                 let render: Render = Arc::new(move || source.encode());
-                let server = MetricsServer::start(addr, render).await.map_err(|e| e.to_string())?;
+                let server = MetricsServer::start(addr, render)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 eprintln!("metrics: http://{}/metrics", server.addr);
                 Some(server)
             }
             None => None,
         };
-        Ok(Some(LiveMetrics { metrics, server, linger: args.metrics_linger, pushgateway: args.pushgateway.clone() }))
+        Ok(Some(LiveMetrics {
+            metrics,
+            server,
+            linger: args.metrics_linger,
+            pushgateway: args.pushgateway.clone(),
+        }))
     }
 
     /// The terminal sink, and the metrics when they are on.
-    pub(super) fn sink<'a>(live: &'a Option<LiveMetrics>, terminal: &'a dyn EventSink) -> Box<dyn EventSink + 'a> {
+    pub(super) fn sink<'a>(
+        live: &'a Option<LiveMetrics>,
+        terminal: &'a dyn EventSink,
+    ) -> Box<dyn EventSink + 'a> {
         match live {
             Some(l) => Box::new(Tee(terminal, &*l.metrics)),
             None => Box::new(Forward(terminal)),
@@ -86,7 +96,10 @@ impl LiveMetrics {
         }
         if let Some(server) = self.server {
             if !self.linger.is_zero() && !server.wait_for_next_scrape(self.linger).await {
-                eprintln!("metrics: not scraped within {:?} after the run", self.linger);
+                eprintln!(
+                    "metrics: not scraped within {:?} after the run",
+                    self.linger
+                );
             }
             server.stop().await;
         }

@@ -6,7 +6,14 @@ use serde::Serialize;
 
 /// The variables a query may use. `$__range` is the run's window as a PromQL duration
 /// (`37s`), `$__range_s` the same in seconds (`37`), the others are the run's labels.
-pub const VARIABLES: [&str; 6] = ["__range", "__range_s", "system", "release", "stage", "environment"];
+pub const VARIABLES: [&str; 6] = [
+    "__range",
+    "__range_s",
+    "system",
+    "release",
+    "stage",
+    "environment",
+];
 
 /// A validated PromQL query of a gate criterion.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -85,7 +92,8 @@ pub fn unknown_variables(text: &str) -> Vec<String> {
 
 /// Length of the identifier at the start of `text`.
 fn variable_len(text: &str) -> usize {
-    text.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(text.len())
+    text.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(text.len())
 }
 
 #[cfg(test)]
@@ -93,18 +101,34 @@ mod tests {
     use super::*;
 
     fn vars() -> QueryVariables {
-        QueryVariables { range_s: 37, system: "dichvucong".into(), release: "1.0.0".into(), stage: "trial-test".into(), environment: "test".into() }
+        QueryVariables {
+            range_s: 37,
+            system: "dichvucong".into(),
+            release: "1.0.0".into(),
+            stage: "trial-test".into(),
+            environment: "test".into(),
+        }
     }
 
     #[test]
     fn renders_the_window_and_the_labels() {
-        let q = PromqlQuery { text: "sum(rate(x{system=\"$system\",env=\"$environment\"}[$__range])) / $__range_s".into(), name: None };
-        assert_eq!(q.render(&vars()), "sum(rate(x{system=\"dichvucong\",env=\"test\"}[37s])) / 37");
+        let q = PromqlQuery {
+            text: "sum(rate(x{system=\"$system\",env=\"$environment\"}[$__range])) / $__range_s"
+                .into(),
+            name: None,
+        };
+        assert_eq!(
+            q.render(&vars()),
+            "sum(rate(x{system=\"dichvucong\",env=\"test\"}[37s])) / 37"
+        );
         assert!(unknown_variables(&q.text).is_empty());
     }
 
     #[test]
     fn names_unknown_variables() {
-        assert_eq!(unknown_variables("rate(x[$__interval]) + $system + $"), vec!["__interval".to_string(), String::new()]);
+        assert_eq!(
+            unknown_variables("rate(x[$__interval]) + $system + $"),
+            vec!["__interval".to_string(), String::new()]
+        );
     }
 }

@@ -17,7 +17,9 @@ pub mod server;
 use crate::gate::CriterionStatus;
 use crate::measure::{ErrorKind, RequestObserver, RequestSample};
 use crate::stage_run::{EventSink, RunEvent};
-use prometheus::{GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -50,7 +52,9 @@ pub enum MetricsError {
 
 /// Buckets of the request duration histogram, in seconds: from 1 ms (loopback) to 30 s
 /// (the load engine's request timeout), dense around the 100 ms–1 s gate thresholds.
-const DURATION_BUCKETS: [f64; 14] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.0, 2.5, 30.0];
+const DURATION_BUCKETS: [f64; 14] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.0, 2.5, 30.0,
+];
 
 const RUN_LABELS: [&str; 4] = ["system", "release", "stage", "environment"];
 
@@ -98,29 +102,78 @@ impl RunMetrics {
     /// Defines every metric in a new registry.
     pub fn new() -> Result<RunMetrics, MetricsError> {
         let registry = Registry::new();
-        let with = |extra: &[&'static str]| -> Vec<&'static str> { RUN_LABELS.iter().copied().chain(extra.iter().copied()).collect() };
+        let with = |extra: &[&'static str]| -> Vec<&'static str> {
+            RUN_LABELS
+                .iter()
+                .copied()
+                .chain(extra.iter().copied())
+                .collect()
+        };
         let requests = IntCounterVec::new(
             Opts::new("stagegate_requests_total", "Requests sent by load suites, by outcome (ok, connection, timeout, status, check)."),
             &with(&["suite", "transaction", "outcome"]),
         )?;
         let duration = HistogramVec::new(
-            HistogramOpts::new("stagegate_request_duration_seconds", "Time to the last byte of each load request.").buckets(DURATION_BUCKETS.to_vec()),
+            HistogramOpts::new(
+                "stagegate_request_duration_seconds",
+                "Time to the last byte of each load request.",
+            )
+            .buckets(DURATION_BUCKETS.to_vec()),
             &with(&["suite", "transaction"]),
         )?;
-        let checks = IntCounterVec::new(Opts::new("stagegate_checks_total", "Checks evaluated on load responses."), &with(&["suite", "transaction"]))?;
-        let check_failures = IntCounterVec::new(Opts::new("stagegate_check_failures_total", "Checks on load responses that failed."), &with(&["suite", "transaction"]))?;
-        let users = IntGaugeVec::new(Opts::new("stagegate_virtual_users", "Virtual users that started a transaction in the last few seconds."), &with(&["suite"]))?;
-        let findings = IntGaugeVec::new(Opts::new("stagegate_security_findings", "Security findings of the run, by severity."), &with(&["severity"]))?;
+        let checks = IntCounterVec::new(
+            Opts::new(
+                "stagegate_checks_total",
+                "Checks evaluated on load responses.",
+            ),
+            &with(&["suite", "transaction"]),
+        )?;
+        let check_failures = IntCounterVec::new(
+            Opts::new(
+                "stagegate_check_failures_total",
+                "Checks on load responses that failed.",
+            ),
+            &with(&["suite", "transaction"]),
+        )?;
+        let users = IntGaugeVec::new(
+            Opts::new(
+                "stagegate_virtual_users",
+                "Virtual users that started a transaction in the last few seconds.",
+            ),
+            &with(&["suite"]),
+        )?;
+        let findings = IntGaugeVec::new(
+            Opts::new(
+                "stagegate_security_findings",
+                "Security findings of the run, by severity.",
+            ),
+            &with(&["severity"]),
+        )?;
         let criterion_value = GaugeVec::new(
             Opts::new("stagegate_gate_criterion_value", "Measured value of a gate criterion, in its canonical unit (ms, ratio, per second, count)."),
             &with(&["criterion"]),
         )?;
         let criterion_status = IntGaugeVec::new(
-            Opts::new("stagegate_gate_criterion_status", "1 for the criterion's result (outcome pass, warn or fail), 0 for the others."),
+            Opts::new(
+                "stagegate_gate_criterion_status",
+                "1 for the criterion's result (outcome pass, warn or fail), 0 for the others.",
+            ),
             &with(&["criterion", "outcome"]),
         )?;
-        let run_state = IntGaugeVec::new(Opts::new("stagegate_run_state", "1 for the run's state (running, passed, failed, aborted), 0 for the others."), &with(&["state"]))?;
-        let run_started = GaugeVec::new(Opts::new("stagegate_run_start_time_seconds", "When the stage run started, seconds since the Unix epoch."), &with(&[]))?;
+        let run_state = IntGaugeVec::new(
+            Opts::new(
+                "stagegate_run_state",
+                "1 for the run's state (running, passed, failed, aborted), 0 for the others.",
+            ),
+            &with(&["state"]),
+        )?;
+        let run_started = GaugeVec::new(
+            Opts::new(
+                "stagegate_run_start_time_seconds",
+                "When the stage run started, seconds since the Unix epoch.",
+            ),
+            &with(&[]),
+        )?;
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(duration.clone()),
@@ -180,7 +233,9 @@ impl RunMetrics {
     fn set_state(&self, labels: &RunLabels, state: &str) {
         let [s, r, st, e] = labels.values();
         for candidate in RUN_STATES {
-            self.run_state.with_label_values(&[s, r, st, e, candidate]).set(i64::from(candidate == state));
+            self.run_state
+                .with_label_values(&[s, r, st, e, candidate])
+                .set(i64::from(candidate == state));
         }
     }
 }
@@ -196,8 +251,12 @@ impl EventSink for RunMetrics {
                     environment: run.environment.clone(),
                 };
                 self.set_state(&labels, "running");
-                let started = chrono::DateTime::parse_from_rfc3339(&run.started_at).map(|t| t.timestamp_millis() as f64 / 1000.0).unwrap_or_else(|_| chrono::Utc::now().timestamp_millis() as f64 / 1000.0);
-                self.run_started.with_label_values(&labels.values()).set(started);
+                let started = chrono::DateTime::parse_from_rfc3339(&run.started_at)
+                    .map(|t| t.timestamp_millis() as f64 / 1000.0)
+                    .unwrap_or_else(|_| chrono::Utc::now().timestamp_millis() as f64 / 1000.0);
+                self.run_started
+                    .with_label_values(&labels.values())
+                    .set(started);
                 match self.current.lock() {
                     Ok(mut l) => *l = labels,
                     Err(poisoned) => *poisoned.into_inner() = labels,
@@ -206,35 +265,54 @@ impl EventSink for RunMetrics {
             RunEvent::LoadProgress { suite, tick } => {
                 let l = self.labels();
                 let [s, r, st, e] = l.values();
-                self.users.with_label_values(&[s, r, st, e, suite]).set(tick.snapshot.active_users as i64);
+                self.users
+                    .with_label_values(&[s, r, st, e, suite])
+                    .set(tick.snapshot.active_users as i64);
             }
             RunEvent::SuiteFinished { suite, .. } => {
                 // A finished suite has no active users; a security suite never had any,
                 // and setting 0 for it would create a meaningless series.
                 let l = self.labels();
                 let [s, r, st, e] = l.values();
-                if let Ok(g) = self.users.get_metric_with_label_values(&[s, r, st, e, suite]) {
+                if let Ok(g) = self
+                    .users
+                    .get_metric_with_label_values(&[s, r, st, e, suite])
+                {
                     if g.get() != 0 {
                         g.set(0);
                     }
                 }
             }
-            RunEvent::Finished { run, verdict, measurements } => {
+            RunEvent::Finished {
+                run,
+                verdict,
+                measurements,
+            } => {
                 let l = self.labels();
                 let [s, r, st, e] = l.values();
                 if let Some(security) = &measurements.security {
                     for severity in crate::config::suite::Severity::ALL {
                         let n = security.findings.get(&severity).copied().unwrap_or(0);
-                        self.findings.with_label_values(&[s, r, st, e, severity.as_str()]).set(n as i64);
+                        self.findings
+                            .with_label_values(&[s, r, st, e, severity.as_str()])
+                            .set(n as i64);
                     }
                 }
                 for result in &verdict.results {
                     let criterion = result.metric.as_str();
                     if let Some(v) = result.value {
-                        self.criterion_value.with_label_values(&[s, r, st, e, criterion]).set(v);
+                        self.criterion_value
+                            .with_label_values(&[s, r, st, e, criterion])
+                            .set(v);
                     }
-                    for (status, name) in [(CriterionStatus::Pass, "pass"), (CriterionStatus::Warn, "warn"), (CriterionStatus::Fail, "fail")] {
-                        self.criterion_status.with_label_values(&[s, r, st, e, criterion, name]).set(i64::from(result.status == status));
+                    for (status, name) in [
+                        (CriterionStatus::Pass, "pass"),
+                        (CriterionStatus::Warn, "warn"),
+                        (CriterionStatus::Fail, "fail"),
+                    ] {
+                        self.criterion_status
+                            .with_label_values(&[s, r, st, e, criterion, name])
+                            .set(i64::from(result.status == status));
                     }
                 }
                 self.set_state(&l, run.state.as_str());
@@ -247,7 +325,13 @@ impl EventSink for RunMetrics {
     fn request_observer(&self, suite: &str) -> Option<Arc<dyn RequestObserver>> {
         let l = self.labels();
         Some(Arc::new(SuiteObserver {
-            labels: [l.system, l.release, l.stage, l.environment, suite.to_string()],
+            labels: [
+                l.system,
+                l.release,
+                l.stage,
+                l.environment,
+                suite.to_string(),
+            ],
             seen: Mutex::new(std::collections::HashSet::new()),
             requests: self.requests.clone(),
             duration: self.duration.clone(),
@@ -273,7 +357,11 @@ impl RequestObserver for SuiteObserver {
     fn observe(&self, sample: &RequestSample<'_>) {
         let [s, r, st, e, suite] = &self.labels;
         // The recorder names transactions `suite/transaction`; the suite is its own label.
-        let tx = sample.transaction.strip_prefix(suite.as_str()).and_then(|t| t.strip_prefix('/')).unwrap_or(sample.transaction);
+        let tx = sample
+            .transaction
+            .strip_prefix(suite.as_str())
+            .and_then(|t| t.strip_prefix('/'))
+            .unwrap_or(sample.transaction);
         let outcome = match sample.error {
             None => "ok",
             Some(ErrorKind::Connection) => "connection",
@@ -287,18 +375,29 @@ impl RequestObserver for SuiteObserver {
         };
         if first {
             for other in OUTCOMES {
-                self.requests.with_label_values(&[s, r, st, e, suite, tx, other]).inc_by(0);
+                self.requests
+                    .with_label_values(&[s, r, st, e, suite, tx, other])
+                    .inc_by(0);
             }
-            self.check_failures.with_label_values(&[s, r, st, e, suite, tx]).inc_by(0);
+            self.check_failures
+                .with_label_values(&[s, r, st, e, suite, tx])
+                .inc_by(0);
         }
-        self.requests.with_label_values(&[s, r, st, e, suite, tx, outcome]).inc();
-        self.duration.with_label_values(&[s, r, st, e, suite, tx]).observe(sample.latency.as_secs_f64());
+        self.requests
+            .with_label_values(&[s, r, st, e, suite, tx, outcome])
+            .inc();
+        self.duration
+            .with_label_values(&[s, r, st, e, suite, tx])
+            .observe(sample.latency.as_secs_f64());
         if sample.checks > 0 {
-            self.checks.with_label_values(&[s, r, st, e, suite, tx]).inc_by(u64::from(sample.checks));
+            self.checks
+                .with_label_values(&[s, r, st, e, suite, tx])
+                .inc_by(u64::from(sample.checks));
         }
         if !sample.failed_checks.is_empty() {
-            self
-                .check_failures.with_label_values(&[s, r, st, e, suite, tx]).inc_by(sample.failed_checks.len() as u64);
+            self.check_failures
+                .with_label_values(&[s, r, st, e, suite, tx])
+                .inc_by(sample.failed_checks.len() as u64);
         }
     }
 }
@@ -315,6 +414,8 @@ impl EventSink for Tee<'_> {
     }
 
     fn request_observer(&self, suite: &str) -> Option<Arc<dyn RequestObserver>> {
-        self.0.request_observer(suite).or_else(|| self.1.request_observer(suite))
+        self.0
+            .request_observer(suite)
+            .or_else(|| self.1.request_observer(suite))
     }
 }

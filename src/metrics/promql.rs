@@ -50,14 +50,25 @@ pub async fn observe_gate(plan: &Plan, window: &RunWindow) -> BTreeMap<String, P
         stage: plan.stage.as_str().to_string(),
         environment: plan.environment.name.clone(),
     };
-    let queries: Vec<&PromqlQuery> = plan.gate.criteria.iter().filter_map(|c| c.query.as_ref()).collect();
+    let queries: Vec<&PromqlQuery> = plan
+        .gate
+        .criteria
+        .iter()
+        .filter_map(|c| c.query.as_ref())
+        .collect();
     let mut out = BTreeMap::new();
     let Some(base) = &plan.environment.prometheus_url else {
         for q in queries {
             let observed = Observed::NoData {
                 reason: format!("no data: environment `{}` has no `prometheus-url` (hint: add it to environments/{}.toml)", plan.environment.name, plan.environment.name),
             };
-            out.insert(q.text.clone(), PromqlObservation { query: q.render(&vars), observed });
+            out.insert(
+                q.text.clone(),
+                PromqlObservation {
+                    query: q.render(&vars),
+                    observed,
+                },
+            );
         }
         return out;
     };
@@ -66,8 +77,16 @@ pub async fn observe_gate(plan: &Plan, window: &RunWindow) -> BTreeMap<String, P
         Ok(c) => c,
         Err(e) => {
             for q in queries {
-                let observed = Observed::NoData { reason: format!("no data: cannot build an HTTP client ({e})") };
-                out.insert(q.text.clone(), PromqlObservation { query: q.render(&vars), observed });
+                let observed = Observed::NoData {
+                    reason: format!("no data: cannot build an HTTP client ({e})"),
+                };
+                out.insert(
+                    q.text.clone(),
+                    PromqlObservation {
+                        query: q.render(&vars),
+                        observed,
+                    },
+                );
             }
             return out;
         }
@@ -78,7 +97,13 @@ pub async fn observe_gate(plan: &Plan, window: &RunWindow) -> BTreeMap<String, P
         }
         let rendered = q.render(&vars);
         let observed = query_range(&client, base, &rendered, window).await;
-        out.insert(q.text.clone(), PromqlObservation { query: rendered, observed });
+        out.insert(
+            q.text.clone(),
+            PromqlObservation {
+                query: rendered,
+                observed,
+            },
+        );
     }
     out
 }
@@ -108,22 +133,47 @@ struct ApiSeries {
 
 /// One `query_range` over the window; the value is the last point (the query evaluated
 /// at the window's end), the samples are the points that had a finite value.
-pub async fn query_range(client: &reqwest::Client, base: &Url, query: &str, window: &RunWindow) -> Observed {
-    let no_data = |reason: String| Observed::NoData { reason: format!("no data: {reason}") };
+pub async fn query_range(
+    client: &reqwest::Client,
+    base: &Url,
+    query: &str,
+    window: &RunWindow,
+) -> Observed {
+    let no_data = |reason: String| Observed::NoData {
+        reason: format!("no data: {reason}"),
+    };
     let url = format!("{}/api/v1/query_range", base.as_str().trim_end_matches('/'));
     let step = window.range_s().div_ceil(MAX_POINTS).max(1);
     let seconds = |t: DateTime<Utc>| format!("{:.3}", t.timestamp_millis() as f64 / 1000.0);
-    let params = [("query", query.to_string()), ("start", seconds(window.start)), ("end", seconds(window.end)), ("step", step.to_string())];
+    let params = [
+        ("query", query.to_string()),
+        ("start", seconds(window.start)),
+        ("end", seconds(window.end)),
+        ("step", step.to_string()),
+    ];
     let response = match client.get(&url).query(&params).send().await {
         Ok(r) => r,
-        Err(e) if e.is_timeout() => return no_data(format!("prometheus unreachable: no answer from {base} within {QUERY_TIMEOUT:?}")),
-        Err(e) if e.is_connect() => return no_data(format!("prometheus unreachable at {base} (connection refused)")),
+        Err(e) if e.is_timeout() => {
+            return no_data(format!(
+                "prometheus unreachable: no answer from {base} within {QUERY_TIMEOUT:?}"
+            ))
+        }
+        Err(e) if e.is_connect() => {
+            return no_data(format!(
+                "prometheus unreachable at {base} (connection refused)"
+            ))
+        }
         Err(e) => return no_data(format!("prometheus unreachable at {base} ({e})")),
     };
     let status = response.status();
     let body: ApiResponse = match response.json().await {
         Ok(b) => b,
-        Err(_) => return no_data(format!("prometheus error: {base} answered HTTP {} without a Prometheus API response", status.as_u16())),
+        Err(_) => {
+            return no_data(format!(
+                "prometheus error: {base} answered HTTP {} without a Prometheus API response",
+                status.as_u16()
+            ))
+        }
     };
     if body.status != "success" || !status.is_success() {
         return no_data(format!(
@@ -144,15 +194,23 @@ pub async fn query_range(client: &reqwest::Client, base: &Url, query: &str, wind
             ))
         }
     };
-    let points: Vec<f64> = values.iter().map(|(_, v)| v.parse::<f64>().unwrap_or(f64::NAN)).collect();
+    let points: Vec<f64> = values
+        .iter()
+        .map(|(_, v)| v.parse::<f64>().unwrap_or(f64::NAN))
+        .collect();
     let Some(&last) = points.last() else {
         return no_data("empty result: the series has no point in the run's window".into());
     };
     if last.is_nan() {
-        return no_data("the query's value is NaN (e.g. a ratio of zero to zero: nothing was measured)".into());
+        return no_data(
+            "the query's value is NaN (e.g. a ratio of zero to zero: nothing was measured)".into(),
+        );
     }
     if last.is_infinite() {
         return no_data("the query's value is infinite".into());
     }
-    Observed::Value { value: last, samples: points.iter().filter(|v| v.is_finite()).count() as u64 }
+    Observed::Value {
+        value: last,
+        samples: points.iter().filter(|v| v.is_finite()).count() as u64,
+    }
 }

@@ -16,8 +16,13 @@ const PUSH_TIMEOUT: Duration = Duration::from_secs(10);
 pub fn push_url(base: &Url, grouping: &[(String, String)]) -> Result<Url, MetricsError> {
     let mut url = base.clone();
     {
-        let mut segments = url.path_segments_mut().map_err(|_| MetricsError::Push { url: base.to_string(), reason: "not a base URL".into() })?;
-        segments.pop_if_empty().extend(["metrics", "job", "stagegate"]);
+        let mut segments = url.path_segments_mut().map_err(|_| MetricsError::Push {
+            url: base.to_string(),
+            reason: "not a base URL".into(),
+        })?;
+        segments
+            .pop_if_empty()
+            .extend(["metrics", "job", "stagegate"]);
         for (name, value) in grouping {
             // The Pushgateway refuses an empty label value in a path; `base64` encoding
             // would be needed for it, and run labels are never empty.
@@ -28,17 +33,33 @@ pub fn push_url(base: &Url, grouping: &[(String, String)]) -> Result<Url, Metric
 }
 
 /// POSTs `text` (the Prometheus text format) to the Pushgateway.
-pub async fn push(base: &Url, grouping: &[(String, String)], text: String) -> Result<(), MetricsError> {
+pub async fn push(
+    base: &Url,
+    grouping: &[(String, String)],
+    text: String,
+) -> Result<(), MetricsError> {
     let url = push_url(base, grouping)?;
-    let fail = |reason: String| MetricsError::Push { url: url.to_string(), reason };
-    let client = reqwest::Client::builder().timeout(PUSH_TIMEOUT).build().map_err(|e| fail(e.to_string()))?;
+    let fail = |reason: String| MetricsError::Push {
+        url: url.to_string(),
+        reason,
+    };
+    let client = reqwest::Client::builder()
+        .timeout(PUSH_TIMEOUT)
+        .build()
+        .map_err(|e| fail(e.to_string()))?;
     let response = client
         .post(url.clone())
         .header("content-type", "text/plain; version=0.0.4")
         .body(text)
         .send()
         .await
-        .map_err(|e| fail(if e.is_connect() { "connection refused".into() } else { e.to_string() }))?;
+        .map_err(|e| {
+            fail(if e.is_connect() {
+                "connection refused".into()
+            } else {
+                e.to_string()
+            })
+        })?;
     let status = response.status();
     if !status.is_success() {
         let body = response.text().await.unwrap_or_default();
@@ -54,7 +75,17 @@ mod tests {
     #[test]
     fn grouping_key_becomes_path_segments() {
         let base = Url::parse("http://127.0.0.1:9091/").unwrap();
-        let url = push_url(&base, &[("system".into(), "dichvucong".into()), ("release".into(), "1.0.0 rc/1".into())]).unwrap();
-        assert_eq!(url.as_str(), "http://127.0.0.1:9091/metrics/job/stagegate/system/dichvucong/release/1.0.0%20rc%2F1");
+        let url = push_url(
+            &base,
+            &[
+                ("system".into(), "dichvucong".into()),
+                ("release".into(), "1.0.0 rc/1".into()),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:9091/metrics/job/stagegate/system/dichvucong/release/1.0.0%20rc%2F1"
+        );
     }
 }

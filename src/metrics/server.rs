@@ -39,11 +39,21 @@ pub struct MetricsServer {
 impl MetricsServer {
     /// Binds `addr` (port 0 picks a free port) and serves `GET /metrics`.
     pub async fn start(addr: SocketAddr, render: Render) -> Result<MetricsServer, MetricsError> {
-        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| MetricsError::Listen { addr, source })?;
-        let bound = listener.local_addr().map_err(|source| MetricsError::Listen { addr, source })?;
-        let shared = Shared { render, started: Arc::new(AtomicU64::new(0)), completed: Arc::new(AtomicU64::new(0)) };
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| MetricsError::Listen { addr, source })?;
+        let bound = listener
+            .local_addr()
+            .map_err(|source| MetricsError::Listen { addr, source })?;
+        let shared = Shared {
+            render,
+            started: Arc::new(AtomicU64::new(0)),
+            completed: Arc::new(AtomicU64::new(0)),
+        };
         let (started, completed) = (shared.started.clone(), shared.completed.clone());
-        let app = Router::new().route("/metrics", get(metrics)).with_state(shared);
+        let app = Router::new()
+            .route("/metrics", get(metrics))
+            .with_state(shared);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app)
@@ -52,7 +62,13 @@ impl MetricsServer {
                 })
                 .await;
         });
-        Ok(MetricsServer { addr: bound, started, completed, shutdown: Some(tx), task: Some(task) })
+        Ok(MetricsServer {
+            addr: bound,
+            started,
+            completed,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
     }
 
     /// Waits until a scrape that began after this call has been answered, at most
@@ -106,7 +122,11 @@ async fn metrics(State(shared): State<Shared>) -> Response {
     let response = match rendered {
         Ok(Ok(text)) => ([("content-type", CONTENT_TYPE)], text).into_response(),
         Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
-        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "metrics rendering failed\n").into_response(),
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "metrics rendering failed\n",
+        )
+            .into_response(),
     };
     shared.completed.fetch_add(1, Ordering::SeqCst);
     response
