@@ -313,4 +313,35 @@ mod tests {
         let first = evaluate(&g, &measured(300.0, 100, 0), None);
         assert_eq!((first.outcome, first.results[0].status), (GateOutcome::Passed, CriterionStatus::Warn));
     }
+
+    fn promql(pass: &str) -> Criterion {
+        Criterion {
+            metric: MetricId::Promql,
+            rule: CriterionRule::Threshold { pass: Threshold::parse(pass, crate::config::units::Unit::Number).unwrap(), warn: None },
+            min_samples: Some(5),
+            query: Some(crate::config::rollout::PromqlQuery { text: "up".into(), name: Some("server".into()) }),
+        }
+    }
+
+    fn with_promql(observed: Observed) -> Measurements {
+        let mut m = measured(10.0, 100, 0);
+        m.promql.insert("up".into(), crate::measure::PromqlObservation { query: "up".into(), observed });
+        m
+    }
+
+    #[test]
+    fn a_promql_criterion_reads_its_query_and_fails_closed() {
+        let g = gate(vec![promql("< 0.5")]);
+        let ok = evaluate(&g, &with_promql(Observed::Value { value: 0.2, samples: 10 }), None);
+        assert_eq!((ok.outcome, ok.results[0].metric.as_str()), (GateOutcome::Passed, "promql:server"));
+        let high = evaluate(&g, &with_promql(Observed::Value { value: 0.7, samples: 10 }), None);
+        assert_eq!(high.results[0].reason, "promql:server is 0.7000, must be < 0.5000");
+        let few = evaluate(&g, &with_promql(Observed::Value { value: 0.2, samples: 2 }), None);
+        assert!(few.results[0].reason.starts_with("insufficient data: 2 samples"), "{}", few.results[0].reason);
+        let unreachable = evaluate(&g, &with_promql(Observed::NoData { reason: "no data: prometheus unreachable at x".into() }), None);
+        assert_eq!((unreachable.outcome, unreachable.results[0].reason.as_str()), (GateOutcome::Failed, "no data: prometheus unreachable at x"));
+        // Never queried (no entry at all) is no data too, never a pass.
+        let missing = evaluate(&g, &measured(10.0, 100, 0), None);
+        assert_eq!((missing.outcome, missing.results[0].reason.as_str()), (GateOutcome::Failed, "no data: the query was not run"));
+    }
 }

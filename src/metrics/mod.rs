@@ -419,3 +419,193 @@ impl EventSink for Tee<'_> {
             .or_else(|| self.1.request_observer(suite))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gate::{CriterionResult, GateOutcome, GateVerdict};
+    use crate::ledger::{RunRow, RunState};
+    use crate::measure::{Measurements, SecurityCounts};
+    use crate::stage::StageId;
+    use std::time::Duration;
+
+    fn run_row(state: RunState) -> RunRow {
+        RunRow {
+            id: 7,
+            system: "dichvucong".into(),
+            release: "1.0.0".into(),
+            stage: StageId::TrialTest,
+            environment: "test".into(),
+            run_by: "qa".into(),
+            started_at: "2026-01-01T00:00:00.000Z".into(),
+            finished_at: None,
+            state,
+            pid: 1,
+            pid_start: None,
+            host: "h".into(),
+            files_digest: "d".into(),
+            approvals_required: 1,
+            allow_self_approval: false,
+            version_seen: None,
+            verdict: None,
+            measurements: None,
+            report_dir: None,
+            abort_reason: None,
+        }
+    }
+
+    /// The value of the one series of `name` that has every label in `labels`.
+    fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+        let run = [
+            ("system", "dichvucong"),
+            ("release", "1.0.0"),
+            ("stage", "trial-test"),
+            ("environment", "test"),
+        ];
+        let found: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with(&format!("{name}{{")))
+            .filter(|l| {
+                run.iter()
+                    .chain(labels)
+                    .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+            })
+            .collect();
+        assert_eq!(found.len(), 1, "{name} {labels:?} in\n{text}");
+        found[0].rsplit(' ').next().unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn events_and_requests_become_labelled_series() {
+        let m = RunMetrics::new().unwrap();
+        m.event(RunEvent::Started {
+            run: &run_row(RunState::Running),
+        });
+        let observer = m.request_observer("tai").unwrap();
+        for (ms, error) in [(5, None), (150, None), (20, Some(ErrorKind::Status))] {
+            observer.observe(&RequestSample {
+                transaction: "tai/tra-cuu",
+                latency: Duration::from_millis(ms),
+                error,
+                checks: 2,
+                failed_checks: if error.is_some() {
+                    vec!["b1: status".into()]
+                } else {
+                    vec![]
+                },
+                error_text: None,
+            });
+        }
+        let live = m.encode().unwrap();
+        let tx = [("suite", "tai"), ("transaction", "tra-cuu")];
+        assert_eq!(
+            value(
+                &live,
+                "stagegate_requests_total",
+                &[tx[0], tx[1], ("outcome", "ok")]
+            ),
+            2.0
+        );
+        assert_eq!(
+            value(
+                &live,
+                "stagegate_requests_total",
+                &[tx[0], tx[1], ("outcome", "status")]
+            ),
+            1.0
+        );
+        // Outcomes not seen yet exist at 0, so error panels show 0 rather than nothing.
+        assert_eq!(
+            value(
+                &live,
+                "stagegate_requests_total",
+                &[tx[0], tx[1], ("outcome", "timeout")]
+            ),
+            0.0
+        );
+        assert_eq!(
+            value(
+                &live,
+                "stagegate_request_duration_seconds_bucket",
+                &[tx[0], tx[1], ("le", "0.1")]
+            ),
+            2.0
+        );
+        assert_eq!(value(&live, "stagegate_check_failures_total", &tx), 1.0);
+        assert_eq!(value(&live, "stagegate_checks_total", &tx), 6.0);
+        assert_eq!(
+            value(&live, "stagegate_run_state", &[("state", "running")]),
+            1.0
+        );
+
+        let verdict = GateVerdict {
+            outcome: GateOutcome::Failed,
+            results: vec![CriterionResult {
+                criterion: "latency-p95 < 200.0ms".into(),
+                metric: "latency-p95".into(),
+                value: Some(350.0),
+                shown: "350.0ms".into(),
+                pass: "< 200.0ms".into(),
+                warn: None,
+                status: CriterionStatus::Fail,
+                reason: String::new(),
+            }],
+            warnings: 0,
+            warnings_block: false,
+        };
+        let mut measurements = Measurements::default();
+        let mut security = SecurityCounts::default();
+        security
+            .findings
+            .insert(crate::config::suite::Severity::High, 2);
+        measurements.security = Some(security);
+        m.event(RunEvent::Finished {
+            run: &run_row(RunState::Failed),
+            verdict: &verdict,
+            measurements: &measurements,
+        });
+        let done = m.encode().unwrap();
+        let p95 = ("criterion", "latency-p95");
+        assert_eq!(
+            value(&done, "stagegate_gate_criterion_value", &[p95]),
+            350.0
+        );
+        assert_eq!(
+            value(
+                &done,
+                "stagegate_gate_criterion_status",
+                &[p95, ("outcome", "fail")]
+            ),
+            1.0
+        );
+        assert_eq!(
+            value(
+                &done,
+                "stagegate_gate_criterion_status",
+                &[p95, ("outcome", "pass")]
+            ),
+            0.0
+        );
+        assert_eq!(
+            value(
+                &done,
+                "stagegate_security_findings",
+                &[("severity", "high")]
+            ),
+            2.0
+        );
+        assert_eq!(
+            value(&done, "stagegate_security_findings", &[("severity", "low")]),
+            0.0
+        );
+        assert_eq!(
+            value(&done, "stagegate_run_state", &[("state", "failed")]),
+            1.0
+        );
+        assert_eq!(
+            value(&done, "stagegate_run_state", &[("state", "running")]),
+            0.0
+        );
+        assert_eq!(m.final_updates(), 1);
+    }
+}
