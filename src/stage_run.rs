@@ -148,7 +148,11 @@ pub async fn run_stage(
         allow_self_approval: plan.approval.allow_self_approval,
     })?;
     sink.event(RunEvent::Started { run: &run });
-    let report_dir = out_dir.join(&plan.system).join(&plan.release).join(plan.stage.as_str()).join(format!("run-{}", run.id));
+    let report_dir = out_dir
+        .join(&plan.system)
+        .join(&plan.release)
+        .join(plan.stage.as_str())
+        .join(format!("run-{}", run.id));
 
     let mut measurements = Measurements::default();
     let mut findings = Vec::new();
@@ -162,10 +166,33 @@ pub async fn run_stage(
             }
             Ok(seen) => {
                 let reason = format!("environment serves release {seen}, not {}", plan.release);
-                let verdict = GateVerdict { outcome: GateOutcome::Failed, results: vec![], warnings: 0, warnings_block: false };
-                let aborted = finish(ledger, &run, RunState::Aborted, Some(&seen), &verdict, &measurements, &report_dir, Some(&reason))?;
-                sink.event(RunEvent::Finished { run: &aborted, verdict: &verdict, measurements: &measurements });
-                return Err(StageRunError::WrongRelease { environment: plan.environment.name.clone(), expected: plan.release.clone(), seen, run: run.id });
+                let verdict = GateVerdict {
+                    outcome: GateOutcome::Failed,
+                    results: vec![],
+                    warnings: 0,
+                    warnings_block: false,
+                };
+                let aborted = finish(
+                    ledger,
+                    &run,
+                    RunState::Aborted,
+                    Some(&seen),
+                    &verdict,
+                    &measurements,
+                    &report_dir,
+                    Some(&reason),
+                )?;
+                sink.event(RunEvent::Finished {
+                    run: &aborted,
+                    verdict: &verdict,
+                    measurements: &measurements,
+                });
+                return Err(StageRunError::WrongRelease {
+                    environment: plan.environment.name.clone(),
+                    expected: plan.release.clone(),
+                    seen,
+                    run: run.id,
+                });
             }
             Err(reason) => version_problem = Some(reason),
         }
@@ -174,15 +201,32 @@ pub async fn run_stage(
     let window_start = chrono::Utc::now();
     if version_problem.is_none() {
         for suite in &plan.suites {
-            sink.event(RunEvent::SuiteStarted { suite: &suite.name, kind: suite.kind() });
+            sink.event(RunEvent::SuiteStarted {
+                suite: &suite.name,
+                kind: suite.kind(),
+            });
             let summary = match &suite.body {
                 SuiteBody::Load(load_suite) => {
                     let recorder = Arc::new(match sink.request_observer(&suite.name) {
                         Some(observer) => Recorder::with_observer(observer),
                         None => Recorder::new(),
                     });
-                    let on_tick = |tick: LoadTick| sink.event(RunEvent::LoadProgress { suite: &suite.name, tick });
-                    match load::run(&suite.name, load_suite, &plan.traffic, &target, recorder.clone(), &on_tick).await {
+                    let on_tick = |tick: LoadTick| {
+                        sink.event(RunEvent::LoadProgress {
+                            suite: &suite.name,
+                            tick,
+                        })
+                    };
+                    match load::run(
+                        &suite.name,
+                        load_suite,
+                        &plan.traffic,
+                        &target,
+                        recorder.clone(),
+                        &on_tick,
+                    )
+                    .await
+                    {
                         Ok(report) => {
                             recorder.finish_into(&mut measurements, report.elapsed);
                             let snap = recorder.snapshot();
@@ -192,7 +236,9 @@ pub async fn run_stage(
                             // What was recorded before the engine failed is still evidence,
                             // and the missing rest shows up as failed criteria.
                             recorder.finish_into(&mut measurements, recorder.elapsed());
-                            measurements.first_error.get_or_insert_with(|| e.to_string());
+                            measurements
+                                .first_error
+                                .get_or_insert_with(|| e.to_string());
                             format!("load engine error: {e}")
                         }
                     }
@@ -200,18 +246,34 @@ pub async fn run_stage(
                 SuiteBody::Security(security_suite) => {
                     let outcome = security::run_suite(security_suite, &target).await;
                     measurements.add_security(&outcome);
-                    let errored = outcome.checks.iter().filter(|c| matches!(c.status, security::CheckStatus::Error(_))).count();
-                    let line = format!("{} checks, {} findings, {} could not run, {} requests", outcome.checks.len(), outcome.findings.len(), errored, outcome.requests);
+                    let errored = outcome
+                        .checks
+                        .iter()
+                        .filter(|c| matches!(c.status, security::CheckStatus::Error(_)))
+                        .count();
+                    let line = format!(
+                        "{} checks, {} findings, {} could not run, {} requests",
+                        outcome.checks.len(),
+                        outcome.findings.len(),
+                        errored,
+                        outcome.requests
+                    );
                     findings.extend(outcome.findings);
                     line
                 }
             };
-            sink.event(RunEvent::SuiteFinished { suite: &suite.name, summary });
+            sink.event(RunEvent::SuiteFinished {
+                suite: &suite.name,
+                summary,
+            });
         }
     }
 
     if version_problem.is_none() && plan.gate.criteria.iter().any(|c| c.query.is_some()) {
-        let window = crate::metrics::promql::RunWindow { start: window_start, end: chrono::Utc::now() };
+        let window = crate::metrics::promql::RunWindow {
+            start: window_start,
+            end: chrono::Utc::now(),
+        };
         measurements.promql = crate::metrics::promql::observe_gate(plan, &window).await;
     }
 
@@ -220,7 +282,10 @@ pub async fn run_stage(
             .measurements
             .as_deref()
             .and_then(|m| serde_json::from_str::<Measurements>(m).ok())
-            .map(|measurements| Baseline { release: row.release.clone(), measurements }),
+            .map(|measurements| Baseline {
+                release: row.release.clone(),
+                measurements,
+            }),
         None => None,
     };
     let mut verdict = gate::evaluate(&plan.gate, &measurements, baseline.as_ref());
@@ -245,8 +310,21 @@ pub async fn run_stage(
         GateOutcome::Passed => RunState::Passed,
         GateOutcome::Failed => RunState::Failed,
     };
-    let run = finish(ledger, &run, state, version_seen.as_deref(), &verdict, &measurements, &report_dir, None)?;
-    sink.event(RunEvent::Finished { run: &run, verdict: &verdict, measurements: &measurements });
+    let run = finish(
+        ledger,
+        &run,
+        state,
+        version_seen.as_deref(),
+        &verdict,
+        &measurements,
+        &report_dir,
+        None,
+    )?;
+    sink.event(RunEvent::Finished {
+        run: &run,
+        verdict: &verdict,
+        measurements: &measurements,
+    });
     let summary = RunSummary {
         format: SUMMARY_FORMAT.into(),
         system: plan.system.clone(),
@@ -268,8 +346,18 @@ pub async fn run_stage(
         findings: findings.clone(),
         abort_reason: None,
     };
-    let summary_path = report::write_summary(&report_dir, &summary).map_err(|source| StageRunError::Reports { path: report_dir.clone(), source })?;
-    Ok(StageRunOutcome { run, verdict, summary_path, measurements, findings })
+    let summary_path =
+        report::write_summary(&report_dir, &summary).map_err(|source| StageRunError::Reports {
+            path: report_dir.clone(),
+            source,
+        })?;
+    Ok(StageRunOutcome {
+        run,
+        verdict,
+        summary_path,
+        measurements,
+        findings,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -283,8 +371,10 @@ fn finish(
     report_dir: &Path,
     abort_reason: Option<&str>,
 ) -> Result<RunRow, StageRunError> {
-    let verdict_json = serde_json::to_string(verdict).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
-    let measurements_json = serde_json::to_string(measurements).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+    let verdict_json =
+        serde_json::to_string(verdict).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+    let measurements_json =
+        serde_json::to_string(measurements).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
     Ok(ledger.finish_run(
         run.id,
         &RunResult {
@@ -299,7 +389,10 @@ fn finish(
 }
 
 async fn read_version(target: &Target, path: &str, pointer: &str) -> Result<String, String> {
-    let client = reqwest::Client::builder().timeout(VERSION_TIMEOUT).build().map_err(|e| e.to_string())?;
+    let client = reqwest::Client::builder()
+        .timeout(VERSION_TIMEOUT)
+        .build()
+        .map_err(|e| e.to_string())?;
     let mut request = client.get(target.url(path));
     for (name, value) in &target.headers {
         request = request.header(name, value);
@@ -308,16 +401,26 @@ async fn read_version(target: &Target, path: &str, pointer: &str) -> Result<Stri
         if e.is_connect() {
             format!("connection refused at {}", target.url(path))
         } else if e.is_timeout() {
-            format!("timed out after {VERSION_TIMEOUT:?} at {}", target.url(path))
+            format!(
+                "timed out after {VERSION_TIMEOUT:?} at {}",
+                target.url(path)
+            )
         } else {
             e.to_string()
         }
     })?;
     let status = response.status();
     if !status.is_success() {
-        return Err(format!("HTTP {} from {}", status.as_u16(), target.url(path)));
+        return Err(format!(
+            "HTTP {} from {}",
+            status.as_u16(),
+            target.url(path)
+        ));
     }
-    let body: serde_json::Value = response.json().await.map_err(|_| format!("{} did not answer JSON", target.url(path)))?;
+    let body: serde_json::Value = response
+        .json()
+        .await
+        .map_err(|_| format!("{} did not answer JSON", target.url(path)))?;
     match body.pointer(pointer) {
         Some(serde_json::Value::String(s)) => Ok(s.clone()),
         Some(other) => Ok(other.to_string()),

@@ -50,7 +50,10 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let out = args.out.clone().unwrap_or_else(|| root.join(".stagegate").join("runs"));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| root.join(".stagegate").join("runs"));
     let secrets = |name: &str| std::env::var(name).ok();
     let live = match LiveMetrics::start(&args.metrics).await {
         Ok(l) => l,
@@ -61,7 +64,8 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
     };
     let terminal = TerminalProgress::new();
     let sink = LiveMetrics::sink(&live, &terminal);
-    let result = stage_run::run_stage(&plan, &mut ledger, &args.actor, &out, &secrets, &*sink).await;
+    let result =
+        stage_run::run_stage(&plan, &mut ledger, &args.actor, &out, &secrets, &*sink).await;
     drop(sink);
     if let Some(live) = live {
         live.finish().await;
@@ -72,7 +76,8 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
             eprintln!("error: {e}");
             return match e {
                 StageRunError::MissingSecret(_) => exit_code::INVALID_INPUT,
-                StageRunError::Ledger(crate::ledger::LedgerError::Refused(_)) | StageRunError::WrongRelease { .. } => exit_code::REFUSED,
+                StageRunError::Ledger(crate::ledger::LedgerError::Refused(_))
+                | StageRunError::WrongRelease { .. } => exit_code::REFUSED,
                 StageRunError::Ledger(_) | StageRunError::Reports { .. } => exit_code::FAILED,
             };
         }

@@ -210,7 +210,11 @@ impl fmt::Display for Criterion {
         match &self.rule {
             CriterionRule::Threshold { pass, .. } => write!(f, "{what} {pass}"),
             CriterionRule::Regression { max, .. } => {
-                write!(f, "{what} regression <= {:.0}% vs last passed release", max * 100.0)
+                write!(
+                    f,
+                    "{what} regression <= {:.0}% vs last passed release",
+                    max * 100.0
+                )
             }
         }
     }
@@ -326,7 +330,10 @@ pub fn parse(
     if raw.system.get_ref() != folder {
         diagnostics.push(file.diagnostic(
             raw.system.span(),
-            format!("system `{}` does not match its folder `{folder}`", raw.system.get_ref()),
+            format!(
+                "system `{}` does not match its folder `{folder}`",
+                raw.system.get_ref()
+            ),
             Some(format!("`system = \"{folder}\"`")),
         ));
     }
@@ -372,7 +379,11 @@ fn parse_stage(
         ));
     }
     if raw.suites.get_ref().is_empty() {
-        diagnostics.push(file.diagnostic(raw.suites.span(), "a stage needs at least one suite", Some("suite names such as `[\"tra-cuu\"]`".into())));
+        diagnostics.push(file.diagnostic(
+            raw.suites.span(),
+            "a stage needs at least one suite",
+            Some("suite names such as `[\"tra-cuu\"]`".into()),
+        ));
     }
     for suite in raw.suites.get_ref() {
         if !known.suites.contains(suite.get_ref()) {
@@ -387,14 +398,23 @@ fn parse_stage(
     let gate = parse_gate(file, &raw.gate, diagnostics);
     if *raw.approval.approvers.get_ref() == 0 {
         // Zero approvers would let a release promote itself.
-        diagnostics.push(file.diagnostic(raw.approval.approvers.span(), "a stage needs at least one approver", Some("a whole number of 1 or more".into())));
+        diagnostics.push(file.diagnostic(
+            raw.approval.approvers.span(),
+            "a stage needs at least one approver",
+            Some("a whole number of 1 or more".into()),
+        ));
     }
     if diagnostics.0.len() > before {
         return None;
     }
     Some(StageSpec {
         environment: raw.environment.into_inner(),
-        suites: raw.suites.into_inner().into_iter().map(Spanned::into_inner).collect(),
+        suites: raw
+            .suites
+            .into_inner()
+            .into_iter()
+            .map(Spanned::into_inner)
+            .collect(),
         traffic: traffic?,
         gate: gate?,
         approval: ApprovalPolicy {
@@ -408,15 +428,30 @@ fn one_of(names: &BTreeSet<String>, fallback: &str) -> String {
     if names.is_empty() {
         fallback.to_string()
     } else {
-        format!("one of {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))
+        format!(
+            "one of {}",
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     }
 }
 
-fn parse_traffic(file: &SourceFile, raw: &RawTraffic, diagnostics: &mut Diagnostics) -> Option<Traffic> {
+fn parse_traffic(
+    file: &SourceFile,
+    raw: &RawTraffic,
+    diagnostics: &mut Diagnostics,
+) -> Option<Traffic> {
     let mut duration_of = |text: &Spanned<String>| match parse_duration(text.get_ref()) {
         Ok(d) => Some(d),
         Err(e) => {
-            diagnostics.push(file.diagnostic(text.span(), format!("bad duration `{}`: {e}", text.get_ref()), Some("a duration such as `30s` or `2m`".into())));
+            diagnostics.push(file.diagnostic(
+                text.span(),
+                format!("bad duration `{}`: {e}", text.get_ref()),
+                Some("a duration such as `30s` or `2m`".into()),
+            ));
             None
         }
     };
@@ -427,16 +462,28 @@ fn parse_traffic(file: &SourceFile, raw: &RawTraffic, diagnostics: &mut Diagnost
     let duration = duration_of(&raw.duration);
     let mut ok = ramp_up.is_some() && duration.is_some();
     if duration == Some(Duration::ZERO) {
-        diagnostics.push(file.diagnostic(raw.duration.span(), "a stage that runs for no time measures nothing", Some("a duration above zero".into())));
+        diagnostics.push(file.diagnostic(
+            raw.duration.span(),
+            "a stage that runs for no time measures nothing",
+            Some("a duration above zero".into()),
+        ));
         ok = false;
     }
     if *raw.users.get_ref() == 0 {
-        diagnostics.push(file.diagnostic(raw.users.span(), "`users` must be at least 1", Some("a whole number of 1 or more".into())));
+        diagnostics.push(file.diagnostic(
+            raw.users.span(),
+            "`users` must be at least 1",
+            Some("a whole number of 1 or more".into()),
+        ));
         ok = false;
     }
     if let Some(rps) = &raw.max_rps {
         if !(rps.get_ref().is_finite() && *rps.get_ref() > 0.0) {
-            diagnostics.push(file.diagnostic(rps.span(), "`max-rps` must be positive", Some("a number above 0".into())));
+            diagnostics.push(file.diagnostic(
+                rps.span(),
+                "`max-rps` must be positive",
+                Some("a number above 0".into()),
+            ));
             ok = false;
         }
     }
@@ -452,61 +499,107 @@ fn parse_gate(file: &SourceFile, raw: &RawGate, diagnostics: &mut Diagnostics) -
     let before = diagnostics.0.len();
     if raw.criteria.get_ref().is_empty() {
         // Keptn passes a gate with no objectives; we refuse to: no evidence, no promotion.
-        diagnostics.push(file.diagnostic(raw.criteria.span(), "a gate needs at least one criterion", Some("e.g. `[{ metric = \"error-rate\", pass = \"< 1%\" }]`".into())));
+        diagnostics.push(file.diagnostic(
+            raw.criteria.span(),
+            "a gate needs at least one criterion",
+            Some("e.g. `[{ metric = \"error-rate\", pass = \"< 1%\" }]`".into()),
+        ));
     }
     let mut criteria = Vec::new();
     for c in raw.criteria.get_ref() {
         let metric = *c.metric.get_ref();
         let unit = metric.unit();
-        let threshold = |text: &Spanned<String>, diagnostics: &mut Diagnostics| match Threshold::parse(text.get_ref(), unit) {
-            Ok(t) => Some(t),
+        let threshold =
+            |text: &Spanned<String>, diagnostics: &mut Diagnostics| match Threshold::parse(
+                text.get_ref(),
+                unit,
+            ) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    diagnostics.push(file.diagnostic(
+                        text.span(),
+                        format!("bad threshold `{}` for `{metric}`: {e}", text.get_ref()),
+                        Some(format!(
+                            "an operator and {}, e.g. `{}`",
+                            unit.example(),
+                            example_threshold(unit)
+                        )),
+                    ));
+                    None
+                }
+            };
+        let regression = |text: &Spanned<String>, diagnostics: &mut Diagnostics| match Unit::Ratio
+            .parse_quantity(text.get_ref())
+        {
+            Ok(r) => Some(r),
             Err(e) => {
                 diagnostics.push(file.diagnostic(
                     text.span(),
-                    format!("bad threshold `{}` for `{metric}`: {e}", text.get_ref()),
-                    Some(format!("an operator and {}, e.g. `{}`", unit.example(), example_threshold(unit))),
+                    format!("bad regression `{}`: {e}", text.get_ref()),
+                    Some("a percentage such as `20%`".into()),
                 ));
-                None
-            }
-        };
-        let regression = |text: &Spanned<String>, diagnostics: &mut Diagnostics| match Unit::Ratio.parse_quantity(text.get_ref()) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                diagnostics.push(file.diagnostic(text.span(), format!("bad regression `{}`: {e}", text.get_ref()), Some("a percentage such as `20%`".into())));
                 None
             }
         };
         let rule = match (&c.pass, &c.max_regression) {
             (Some(pass), None) => {
                 if let Some(w) = &c.warn_regression {
-                    diagnostics.push(file.diagnostic(w.span(), "`warn-regression` goes with `max-regression`", Some("`warn` for a `pass` threshold".into())));
+                    diagnostics.push(file.diagnostic(
+                        w.span(),
+                        "`warn-regression` goes with `max-regression`",
+                        Some("`warn` for a `pass` threshold".into()),
+                    ));
                 }
                 let pass = threshold(pass, diagnostics);
                 let warn = c.warn.as_ref().map(|w| threshold(w, diagnostics));
                 match (pass, warn) {
                     (Some(pass), None) => Some(CriterionRule::Threshold { pass, warn: None }),
-                    (Some(pass), Some(Some(warn))) => Some(CriterionRule::Threshold { pass, warn: Some(warn) }),
+                    (Some(pass), Some(Some(warn))) => Some(CriterionRule::Threshold {
+                        pass,
+                        warn: Some(warn),
+                    }),
                     _ => None,
                 }
             }
             (None, Some(max)) => {
                 if let Some(w) = &c.warn {
-                    diagnostics.push(file.diagnostic(w.span(), "`warn` goes with `pass`", Some("`warn-regression` for a `max-regression`".into())));
+                    diagnostics.push(file.diagnostic(
+                        w.span(),
+                        "`warn` goes with `pass`",
+                        Some("`warn-regression` for a `max-regression`".into()),
+                    ));
                 }
                 let max = regression(max, diagnostics);
-                let warn = c.warn_regression.as_ref().map(|w| regression(w, diagnostics));
+                let warn = c
+                    .warn_regression
+                    .as_ref()
+                    .map(|w| regression(w, diagnostics));
                 match (max, warn) {
                     (Some(max), None) => Some(CriterionRule::Regression { max, warn: None }),
-                    (Some(max), Some(Some(warn))) => Some(CriterionRule::Regression { max, warn: Some(warn) }),
+                    (Some(max), Some(Some(warn))) => Some(CriterionRule::Regression {
+                        max,
+                        warn: Some(warn),
+                    }),
                     _ => None,
                 }
             }
             (Some(pass), Some(_)) => {
-                diagnostics.push(file.diagnostic(pass.span(), "a criterion has either `pass` or `max-regression`, not both", Some("two separate criteria".into())));
+                diagnostics.push(file.diagnostic(
+                    pass.span(),
+                    "a criterion has either `pass` or `max-regression`, not both",
+                    Some("two separate criteria".into()),
+                ));
                 None
             }
             (None, None) => {
-                diagnostics.push(file.diagnostic(c.metric.span(), format!("criterion `{metric}` has no threshold"), Some(format!("`pass = \"{}\"` or `max-regression = \"20%\"`", example_threshold(unit)))));
+                diagnostics.push(file.diagnostic(
+                    c.metric.span(),
+                    format!("criterion `{metric}` has no threshold"),
+                    Some(format!(
+                        "`pass = \"{}\"` or `max-regression = \"20%\"`",
+                        example_threshold(unit)
+                    )),
+                ));
                 None
             }
         };
@@ -520,7 +613,7 @@ fn parse_gate(file: &SourceFile, raw: &RawGate, diagnostics: &mut Diagnostics) -
             });
         }
     }
-    (diagnostics.0.len() == before).then(|| GateSpec {
+    (diagnostics.0.len() == before).then_some(GateSpec {
         criteria,
         warnings_block: raw.warnings_block,
     })
@@ -538,14 +631,26 @@ fn example_threshold(unit: Unit) -> &'static str {
 
 /// The `query` (and `name`) of a `promql` criterion, checked: present exactly when the
 /// metric is `promql`, not blank, and using only known `$variables`.
-fn promql_query(file: &SourceFile, c: &RawCriterion, diagnostics: &mut Diagnostics) -> Option<PromqlQuery> {
+fn promql_query(
+    file: &SourceFile,
+    c: &RawCriterion,
+    diagnostics: &mut Diagnostics,
+) -> Option<PromqlQuery> {
     let is_promql = *c.metric.get_ref() == MetricId::Promql;
     if !is_promql {
         if let Some(q) = &c.query {
-            diagnostics.push(file.diagnostic(q.span(), "`query` goes with `metric = \"promql\"`", Some("`metric = \"promql\"`, or remove `query`".into())));
+            diagnostics.push(file.diagnostic(
+                q.span(),
+                "`query` goes with `metric = \"promql\"`",
+                Some("`metric = \"promql\"`, or remove `query`".into()),
+            ));
         }
         if let Some(n) = &c.name {
-            diagnostics.push(file.diagnostic(n.span(), "`name` goes with `metric = \"promql\"`", Some("remove `name`".into())));
+            diagnostics.push(file.diagnostic(
+                n.span(),
+                "`name` goes with `metric = \"promql\"`",
+                Some("remove `name`".into()),
+            ));
         }
         return None;
     }
@@ -553,24 +658,39 @@ fn promql_query(file: &SourceFile, c: &RawCriterion, diagnostics: &mut Diagnosti
         diagnostics.push(file.diagnostic(
             c.metric.span(),
             "a `promql` criterion needs a `query`",
-            Some("e.g. `query = \"sum(rate(http_requests_total{status=~'5..'}[$__range]))\"`".into()),
+            Some(
+                "e.g. `query = \"sum(rate(http_requests_total{status=~'5..'}[$__range]))\"`".into(),
+            ),
         ));
         return None;
     };
     let before = diagnostics.0.len();
     if query.get_ref().trim().is_empty() {
-        diagnostics.push(file.diagnostic(query.span(), "the query is empty", Some("a PromQL expression".into())));
+        diagnostics.push(file.diagnostic(
+            query.span(),
+            "the query is empty",
+            Some("a PromQL expression".into()),
+        ));
     }
     for name in super::promql::unknown_variables(query.get_ref()) {
         diagnostics.push(file.diagnostic(
             query.span(),
             format!("unknown variable `${name}` in the query"),
-            Some(format!("one of {}", super::promql::VARIABLES.map(|v| format!("`${v}`")).join(", "))),
+            Some(format!(
+                    "one of {}",
+                    super::promql::VARIABLES
+                        .map(|v| format!("`${v}`"))
+                        .join(", ")
+                )),
         ));
     }
     if let Some(n) = &c.name {
         if n.get_ref().trim().is_empty() || n.get_ref().chars().any(char::is_control) {
-            diagnostics.push(file.diagnostic(n.span(), "the name is empty", Some("a short name such as `server-p95`".into())));
+            diagnostics.push(file.diagnostic(
+                n.span(),
+                "the name is empty",
+                Some("a short name such as `server-p95`".into()),
+            ));
         }
     }
     (diagnostics.0.len() == before).then(|| PromqlQuery {
@@ -589,11 +709,29 @@ mod promql_tests {
 
     fn parse_with(criterion: &str) -> (Option<Rollout>, Diagnostics) {
         assert!(SAMPLE.contains(LINE), "the sample plan changed");
-        let file = SourceFile { path: PathBuf::from("rollout.toml"), text: SAMPLE.replace(LINE, criterion) };
+        let file = SourceFile {
+            path: PathBuf::from("rollout.toml"),
+            text: SAMPLE.replace(LINE, criterion),
+        };
         let environments: BTreeSet<String> = ["test", "production"].map(String::from).into();
-        let suites: BTreeSet<String> = ["tra-cuu-va-nop-ho-so", "giam-sat-tong-hop", "bao-mat-co-ban", "bao-mat-xam-nhap"].map(String::from).into();
+        let suites: BTreeSet<String> = [
+            "tra-cuu-va-nop-ho-so",
+            "giam-sat-tong-hop",
+            "bao-mat-co-ban",
+            "bao-mat-xam-nhap",
+        ]
+        .map(String::from)
+        .into();
         let mut diagnostics = Diagnostics::default();
-        let rollout = parse(&file, "dichvucong", &KnownNames { environments: &environments, suites: &suites }, &mut diagnostics);
+        let rollout = parse(
+            &file,
+            "dichvucong",
+            &KnownNames {
+                environments: &environments,
+                suites: &suites,
+            },
+            &mut diagnostics,
+        );
         (rollout, diagnostics)
     }
 
@@ -611,7 +749,11 @@ mod promql_tests {
         let (rollout, diagnostics) = parse_with(c);
         assert!(diagnostics.0.is_empty(), "{diagnostics:?}");
         let gate = &rollout.unwrap().stages[&StageId::RealProduction].gate;
-        let promql = gate.criteria.iter().find(|c| c.metric == MetricId::Promql).unwrap();
+        let promql = gate
+            .criteria
+            .iter()
+            .find(|c| c.metric == MetricId::Promql)
+            .unwrap();
         assert_eq!(promql.query.as_ref().unwrap().name(), "server-p95");
         assert_eq!(promql.to_string(), "promql:server-p95 < 0.2500");
         assert_eq!(promql.min_samples, Some(3));
@@ -632,9 +774,19 @@ mod promql_tests {
     fn an_unknown_variable_and_a_stray_query_are_refused_where_written() {
         let c = r#"{ metric = "promql", query = "rate(x[$__interval])", pass = "< 0.5" }, { metric = "error-rate", query = "up", pass = "< 1%" },"#;
         let (_, diagnostics) = parse_with(c);
-        let messages: Vec<(&str, usize, usize)> = diagnostics.0.iter().map(|d| (d.message.as_str(), d.line, d.column)).collect();
+        let messages: Vec<(&str, usize, usize)> = diagnostics
+            .0
+            .iter()
+            .map(|d| (d.message.as_str(), d.line, d.column))
+            .collect();
         let (l1, c1) = position(c, "\"rate(");
         let (l2, c2) = position(c, "\"up\"");
-        assert_eq!(messages, vec![("unknown variable `$__interval` in the query", l1, c1), ("`query` goes with `metric = \"promql\"`", l2, c2)]);
+        assert_eq!(
+            messages,
+            vec![
+                ("unknown variable `$__interval` in the query", l1, c1),
+                ("`query` goes with `metric = \"promql\"`", l2, c2)
+            ]
+        );
     }
 }
