@@ -153,6 +153,16 @@ pub async fn run(
     if hung {
         return Err(LoadError::Hung(SHUTDOWN_GRACE));
     }
+    // goose's Ctrl-C handler ends the attack early and quietly; a load cut short by the
+    // operator is not evidence of anything and must never reach the gate as a full run.
+    if breach.is_none() && goose::is_killswitch_triggered() {
+        breach = Some(Breach {
+            criterion: "interrupted".into(),
+            value: "stopped by the operator (Ctrl-C)".into(),
+            at_second: started.elapsed().as_secs(),
+            seconds: 0,
+        });
+    }
     match result {
         Ok(_) | Err(GooseError::ThresholdsFailed { .. }) => Ok(LoadReport {
             elapsed: started.elapsed(),

@@ -367,3 +367,47 @@ fn goose_output_never_reaches_standard_output() {
         "stdout must be exactly the JSON summary:\n{stdout}"
     );
 }
+
+#[test]
+fn an_interrupted_run_is_recorded_as_aborted_never_passed() {
+    let sample = Sample::start(&[]);
+    let project = load_only_project(&sample, 2, "60s");
+    let child = stagegate(project.root())
+        .args([
+            "run",
+            SYSTEM,
+            "--release",
+            "1.0.0",
+            "--stage",
+            "trial-test",
+            "--as",
+            "qa.an",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Let the load get going, then press Ctrl-C.
+    std::thread::sleep(Duration::from_secs(4));
+    // SAFETY: sending SIGINT to our own child process.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let started = std::time::Instant::now();
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the run did not stop promptly"
+    );
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    let s = summary(&project, "1.0.0", "trial-test", 1);
+    assert_eq!(s["state"], "aborted", "{s}");
+    assert!(
+        s["abort_reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("interrupted"),
+        "{s}"
+    );
+}
