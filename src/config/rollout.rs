@@ -328,6 +328,8 @@ pub struct KnownNames<'a> {
     pub suites: &'a BTreeSet<String>,
     /// Names of the environments whose tier is production.
     pub production: &'a BTreeSet<String>,
+    /// Names of the environments that have a `prometheus-url`.
+    pub with_prometheus: &'a BTreeSet<String>,
 }
 
 /// Parses and validates a rollout file; `folder` is the system folder's name.
@@ -415,6 +417,25 @@ fn parse_stage(
     }
     let traffic = traffic::parse(file, &raw.traffic, diagnostics);
     let gate = parse_gate(file, &raw.gate, diagnostics);
+    if known.environments.contains(raw.environment.get_ref())
+        && !known.with_prometheus.contains(raw.environment.get_ref())
+    {
+        // Caught here rather than at run time, where it could only fail the gate after
+        // the whole load had been sent.
+        for c in raw
+            .gate
+            .criteria
+            .get_ref()
+            .iter()
+            .filter(|c| *c.metric.get_ref() == MetricId::Promql)
+        {
+            diagnostics.push(file.diagnostic(
+                c.metric.span(),
+                format!("a `promql` criterion needs a Prometheus, and environment `{}` has no `prometheus-url`", raw.environment.get_ref()),
+                Some(format!("`prometheus-url = \"http://127.0.0.1:9090\"` in environments/{}.toml", raw.environment.get_ref())),
+            ));
+        }
+    }
     let abort = parse_abort(file, &raw.abort, diagnostics);
     if raw.abort.is_empty() && known.production.contains(raw.environment.get_ref()) {
         // Production load without a brake is how a trial becomes an outage.
@@ -759,6 +780,7 @@ mod promql_tests {
                 environments: &environments,
                 suites: &suites,
                 production: &["production".to_string()].into(),
+                with_prometheus: &["production".to_string()].into(),
             },
             &mut diagnostics,
         );
@@ -818,5 +840,47 @@ mod promql_tests {
                 ("`query` goes with `metric = \"promql\"`", l2, c2)
             ]
         );
+    }
+
+    #[test]
+    fn a_promql_criterion_on_an_environment_without_prometheus_is_refused() {
+        let text = SAMPLE.replacen(
+            r#"{ metric = "error-rate", pass = "< 1%" },"#,
+            r#"{ metric = "promql", query = "up", pass = "> 0" },"#,
+            1,
+        );
+        let file = SourceFile {
+            path: PathBuf::from("rollout.toml"),
+            text: text.clone(),
+        };
+        let environments: BTreeSet<String> = ["test", "production"].map(String::from).into();
+        let suites: BTreeSet<String> = [
+            "tra-cuu-va-nop-ho-so",
+            "giam-sat-tong-hop",
+            "bao-mat-co-ban",
+            "bao-mat-xam-nhap",
+        ]
+        .map(String::from)
+        .into();
+        let production: BTreeSet<String> = ["production".to_string()].into();
+        let mut diagnostics = Diagnostics::default();
+        let known = KnownNames {
+            environments: &environments,
+            suites: &suites,
+            production: &production,
+            with_prometheus: &production,
+        };
+        assert!(parse(&file, "dichvucong", &known, &mut diagnostics).is_none());
+        assert_eq!(diagnostics.0.len(), 1, "{diagnostics:?}");
+        let d = &diagnostics.0[0];
+        let at = text.find(r#""promql""#).unwrap();
+        assert_eq!(
+            (d.line, d.column),
+            (
+                text[..at].matches('\n').count() + 1,
+                at - text[..at].rfind('\n').unwrap()
+            )
+        );
+        assert_eq!(d.message, "a `promql` criterion needs a Prometheus, and environment `test` has no `prometheus-url`");
     }
 }
