@@ -341,44 +341,41 @@ fn unreachable_prometheus_fails_the_gate_with_its_own_reason() {
     );
 }
 
-/// A one-shot Pushgateway stand-in: accepts one request, answers 200, returns the
-/// request line and body.
-fn fake_pushgateway() -> (String, std::thread::JoinHandle<(String, String)>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let handle = std::thread::spawn(move || {
-        let (stream, _) = listener.accept().unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        let mut reader = BufReader::new(stream);
-        let mut request_line = String::new();
-        reader.read_line(&mut request_line).unwrap();
-        let mut length = 0usize;
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
-            if line.trim().is_empty() {
-                break;
+/// A Prometheus Pushgateway (Debian package `prometheus-pushgateway`), killed on drop.
+struct Pushgateway {
+    child: Child,
+    addr: String,
+}
+
+impl Pushgateway {
+    fn start() -> Pushgateway {
+        let addr = format!("127.0.0.1:{}", free_port());
+        let child = Command::new("prometheus-pushgateway")
+            .arg(format!("--web.listen-address={addr}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the pushgateway starts (Debian package `prometheus-pushgateway`; scripts/test installs it)");
+        let pushgateway = Pushgateway { child, addr };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if matches!(http_get(&pushgateway.addr, "/-/ready"), Some((200, _))) {
+                return pushgateway;
             }
-            if let Some((name, value)) = line.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse().unwrap();
-                }
-            }
+            std::thread::sleep(Duration::from_millis(100));
         }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).unwrap();
-        reader
-            .get_mut()
-            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-            .unwrap();
-        (
-            request_line.trim().to_string(),
-            String::from_utf8(body).unwrap(),
-        )
-    });
-    (url, handle)
+        panic!(
+            "the pushgateway at {} was not ready within 20s",
+            pushgateway.addr
+        );
+    }
+}
+
+impl Drop for Pushgateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 fn promtool_check(metrics: &str) -> (bool, String) {
@@ -405,7 +402,8 @@ fn metrics_pass_promtool_and_reach_the_pushgateway() {
     let project = Project::new(&sample.url, "http://127.0.0.1:9");
     quick_traffic(&project, "trial-test", 4, "3s");
     let metrics_addr = format!("127.0.0.1:{}", free_port());
-    let (push_url, pushed) = fake_pushgateway();
+    let pushgateway = Pushgateway::start();
+    let push_url = format!("http://{}", pushgateway.addr);
     let mut child = stagegate(project.root())
         .args([
             "run",
@@ -471,9 +469,27 @@ fn metrics_pass_promtool_and_reach_the_pushgateway() {
     let (ok, report) = promtool_check(&last);
     assert!(ok && report.trim().is_empty(), "promtool: {report}");
 
-    let (request_line, body) = pushed.join().unwrap();
-    assert_eq!(request_line, "POST /metrics/job/stagegate/system/dichvucong/release/1.0.0/stage/trial-test/environment/test HTTP/1.1");
-    assert!(body.contains("stagegate_gate_criterion_status{"), "{body}");
+    // The Pushgateway accepted the final metrics under the run's grouping key.
+    let (code, pushed) = http_get(&pushgateway.addr, "/metrics").unwrap();
+    assert_eq!(code, 200);
+    let passed = pushed
+        .lines()
+        .find(|l| l.starts_with("stagegate_run_state{") && l.contains(r#"state="passed""#))
+        .unwrap_or_else(|| panic!("no pushed run state in\n{pushed}"));
+    for label in [
+        r#"job="stagegate""#,
+        r#"system="dichvucong""#,
+        r#"release="1.0.0""#,
+        r#"stage="trial-test""#,
+        r#"environment="test""#,
+    ] {
+        assert!(passed.contains(label), "{label} missing from {passed}");
+    }
+    assert!(passed.ends_with(" 1"), "{passed}");
+    assert!(
+        pushed.contains("stagegate_gate_criterion_status{"),
+        "{pushed}"
+    );
 
     // The ledger exporter's text passes promtool too.
     let mut serve = stagegate(project.root())
