@@ -67,13 +67,13 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
     let result =
         stage_run::run_stage(&plan, &mut ledger, &args.actor, &out, &secrets, &*sink).await;
     drop(sink);
-    if let Some(live) = live {
-        live.finish().await;
-    }
     let outcome = match result {
         Ok(o) => o,
         Err(e) => {
             eprintln!("error: {e}");
+            if let Some(live) = live {
+                live.finish().await;
+            }
             return match e {
                 StageRunError::MissingSecret(_) => exit_code::INVALID_INPUT,
                 StageRunError::Ledger(crate::ledger::LedgerError::Refused(_))
@@ -104,6 +104,11 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
                 );
             }
         }
+    }
+    // The verdict is shown first; then the final metrics are pushed and, with
+    // `--metrics-linger`, left up for one last scrape.
+    if let Some(live) = live {
+        live.finish().await;
     }
     match outcome.verdict.outcome {
         GateOutcome::Passed => exit_code::OK,
