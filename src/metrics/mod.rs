@@ -608,4 +608,65 @@ mod tests {
         );
         assert_eq!(m.final_updates(), 1);
     }
+
+    /// The catalogue of live metrics (names, types, help), pinned: a rename breaks
+    /// dashboards and alerts, so it must show up in review.
+    #[test]
+    fn the_metric_catalogue_is_stable() {
+        let m = RunMetrics::new().unwrap();
+        m.event(RunEvent::Started {
+            run: &run_row(RunState::Running),
+        });
+        let observer = m.request_observer("tai").unwrap();
+        observer.observe(&RequestSample {
+            transaction: "tai/tra-cuu",
+            latency: Duration::from_millis(5),
+            error: None,
+            checks: 1,
+            failed_checks: vec![],
+            error_text: None,
+        });
+        m.event(RunEvent::LoadProgress {
+            suite: "tai",
+            tick: crate::load::LoadTick {
+                elapsed: Duration::from_secs(1),
+                planned: Duration::from_secs(5),
+                users: 1,
+                snapshot: crate::measure::recorder::LiveSnapshot {
+                    active_users: 1,
+                    ..Default::default()
+                },
+            },
+        });
+        let mut measurements = Measurements::default();
+        measurements.security = Some(SecurityCounts::default());
+        let verdict = GateVerdict {
+            outcome: GateOutcome::Passed,
+            results: vec![CriterionResult {
+                criterion: "requests >= 1".into(),
+                metric: "requests".into(),
+                value: Some(1.0),
+                shown: "1".into(),
+                pass: ">= 1".into(),
+                warn: None,
+                status: CriterionStatus::Pass,
+                reason: String::new(),
+            }],
+            warnings: 0,
+            warnings_block: false,
+        };
+        m.event(RunEvent::Finished {
+            run: &run_row(RunState::Passed),
+            verdict: &verdict,
+            measurements: &measurements,
+        });
+        let catalogue: Vec<String> = m
+            .encode()
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("# "))
+            .map(String::from)
+            .collect();
+        insta::assert_snapshot!(catalogue.join("\n"));
+    }
 }
