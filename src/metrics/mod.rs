@@ -638,8 +638,10 @@ mod tests {
                 },
             },
         });
-        let mut measurements = Measurements::default();
-        measurements.security = Some(SecurityCounts::default());
+        let measurements = Measurements {
+            security: Some(SecurityCounts::default()),
+            ..Measurements::default()
+        };
         let verdict = GateVerdict {
             outcome: GateOutcome::Passed,
             results: vec![CriterionResult {
