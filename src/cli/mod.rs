@@ -8,11 +8,13 @@ mod demo;
 mod history;
 mod ledger_cmd;
 mod load_cmd;
+mod metrics_args;
 mod plan_cmd;
 mod progress;
 mod run;
 mod sample_system;
 mod scan;
+mod serve;
 mod status;
 mod validate;
 
@@ -119,6 +121,10 @@ pub enum Command {
     /// Run the whole pipeline on two sample instances (test, production): release 1.0.0
     /// through all four stages, then 1.1.0 stopped by its real-test gate.
     Demo(demo::DemoArgs),
+    /// Serve the ledger's state as Prometheus metrics (the rollout board for dashboards):
+    /// stage states, last gate results, pending approvals, age of the last run.
+    #[command(after_help = "Example:\n  stagegate serve --listen 127.0.0.1:9464")]
+    Serve(serve::ServeArgs),
 }
 
 /// Entry point of the binary.
@@ -185,6 +191,7 @@ async fn dispatch(cli: Cli) -> u8 {
         Command::Demo(args) => demo::run(args).await,
         Command::Scan(args) => scan::run(args).await,
         Command::Checks(args) => checks::run(args),
+        Command::Serve(args) => serve::run(&ledger_path, args).await,
     }
 }
 

@@ -1,5 +1,6 @@
 //! `stagegate run`: one stage of one release, end to end.
 
+use super::metrics_args::LiveMetrics;
 use super::progress::TerminalProgress;
 use super::OutputFormat;
 use crate::exit_code;
@@ -29,6 +30,8 @@ pub struct RunArgs {
     /// Output format of the verdict on standard output.
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
+    #[command(flatten)]
+    pub metrics: super::metrics_args::MetricsArgs,
 }
 
 pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
@@ -52,19 +55,25 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
         .clone()
         .unwrap_or_else(|| root.join(".stagegate").join("runs"));
     let secrets = |name: &str| std::env::var(name).ok();
-    let outcome = match stage_run::run_stage(
-        &plan,
-        &mut ledger,
-        &args.actor,
-        &out,
-        &secrets,
-        &TerminalProgress::new(),
-    )
-    .await
-    {
+    let live = match LiveMetrics::start(&args.metrics).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit_code::INVALID_INPUT;
+        }
+    };
+    let terminal = TerminalProgress::new();
+    let sink = LiveMetrics::sink(&live, &terminal);
+    let result =
+        stage_run::run_stage(&plan, &mut ledger, &args.actor, &out, &secrets, &*sink).await;
+    drop(sink);
+    let outcome = match result {
         Ok(o) => o,
         Err(e) => {
             eprintln!("error: {e}");
+            if let Some(live) = live {
+                live.finish().await;
+            }
             return match e {
                 StageRunError::MissingSecret(_) => exit_code::INVALID_INPUT,
                 StageRunError::Ledger(crate::ledger::LedgerError::Refused(_))
@@ -95,6 +104,11 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
                 );
             }
         }
+    }
+    // The verdict is shown first; then the final metrics are pushed and, with
+    // `--metrics-linger`, left up for one last scrape.
+    if let Some(live) = live {
+        live.finish().await;
     }
     match outcome.verdict.outcome {
         GateOutcome::Passed => exit_code::OK,

@@ -87,6 +87,7 @@ impl CompiledSuite {
         let Some(tx) = self.transactions.get(index) else {
             return Ok(());
         };
+        self.recorder.note_user(user.weighted_users_index);
         let mut vars: HashMap<String, String> = HashMap::new();
         for feeder in &self.feeders {
             match feeder.take() {

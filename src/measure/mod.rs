@@ -11,7 +11,7 @@ use crate::security::{CheckStatus, SecurityOutcome};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub use recorder::{ErrorKind, Recorder, RequestSample, SecondStats};
+pub use recorder::{ErrorKind, Recorder, RequestObserver, RequestSample, SecondStats};
 
 /// Latency percentiles in milliseconds.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
@@ -100,6 +100,18 @@ pub struct Measurements {
     pub security: Option<SecurityCounts>,
     /// The target arrival rate and what was achieved, when the stage set one.
     pub arrival: Option<ArrivalRate>,
+    /// Values of the gate's PromQL criteria, keyed by the query as written.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub promql: BTreeMap<String, PromqlObservation>,
+}
+
+/// What the environment's Prometheus answered for one query over the run's window.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PromqlObservation {
+    /// The query as sent, variables substituted.
+    pub query: String,
+    /// The value and its number of points, or why there is none.
+    pub observed: Observed,
 }
 
 /// A target arrival rate and how close the run came to it.
@@ -259,6 +271,19 @@ impl Measurements {
             MetricId::SecurityMedium => self.findings(Severity::Medium),
             MetricId::SecurityHigh => self.findings(Severity::High),
             MetricId::SecurityCritical => self.findings(Severity::Critical),
+            MetricId::Promql => Observed::NoData {
+                reason: "no data: a `promql` criterion is observed by its query".into(),
+            },
+        }
+    }
+
+    /// The value of a PromQL criterion's query (as written), or why there is none.
+    pub fn observe_promql(&self, query: &str) -> Observed {
+        match self.promql.get(query) {
+            Some(o) => o.observed.clone(),
+            None => Observed::NoData {
+                reason: "no data: the query was not run".into(),
+            },
         }
     }
 
