@@ -8,6 +8,7 @@ mod history;
 mod ledger_cmd;
 mod plan_cmd;
 mod progress;
+mod report_cmd;
 mod run;
 mod sample_system;
 mod status;
@@ -87,6 +88,10 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Every run, approval and promotion of one release, from the ledger.
     History(history::HistoryArgs),
+    /// Write the go-live dossier of a release (all four stages, gates, charts, findings,
+    /// approvals) as one self-contained HTML page, in English or Vietnamese.
+    #[command(after_help = "Example:\n  stagegate report dichvucong --release 1.0.0 --lang vi -o ho-so-1.0.0.html")]
+    Report(report_cmd::ReportArgs),
     /// Ledger maintenance.
     #[command(subcommand)]
     Ledger(ledger_cmd::LedgerCommand),
@@ -131,6 +136,7 @@ async fn dispatch(cli: Cli) -> u8 {
         Command::Status(args) => status::run(&ledger_path, args),
         Command::History(args) => history::run(&ledger_path, args),
         Command::Ledger(cmd) => ledger_cmd::run(&ledger_path, cmd),
+        Command::Report(args) => report_cmd::run(&cli.root, &ledger_path, args),
         Command::SampleSystem(args) => sample_system::run(args).await,
         Command::Demo(args) => demo::run(args).await,
     }

@@ -6,16 +6,16 @@ use super::rows::{self, ApprovalRow, PromotionRow, ReleaseRow, RunRow};
 use super::LedgerError;
 use crate::stage::StageId;
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fmt;
 
 /// The hash before the first event.
-const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// One audit event.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuditEvent {
     /// Position in the log.
     pub seq: i64,
@@ -57,6 +57,15 @@ impl fmt::Display for VerifyProblem {
     }
 }
 
+impl AuditEvent {
+    /// The hash this event's content and link give, to compare with [`AuditEvent::hash`]
+    /// (evidence archives check their events without the database).
+    pub fn computed_hash(&self) -> String {
+        hash_event(self.seq, &self.at, &self.kind, &self.system, &self.release, self.stage.as_deref(), &self.actor, &self.payload, &self.prev_hash)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn hash_event(seq: i64, at: &str, kind: &str, system: &str, release: &str, stage: Option<&str>, actor: &str, payload: &str, prev: &str) -> String {
     let mut h = Sha256::new();
     for part in [&seq.to_string(), at, kind, system, release, stage.unwrap_or(""), actor, payload, prev] {
