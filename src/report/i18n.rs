@@ -205,6 +205,17 @@ pub struct Messages {
 }
 
 impl Messages {
+    /// Every fixed phrase of the catalogue, for completeness checks.
+    pub fn phrases(&self) -> Vec<&'static str> {
+        let mut all = vec![self.code, self.run_report, self.release_report, self.system, self.release, self.stage, self.environment, self.run, self.run_by, self.started, self.finished, self.files_digest, self.version_seen, self.suites, self.tier_test, self.tier_production, self.pipeline, self.state_not_run, self.state_running, self.state_failed, self.state_aborted, self.state_awaiting, self.state_promoted, self.gate, self.status_pass, self.status_warn, self.status_fail, self.outcome_passed, self.outcome_failed, self.aborted_note, self.load, self.requests, self.errors, self.duration, self.throughput, self.latency_percentiles, self.latency_over_time, self.throughput_over_time, self.seconds, self.no_load, self.errors_by_kind, self.no_errors, self.transactions, self.transaction, self.findings, self.severity, self.evidence, self.remediation, self.url, self.no_findings, self.security_checks, self.check_ran, self.check_error, self.no_security, self.approvals, self.approved, self.rejected, self.no_approvals, self.runs, self.state, self.generated];
+        all.extend(self.stage_titles);
+        all.extend(self.gate_columns);
+        all.extend(self.error_kinds);
+        all.extend(self.severities);
+        all.extend(self.approval_columns);
+        all
+    }
+
     /// The title of a stage.
     pub fn stage_title(&self, stage: StageId) -> &'static str {
         self.stage_titles[stage.index()]
