@@ -35,7 +35,9 @@ pub enum EvidenceCommand {
 pub(super) fn run(ledger_path: &Path, args: EvidenceArgs) -> u8 {
     match (args.command, args.system, args.release, args.output) {
         (Some(EvidenceCommand::Verify { file }), ..) => verify(&file),
-        (None, Some(system), Some(release), Some(output)) => write(ledger_path, &system, &release, &output),
+        (None, Some(system), Some(release), Some(output)) => {
+            write(ledger_path, &system, &release, &output)
+        }
         _ => {
             eprintln!("error: give a system, --release and -o FILE, or `verify FILE`");
             exit_code::INVALID_INPUT
@@ -45,7 +47,10 @@ pub(super) fn run(ledger_path: &Path, args: EvidenceArgs) -> u8 {
 
 fn write(ledger_path: &Path, system: &str, release: &str, output: &Path) -> u8 {
     if !ledger_path.exists() {
-        eprintln!("error: no ledger at `{}` (hint: run a stage first, or pass --ledger)", ledger_path.display());
+        eprintln!(
+            "error: no ledger at `{}` (hint: run a stage first, or pass --ledger)",
+            ledger_path.display()
+        );
         return exit_code::INVALID_INPUT;
     }
     let ledger = match super::open_ledger(ledger_path) {
@@ -54,7 +59,10 @@ fn write(ledger_path: &Path, system: &str, release: &str, output: &Path) -> u8 {
     };
     match evidence::write(&ledger, system, release, output) {
         Ok(files) => {
-            println!("evidence of {system} {release}: {files} files in {}", output.display());
+            println!(
+                "evidence of {system} {release}: {files} files in {}",
+                output.display()
+            );
             exit_code::OK
         }
         Err(e @ evidence::EvidenceError::UnknownRelease { .. }) => {
@@ -76,7 +84,10 @@ fn verify(file: &Path) -> u8 {
     let entries = match evidence::archive::read(file) {
         Ok(e) => e,
         Err(e) => {
-            println!("evidence verification FAILED: `{}` cannot be read as a .tar.gz archive: {e}", file.display());
+            println!(
+                "evidence verification FAILED: `{}` cannot be read as a .tar.gz archive: {e}",
+                file.display()
+            );
             return exit_code::FAILED;
         }
     };
@@ -88,7 +99,10 @@ fn verify(file: &Path) -> u8 {
         );
         exit_code::OK
     } else {
-        println!("evidence verification FAILED: {} problem(s)", outcome.problems.len());
+        println!(
+            "evidence verification FAILED: {} problem(s)",
+            outcome.problems.len()
+        );
         for p in &outcome.problems {
             println!("  - {p}");
         }

@@ -44,7 +44,10 @@ pub struct ReportArgs {
 
 pub(super) fn run(root: &Path, ledger_path: &Path, args: ReportArgs) -> u8 {
     if !ledger_path.exists() {
-        eprintln!("error: no ledger at `{}` (hint: run a stage first, or pass --ledger)", ledger_path.display());
+        eprintln!(
+            "error: no ledger at `{}` (hint: run a stage first, or pass --ledger)",
+            ledger_path.display()
+        );
         return exit_code::INVALID_INPUT;
     }
     let ledger = match super::open_ledger(ledger_path) {
@@ -67,9 +70,11 @@ pub(super) fn run(root: &Path, ledger_path: &Path, args: ReportArgs) -> u8 {
         ReportLang::En => "en",
         ReportLang::Vi => "vi",
     };
-    let path = args
-        .output
-        .unwrap_or_else(|| root.join(".stagegate").join("reports").join(format!("{}-{}.{lang}.html", args.system, args.release)));
+    let path = args.output.unwrap_or_else(|| {
+        root.join(".stagegate")
+            .join("reports")
+            .join(format!("{}-{}.{lang}.html", args.system, args.release))
+    });
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         if let Err(e) = std::fs::create_dir_all(parent) {
             eprintln!("error: cannot create `{}`: {e}", parent.display());

@@ -47,15 +47,28 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let out = args.out.clone().unwrap_or_else(|| root.join(".stagegate").join("runs"));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| root.join(".stagegate").join("runs"));
     let secrets = |name: &str| std::env::var(name).ok();
-    let outcome = match stage_run::run_stage(&plan, &mut ledger, &args.actor, &out, &secrets, &TerminalProgress::new()).await {
+    let outcome = match stage_run::run_stage(
+        &plan,
+        &mut ledger,
+        &args.actor,
+        &out,
+        &secrets,
+        &TerminalProgress::new(),
+    )
+    .await
+    {
         Ok(o) => o,
         Err(e) => {
             eprintln!("error: {e}");
             return match e {
                 StageRunError::MissingSecret(_) => exit_code::INVALID_INPUT,
-                StageRunError::Ledger(crate::ledger::LedgerError::Refused(_)) | StageRunError::WrongRelease { .. } => exit_code::REFUSED,
+                StageRunError::Ledger(crate::ledger::LedgerError::Refused(_))
+                | StageRunError::WrongRelease { .. } => exit_code::REFUSED,
                 StageRunError::Ledger(_) | StageRunError::Reports { .. } => exit_code::FAILED,
             };
         }

@@ -152,12 +152,20 @@ pub fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics) -> Op
     }
     if let Some(rps) = &raw.limits.max_rps {
         if !(rps.get_ref().is_finite() && *rps.get_ref() > 0.0) {
-            diagnostics.push(file.diagnostic(rps.span(), "`max-rps` must be positive", Some("a number above 0".into())));
+            diagnostics.push(file.diagnostic(
+                rps.span(),
+                "`max-rps` must be positive",
+                Some("a number above 0".into()),
+            ));
         }
     }
     if let Some(users) = &raw.limits.max_users {
         if *users.get_ref() == 0 {
-            diagnostics.push(file.diagnostic(users.span(), "`max-users` must be positive", Some("a whole number above 0".into())));
+            diagnostics.push(file.diagnostic(
+                users.span(),
+                "`max-users` must be positive",
+                Some("a whole number above 0".into()),
+            ));
         }
     }
     if diagnostics.0.len() > before {
@@ -188,7 +196,11 @@ pub fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics) -> Op
     })
 }
 
-fn parse_url(file: &SourceFile, text: &Spanned<String>, diagnostics: &mut Diagnostics) -> Option<Url> {
+fn parse_url(
+    file: &SourceFile,
+    text: &Spanned<String>,
+    diagnostics: &mut Diagnostics,
+) -> Option<Url> {
     match Url::parse(text.get_ref()) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Some(url),
         Ok(_) | Err(_) => {

@@ -43,7 +43,9 @@ pub fn read(path: &Path) -> std::io::Result<Entries> {
         let name = entry.path()?.to_string_lossy().replace('\\', "/");
         total += entry.size();
         if total > MAX_UNPACKED {
-            return Err(std::io::Error::other("the archive unpacks to more than 1 GiB"));
+            return Err(std::io::Error::other(
+                "the archive unpacks to more than 1 GiB",
+            ));
         }
         let mut bytes = Vec::with_capacity(entry.size() as usize);
         entry.read_to_end(&mut bytes)?;

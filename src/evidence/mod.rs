@@ -126,32 +126,66 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Collects the evidence of a release, manifest included.
 pub fn collect(ledger: &Ledger, system: &str, release: &str) -> Result<Entries, EvidenceError> {
-    if !ledger.releases(Some(system))?.iter().any(|(_, r)| r == release) {
-        return Err(EvidenceError::UnknownRelease { system: system.to_string(), release: release.to_string() });
+    if !ledger
+        .releases(Some(system))?
+        .iter()
+        .any(|(_, r)| r == release)
+    {
+        return Err(EvidenceError::UnknownRelease {
+            system: system.to_string(),
+            release: release.to_string(),
+        });
     }
     let mut entries = Entries::new();
     let mut runs = Vec::new();
     for run in ledger.runs(Some(system), Some(release))? {
         let folder = format!("runs/{}/run-{}", run.stage, run.id);
-        let found = match run.report_dir.as_deref().map(Path::new).filter(|d| d.is_dir()) {
+        let found = match run
+            .report_dir
+            .as_deref()
+            .map(Path::new)
+            .filter(|d| d.is_dir())
+        {
             Some(dir) => {
                 add_folder(&mut entries, dir, &folder)?;
                 Some(folder)
             }
             None => None,
         };
-        runs.push(ManifestRun { id: run.id, stage: run.stage.to_string(), state: run.state.to_string(), folder: found });
+        runs.push(ManifestRun {
+            id: run.id,
+            stage: run.stage.to_string(),
+            state: run.state.to_string(),
+            folder: found,
+        });
     }
     let dossier = ReleaseDossier::from_ledger(ledger, system, release)?;
     for (lang, code) in [(Lang::En, "en"), (Lang::Vi, "vi")] {
-        entries.insert(format!("reports/{system}-{release}.{code}.html"), html::release_page(&dossier, lang).into_bytes());
+        entries.insert(
+            format!("reports/{system}-{release}.{code}.html"),
+            html::release_page(&dossier, lang).into_bytes(),
+        );
     }
     let events: Vec<AuditEvent> = ledger.events(Some(system), Some(release))?;
-    let chain: Vec<ChainLink> =
-        ledger.events(None, None)?.into_iter().map(|e| ChainLink { seq: e.seq, prev_hash: e.prev_hash, hash: e.hash }).collect();
+    let chain: Vec<ChainLink> = ledger
+        .events(None, None)?
+        .into_iter()
+        .map(|e| ChainLink {
+            seq: e.seq,
+            prev_hash: e.prev_hash,
+            hash: e.hash,
+        })
+        .collect();
     entries.insert(EVENTS.into(), serde_json::to_vec_pretty(&events)?);
     entries.insert(CHAIN.into(), serde_json::to_vec_pretty(&chain)?);
-    let files = entries.iter().map(|(path, bytes)| ManifestFile { path: path.clone(), sha256: sha256_hex(bytes), bytes: bytes.len() as u64 }).collect();
+    let files = entries
+        .iter()
+        .map(|(path, bytes)| ManifestFile {
+            path: path.clone(),
+            sha256: sha256_hex(bytes),
+            bytes: bytes.len() as u64,
+        })
+        .collect();
     let manifest = Manifest {
         format: MANIFEST_FORMAT.into(),
         system: system.to_string(),
@@ -165,22 +199,39 @@ pub fn collect(ledger: &Ledger, system: &str, release: &str) -> Result<Entries, 
 }
 
 /// Collects the evidence of a release and writes it to `path`.
-pub fn write(ledger: &Ledger, system: &str, release: &str, path: &Path) -> Result<usize, EvidenceError> {
+pub fn write(
+    ledger: &Ledger,
+    system: &str,
+    release: &str,
+    path: &Path,
+) -> Result<usize, EvidenceError> {
     let entries = collect(ledger, system, release)?;
-    archive::write(path, &entries).map_err(|source| EvidenceError::Write { path: path.to_path_buf(), source })?;
+    archive::write(path, &entries).map_err(|source| EvidenceError::Write {
+        path: path.to_path_buf(),
+        source,
+    })?;
     Ok(entries.len())
 }
 
 fn add_folder(entries: &mut Entries, dir: &Path, prefix: &str) -> Result<(), EvidenceError> {
-    let read = std::fs::read_dir(dir).map_err(|source| EvidenceError::Read { path: dir.to_path_buf(), source })?;
+    let read = std::fs::read_dir(dir).map_err(|source| EvidenceError::Read {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     for entry in read {
-        let entry = entry.map_err(|source| EvidenceError::Read { path: dir.to_path_buf(), source })?;
+        let entry = entry.map_err(|source| EvidenceError::Read {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let path = entry.path();
         let name = format!("{prefix}/{}", entry.file_name().to_string_lossy());
         if path.is_dir() {
             add_folder(entries, &path, &name)?;
         } else {
-            let bytes = std::fs::read(&path).map_err(|source| EvidenceError::Read { path: path.clone(), source })?;
+            let bytes = std::fs::read(&path).map_err(|source| EvidenceError::Read {
+                path: path.clone(),
+                source,
+            })?;
             entries.insert(name, bytes);
         }
     }

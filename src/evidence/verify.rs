@@ -38,21 +38,40 @@ impl VerifyOutcome {
 /// Verifies an archive's files.
 pub fn verify(entries: &Entries) -> VerifyOutcome {
     let mut out = VerifyOutcome::default();
-    let Some(manifest) = entries.get(MANIFEST).and_then(|b| serde_json::from_slice::<Manifest>(b).ok()) else {
-        out.problems.push(format!("file `{MANIFEST}` is missing or unreadable: this is not a stagegate evidence archive"));
+    let Some(manifest) = entries
+        .get(MANIFEST)
+        .and_then(|b| serde_json::from_slice::<Manifest>(b).ok())
+    else {
+        out.problems.push(format!(
+            "file `{MANIFEST}` is missing or unreadable: this is not a stagegate evidence archive"
+        ));
         return out;
     };
     if manifest.format != MANIFEST_FORMAT {
-        out.problems.push(format!("file `{MANIFEST}` has format `{}`, this build reads `{MANIFEST_FORMAT}`", manifest.format));
+        out.problems.push(format!(
+            "file `{MANIFEST}` has format `{}`, this build reads `{MANIFEST_FORMAT}`",
+            manifest.format
+        ));
         return out;
     }
     check_files(&manifest, entries, &mut out);
     let runs = check_chain(&manifest, entries, &mut out);
-    for (path, bytes) in entries.iter().filter(|(p, _)| p.starts_with("runs/") && p.ends_with(&format!("/{SUMMARY_FILE}"))) {
+    for (path, bytes) in entries
+        .iter()
+        .filter(|(p, _)| p.starts_with("runs/") && p.ends_with(&format!("/{SUMMARY_FILE}")))
+    {
         let folder = &path[..path.len() - SUMMARY_FILE.len() - 1];
         match serde_json::from_slice::<RunSummary>(bytes) {
-            Ok(summary) => check_run(folder, &summary, runs.get(&summary.run_id), entries, &mut out),
-            Err(e) => out.problems.push(format!("file `{path}` cannot be read as a run summary: {e}")),
+            Ok(summary) => check_run(
+                folder,
+                &summary,
+                runs.get(&summary.run_id),
+                entries,
+                &mut out,
+            ),
+            Err(e) => out.problems.push(format!(
+                "file `{path}` cannot be read as a run summary: {e}"
+            )),
         }
     }
     out
@@ -62,7 +81,10 @@ fn check_files(manifest: &Manifest, entries: &Entries, out: &mut VerifyOutcome) 
     for file in &manifest.files {
         out.files += 1;
         match entries.get(&file.path) {
-            None => out.problems.push(format!("file `{}` is listed in the manifest but missing from the archive", file.path)),
+            None => out.problems.push(format!(
+                "file `{}` is listed in the manifest but missing from the archive",
+                file.path
+            )),
             Some(bytes) => {
                 let actual = super::sha256_hex(bytes);
                 if actual != file.sha256 {
@@ -78,32 +100,43 @@ fn check_files(manifest: &Manifest, entries: &Entries, out: &mut VerifyOutcome) 
     }
     for path in entries.keys().filter(|p| *p != MANIFEST) {
         if !manifest.files.iter().any(|f| &f.path == path) {
-            out.problems.push(format!("file `{path}` is in the archive but not in the manifest"));
+            out.problems.push(format!(
+                "file `{path}` is in the archive but not in the manifest"
+            ));
         }
     }
 }
 
 /// Checks the chain and the release's events; gives the last recorded state of each run.
-fn check_chain(manifest: &Manifest, entries: &Entries, out: &mut VerifyOutcome) -> BTreeMap<i64, RunRow> {
+fn check_chain(
+    manifest: &Manifest,
+    entries: &Entries,
+    out: &mut VerifyOutcome,
+) -> BTreeMap<i64, RunRow> {
     let mut runs = BTreeMap::new();
     let chain: Vec<ChainLink> = match entries.get(CHAIN).map(|b| serde_json::from_slice(b)) {
         Some(Ok(c)) => c,
         _ => {
-            out.problems.push(format!("file `{CHAIN}` is missing or unreadable"));
+            out.problems
+                .push(format!("file `{CHAIN}` is missing or unreadable"));
             return runs;
         }
     };
     let events: Vec<AuditEvent> = match entries.get(EVENTS).map(|b| serde_json::from_slice(b)) {
         Some(Ok(e)) => e,
         _ => {
-            out.problems.push(format!("file `{EVENTS}` is missing or unreadable"));
+            out.problems
+                .push(format!("file `{EVENTS}` is missing or unreadable"));
             return runs;
         }
     };
     let mut prev = GENESIS.to_string();
     for (i, link) in chain.iter().enumerate() {
         if link.seq != i as i64 + 1 || link.prev_hash != prev {
-            out.problems.push(format!("ledger hash chain is broken at event #{} (`{CHAIN}`)", link.seq));
+            out.problems.push(format!(
+                "ledger hash chain is broken at event #{} (`{CHAIN}`)",
+                link.seq
+            ));
             break;
         }
         prev = link.hash.clone();
@@ -112,44 +145,74 @@ fn check_chain(manifest: &Manifest, entries: &Entries, out: &mut VerifyOutcome) 
     for e in &events {
         out.events += 1;
         if e.system != manifest.system || e.release != manifest.release {
-            out.problems.push(format!("ledger event #{} is about {} {}, not this release", e.seq, e.system, e.release));
+            out.problems.push(format!(
+                "ledger event #{} is about {} {}, not this release",
+                e.seq, e.system, e.release
+            ));
         }
         if e.computed_hash() != e.hash {
-            out.problems.push(format!("ledger event #{} ({} by {}) does not match its hash: it was edited", e.seq, e.kind, e.actor));
+            out.problems.push(format!(
+                "ledger event #{} ({} by {}) does not match its hash: it was edited",
+                e.seq, e.kind, e.actor
+            ));
         }
         match by_seq.get(&e.seq) {
             Some(link) if link.hash == e.hash && link.prev_hash == e.prev_hash => {}
-            _ => out.problems.push(format!("ledger event #{} is not the event the hash chain holds at that place", e.seq)),
+            _ => out.problems.push(format!(
+                "ledger event #{} is not the event the hash chain holds at that place",
+                e.seq
+            )),
         }
         if e.kind.starts_with("run-") {
             match serde_json::from_str::<RunRow>(&e.payload) {
                 Ok(row) => {
                     runs.insert(row.id, row);
                 }
-                Err(err) => out.problems.push(format!("ledger event #{} cannot be read: {err}", e.seq)),
+                Err(err) => out
+                    .problems
+                    .push(format!("ledger event #{} cannot be read: {err}", e.seq)),
             }
         }
     }
     runs
 }
 
-fn check_run(folder: &str, summary: &RunSummary, row: Option<&RunRow>, entries: &Entries, out: &mut VerifyOutcome) {
+fn check_run(
+    folder: &str,
+    summary: &RunSummary,
+    row: Option<&RunRow>,
+    entries: &Entries,
+    out: &mut VerifyOutcome,
+) {
     let id = summary.run_id;
     let Some(row) = row else {
-        out.problems.push(format!("run #{id} (`{folder}`): no ledger event in the archive records it"));
+        out.problems.push(format!(
+            "run #{id} (`{folder}`): no ledger event in the archive records it"
+        ));
         return;
     };
     if summary.files_digest != row.files_digest {
-        out.problems.push(format!("run #{id}: `{folder}/{SUMMARY_FILE}` names files digest {}, the ledger recorded {}", summary.files_digest, row.files_digest));
+        out.problems.push(format!(
+            "run #{id}: `{folder}/{SUMMARY_FILE}` names files digest {}, the ledger recorded {}",
+            summary.files_digest, row.files_digest
+        ));
     }
-    let recorded_verdict = row.verdict.as_deref().and_then(|v| serde_json::from_str::<GateVerdict>(v).ok());
+    let recorded_verdict = row
+        .verdict
+        .as_deref()
+        .and_then(|v| serde_json::from_str::<GateVerdict>(v).ok());
     if let Some(recorded) = &recorded_verdict {
         if let Some(problem) = compare_verdicts(&summary.verdict, recorded, "the ledger's record") {
-            out.problems.push(format!("run #{id}: `{folder}/{SUMMARY_FILE}` differs from the ledger: {problem}"));
+            out.problems.push(format!(
+                "run #{id}: `{folder}/{SUMMARY_FILE}` differs from the ledger: {problem}"
+            ));
         }
     }
     let summary_measurements = serde_json::to_value(&summary.measurements).ok();
-    let recorded_measurements = row.measurements.as_deref().and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok());
+    let recorded_measurements = row
+        .measurements
+        .as_deref()
+        .and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok());
     if summary_measurements != recorded_measurements {
         out.problems.push(format!("run #{id}: the measurements in `{folder}/{SUMMARY_FILE}` differ from the ledger's record"));
     }
@@ -163,7 +226,10 @@ fn check_run(folder: &str, summary: &RunSummary, row: Option<&RunRow>, entries: 
         }
     };
     let Some(files) = project.system(&summary.system) else {
-        out.problems.push(format!("run #{id}: the files as run in `{folder}/{FILES_DIR}` hold no system `{}`", summary.system));
+        out.problems.push(format!(
+            "run #{id}: the files as run in `{folder}/{FILES_DIR}` hold no system `{}`",
+            summary.system
+        ));
         return;
     };
     if files.files_digest != row.files_digest {
@@ -173,27 +239,43 @@ fn check_run(folder: &str, summary: &RunSummary, row: Option<&RunRow>, entries: 
             row.files_digest.chars().take(12).collect::<String>()
         ));
     }
-    let Some(spec) = summary.stage.parse::<StageId>().ok().and_then(|s| files.rollout.stages.get(&s)) else {
-        out.problems.push(format!("run #{id}: the files as run have no stage `{}`", summary.stage));
+    let Some(spec) = summary
+        .stage
+        .parse::<StageId>()
+        .ok()
+        .and_then(|s| files.rollout.stages.get(&s))
+    else {
+        out.problems.push(format!(
+            "run #{id}: the files as run have no stage `{}`",
+            summary.stage
+        ));
         return;
     };
     // A run stopped before its gate (wrong release, files not kept) has no criteria.
     if summary.verdict.results.is_empty() && summary.state == crate::ledger::RunState::Aborted {
         return;
     }
-    let baseline = summary.baseline.as_ref().map(|b| Baseline { release: b.release.clone(), measurements: b.measurements.clone() });
+    let baseline = summary.baseline.as_ref().map(|b| Baseline {
+        release: b.release.clone(),
+        measurements: b.measurements.clone(),
+    });
     let fresh = gate::evaluate(&spec.gate, &summary.measurements, baseline.as_ref());
     out.runs += 1;
     out.criteria += fresh.results.len();
     if let Some(problem) = compare_verdicts(&summary.verdict, &fresh, "the gate as run") {
-        out.problems.push(format!("run #{id} ({}): {problem}", summary.stage));
+        out.problems
+            .push(format!("run #{id} ({}): {problem}", summary.stage));
     }
 }
 
 /// The criteria a verdict judged from measurements: the release check stage_run adds
 /// when the environment's release cannot be read is not part of the gate.
 fn gate_results(verdict: &GateVerdict) -> Vec<&CriterionResult> {
-    verdict.results.iter().filter(|r| r.metric != "release").collect()
+    verdict
+        .results
+        .iter()
+        .filter(|r| r.metric != "release")
+        .collect()
 }
 
 /// The first difference between a stored verdict and another, naming the criterion.
@@ -212,15 +294,25 @@ fn compare_verdicts(stored: &GateVerdict, other: &GateVerdict, what: &str) -> Op
             ));
         }
         if s.status != o.status || s.shown != o.shown {
-            return Some(format!("criterion `{}`: stored result {} ({}), {what} gives {} ({})", s.criterion, s.status, s.shown, o.status, o.shown));
+            return Some(format!(
+                "criterion `{}`: stored result {} ({}), {what} gives {} ({})",
+                s.criterion, s.status, s.shown, o.status, o.shown
+            ));
         }
     }
     if a.len() != b.len() {
-        return Some(format!("the stored verdict has {} criteria, {what} has {}", a.len(), b.len()));
+        return Some(format!(
+            "the stored verdict has {} criteria, {what} has {}",
+            a.len(),
+            b.len()
+        ));
     }
     let release_failed = stored.results.iter().any(|r| r.metric == "release");
     if stored.outcome != other.outcome && !release_failed {
-        return Some(format!("the stored decision is {}, {what} gives {}", stored.outcome, other.outcome));
+        return Some(format!(
+            "the stored decision is {}, {what} gives {}",
+            stored.outcome, other.outcome
+        ));
     }
     None
 }
@@ -246,5 +338,6 @@ fn load_files(folder: &str, entries: &Entries) -> Result<crate::config::Project,
     if !any {
         return Err(format!("the files as run are missing (`{prefix}`)"));
     }
-    crate::config::load(dir.path()).map_err(|e| format!("the files as run in `{prefix}` cannot be loaded: {e}"))
+    crate::config::load(dir.path())
+        .map_err(|e| format!("the files as run in `{prefix}` cannot be loaded: {e}"))
 }

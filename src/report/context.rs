@@ -36,14 +36,20 @@ pub struct ReleaseContext {
 
 impl ReleaseContext {
     /// Reads the release from the ledger.
-    pub fn from_ledger(ledger: &Ledger, system: &str, release: &str) -> Result<ReleaseContext, LedgerError> {
+    pub fn from_ledger(
+        ledger: &Ledger,
+        system: &str,
+        release: &str,
+    ) -> Result<ReleaseContext, LedgerError> {
         let runs = ledger.runs(Some(system), Some(release))?;
         let promotions = ledger.promotions(Some(system))?;
         let stages = StageId::ALL
             .into_iter()
             .map(|stage| {
                 let last = runs.iter().rev().find(|r| r.stage == stage);
-                let promoted = promotions.iter().any(|p| p.release == release && p.stage == stage);
+                let promoted = promotions
+                    .iter()
+                    .any(|p| p.release == release && p.stage == stage);
                 let state = match (promoted, last.map(|r| r.state)) {
                     (true, _) => StageState::Promoted,
                     (false, None) => StageState::NotRun,
@@ -52,10 +58,19 @@ impl ReleaseContext {
                     (false, Some(RunState::Failed)) => StageState::Failed,
                     (false, Some(RunState::Aborted)) => StageState::Aborted,
                 };
-                StageStatus { stage, state, run: last.map(|r| r.id) }
+                StageStatus {
+                    stage,
+                    state,
+                    run: last.map(|r| r.id),
+                }
             })
             .collect();
-        Ok(ReleaseContext { system: system.to_string(), release: release.to_string(), stages, approvals: ledger.approvals(system, release)? })
+        Ok(ReleaseContext {
+            system: system.to_string(),
+            release: release.to_string(),
+            stages,
+            approvals: ledger.approvals(system, release)?,
+        })
     }
 }
 
@@ -72,9 +87,17 @@ impl ReleaseDossier {
     /// Reads the release from the ledger, and each run's `summary.json` from its report
     /// folder; a run whose summary is gone is rebuilt from the ledger (its findings are
     /// then unknown and shown as such by the count of checks).
-    pub fn from_ledger(ledger: &Ledger, system: &str, release: &str) -> Result<ReleaseDossier, LedgerError> {
+    pub fn from_ledger(
+        ledger: &Ledger,
+        system: &str,
+        release: &str,
+    ) -> Result<ReleaseDossier, LedgerError> {
         let context = ReleaseContext::from_ledger(ledger, system, release)?;
-        let runs = ledger.runs(Some(system), Some(release))?.iter().map(summary_of).collect();
+        let runs = ledger
+            .runs(Some(system), Some(release))?
+            .iter()
+            .map(summary_of)
+            .collect();
         Ok(ReleaseDossier { context, runs })
     }
 
@@ -88,17 +111,23 @@ impl ReleaseDossier {
 /// otherwise what the ledger recorded.
 pub fn summary_of(row: &RunRow) -> RunSummary {
     if let Some(dir) = &row.report_dir {
-        let stored = std::fs::read(Path::new(dir).join(SUMMARY_FILE)).ok().and_then(|b| serde_json::from_slice::<RunSummary>(&b).ok());
+        let stored = std::fs::read(Path::new(dir).join(SUMMARY_FILE))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<RunSummary>(&b).ok());
         if let Some(summary) = stored.filter(|s| s.run_id == row.id) {
             return summary;
         }
     }
-    let verdict = row.verdict.as_deref().and_then(|v| serde_json::from_str::<GateVerdict>(v).ok()).unwrap_or(GateVerdict {
-        outcome: GateOutcome::Failed,
-        results: vec![],
-        warnings: 0,
-        warnings_block: false,
-    });
+    let verdict = row
+        .verdict
+        .as_deref()
+        .and_then(|v| serde_json::from_str::<GateVerdict>(v).ok())
+        .unwrap_or(GateVerdict {
+            outcome: GateOutcome::Failed,
+            results: vec![],
+            warnings: 0,
+            warnings_block: false,
+        });
     RunSummary {
         format: SUMMARY_FORMAT.into(),
         system: row.system.clone(),
@@ -116,7 +145,11 @@ pub fn summary_of(row: &RunRow) -> RunSummary {
         files_digest: row.files_digest.clone(),
         suites: vec![],
         verdict,
-        measurements: row.measurements.as_deref().and_then(|m| serde_json::from_str::<Measurements>(m).ok()).unwrap_or_default(),
+        measurements: row
+            .measurements
+            .as_deref()
+            .and_then(|m| serde_json::from_str::<Measurements>(m).ok())
+            .unwrap_or_default(),
         findings: vec![],
         abort_reason: row.abort_reason.clone(),
         security_checks: vec![],

@@ -207,7 +207,69 @@ pub struct Messages {
 impl Messages {
     /// Every fixed phrase of the catalogue, for completeness checks.
     pub fn phrases(&self) -> Vec<&'static str> {
-        let mut all = vec![self.code, self.run_report, self.release_report, self.system, self.release, self.stage, self.environment, self.run, self.run_by, self.started, self.finished, self.files_digest, self.version_seen, self.suites, self.tier_test, self.tier_production, self.pipeline, self.state_not_run, self.state_running, self.state_failed, self.state_aborted, self.state_awaiting, self.state_promoted, self.gate, self.status_pass, self.status_warn, self.status_fail, self.outcome_passed, self.outcome_failed, self.aborted_note, self.load, self.requests, self.errors, self.duration, self.throughput, self.latency_percentiles, self.latency_over_time, self.throughput_over_time, self.seconds, self.no_load, self.errors_by_kind, self.no_errors, self.transactions, self.transaction, self.findings, self.severity, self.evidence, self.remediation, self.url, self.no_findings, self.security_checks, self.check_ran, self.check_error, self.no_security, self.approvals, self.approved, self.rejected, self.no_approvals, self.runs, self.state, self.generated];
+        let mut all = vec![
+            self.code,
+            self.run_report,
+            self.release_report,
+            self.system,
+            self.release,
+            self.stage,
+            self.environment,
+            self.run,
+            self.run_by,
+            self.started,
+            self.finished,
+            self.files_digest,
+            self.version_seen,
+            self.suites,
+            self.tier_test,
+            self.tier_production,
+            self.pipeline,
+            self.state_not_run,
+            self.state_running,
+            self.state_failed,
+            self.state_aborted,
+            self.state_awaiting,
+            self.state_promoted,
+            self.gate,
+            self.status_pass,
+            self.status_warn,
+            self.status_fail,
+            self.outcome_passed,
+            self.outcome_failed,
+            self.aborted_note,
+            self.load,
+            self.requests,
+            self.errors,
+            self.duration,
+            self.throughput,
+            self.latency_percentiles,
+            self.latency_over_time,
+            self.throughput_over_time,
+            self.seconds,
+            self.no_load,
+            self.errors_by_kind,
+            self.no_errors,
+            self.transactions,
+            self.transaction,
+            self.findings,
+            self.severity,
+            self.evidence,
+            self.remediation,
+            self.url,
+            self.no_findings,
+            self.security_checks,
+            self.check_ran,
+            self.check_error,
+            self.no_security,
+            self.approvals,
+            self.approved,
+            self.rejected,
+            self.no_approvals,
+            self.runs,
+            self.state,
+            self.generated,
+        ];
         all.extend(self.stage_titles);
         all.extend(self.gate_columns);
         all.extend(self.error_kinds);
@@ -252,7 +314,10 @@ impl Messages {
 
     /// A severity in words.
     pub fn severity_name(&self, severity: Severity) -> &'static str {
-        let index = Severity::ALL.iter().position(|s| *s == severity).unwrap_or(0);
+        let index = Severity::ALL
+            .iter()
+            .position(|s| *s == severity)
+            .unwrap_or(0);
         self.severities[index]
     }
 
@@ -295,7 +360,12 @@ pub const EN: Messages = Messages {
     tier_test: "test",
     tier_production: "production",
     pipeline: "Four-stage pipeline",
-    stage_titles: ["Trial run on test", "Real run on test", "Trial run on production", "Real run on production"],
+    stage_titles: [
+        "Trial run on test",
+        "Real run on test",
+        "Trial run on production",
+        "Real run on production",
+    ],
     state_not_run: "not run",
     state_running: "running",
     state_failed: "failed",
@@ -303,13 +373,22 @@ pub const EN: Messages = Messages {
     state_awaiting: "awaiting approval",
     state_promoted: "promoted",
     gate: "Gate",
-    gate_columns: ["Criterion", "Value", "Pass threshold", "Warning threshold", "Result", "Reason"],
+    gate_columns: [
+        "Criterion",
+        "Value",
+        "Pass threshold",
+        "Warning threshold",
+        "Result",
+        "Reason",
+    ],
     status_pass: "pass",
     status_warn: "warning",
     status_fail: "FAIL",
     outcome_passed: "PASSED",
     outcome_failed: "FAILED",
-    gate_counts: |criteria, failed, warned| format!("{criteria} criteria, {failed} failed, {warned} warned"),
+    gate_counts: |criteria, failed, warned| {
+        format!("{criteria} criteria, {failed} failed, {warned} warned")
+    },
     aborted_note: "The run was stopped before it finished; it never counts as passed.",
     load: "Load",
     requests: "Requests",
@@ -381,13 +460,22 @@ pub const VI: Messages = Messages {
     state_awaiting: "chờ phê duyệt",
     state_promoted: "đã phê duyệt chuyển tiếp",
     gate: "Cổng kiểm soát",
-    gate_columns: ["Tiêu chí", "Giá trị", "Ngưỡng đạt", "Ngưỡng cảnh báo", "Kết quả", "Lý do"],
+    gate_columns: [
+        "Tiêu chí",
+        "Giá trị",
+        "Ngưỡng đạt",
+        "Ngưỡng cảnh báo",
+        "Kết quả",
+        "Lý do",
+    ],
     status_pass: "đạt",
     status_warn: "cảnh báo",
     status_fail: "KHÔNG ĐẠT",
     outcome_passed: "ĐẠT",
     outcome_failed: "KHÔNG ĐẠT",
-    gate_counts: |criteria, failed, warned| format!("{criteria} tiêu chí, {failed} không đạt, {warned} cảnh báo"),
+    gate_counts: |criteria, failed, warned| {
+        format!("{criteria} tiêu chí, {failed} không đạt, {warned} cảnh báo")
+    },
     aborted_note: "Lượt chạy đã bị dừng trước khi kết thúc; không bao giờ được tính là đạt.",
     load: "Tải",
     requests: "Số yêu cầu",
@@ -400,7 +488,12 @@ pub const VI: Messages = Messages {
     seconds: "giây",
     no_load: "Lượt chạy này không đo tải.",
     errors_by_kind: "Lỗi theo loại",
-    error_kinds: ["kết nối", "hết thời gian chờ", "mã trạng thái lỗi", "kiểm tra không đạt"],
+    error_kinds: [
+        "kết nối",
+        "hết thời gian chờ",
+        "mã trạng thái lỗi",
+        "kiểm tra không đạt",
+    ],
     no_errors: "Không có yêu cầu nào thất bại.",
     transactions: "Giao dịch",
     transaction: "Giao dịch",
@@ -416,7 +509,13 @@ pub const VI: Messages = Messages {
     check_error: "không chạy được",
     no_security: "Giai đoạn này không chạy bộ kiểm tra bảo mật nào.",
     approvals: "Phê duyệt",
-    approval_columns: ["Giai đoạn", "Người quyết định", "Quyết định", "Ghi chú", "Thời điểm"],
+    approval_columns: [
+        "Giai đoạn",
+        "Người quyết định",
+        "Quyết định",
+        "Ghi chú",
+        "Thời điểm",
+    ],
     approved: "phê duyệt",
     rejected: "từ chối",
     no_approvals: "Chưa có phê duyệt nào.",
@@ -430,16 +529,34 @@ pub const VI: Messages = Messages {
 /// Vietnamese names and remediation of the built-in checks, by check id.
 fn vi_check_text(check: &str) -> Option<(&'static str, &'static str)> {
     Some(match check {
-        "header.x-content-type-options" => ("Thiếu tiêu đề X-Content-Type-Options", "Gửi `X-Content-Type-Options: nosniff` trong mọi phản hồi."),
+        "header.x-content-type-options" => (
+            "Thiếu tiêu đề X-Content-Type-Options",
+            "Gửi `X-Content-Type-Options: nosniff` trong mọi phản hồi.",
+        ),
         "header.clickjacking" => (
             "Thiếu bảo vệ chống clickjacking",
             "Gửi `Content-Security-Policy: frame-ancestors 'none'` (hoặc `X-Frame-Options: DENY`).",
         ),
-        "header.csp" => ("Thiếu Content-Security-Policy", "Gửi Content-Security-Policy giới hạn nguồn mã lệnh, ví dụ `default-src 'self'`."),
-        "disclosure.server-version" => ("Lộ phiên bản máy chủ", "Bỏ số phiên bản khỏi tiêu đề `Server` và `X-Powered-By`."),
-        "exposure.git" => ("Lộ kho mã Git", "Không triển khai thư mục `.git`; chặn `/.git/` tại máy chủ web."),
-        "exposure.env" => ("Lộ tệp biến môi trường", "Không bao giờ phục vụ tệp `.env`; giữ bí mật ngoài thư mục web."),
-        other => return catalogue::lookup(other).map(|_| ("Kiểm tra bảo mật", "Xem tài liệu của kiểm tra này.")),
+        "header.csp" => (
+            "Thiếu Content-Security-Policy",
+            "Gửi Content-Security-Policy giới hạn nguồn mã lệnh, ví dụ `default-src 'self'`.",
+        ),
+        "disclosure.server-version" => (
+            "Lộ phiên bản máy chủ",
+            "Bỏ số phiên bản khỏi tiêu đề `Server` và `X-Powered-By`.",
+        ),
+        "exposure.git" => (
+            "Lộ kho mã Git",
+            "Không triển khai thư mục `.git`; chặn `/.git/` tại máy chủ web.",
+        ),
+        "exposure.env" => (
+            "Lộ tệp biến môi trường",
+            "Không bao giờ phục vụ tệp `.env`; giữ bí mật ngoài thư mục web.",
+        ),
+        other => {
+            return catalogue::lookup(other)
+                .map(|_| ("Kiểm tra bảo mật", "Xem tài liệu của kiểm tra này."))
+        }
     })
 }
 
@@ -520,13 +637,23 @@ fn vi_reason(r: &CriterionResult) -> String {
             None => format!("{metric} = {}, cần chú ý", r.shown),
         },
         ReasonKind::Missed => format!("{metric} = {}, phải {}", r.shown, r.pass),
-        ReasonKind::Regression => format!("suy giảm: {metric} = {}, kém hơn phiên bản đạt trước đó quá mức cho phép ({})", r.shown, r.pass),
-        ReasonKind::NoBaseline => "chưa có mốc so sánh: chưa có phiên bản nào trước đó đạt giai đoạn này".into(),
-        ReasonKind::Insufficient => format!("không đủ dữ liệu: {metric} = {}, số mẫu ít hơn mức tiêu chí yêu cầu", r.shown),
+        ReasonKind::Regression => format!(
+            "suy giảm: {metric} = {}, kém hơn phiên bản đạt trước đó quá mức cho phép ({})",
+            r.shown, r.pass
+        ),
+        ReasonKind::NoBaseline => {
+            "chưa có mốc so sánh: chưa có phiên bản nào trước đó đạt giai đoạn này".into()
+        }
+        ReasonKind::Insufficient => format!(
+            "không đủ dữ liệu: {metric} = {}, số mẫu ít hơn mức tiêu chí yêu cầu",
+            r.shown
+        ),
         ReasonKind::NoRequests => "không có dữ liệu: lượt chạy không gửi yêu cầu nào".into(),
         ReasonKind::NoneSucceeded => "không có dữ liệu: không có yêu cầu nào thành công".into(),
         ReasonKind::NoChecks => "không có dữ liệu: không có phép kiểm tra nào được đánh giá".into(),
-        ReasonKind::NoSecuritySuite => "không có dữ liệu: giai đoạn không chạy kiểm tra bảo mật nào".into(),
+        ReasonKind::NoSecuritySuite => {
+            "không có dữ liệu: giai đoạn không chạy kiểm tra bảo mật nào".into()
+        }
         ReasonKind::ChecksErrored => "không có dữ liệu: có kiểm tra bảo mật không chạy được".into(),
         ReasonKind::NoRelease => "không có dữ liệu: không đọc được phiên bản từ môi trường".into(),
         ReasonKind::NoData => "không có dữ liệu".into(),
@@ -553,14 +680,46 @@ mod tests {
     #[test]
     fn gate_reasons_are_classified_by_their_prefix() {
         let cases = [
-            (CriterionStatus::Fail, "latency-p95 is 350.0ms, must be < 200.0ms", ReasonKind::Missed),
-            (CriterionStatus::Pass, "latency-p95 is 50.0ms", ReasonKind::Met),
-            (CriterionStatus::Fail, "no data: the run sent no requests", ReasonKind::NoRequests),
-            (CriterionStatus::Fail, "no data: no request succeeded (connection refused)", ReasonKind::NoneSucceeded),
-            (CriterionStatus::Fail, "no data: 1 security check(s) could not run (x)", ReasonKind::ChecksErrored),
-            (CriterionStatus::Fail, "insufficient data: 3 samples, the criterion needs 10", ReasonKind::Insufficient),
-            (CriterionStatus::Fail, "regression: latency-p95 is ...", ReasonKind::Regression),
-            (CriterionStatus::Warn, "no baseline: no earlier release passed this stage", ReasonKind::NoBaseline),
+            (
+                CriterionStatus::Fail,
+                "latency-p95 is 350.0ms, must be < 200.0ms",
+                ReasonKind::Missed,
+            ),
+            (
+                CriterionStatus::Pass,
+                "latency-p95 is 50.0ms",
+                ReasonKind::Met,
+            ),
+            (
+                CriterionStatus::Fail,
+                "no data: the run sent no requests",
+                ReasonKind::NoRequests,
+            ),
+            (
+                CriterionStatus::Fail,
+                "no data: no request succeeded (connection refused)",
+                ReasonKind::NoneSucceeded,
+            ),
+            (
+                CriterionStatus::Fail,
+                "no data: 1 security check(s) could not run (x)",
+                ReasonKind::ChecksErrored,
+            ),
+            (
+                CriterionStatus::Fail,
+                "insufficient data: 3 samples, the criterion needs 10",
+                ReasonKind::Insufficient,
+            ),
+            (
+                CriterionStatus::Fail,
+                "regression: latency-p95 is ...",
+                ReasonKind::Regression,
+            ),
+            (
+                CriterionStatus::Warn,
+                "no baseline: no earlier release passed this stage",
+                ReasonKind::NoBaseline,
+            ),
         ];
         for (status, reason, kind) in cases {
             assert_eq!(ReasonKind::of(&result(status, reason)), kind, "{reason}");
@@ -570,7 +729,11 @@ mod tests {
     #[test]
     fn vietnamese_reasons_carry_no_english_words() {
         let english = ["must", "no data", "request", "is ", "samples", "baseline"];
-        for reason in ["latency-p95 is 350.0ms, must be < 200.0ms", "no data: the run sent no requests", "insufficient data: 3 samples"] {
+        for reason in [
+            "latency-p95 is 350.0ms, must be < 200.0ms",
+            "no data: the run sent no requests",
+            "insufficient data: 3 samples",
+        ] {
             let text = (VI.reason)(&result(CriterionStatus::Fail, reason));
             for word in english {
                 assert!(!text.contains(word), "`{word}` in `{text}`");
@@ -582,7 +745,11 @@ mod tests {
     fn every_built_in_check_has_vietnamese_words() {
         for check in catalogue::CATALOGUE {
             let (name, remediation) = (VI.check_text)(check.id).unwrap_or(("", ""));
-            assert!(!name.is_empty() && name != "Kiểm tra bảo mật", "{} has no Vietnamese name", check.id);
+            assert!(
+                !name.is_empty() && name != "Kiểm tra bảo mật",
+                "{} has no Vietnamese name",
+                check.id
+            );
             assert_ne!(remediation, check.remediation);
         }
     }

@@ -11,16 +11,28 @@ use std::fmt::Write as _;
 
 /// The JUnit XML of a run.
 pub fn run_junit(summary: &RunSummary) -> Result<String, quick_junit::SerializeError> {
-    let mut report = Report::new(format!("stagegate {} {} {} run #{}", summary.system, summary.release, summary.stage, summary.run_id));
+    let mut report = Report::new(format!(
+        "stagegate {} {} {} run #{}",
+        summary.system, summary.release, summary.stage, summary.run_id
+    ));
     let class = format!("{}.{}.{}", summary.system, summary.release, summary.stage);
 
     let mut gate = TestSuite::new(format!("{} gate", summary.stage));
     gate.add_property(Property::new("run", summary.run_id.to_string()));
     gate.add_property(Property::new("files-digest", summary.files_digest.clone()));
-    gate.add_property(Property::new("outcome", summary.verdict.outcome.to_string()));
+    gate.add_property(Property::new(
+        "outcome",
+        summary.verdict.outcome.to_string(),
+    ));
     if summary.state == RunState::Aborted {
         let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-        status.set_message(format!("run aborted: {}", summary.abort_reason.as_deref().unwrap_or("stopped before it finished")));
+        status.set_message(format!(
+            "run aborted: {}",
+            summary
+                .abort_reason
+                .as_deref()
+                .unwrap_or("stopped before it finished")
+        ));
         status.set_type("aborted");
         let mut case = TestCase::new("run completed", status);
         case.set_classname(format!("{class}.gate"));
@@ -32,7 +44,12 @@ pub fn run_junit(summary: &RunSummary) -> Result<String, quick_junit::SerializeE
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
                 status.set_message(result.reason.clone());
                 status.set_type("gate-criterion");
-                status.set_description(format!("value {} · pass {} · warn {}", result.shown, result.pass, result.warn.as_deref().unwrap_or("-")));
+                status.set_description(format!(
+                    "value {} · pass {} · warn {}",
+                    result.shown,
+                    result.pass,
+                    result.warn.as_deref().unwrap_or("-")
+                ));
                 status
             }
             CriterionStatus::Pass | CriterionStatus::Warn => TestCaseStatus::success(),
@@ -51,7 +68,11 @@ pub fn run_junit(summary: &RunSummary) -> Result<String, quick_junit::SerializeE
     if !summary.security_checks.is_empty() {
         let mut security = TestSuite::new(format!("{} security", summary.stage));
         for check in &summary.security_checks {
-            let findings: Vec<_> = summary.findings.iter().filter(|f| f.check == check.check).collect();
+            let findings: Vec<_> = summary
+                .findings
+                .iter()
+                .filter(|f| f.check == check.check)
+                .collect();
             let status = if let Some(error) = &check.error {
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
                 status.set_message(format!("could not run: {error}"));
@@ -62,7 +83,11 @@ pub fn run_junit(summary: &RunSummary) -> Result<String, quick_junit::SerializeE
                 let mut description = String::new();
                 for f in &findings {
                     let _ = write!(message, "; [{}] {} at {}", f.severity, f.name, f.url);
-                    let _ = writeln!(description, "[{}] {} at {}\n{}\nremediation: {}\n", f.severity, f.name, f.url, f.evidence, f.remediation);
+                    let _ = writeln!(
+                        description,
+                        "[{}] {} at {}\n{}\nremediation: {}\n",
+                        f.severity, f.name, f.url, f.evidence, f.remediation
+                    );
                 }
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
                 status.set_message(message);
@@ -123,7 +148,11 @@ mod tests {
                 outcome: GateOutcome::Failed,
                 results: vec![
                     criterion("error-rate < 1%", CriterionStatus::Pass, "ok"),
-                    criterion("latency-p95 < 200ms", CriterionStatus::Fail, "latency-p95 is 350.0ms, must be < 200.0ms"),
+                    criterion(
+                        "latency-p95 < 200ms",
+                        CriterionStatus::Fail,
+                        "latency-p95 is 350.0ms, must be < 200.0ms",
+                    ),
                     criterion("throughput >= 20/s", CriterionStatus::Warn, "slow-ish"),
                 ],
                 warnings: 1,
@@ -140,9 +169,24 @@ mod tests {
             }],
             abort_reason: None,
             security_checks: vec![
-                SecurityCheckResult { check: "exposure.git".into(), ran: true, error: None, findings: 1 },
-                SecurityCheckResult { check: "header.csp".into(), ran: true, error: None, findings: 0 },
-                SecurityCheckResult { check: "exposure.env".into(), ran: false, error: Some("timed out".into()), findings: 0 },
+                SecurityCheckResult {
+                    check: "exposure.git".into(),
+                    ran: true,
+                    error: None,
+                    findings: 1,
+                },
+                SecurityCheckResult {
+                    check: "header.csp".into(),
+                    ran: true,
+                    error: None,
+                    findings: 0,
+                },
+                SecurityCheckResult {
+                    check: "exposure.env".into(),
+                    ran: false,
+                    error: Some("timed out".into()),
+                    findings: 0,
+                },
             ],
             baseline: None,
         }
@@ -154,7 +198,10 @@ mod tests {
         assert_eq!(xml.matches("<testcase ").count(), 6, "{xml}");
         assert_eq!(xml.matches("<failure ").count(), 2, "{xml}");
         assert_eq!(xml.matches("<error ").count(), 1, "{xml}");
-        assert!(xml.contains("latency-p95 is 350.0ms, must be &lt; 200.0ms"), "{xml}");
+        assert!(
+            xml.contains("latency-p95 is 350.0ms, must be &lt; 200.0ms"),
+            "{xml}"
+        );
         assert!(xml.contains("[high] Git repository exposed"), "{xml}");
     }
 }

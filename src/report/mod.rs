@@ -89,7 +89,12 @@ impl From<&CheckRun> for SecurityCheckResult {
             CheckStatus::Ran => None,
             CheckStatus::Error(reason) => Some(reason.clone()),
         };
-        SecurityCheckResult { check: run.check.clone(), ran: error.is_none(), error, findings: run.findings }
+        SecurityCheckResult {
+            check: run.check.clone(),
+            ran: error.is_none(),
+            error,
+            findings: run.findings,
+        }
     }
 }
 
@@ -116,7 +121,12 @@ pub const FILES_DIR: &str = "files";
 
 /// Writes every report of a run into `dir`: `summary.json`, `junit.xml` and
 /// `report.html` (in `lang`). Returns the path of `summary.json`.
-pub fn write_run_reports(dir: &Path, summary: &RunSummary, context: &context::ReleaseContext, lang: i18n::Lang) -> std::io::Result<PathBuf> {
+pub fn write_run_reports(
+    dir: &Path,
+    summary: &RunSummary,
+    context: &context::ReleaseContext,
+    lang: i18n::Lang,
+) -> std::io::Result<PathBuf> {
     let path = write_summary(dir, summary)?;
     let xml = junit::run_junit(summary).map_err(std::io::Error::other)?;
     std::fs::write(dir.join(JUNIT_FILE), xml)?;
@@ -150,13 +160,49 @@ pub fn write_summary(dir: &Path, summary: &RunSummary) -> std::io::Result<PathBu
 /// The verdict as a plain-text table.
 pub fn verdict_table(verdict: &GateVerdict) -> String {
     let widths = [
-        verdict.results.iter().map(|r| r.metric.len()).max().unwrap_or(6).max(9),
-        verdict.results.iter().map(|r| r.shown.len()).max().unwrap_or(5).max(5),
-        verdict.results.iter().map(|r| r.pass.len()).max().unwrap_or(4).max(4),
-        verdict.results.iter().map(|r| r.warn.as_deref().unwrap_or("-").len()).max().unwrap_or(4).max(4),
+        verdict
+            .results
+            .iter()
+            .map(|r| r.metric.len())
+            .max()
+            .unwrap_or(6)
+            .max(9),
+        verdict
+            .results
+            .iter()
+            .map(|r| r.shown.len())
+            .max()
+            .unwrap_or(5)
+            .max(5),
+        verdict
+            .results
+            .iter()
+            .map(|r| r.pass.len())
+            .max()
+            .unwrap_or(4)
+            .max(4),
+        verdict
+            .results
+            .iter()
+            .map(|r| r.warn.as_deref().unwrap_or("-").len())
+            .max()
+            .unwrap_or(4)
+            .max(4),
     ];
     let mut out = String::new();
-    let _ = writeln!(out, "  {:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {:<6}  reason", "criterion", "value", "pass", "warn", "result", w0 = widths[0], w1 = widths[1], w2 = widths[2], w3 = widths[3]);
+    let _ = writeln!(
+        out,
+        "  {:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {:<6}  reason",
+        "criterion",
+        "value",
+        "pass",
+        "warn",
+        "result",
+        w0 = widths[0],
+        w1 = widths[1],
+        w2 = widths[2],
+        w3 = widths[3]
+    );
     for r in &verdict.results {
         let status = match r.status {
             CriterionStatus::Pass => "pass",
@@ -183,9 +229,17 @@ pub fn verdict_table(verdict: &GateVerdict) -> String {
         "  gate {}: {} criteria, {} failed, {} warned{}",
         verdict.outcome.to_string().to_uppercase(),
         verdict.results.len(),
-        verdict.results.iter().filter(|r| r.status == CriterionStatus::Fail).count(),
+        verdict
+            .results
+            .iter()
+            .filter(|r| r.status == CriterionStatus::Fail)
+            .count(),
         verdict.warnings,
-        if verdict.warnings_block && verdict.warnings > 0 { " (warnings block this gate)" } else { "" }
+        if verdict.warnings_block && verdict.warnings > 0 {
+            " (warnings block this gate)"
+        } else {
+            ""
+        }
     );
     out
 }

@@ -24,19 +24,40 @@ impl TrialRun {
         let sample = Sample::start(sample_args);
         let project = Project::new(&sample.url, &sample.url);
         quick_traffic(&project, "trial-test", 2, "1s");
-        let out = run(stagegate(project.root()).args(["run", SYSTEM, "--release", RELEASE, "--stage", "trial-test", "--as", "qa.nguyen"]));
+        let out = run(stagegate(project.root()).args([
+            "run",
+            SYSTEM,
+            "--release",
+            RELEASE,
+            "--stage",
+            "trial-test",
+            "--as",
+            "qa.nguyen",
+        ]));
         let code = out.status.code().unwrap_or(-1);
-        assert!(code == 0 || code == 1, "run did not complete: {}", text(&out));
-        TrialRun { _sample: sample, project, code }
+        assert!(
+            code == 0 || code == 1,
+            "run did not complete: {}",
+            text(&out)
+        );
+        TrialRun {
+            _sample: sample,
+            project,
+            code,
+        }
     }
 
     /// The run's report folder (run #1 of the fresh ledger).
     fn report_dir(&self) -> PathBuf {
-        self.project.path(".stagegate/runs/dichvucong/1.0.0/trial-test/run-1")
+        self.project
+            .path(".stagegate/runs/dichvucong/1.0.0/trial-test/run-1")
     }
 
     fn summary(&self) -> serde_json::Value {
-        serde_json::from_slice(&std::fs::read(self.report_dir().join("summary.json")).expect("summary.json")).expect("json")
+        serde_json::from_slice(
+            &std::fs::read(self.report_dir().join("summary.json")).expect("summary.json"),
+        )
+        .expect("json")
     }
 
     fn approve(&self, actor: &str) -> std::process::Output {
@@ -59,7 +80,11 @@ impl TrialRun {
 /// `python3-junitparser` lives in /usr/bin/python3's path, pip's in any python3).
 fn python_with_junitparser() -> String {
     for python in ["/usr/bin/python3", "python3"] {
-        let ok = Command::new(python).args(["-c", "import junitparser"]).output().map(|o| o.status.success()).unwrap_or(false);
+        let ok = Command::new(python)
+            .args(["-c", "import junitparser"])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
         if ok {
             return python.to_string();
         }
@@ -70,15 +95,26 @@ fn python_with_junitparser() -> String {
 #[test]
 fn junit_xml_is_read_by_an_independent_consumer_with_the_right_counts() {
     let trial = TrialRun::start(&["--flaw", "exposed-git"]);
-    assert_eq!(trial.code, 1, "an exposed .git must fail the trial-test gate");
+    assert_eq!(
+        trial.code, 1,
+        "an exposed .git must fail the trial-test gate"
+    );
     let summary = trial.summary();
     let results = summary["verdict"]["results"].as_array().expect("results");
-    let checks = summary["security_checks"].as_array().expect("security checks");
+    let checks = summary["security_checks"]
+        .as_array()
+        .expect("security checks");
     let expected_tests = results.len() + checks.len();
-    let expected_failures =
-        results.iter().filter(|r| r["status"] == "fail").count() + checks.iter().filter(|c| c["ran"] == true && c["findings"].as_u64() > Some(0)).count();
+    let expected_failures = results.iter().filter(|r| r["status"] == "fail").count()
+        + checks
+            .iter()
+            .filter(|c| c["ran"] == true && c["findings"].as_u64() > Some(0))
+            .count();
     let expected_errors = checks.iter().filter(|c| c["ran"] == false).count();
-    assert!(expected_failures >= 2, "the flaw gives a failed criterion and a failed check: {summary}");
+    assert!(
+        expected_failures >= 2,
+        "the flaw gives a failed criterion and a failed check: {summary}"
+    );
 
     let script = r#"
 import sys
@@ -100,15 +136,39 @@ for m in messages:
     print(m)
 "#;
     let junit = trial.report_dir().join("junit.xml");
-    let out = Command::new(python_with_junitparser()).args(["-c", script]).arg(&junit).output().expect("python runs");
+    let out = Command::new(python_with_junitparser())
+        .args(["-c", script])
+        .arg(&junit)
+        .output()
+        .expect("python runs");
     assert!(out.status.success(), "junitparser failed: {}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let mut lines = stdout.lines();
-    let counts: Vec<usize> = lines.next().unwrap_or("").split_whitespace().map(|n| n.parse().expect("count")).collect();
-    assert_eq!(counts, vec![expected_tests, expected_failures, expected_errors], "junit.xml:\n{}", std::fs::read_to_string(&junit).unwrap_or_default());
+    let counts: Vec<usize> = lines
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .map(|n| n.parse().expect("count"))
+        .collect();
+    assert_eq!(
+        counts,
+        vec![expected_tests, expected_failures, expected_errors],
+        "junit.xml:\n{}",
+        std::fs::read_to_string(&junit).unwrap_or_default()
+    );
     let messages: Vec<&str> = lines.collect();
-    assert!(messages.iter().any(|m| m.contains("security-high is 1, must be == 0")), "{messages:?}");
-    assert!(messages.iter().any(|m| m.contains("[high] Git repository exposed")), "{messages:?}");
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("security-high is 1, must be == 0")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("[high] Git repository exposed")),
+        "{messages:?}"
+    );
 }
 
 /// Chromium, headless, with every host name resolving to nothing: a page that tried
@@ -139,10 +199,18 @@ fn chromium(args: &[&str], page: &Path) -> std::process::Output {
 /// Asserts the page references nothing outside itself.
 fn assert_self_contained(html: &str) {
     let lower = html.to_lowercase();
-    for needle in ["src=", "href=", "<script", "<link", "@import", "url(", "<iframe", "<img"] {
-        assert!(!lower.contains(needle), "the page must load nothing: found `{needle}`");
+    for needle in [
+        "src=", "href=", "<script", "<link", "@import", "url(", "<iframe", "<img",
+    ] {
+        assert!(
+            !lower.contains(needle),
+            "the page must load nothing: found `{needle}`"
+        );
     }
-    assert!(!lower.contains("=\"http") && !lower.contains("='http"), "no external address in an attribute");
+    assert!(
+        !lower.contains("=\"http") && !lower.contains("='http"),
+        "no external address in an attribute"
+    );
 }
 
 fn screenshot_path(name: &str) -> PathBuf {
@@ -153,9 +221,19 @@ fn screenshot_path(name: &str) -> PathBuf {
 
 fn assert_png(path: &Path) {
     let mut head = [0u8; 8];
-    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).expect("screenshot written");
-    assert_eq!(&head, b"\x89PNG\r\n\x1a\n", "{} is not a PNG", path.display());
-    assert!(std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) > 20_000, "the screenshot is nearly empty");
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .expect("screenshot written");
+    assert_eq!(
+        &head,
+        b"\x89PNG\r\n\x1a\n",
+        "{} is not a PNG",
+        path.display()
+    );
+    assert!(
+        std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) > 20_000,
+        "the screenshot is nearly empty"
+    );
 }
 
 #[test]
@@ -175,15 +253,41 @@ fn run_report_opens_in_headless_chromium_with_no_network() {
     let out = chromium(&["--dump-dom"], &page);
     assert!(out.status.success(), "{}", text(&out));
     let dom = String::from_utf8_lossy(&out.stdout);
-    assert!(dom.contains(r#"id="pipeline""#), "pipeline missing from the DOM");
-    for stage in ["trial-test", "real-test", "trial-production", "real-production"] {
-        assert!(dom.contains(&format!(r#"data-stage="{stage}""#)), "stage {stage} missing from the pipeline");
+    assert!(
+        dom.contains(r#"id="pipeline""#),
+        "pipeline missing from the DOM"
+    );
+    for stage in [
+        "trial-test",
+        "real-test",
+        "trial-production",
+        "real-production",
+    ] {
+        assert!(
+            dom.contains(&format!(r#"data-stage="{stage}""#)),
+            "stage {stage} missing from the pipeline"
+        );
     }
-    assert!(dom.contains(r#"data-stage="trial-test" data-state="awaiting-approval""#), "trial-test passed and awaits approval");
-    assert!(dom.contains(r#"<table class="gate" id="gate-table-1">"#), "gate table missing");
-    assert!(dom.contains("<td><code>error-rate &lt; 1.00%</code></td>"), "gate table has its criteria");
-    assert!(dom.contains(r#"<svg class="chart" id="throughput-1""#), "throughput chart missing");
-    assert!(dom.contains(r#"<svg class="chart" id="latency-percentiles-1""#), "latency chart missing");
+    assert!(
+        dom.contains(r#"data-stage="trial-test" data-state="awaiting-approval""#),
+        "trial-test passed and awaits approval"
+    );
+    assert!(
+        dom.contains(r#"<table class="gate" id="gate-table-1">"#),
+        "gate table missing"
+    );
+    assert!(
+        dom.contains("<td><code>error-rate &lt; 1.00%</code></td>"),
+        "gate table has its criteria"
+    );
+    assert!(
+        dom.contains(r#"<svg class="chart" id="throughput-1""#),
+        "throughput chart missing"
+    );
+    assert!(
+        dom.contains(r#"<svg class="chart" id="latency-percentiles-1""#),
+        "latency chart missing"
+    );
     assert!(dom.contains("<polyline"), "charts have lines");
 }
 
@@ -216,17 +320,38 @@ fn the_vietnamese_release_report_is_complete_and_renders_diacritics() {
     let mut pages = BTreeMap::new();
     for lang in ["en", "vi"] {
         let file = trial.project.path(&format!("dossier.{lang}.html"));
-        let out = run(stagegate(trial.project.root()).args(["report", SYSTEM, "--release", RELEASE, "--lang", lang, "-o"]).arg(&file));
+        let out = run(stagegate(trial.project.root())
+            .args(["report", SYSTEM, "--release", RELEASE, "--lang", lang, "-o"])
+            .arg(&file));
         assert!(out.status.success(), "{}", text(&out));
-        pages.insert(lang, (file.clone(), std::fs::read_to_string(&file).expect("report written")));
+        pages.insert(
+            lang,
+            (
+                file.clone(),
+                std::fs::read_to_string(&file).expect("report written"),
+            ),
+        );
     }
     let (vi_path, vi) = &pages["vi"];
     let (_, en) = &pages["en"];
-    assert!(en.contains("Go-live dossier") && en.contains(r#"<html lang="en">"#), "the English report is English");
+    assert!(
+        en.contains("Go-live dossier") && en.contains(r#"<html lang="en">"#),
+        "the English report is English"
+    );
     assert_self_contained(vi);
     assert!(vi.contains(r#"<html lang="vi">"#));
-    for phrase in ["Hồ sơ đưa vào vận hành", "Quy trình bốn giai đoạn", "Chạy thử trên môi trường thử nghiệm", "đã phê duyệt chuyển tiếp", "Cổng kiểm soát", "Phê duyệt"] {
-        assert!(vi.contains(phrase), "`{phrase}` missing from the Vietnamese report");
+    for phrase in [
+        "Hồ sơ đưa vào vận hành",
+        "Quy trình bốn giai đoạn",
+        "Chạy thử trên môi trường thử nghiệm",
+        "đã phê duyệt chuyển tiếp",
+        "Cổng kiểm soát",
+        "Phê duyệt",
+    ] {
+        assert!(
+            vi.contains(phrase),
+            "`{phrase}` missing from the Vietnamese report"
+        );
     }
     // Complete, not a mix: no English phrase of the catalogue is visible in Vietnamese.
     let en_words = stagegate::report::i18n::EN.phrases();
@@ -235,15 +360,23 @@ fn the_vietnamese_release_report_is_complete_and_renders_diacritics() {
     let mut checked = 0;
     for phrase in en_words.iter().filter(|p| !vi_words.contains(p)) {
         // Short lowercase words ("test", "ran") also occur inside names and ids.
-        if phrase.chars().count() < 4 || !(phrase.contains(' ') || phrase.chars().any(char::is_uppercase)) {
+        if phrase.chars().count() < 4
+            || !(phrase.contains(' ') || phrase.chars().any(char::is_uppercase))
+        {
             continue;
         }
         checked += 1;
-        assert!(!shown.contains(phrase), "English `{phrase}` in the Vietnamese report");
+        assert!(
+            !shown.contains(phrase),
+            "English `{phrase}` in the Vietnamese report"
+        );
     }
     assert!(checked > 40, "only {checked} phrases checked");
     // The gate's English reasons are said in Vietnamese too.
-    assert!(!shown.contains(" is ") && !shown.contains("must be"), "an English gate reason in the Vietnamese report");
+    assert!(
+        !shown.contains(" is ") && !shown.contains("must be"),
+        "an English gate reason in the Vietnamese report"
+    );
     assert!(shown.contains("đạt ngưỡng"), "gate reasons in Vietnamese");
 
     let shot = screenshot_path("release-report-vi.png");
@@ -259,13 +392,20 @@ fn an_approval_is_refused_when_the_files_changed_since_the_run() {
     assert_eq!(trial.code, 0);
     let rollout = "scenarios/dichvucong/rollout.toml";
     let original = std::fs::read_to_string(trial.project.path(rollout)).expect("rollout");
-    trial.project.write(rollout, &format!("{original}\n# edited after the run\n"));
+    trial
+        .project
+        .write(rollout, &format!("{original}\n# edited after the run\n"));
     let refused = trial.approve("rm.tran-thi-binh");
     assert_eq!(refused.status.code(), Some(3), "{}", text(&refused));
-    assert!(text(&refused).contains("changed since run #1"), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("changed since run #1"),
+        "{}",
+        text(&refused)
+    );
 
     // The files as run are kept: putting them back makes the approval acceptable.
-    let kept = std::fs::read_to_string(trial.report_dir().join("files").join(rollout)).expect("rollout kept as run");
+    let kept = std::fs::read_to_string(trial.report_dir().join("files").join(rollout))
+        .expect("rollout kept as run");
     assert_eq!(kept, original);
     trial.project.write(rollout, &kept);
     let approved = trial.approve("rm.tran-thi-binh");
@@ -278,7 +418,9 @@ fn evidence_archive() -> (TrialRun, PathBuf) {
     assert_eq!(trial.code, 0);
     assert!(trial.approve("rm.tran-thi-binh").status.success());
     let archive = trial.project.path("evidence.tar.gz");
-    let out = run(stagegate(trial.project.root()).args(["evidence", SYSTEM, "--release", RELEASE, "-o"]).arg(&archive));
+    let out = run(stagegate(trial.project.root())
+        .args(["evidence", SYSTEM, "--release", RELEASE, "-o"])
+        .arg(&archive));
     assert!(out.status.success(), "{}", text(&out));
     (trial, archive)
 }
@@ -299,12 +441,16 @@ fn repack(archive: &Path, entries: &Entries) {
 
 /// Recomputes the manifest's SHA-256 of every file, as a forger would.
 fn forge_manifest(entries: &mut Entries) {
-    let mut manifest: serde_json::Value = serde_json::from_slice(&entries["manifest.json"]).expect("manifest");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&entries["manifest.json"]).expect("manifest");
     for file in manifest["files"].as_array_mut().expect("files") {
         let path = file["path"].as_str().expect("path").to_string();
         file["sha256"] = stagegate::evidence::sha256_hex(&entries[&path]).into();
     }
-    entries.insert("manifest.json".into(), serde_json::to_vec_pretty(&manifest).expect("json"));
+    entries.insert(
+        "manifest.json".into(),
+        serde_json::to_vec_pretty(&manifest).expect("json"),
+    );
 }
 
 #[test]
@@ -323,11 +469,19 @@ fn evidence_verify_passes_on_an_untouched_archive() {
         "reports/dichvucong-1.0.0.en.html",
         "reports/dichvucong-1.0.0.vi.html",
     ] {
-        assert!(entries.contains_key(expected), "{expected} missing from {:?}", entries.keys().collect::<Vec<_>>());
+        assert!(
+            entries.contains_key(expected),
+            "{expected} missing from {:?}",
+            entries.keys().collect::<Vec<_>>()
+        );
     }
     let out = verify(trial.project.root(), &archive);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("1 gates (5 criteria) evaluated again"), "{}", text(&out));
+    assert!(
+        text(&out).contains("1 gates (5 criteria) evaluated again"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -341,7 +495,11 @@ fn evidence_verify_names_the_file_after_a_one_byte_change() {
     repack(&archive, &entries);
     let out = verify(trial.project.root(), &archive);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains(&format!("file `{target}` was changed")), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("file `{target}` was changed")),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -358,15 +516,26 @@ fn evidence_verify_names_the_criterion_when_a_stored_threshold_is_edited() {
         .expect("latency criterion");
     assert_eq!(criterion["pass"], "< 1000.0ms");
     criterion["pass"] = "< 5000.0ms".into();
-    entries.insert(target.into(), serde_json::to_vec_pretty(&summary).expect("json"));
+    entries.insert(
+        target.into(),
+        serde_json::to_vec_pretty(&summary).expect("json"),
+    );
     // The forger also fixes the manifest: only the re-evaluation can notice.
     forge_manifest(&mut entries);
     repack(&archive, &entries);
     let out = verify(trial.project.root(), &archive);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let shown = text(&out);
-    assert!(!shown.contains("was changed: its SHA-256"), "the manifest was forged to match: {shown}");
-    assert!(shown.contains("criterion `latency-p95 < 1000.0ms`: the stored threshold (pass `< 5000.0ms`"), "{shown}");
+    assert!(
+        !shown.contains("was changed: its SHA-256"),
+        "the manifest was forged to match: {shown}"
+    );
+    assert!(
+        shown.contains(
+            "criterion `latency-p95 < 1000.0ms`: the stored threshold (pass `< 5000.0ms`"
+        ),
+        "{shown}"
+    );
     assert!(shown.contains("is not the gate as run"), "{shown}");
 }
 
@@ -376,7 +545,11 @@ fn evidence_verify_notices_an_edited_gate_in_the_files_as_run() {
     let mut entries = unpack(&archive);
     let target = "runs/trial-test/run-1/files/scenarios/dichvucong/rollout.toml";
     let rollout = String::from_utf8(entries[target].clone()).expect("utf-8");
-    let edited = rollout.replacen(r#"{ metric = "latency-p95", pass = "< 1s", warn = "< 250ms" }"#, r#"{ metric = "latency-p95", pass = "< 1ms" }"#, 1);
+    let edited = rollout.replacen(
+        r#"{ metric = "latency-p95", pass = "< 1s", warn = "< 250ms" }"#,
+        r#"{ metric = "latency-p95", pass = "< 1ms" }"#,
+        1,
+    );
     assert_ne!(edited, rollout, "fixture line not found");
     entries.insert(target.into(), edited.into_bytes());
     forge_manifest(&mut entries);
@@ -385,5 +558,8 @@ fn evidence_verify_notices_an_edited_gate_in_the_files_as_run() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let shown = text(&out);
     assert!(shown.contains("a file was changed"), "{shown}");
-    assert!(shown.contains("criterion `latency-p95 < 1000.0ms`"), "{shown}");
+    assert!(
+        shown.contains("criterion `latency-p95 < 1000.0ms`"),
+        "{shown}"
+    );
 }

@@ -7,9 +7,16 @@ use std::fmt::Write as _;
 
 /// The approvals section.
 pub fn approvals(m: &Messages, rows: &[ApprovalRow]) -> String {
-    let mut out = format!(r#"<section id="approvals"><h2>{}</h2>"#, escape(m.approvals));
+    let mut out = format!(
+        r#"<section id="approvals"><h2>{}</h2>"#,
+        escape(m.approvals)
+    );
     if rows.is_empty() {
-        let _ = write!(out, r#"<p class="empty">{}</p></section>"#, escape(m.no_approvals));
+        let _ = write!(
+            out,
+            r#"<p class="empty">{}</p></section>"#,
+            escape(m.no_approvals)
+        );
         return out;
     }
     out.push_str("<table><thead><tr>");

@@ -28,9 +28,7 @@ pub struct Line<'a> {
 /// A line chart; `None` when there is nothing to draw.
 pub fn line_chart(id: &str, title: &str, x_label: &str, lines: &[Line<'_>]) -> Option<String> {
     let all = || lines.iter().flat_map(|l| l.points.iter());
-    if all().next().is_none() {
-        return None;
-    }
+    all().next()?;
     let x_max = all().map(|p| p.0).fold(0.0_f64, f64::max).max(1.0);
     let y_max = nice_ceiling(all().map(|p| p.1).fold(0.0_f64, f64::max));
     let plot_w = WIDTH - LEFT - RIGHT;
@@ -57,12 +55,32 @@ pub fn line_chart(id: &str, title: &str, x_label: &str, lines: &[Line<'_>]) -> O
     }
     for frac in [0.0, 0.5, 1.0] {
         let x = sx(x_max * frac);
-        let _ = write!(svg, r#"<text x="{x:.1}" y="{:.1}" class="tick" text-anchor="middle">{}</text>"#, HEIGHT - BOTTOM + 16.0, short(x_max * frac));
+        let _ = write!(
+            svg,
+            r#"<text x="{x:.1}" y="{:.1}" class="tick" text-anchor="middle">{}</text>"#,
+            HEIGHT - BOTTOM + 16.0,
+            short(x_max * frac)
+        );
     }
-    let _ = write!(svg, r#"<text x="{:.1}" y="{:.1}" class="axis" text-anchor="end">{}</text>"#, WIDTH - RIGHT, HEIGHT - 2.0, escape(x_label));
+    let _ = write!(
+        svg,
+        r#"<text x="{:.1}" y="{:.1}" class="axis" text-anchor="end">{}</text>"#,
+        WIDTH - RIGHT,
+        HEIGHT - 2.0,
+        escape(x_label)
+    );
     for (i, line) in lines.iter().enumerate() {
-        let points: Vec<String> = line.points.iter().map(|(x, y)| format!("{:.1},{:.1}", sx(*x), sy(*y))).collect();
-        let _ = write!(svg, r#"<polyline fill="none" stroke="{}" stroke-width="2" points="{}"/>"#, escape(line.colour), points.join(" "));
+        let points: Vec<String> = line
+            .points
+            .iter()
+            .map(|(x, y)| format!("{:.1},{:.1}", sx(*x), sy(*y)))
+            .collect();
+        let _ = write!(
+            svg,
+            r#"<polyline fill="none" stroke="{}" stroke-width="2" points="{}"/>"#,
+            escape(line.colour),
+            points.join(" ")
+        );
         let lx = LEFT + 8.0 + i as f64 * 150.0;
         let _ = write!(
             svg,
@@ -92,7 +110,11 @@ pub fn bar_chart(id: &str, title: &str, bars: &[(&str, f64)]) -> Option<String> 
         escape(title)
     );
     let base = TOP + plot_h;
-    let _ = write!(svg, r#"<line x1="{LEFT}" y1="{base:.1}" x2="{:.1}" y2="{base:.1}" class="grid"/>"#, WIDTH - RIGHT);
+    let _ = write!(
+        svg,
+        r#"<line x1="{LEFT}" y1="{base:.1}" x2="{:.1}" y2="{base:.1}" class="grid"/>"#,
+        WIDTH - RIGHT
+    );
     for (i, (label, value)) in bars.iter().enumerate() {
         let h = value / y_max * plot_h;
         let x = LEFT + i as f64 * slot + slot * 0.2;
@@ -141,16 +163,43 @@ mod tests {
 
     #[test]
     fn a_line_chart_scales_points_into_the_plot() {
-        let svg = line_chart("c", "t <x>", "s", &[Line { label: "rps", colour: "#123", points: vec![(0.0, 0.0), (10.0, 50.0)] }]).unwrap();
+        let svg = line_chart(
+            "c",
+            "t <x>",
+            "s",
+            &[Line {
+                label: "rps",
+                colour: "#123",
+                points: vec![(0.0, 0.0), (10.0, 50.0)],
+            }],
+        )
+        .unwrap();
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert!(svg.contains("<title>t &lt;x&gt;</title>"));
         // (0,0) is the bottom-left corner of the plot, (10, 50) the top-right.
-        assert!(svg.contains(&format!("points=\"{LEFT:.1},{:.1} {:.1},{TOP:.1}\"", HEIGHT - BOTTOM, WIDTH - RIGHT)), "{svg}");
+        assert!(
+            svg.contains(&format!(
+                "points=\"{LEFT:.1},{:.1} {:.1},{TOP:.1}\"",
+                HEIGHT - BOTTOM,
+                WIDTH - RIGHT
+            )),
+            "{svg}"
+        );
     }
 
     #[test]
     fn nothing_to_draw_gives_no_chart() {
-        assert!(line_chart("c", "t", "s", &[Line { label: "x", colour: "red", points: vec![] }]).is_none());
+        assert!(line_chart(
+            "c",
+            "t",
+            "s",
+            &[Line {
+                label: "x",
+                colour: "red",
+                points: vec![]
+            }]
+        )
+        .is_none());
         assert!(bar_chart("c", "t", &[]).is_none());
     }
 

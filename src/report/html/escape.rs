@@ -24,7 +24,10 @@ mod tests {
 
     #[test]
     fn markup_from_a_response_body_stays_text() {
-        assert_eq!(escape(r#"<script src="http://x">'a' & b</script>"#), "&lt;script src=&quot;http://x&quot;&gt;&#39;a&#39; &amp; b&lt;/script&gt;");
+        assert_eq!(
+            escape(r#"<script src="http://x">'a' & b</script>"#),
+            "&lt;script src=&quot;http://x&quot;&gt;&#39;a&#39; &amp; b&lt;/script&gt;"
+        );
     }
 
     #[test]

@@ -8,7 +8,11 @@ use std::fmt::Write as _;
 
 /// The gate section of one run.
 pub fn gate_table(m: &Messages, verdict: &GateVerdict, run_id: i64) -> String {
-    let failed = verdict.results.iter().filter(|r| r.status == CriterionStatus::Fail).count();
+    let failed = verdict
+        .results
+        .iter()
+        .filter(|r| r.status == CriterionStatus::Fail)
+        .count();
     let mut out = format!(
         r#"<h3>{} <span class="outcome {}">{}</span></h3><table class="gate" id="gate-table-{run_id}"><thead><tr>"#,
         escape(m.gate),
@@ -36,6 +40,14 @@ pub fn gate_table(m: &Messages, verdict: &GateVerdict, run_id: i64) -> String {
             escape(&(m.reason)(r)),
         );
     }
-    let _ = write!(out, r#"</tbody></table><p class="counts">{}</p>"#, escape(&(m.gate_counts)(verdict.results.len(), failed, verdict.warnings)));
+    let _ = write!(
+        out,
+        r#"</tbody></table><p class="counts">{}</p>"#,
+        escape(&(m.gate_counts)(
+            verdict.results.len(),
+            failed,
+            verdict.warnings
+        ))
+    );
     out
 }

@@ -22,7 +22,10 @@ use std::fmt::Write as _;
 /// The report of one run.
 pub fn run_page(summary: &RunSummary, context: &ReleaseContext, lang: Lang) -> String {
     let m = lang.messages();
-    let title = format!("{} — {} {} · {} #{}", m.run_report, summary.system, summary.release, m.run, summary.run_id);
+    let title = format!(
+        "{} — {} {} · {} #{}",
+        m.run_report, summary.system, summary.release, m.run, summary.run_id
+    );
     let mut body = format!("<header><h1>{}</h1></header>", escape(&title));
     body.push_str(&pipeline::pipeline(m, context, Some(&summary.stage)));
     body.push_str(&run_block(m, summary));
@@ -35,7 +38,10 @@ pub fn run_page(summary: &RunSummary, context: &ReleaseContext, lang: Lang) -> S
 pub fn release_page(dossier: &ReleaseDossier, lang: Lang) -> String {
     let m = lang.messages();
     let context = &dossier.context;
-    let title = format!("{} — {} {}", m.release_report, context.system, context.release);
+    let title = format!(
+        "{} — {} {}",
+        m.release_report, context.system, context.release
+    );
     let mut body = format!("<header><h1>{}</h1></header>", escape(&title));
     body.push_str(&pipeline::pipeline(m, context, None));
     body.push_str(&approvals::approvals(m, &context.approvals));
@@ -88,22 +94,50 @@ fn run_state(m: &Messages, state: RunState) -> &'static str {
 
 /// One run in full: what ran, the gate, the load, the security results.
 fn run_block(m: &Messages, s: &RunSummary) -> String {
-    let mut out = format!(r#"<section class="run" id="run-{}"><h2>{} — {} #{}</h2><dl class="facts">"#, s.run_id, escape(&stage_words(m, &s.stage)), escape(m.run), s.run_id);
-    let environment = if s.tier.is_empty() { s.environment.clone() } else { format!("{} ({})", s.environment, m.tier(&s.tier)) };
+    let mut out = format!(
+        r#"<section class="run" id="run-{}"><h2>{} — {} #{}</h2><dl class="facts">"#,
+        s.run_id,
+        escape(&stage_words(m, &s.stage)),
+        escape(m.run),
+        s.run_id
+    );
+    let environment = if s.tier.is_empty() {
+        s.environment.clone()
+    } else {
+        format!("{} ({})", s.environment, m.tier(&s.tier))
+    };
     let facts: [(&str, String); 8] = [
         (m.system, s.system.clone()),
         (m.release, s.release.clone()),
         (m.environment, environment),
         (m.run_by, s.run_by.clone()),
         (m.started, s.started_at.clone()),
-        (m.finished, s.finished_at.clone().unwrap_or_else(|| "–".into())),
-        (m.version_seen, s.version_seen.clone().unwrap_or_else(|| "–".into())),
-        (m.suites, if s.suites.is_empty() { "–".into() } else { s.suites.join(", ") }),
+        (
+            m.finished,
+            s.finished_at.clone().unwrap_or_else(|| "–".into()),
+        ),
+        (
+            m.version_seen,
+            s.version_seen.clone().unwrap_or_else(|| "–".into()),
+        ),
+        (
+            m.suites,
+            if s.suites.is_empty() {
+                "–".into()
+            } else {
+                s.suites.join(", ")
+            },
+        ),
     ];
     for (label, value) in facts {
         let _ = write!(out, "<dt>{}</dt><dd>{}</dd>", escape(label), escape(&value));
     }
-    let _ = write!(out, "<dt>{}</dt><dd><code>{}</code></dd></dl>", escape(m.files_digest), escape(&s.files_digest));
+    let _ = write!(
+        out,
+        "<dt>{}</dt><dd><code>{}</code></dd></dl>",
+        escape(m.files_digest),
+        escape(&s.files_digest)
+    );
     if s.state == RunState::Aborted {
         let _ = write!(out, r#"<p class="aborted">{}</p>"#, escape(m.aborted_note));
     }

@@ -18,7 +18,7 @@ pub fn security_section(m: &Messages, summary: &RunSummary) -> String {
         let _ = write!(out, r#"<p class="empty">{}</p>"#, escape(m.no_findings));
     }
     let mut findings: Vec<_> = summary.findings.iter().collect();
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     for f in findings {
         let (name, remediation) = (m.check_text)(&f.check).unwrap_or((&f.name, &f.remediation));
         let _ = write!(
@@ -37,7 +37,11 @@ pub fn security_section(m: &Messages, summary: &RunSummary) -> String {
         );
     }
     if !summary.security_checks.is_empty() {
-        let _ = write!(out, r#"<h4>{}</h4><table class="checks"><tbody>"#, escape(m.security_checks));
+        let _ = write!(
+            out,
+            r#"<h4>{}</h4><table class="checks"><tbody>"#,
+            escape(m.security_checks)
+        );
         for c in &summary.security_checks {
             let state = if c.ran { m.check_ran } else { m.check_error };
             let _ = write!(
