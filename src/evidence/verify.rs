@@ -8,7 +8,7 @@
 use super::archive::Entries;
 use super::{ChainLink, Manifest, CHAIN, EVENTS, MANIFEST, MANIFEST_FORMAT};
 use crate::gate::{self, Baseline, CriterionResult, GateVerdict};
-use crate::ledger::{AuditEvent, RunRow, GENESIS};
+use crate::ledger::{AuditEvent, RunRow, RunState, GENESIS};
 use crate::report::{RunSummary, FILES_DIR, SUMMARY_FILE};
 use crate::stage::StageId;
 use std::collections::BTreeMap;
@@ -72,6 +72,17 @@ pub fn verify(entries: &Entries) -> VerifyOutcome {
             Err(e) => out.problems.push(format!(
                 "file `{path}` cannot be read as a run summary: {e}"
             )),
+        }
+    }
+    // A finished run the ledger recorded must have its reports in the archive: a failed
+    // run cannot be left out of a release's evidence.
+    for row in runs
+        .values()
+        .filter(|r| matches!(r.state, RunState::Passed | RunState::Failed))
+    {
+        let summary = format!("runs/{}/run-{}/{SUMMARY_FILE}", row.stage, row.id);
+        if !entries.contains_key(&summary) {
+            out.problems.push(format!("run #{} ({} {}) is in the ledger's events but its reports are missing (`{summary}`)", row.id, row.stage, row.state));
         }
     }
     out
@@ -252,7 +263,7 @@ fn check_run(
         return;
     };
     // A run stopped before its gate (wrong release, files not kept) has no criteria.
-    if summary.verdict.results.is_empty() && summary.state == crate::ledger::RunState::Aborted {
+    if summary.verdict.results.is_empty() && summary.state == RunState::Aborted {
         return;
     }
     let baseline = summary.baseline.as_ref().map(|b| Baseline {

@@ -213,6 +213,33 @@ fn assert_self_contained(html: &str) {
     );
 }
 
+/// The addresses a page asked for while Chromium loaded it, from Chromium's own network
+/// log. Chromium's background requests (updates, accounts) carry no origin; anything the
+/// page asks for carries the page's origin (`null` for a file).
+fn page_requests(page: &Path) -> Vec<String> {
+    let log_dir = tempfile::tempdir().expect("log dir");
+    let log = log_dir.path().join("netlog.json");
+    let out = chromium(
+        &["--dump-dom", &format!("--log-net-log={}", log.display())],
+        page,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let netlog: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&log).expect("net log written"))
+            .expect("net log is JSON");
+    let start_job = netlog["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+        .as_i64()
+        .expect("event type known");
+    netlog["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["type"].as_i64() == Some(start_job))
+        .filter(|e| e["params"]["url"].is_string() && e["params"]["initiator"] != "not an origin")
+        .map(|e| e["params"]["url"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
 fn screenshot_path(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-screenshots");
     std::fs::create_dir_all(&dir).expect("screenshot dir");
@@ -289,6 +316,24 @@ fn run_report_opens_in_headless_chromium_with_no_network() {
         "latency chart missing"
     );
     assert!(dom.contains("<polyline"), "charts have lines");
+
+    assert_eq!(
+        page_requests(&page),
+        Vec::<String>::new(),
+        "report.html asked the network for something"
+    );
+    // The same check sees a page that does load something.
+    let dir = tempfile::tempdir().expect("dir");
+    let leaky = dir.path().join("leaky.html");
+    std::fs::write(
+        &leaky,
+        r#"<html><body><img src="http://example.invalid/x.png"></body></html>"#,
+    )
+    .expect("write");
+    assert_eq!(
+        page_requests(&leaky),
+        vec!["http://example.invalid/x.png".to_string()]
+    );
 }
 
 /// Visible text of a page: tags, the style sheet and the title removed.
@@ -479,6 +524,35 @@ fn evidence_verify_passes_on_an_untouched_archive() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
         text(&out).contains("1 gates (5 criteria) evaluated again"),
+        "{}",
+        text(&out)
+    );
+
+    // Leaving a run out (its folder and its manifest lines) is noticed from the events.
+    let mut entries = entries;
+    entries.retain(|path, _| !path.starts_with("runs/trial-test/run-1/"));
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&entries["manifest.json"]).expect("manifest");
+    manifest["files"]
+        .as_array_mut()
+        .expect("files")
+        .retain(|f| {
+            !f["path"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("runs/trial-test/run-1/")
+        });
+    entries.insert(
+        "manifest.json".into(),
+        serde_json::to_vec_pretty(&manifest).expect("json"),
+    );
+    repack(&archive, &entries);
+    let out = verify(trial.project.root(), &archive);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains(
+            "run #1 (trial-test passed) is in the ledger's events but its reports are missing"
+        ),
         "{}",
         text(&out)
     );
