@@ -753,4 +753,18 @@ mod tests {
             assert_ne!(remediation, check.remediation);
         }
     }
+
+    #[test]
+    fn every_vietnamese_phrase_is_translated() {
+        // The phrases are listed field by field, so position i is the same phrase.
+        let (en, vi) = (EN.phrases(), VI.phrases());
+        assert_eq!(en.len(), vi.len());
+        let same: Vec<_> = en
+            .iter()
+            .zip(&vi)
+            .filter(|(e, v)| e == v)
+            .map(|(e, _)| *e)
+            .collect();
+        assert!(same.is_empty(), "not translated: {same:?}");
+    }
 }

@@ -400,10 +400,9 @@ fn the_vietnamese_release_report_is_complete_and_renders_diacritics() {
     }
     // Complete, not a mix: no English phrase of the catalogue is visible in Vietnamese.
     let en_words = stagegate::report::i18n::EN.phrases();
-    let vi_words = stagegate::report::i18n::VI.phrases();
     let shown = visible_text(vi);
     let mut checked = 0;
-    for phrase in en_words.iter().filter(|p| !vi_words.contains(p)) {
+    for phrase in en_words.iter() {
         // Short lowercase words ("test", "ran") also occur inside names and ids.
         if phrase.chars().count() < 4
             || !(phrase.contains(' ') || phrase.chars().any(char::is_uppercase))
