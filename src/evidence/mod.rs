@@ -24,8 +24,9 @@ pub const MANIFEST_FORMAT: &str = "stagegate.evidence/v1";
 pub const MANIFEST: &str = "manifest.json";
 /// The release's audit events, in full.
 pub const EVENTS: &str = "ledger/events.json";
-/// Every link of the ledger's hash chain (sequence and hashes only), so the release's
-/// events can be placed in the one chain without disclosing other releases' events.
+/// Every event of the ledger's hash chain up to the archive, in full, so the chain can
+/// be recomputed from the first event without the database and the release's events
+/// placed in it.
 pub const CHAIN: &str = "ledger/chain.json";
 
 /// The manifest of an archive.
@@ -40,6 +41,9 @@ pub struct Manifest {
     pub release: String,
     /// When the archive was made.
     pub created_at: String,
+    /// Hash of the last event of the chain in the archive: compare it with the live
+    /// ledger to know the archive holds the ledger as it is.
+    pub chain_head: String,
     /// Every run of the release and where its folder is in the archive.
     pub runs: Vec<ManifestRun>,
     /// Every other file of the archive with its SHA-256.
@@ -70,18 +74,6 @@ pub struct ManifestFile {
     pub sha256: String,
     /// Size.
     pub bytes: u64,
-}
-
-/// One link of the ledger's hash chain.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChainLink {
-    /// Position.
-    pub seq: i64,
-    /// Hash of the event before.
-    pub prev_hash: String,
-    /// Hash of this event.
-    pub hash: String,
 }
 
 /// Why an archive could not be made.
@@ -167,15 +159,7 @@ pub fn collect(ledger: &Ledger, system: &str, release: &str) -> Result<Entries, 
         );
     }
     let events: Vec<AuditEvent> = ledger.events(Some(system), Some(release))?;
-    let chain: Vec<ChainLink> = ledger
-        .events(None, None)?
-        .into_iter()
-        .map(|e| ChainLink {
-            seq: e.seq,
-            prev_hash: e.prev_hash,
-            hash: e.hash,
-        })
-        .collect();
+    let chain: Vec<AuditEvent> = ledger.events(None, None)?;
     entries.insert(EVENTS.into(), serde_json::to_vec_pretty(&events)?);
     entries.insert(CHAIN.into(), serde_json::to_vec_pretty(&chain)?);
     let files = entries
@@ -191,6 +175,9 @@ pub fn collect(ledger: &Ledger, system: &str, release: &str) -> Result<Entries, 
         system: system.to_string(),
         release: release.to_string(),
         created_at: crate::ledger::now(),
+        chain_head: chain
+            .last()
+            .map_or_else(|| crate::ledger::GENESIS.to_string(), |e| e.hash.clone()),
         runs,
         files,
     };

@@ -6,7 +6,7 @@
 //! threshold or result that differs from what the gate gives (the criterion named).
 
 use super::archive::Entries;
-use super::{ChainLink, Manifest, CHAIN, EVENTS, MANIFEST, MANIFEST_FORMAT};
+use super::{Manifest, CHAIN, EVENTS, MANIFEST, MANIFEST_FORMAT};
 use crate::gate::{self, Baseline, CriterionResult, GateVerdict};
 use crate::ledger::{AuditEvent, RunRow, RunState, GENESIS};
 use crate::report::{RunSummary, FILES_DIR, SUMMARY_FILE};
@@ -125,7 +125,7 @@ fn check_chain(
     out: &mut VerifyOutcome,
 ) -> BTreeMap<i64, RunRow> {
     let mut runs = BTreeMap::new();
-    let chain: Vec<ChainLink> = match entries.get(CHAIN).map(|b| serde_json::from_slice(b)) {
+    let chain: Vec<AuditEvent> = match entries.get(CHAIN).map(|b| serde_json::from_slice(b)) {
         Some(Ok(c)) => c,
         _ => {
             out.problems
@@ -150,9 +150,32 @@ fn check_chain(
             ));
             break;
         }
+        if link.computed_hash() != link.hash {
+            out.problems.push(format!(
+                "ledger event #{} ({} by {}) in `{CHAIN}` does not match its hash: it was edited",
+                link.seq, link.kind, link.actor
+            ));
+            break;
+        }
         prev = link.hash.clone();
     }
-    let by_seq: BTreeMap<i64, &ChainLink> = chain.iter().map(|l| (l.seq, l)).collect();
+    if chain.last().map_or(GENESIS, |e| e.hash.as_str()) != manifest.chain_head {
+        out.problems.push(format!(
+            "the chain in `{CHAIN}` does not end at the head the manifest names ({})",
+            manifest.chain_head
+        ));
+    }
+    let by_seq: BTreeMap<i64, &AuditEvent> = chain.iter().map(|l| (l.seq, l)).collect();
+    for missing in chain.iter().filter(|e| {
+        e.system == manifest.system
+            && e.release == manifest.release
+            && !events.iter().any(|r| r.seq == e.seq)
+    }) {
+        out.problems.push(format!(
+            "ledger event #{} ({}) of this release is missing from `{EVENTS}`",
+            missing.seq, missing.kind
+        ));
+    }
     for e in &events {
         out.events += 1;
         if e.system != manifest.system || e.release != manifest.release {
@@ -168,7 +191,7 @@ fn check_chain(
             ));
         }
         match by_seq.get(&e.seq) {
-            Some(link) if link.hash == e.hash && link.prev_hash == e.prev_hash => {}
+            Some(link) if serde_json::to_value(link).ok() == serde_json::to_value(e).ok() => {}
             _ => out.problems.push(format!(
                 "ledger event #{} is not the event the hash chain holds at that place",
                 e.seq

@@ -636,3 +636,25 @@ fn evidence_verify_notices_an_edited_gate_in_the_files_as_run() {
         "{shown}"
     );
 }
+
+#[test]
+fn evidence_verify_notices_an_edited_ledger_event() {
+    let (trial, archive) = evidence_archive();
+    let mut entries = unpack(&archive);
+    // Rewrite who approved, in both copies of the event, and fix the manifest.
+    for file in ["ledger/events.json", "ledger/chain.json"] {
+        let edited = String::from_utf8(entries[file].clone())
+            .expect("utf-8")
+            .replace("rm.tran-thi-binh", "rm.mallory");
+        entries.insert(file.into(), edited.into_bytes());
+    }
+    forge_manifest(&mut entries);
+    repack(&archive, &entries);
+    let out = verify(trial.project.root(), &archive);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("(approval by rm.mallory) does not match its hash: it was edited"),
+        "{}",
+        text(&out)
+    );
+}
