@@ -88,6 +88,16 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
                 println!("  finding [{}] {} at {}", f.severity, f.check, f.url);
             }
             println!("  summary: {}", outcome.summary_path.display());
+            if let Some(dir) = outcome.summary_path.parent() {
+                println!(
+                    "  report:  {}",
+                    dir.join(crate::report::HTML_FILE).display()
+                );
+                println!(
+                    "  junit:   {}",
+                    dir.join(crate::report::JUNIT_FILE).display()
+                );
+            }
             if outcome.verdict.outcome == GateOutcome::Passed {
                 println!(
                     "  next: stagegate approve {} --release {} --stage {} --as <release manager>",

@@ -18,9 +18,38 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// Escapes text in which `` `spans` `` mark code (remediation advice is written that
+/// way), and shows those spans as `<code>`. An unpaired backtick stays a backtick.
+pub fn escape_with_code(text: &str) -> String {
+    let parts: Vec<&str> = text.split('`').collect();
+    if parts.len() % 2 == 0 {
+        return escape(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for (i, part) in parts.iter().enumerate() {
+        if i % 2 == 1 {
+            out.push_str("<code>");
+            out.push_str(&escape(part));
+            out.push_str("</code>");
+        } else {
+            out.push_str(&escape(part));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::escape;
+    use super::{escape, escape_with_code};
+
+    #[test]
+    fn backtick_spans_become_code_and_stay_escaped() {
+        assert_eq!(
+            escape_with_code("Send `X-A: <b>` now"),
+            "Send <code>X-A: &lt;b&gt;</code> now"
+        );
+        assert_eq!(escape_with_code("one ` only"), "one ` only");
+    }
 
     #[test]
     fn markup_from_a_response_body_stays_text() {

@@ -207,6 +207,8 @@ svg text{font-size:11px;fill:#57606a}
 svg .bar{fill:#1f6feb}
 article.finding{border-left:4px solid #9a6700;padding:4px 12px;margin:8px 0;background:#f6f8fa}
 article.finding.high,article.finding.critical{border-left-color:#cf222e}
+.sev{display:inline-block;padding:1px 8px;border-radius:10px;background:#9a6700;color:#fff;font-size:.85em;margin-right:6px}
+.high .sev,.critical .sev{background:#cf222e}.info .sev,.low .sev{background:#57606a}
 pre{white-space:pre-wrap;word-break:break-all;background:#fff;border:1px solid #d0d7de;padding:6px;max-height:12em;overflow:auto}
 .empty{color:#57606a;font-style:italic}
 .aborted{color:#cf222e;font-weight:bold}

@@ -2,7 +2,7 @@
 //! each finding with severity, address, evidence and remediation, and each check with
 //! whether it could run.
 
-use super::escape::escape;
+use super::escape::{escape, escape_with_code};
 use crate::report::i18n::Messages;
 use crate::report::RunSummary;
 use std::fmt::Write as _;
@@ -33,7 +33,7 @@ pub fn security_section(m: &Messages, summary: &RunSummary) -> String {
             evidence_label = escape(m.evidence),
             evidence = escape(&f.evidence),
             remediation_label = escape(m.remediation),
-            remediation = escape(remediation),
+            remediation = escape_with_code(remediation),
         );
     }
     if !summary.security_checks.is_empty() {
