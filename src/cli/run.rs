@@ -51,6 +51,9 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
         .out
         .clone()
         .unwrap_or_else(|| root.join(".stagegate").join("runs"));
+    // The ledger keeps the report folder's path: absolute, so `stagegate report` and
+    // `stagegate evidence` find it from any working directory.
+    let out = std::path::absolute(&out).unwrap_or(out);
     let secrets = |name: &str| std::env::var(name).ok();
     let outcome = match stage_run::run_stage(
         &plan,

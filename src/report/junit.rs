@@ -204,4 +204,9 @@ mod tests {
         );
         assert!(xml.contains("[high] Git repository exposed"), "{xml}");
     }
+
+    #[test]
+    fn junit_xml_of_a_failed_run() {
+        insta::assert_snapshot!(run_junit(&sample()).unwrap());
+    }
 }
