@@ -119,8 +119,9 @@ pub const HTML_FILE: &str = "report.html";
 /// The folder holding a copy of the files as run.
 pub const FILES_DIR: &str = "files";
 
-/// Writes every report of a run into `dir`: `summary.json`, `junit.xml` and
-/// `report.html` (in `lang`). Returns the path of `summary.json`.
+/// Writes every report of a run into `dir`: `summary.json`, `junit.xml`,
+/// `report.html` (in `lang`) and `report.<code>.html` in the other language. Returns
+/// the path of `summary.json`.
 pub fn write_run_reports(
     dir: &Path,
     summary: &RunSummary,
@@ -131,6 +132,16 @@ pub fn write_run_reports(
     let xml = junit::run_junit(summary).map_err(std::io::Error::other)?;
     std::fs::write(dir.join(JUNIT_FILE), xml)?;
     std::fs::write(dir.join(HTML_FILE), html::run_page(summary, context, lang))?;
+    // Reports can be read in English or Vietnamese: the other language is written too,
+    // so the run's folder (and its evidence) holds both.
+    let other = match lang {
+        i18n::Lang::En => i18n::Lang::Vi,
+        i18n::Lang::Vi => i18n::Lang::En,
+    };
+    std::fs::write(
+        dir.join(format!("report.{}.html", other.messages().code)),
+        html::run_page(summary, context, other),
+    )?;
     Ok(path)
 }
 

@@ -175,7 +175,10 @@ for m in messages:
 /// to load anything from the network would find no host.
 fn chromium(args: &[&str], page: &Path) -> std::process::Output {
     let profile = tempfile::tempdir().expect("profile dir");
-    Command::new("chromium")
+    // A page with no script renders in well under a second; the bound only keeps a
+    // wedged browser from holding the test run.
+    Command::new("timeout")
+        .args(["60", "chromium"])
         .args([
             "--headless",
             "--no-sandbox",
@@ -508,6 +511,7 @@ fn evidence_verify_passes_on_an_untouched_archive() {
         "runs/trial-test/run-1/summary.json",
         "runs/trial-test/run-1/junit.xml",
         "runs/trial-test/run-1/report.html",
+        "runs/trial-test/run-1/report.vi.html",
         "runs/trial-test/run-1/files/scenarios/dichvucong/rollout.toml",
         "runs/trial-test/run-1/files/environments/test.toml",
         "reports/dichvucong-1.0.0.en.html",
