@@ -10,6 +10,7 @@ pub mod environment;
 pub mod matcher;
 pub mod rollout;
 pub mod suite;
+pub mod traffic;
 pub mod units;
 
 use diagnostic::{Diagnostics, SourceFile};
@@ -97,6 +98,11 @@ pub fn load(root: &Path) -> Result<Project, LoadError> {
         env_files.insert(name, file);
     }
 
+    let production_names: BTreeSet<String> = environments
+        .values()
+        .filter(|e: &&Environment| e.tier == environment::Tier::Production)
+        .map(|e| e.name.clone())
+        .collect();
     let mut systems = BTreeMap::new();
     for system_dir in subfolders(&scenario_dir)? {
         let folder = stem(&system_dir);
@@ -124,6 +130,7 @@ pub fn load(root: &Path) -> Result<Project, LoadError> {
         let known = rollout::KnownNames {
             environments: &env_names,
             suites: &suite_names,
+            production: &production_names,
         };
         if let Some(rollout) = rollout::parse(&rollout_file, &folder, &known, &mut diagnostics) {
             let (files_digest, files) = digest_system(root, &system_dir, &rollout, &env_files)?;

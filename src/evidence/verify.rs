@@ -302,13 +302,16 @@ fn check_run(
     }
 }
 
-/// The criteria a verdict judged from measurements: the release check stage_run adds
-/// when the environment's release cannot be read is not part of the gate.
+/// Criteria `stage_run` adds to a verdict that are not part of the gate: the release
+/// check (the environment's release could not be read) and the abort-on-breach record.
+const RUN_CRITERIA: [&str; 2] = ["release", "abort"];
+
+/// The criteria a verdict judged from measurements with the gate.
 fn gate_results(verdict: &GateVerdict) -> Vec<&CriterionResult> {
     verdict
         .results
         .iter()
-        .filter(|r| r.metric != "release")
+        .filter(|r| !RUN_CRITERIA.contains(&r.metric.as_str()))
         .collect()
 }
 
@@ -341,8 +344,12 @@ fn compare_verdicts(stored: &GateVerdict, other: &GateVerdict, what: &str) -> Op
             b.len()
         ));
     }
-    let release_failed = stored.results.iter().any(|r| r.metric == "release");
-    if stored.outcome != other.outcome && !release_failed {
+    // A run criterion fails the run whatever the gate says.
+    let run_failed = stored
+        .results
+        .iter()
+        .any(|r| RUN_CRITERIA.contains(&r.metric.as_str()));
+    if stored.outcome != other.outcome && !run_failed {
         return Some(format!(
             "the stored decision is {}, {what} gives {}",
             stored.outcome, other.outcome

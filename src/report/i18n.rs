@@ -620,13 +620,17 @@ pub enum ReasonKind {
     NoRelease,
     /// Any other missing value.
     NoData,
+    /// Traffic was stopped by an abort criterion.
+    Aborted,
 }
 
 impl ReasonKind {
     /// Classifies a criterion result.
     pub fn of(result: &CriterionResult) -> ReasonKind {
         let reason = result.reason.as_str();
-        if reason.starts_with("no baseline") {
+        if result.metric == "abort" || reason.starts_with("aborted") {
+            ReasonKind::Aborted
+        } else if reason.starts_with("no baseline") {
             ReasonKind::NoBaseline
         } else if reason.starts_with("insufficient data") {
             ReasonKind::Insufficient
@@ -687,6 +691,10 @@ fn vi_reason(r: &CriterionResult) -> String {
         ReasonKind::ChecksErrored => "không có dữ liệu: có kiểm tra bảo mật không chạy được".into(),
         ReasonKind::NoRelease => "không có dữ liệu: không đọc được phiên bản từ môi trường".into(),
         ReasonKind::NoData => "không có dữ liệu".into(),
+        ReasonKind::Aborted => format!(
+            "đã dừng tải: vi phạm tiêu chí dừng khẩn `{}` (giá trị {})",
+            r.criterion, r.shown
+        ),
     }
 }
 
@@ -749,6 +757,11 @@ mod tests {
                 CriterionStatus::Warn,
                 "no baseline: no earlier release passed this stage",
                 ReasonKind::NoBaseline,
+            ),
+            (
+                CriterionStatus::Fail,
+                "aborted: error-rate 40.00% > 5% for 3s",
+                ReasonKind::Aborted,
             ),
         ];
         for (status, reason, kind) in cases {

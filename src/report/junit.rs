@@ -24,7 +24,8 @@ pub fn run_junit(summary: &RunSummary) -> Result<String, quick_junit::SerializeE
         "outcome",
         summary.verdict.outcome.to_string(),
     ));
-    if summary.state == RunState::Aborted {
+    // A run stopped before its gate was evaluated has no criteria to show why.
+    if summary.state == RunState::Aborted && summary.verdict.results.is_empty() {
         let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
         status.set_message(format!(
             "run aborted: {}",

@@ -34,7 +34,7 @@ pub fn gate_table(m: &Messages, verdict: &GateVerdict, run_id: i64) -> String {
             r#"<tr class="{status}"><td><code>{}</code></td><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td class="result">{}</td><td>{}</td></tr>"#,
             escape(&(m.criterion)(r)),
             // The gate writes "no data" when there is no value; said in the page's language.
-            escape(if r.value.is_none() {
+            escape(if r.value.is_none() && r.shown == "no data" {
                 m.no_data
             } else {
                 &r.shown
