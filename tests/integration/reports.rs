@@ -21,9 +21,15 @@ struct TrialRun {
 
 impl TrialRun {
     fn start(sample_args: &[&str]) -> TrialRun {
+        TrialRun::start_with(sample_args, |_| {})
+    }
+
+    /// Starts the sample, lets `prepare` edit the project, runs trial-test.
+    fn start_with(sample_args: &[&str], prepare: impl Fn(&Project)) -> TrialRun {
         let sample = Sample::start(sample_args);
         let project = Project::new(&sample.url, &sample.url);
         quick_traffic(&project, "trial-test", 2, "1s");
+        prepare(&project);
         let out = run(stagegate(project.root()).args([
             "run",
             SYSTEM,
@@ -661,4 +667,37 @@ fn evidence_verify_notices_an_edited_ledger_event() {
         "{}",
         text(&out)
     );
+}
+
+#[test]
+fn an_aborted_run_has_reports_and_its_evidence_verifies() {
+    let trial = TrialRun::start_with(&["--error-rate", "0.5"], |project| {
+        quick_traffic(project, "trial-test", 2, "10s");
+        project.edit(
+            "scenarios/dichvucong/rollout.toml",
+            "approval = { approvers = 1 }\n\n# 2.",
+            "approval = { approvers = 1 }\nabort = [{ metric = \"error-rate\", pass = \"< 5%\" }]\n\n# 2.",
+        );
+    });
+    assert_eq!(trial.code, 1);
+    assert_eq!(trial.summary()["state"], "aborted");
+    let junit = std::fs::read_to_string(trial.report_dir().join("junit.xml")).expect("junit.xml");
+    assert!(
+        junit.contains("aborted: abort criterion `error-rate &lt; 5.00%` breached"),
+        "{junit}"
+    );
+    let vi =
+        std::fs::read_to_string(trial.report_dir().join("report.vi.html")).expect("report.vi.html");
+    assert!(
+        visible_text(&vi).contains("đã dừng tải: vi phạm tiêu chí dừng khẩn"),
+        "the abort is said in Vietnamese"
+    );
+
+    let archive = trial.project.path("evidence.tar.gz");
+    let out = run(stagegate(trial.project.root())
+        .args(["evidence", SYSTEM, "--release", RELEASE, "-o"])
+        .arg(&archive));
+    assert!(out.status.success(), "{}", text(&out));
+    let out = verify(trial.project.root(), &archive);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
