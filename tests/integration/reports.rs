@@ -386,6 +386,14 @@ fn the_vietnamese_release_report_is_complete_and_renders_diacritics() {
             ),
         );
     }
+    let unknown =
+        run(stagegate(trial.project.root()).args(["report", SYSTEM, "--release", "9.9.9"]));
+    assert_eq!(unknown.status.code(), Some(2), "{}", text(&unknown));
+    assert!(
+        text(&unknown).contains("no release 9.9.9"),
+        "{}",
+        text(&unknown)
+    );
     let (vi_path, vi) = &pages["vi"];
     let (_, en) = &pages["en"];
     assert!(
@@ -529,6 +537,10 @@ fn evidence_verify_passes_on_an_untouched_archive() {
             entries.keys().collect::<Vec<_>>()
         );
     }
+    let unknown = run(stagegate(trial.project.root())
+        .args(["evidence", SYSTEM, "--release", "9.9.9", "-o"])
+        .arg(trial.project.path("x.tar.gz")));
+    assert_eq!(unknown.status.code(), Some(2), "{}", text(&unknown));
     let out = verify(trial.project.root(), &archive);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
