@@ -15,3 +15,5 @@ mod load;
 
 #[path = "integration/metrics.rs"]
 mod metrics;
+#[path = "integration/reports.rs"]
+mod reports;
