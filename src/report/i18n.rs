@@ -568,12 +568,92 @@ fn vi_check_text(check: &str) -> Option<(&'static str, &'static str)> {
             "Gửi `Content-Security-Policy: frame-ancestors 'none'` (hoặc `X-Frame-Options: DENY`).",
         ),
         "header.csp" => (
-            "Thiếu Content-Security-Policy",
-            "Gửi Content-Security-Policy giới hạn nguồn mã lệnh, ví dụ `default-src 'self'`.",
+            "Thiếu hoặc yếu Content-Security-Policy",
+            "Gửi Content-Security-Policy giới hạn nguồn mã lệnh, ví dụ `default-src 'self'`, không có `unsafe-inline`, `unsafe-eval` hay `*`.",
+        ),
+        "header.hsts" => (
+            "Thiếu hoặc quá ngắn Strict-Transport-Security trên HTTPS",
+            "Trên HTTPS gửi `Strict-Transport-Security: max-age=31536000; includeSubDomains`.",
+        ),
+        "header.cookie-flags" => (
+            "Cookie thiếu Secure, HttpOnly hoặc SameSite",
+            "Đặt cookie phiên với `HttpOnly; SameSite=Lax` (hoặc `Strict`) và, trên HTTPS, `Secure`.",
+        ),
+        "disclosure.verbose-errors" => (
+            "Lộ dấu vết ngăn xếp hoặc lỗi chi tiết khi dữ liệu sai định dạng",
+            "Trả lời dữ liệu sai định dạng bằng thông báo lỗi ngắn; ghi chi tiết ở nhật ký máy chủ, không đưa vào phản hồi.",
+        ),
+        "cors.origin-reflection" => (
+            "CORS phản chiếu mọi nguồn gốc kèm thông tin xác thực",
+            "Chỉ cho phép danh sách nguồn gốc tin cậy cố định; không lặp lại `Origin` của yêu cầu cùng `Access-Control-Allow-Credentials: true`.",
+        ),
+        "cors.wildcard" => (
+            "CORS cho phép mọi nguồn gốc",
+            "Thay `Access-Control-Allow-Origin: *` bằng danh sách nguồn gốc thật sự cần truy cập.",
+        ),
+        "transport.plain-http" => (
+            "Phục vụ HTTP thường mà không chuyển hướng sang HTTPS",
+            "Trả lời mọi yêu cầu HTTP thường bằng chuyển hướng sang HTTPS (và gửi HSTS ở đó).",
+        ),
+        "tls.certificate" => (
+            "Chứng chỉ TLS hết hạn, không tin cậy hoặc cấp cho máy chủ khác",
+            "Dùng chứng chỉ do tổ chức tin cậy cấp, còn hiệu lực và đúng tên máy chủ; gia hạn trước khi hết hạn.",
+        ),
+        "exposure.backup" => (
+            "Lộ tệp sao lưu hoặc bản kết xuất cơ sở dữ liệu",
+            "Để bản sao lưu ngoài thư mục web; chặn `*.sql`, `*.bak`, `*.zip` tại máy chủ web.",
+        ),
+        "exposure.api-docs" => (
+            "Lộ tài liệu API",
+            "Không công bố tài liệu OpenAPI/Swagger trên môi trường thật, hoặc đặt sau xác thực.",
+        ),
+        "exposure.directory-listing" => (
+            "Bật liệt kê thư mục",
+            "Tắt liệt kê thư mục (`autoindex off`, `Options -Indexes`).",
+        ),
+        "method.trace" => (
+            "Bật phương thức HTTP TRACE",
+            "Tắt phương thức TRACE tại máy chủ web và bộ cân bằng tải.",
+        ),
+        "auth.missing" => (
+            "Điểm cuối cần bảo vệ trả lời khi không xác thực",
+            "Yêu cầu mã thông báo hợp lệ ở mọi điểm cuối trả về dữ liệu cá nhân.",
+        ),
+        "auth.tampered-token" => (
+            "Chấp nhận mã thông báo bị sửa đổi",
+            "Kiểm tra chữ ký của mọi mã thông báo bằng khoá của máy chủ trước khi tin các thông tin trong đó.",
+        ),
+        "auth.alg-none" => (
+            "Chấp nhận mã thông báo không ký (`alg: none`)",
+            "Chỉ chấp nhận thuật toán ký mà hệ thống cấp (ví dụ HS256 hoặc RS256); từ chối `alg: none`.",
+        ),
+        "auth.expired-token" => (
+            "Chấp nhận mã thông báo đã hết hạn",
+            "Kiểm tra trường `exp` của mọi mã thông báo và từ chối mã đã hết hạn.",
+        ),
+        "authz.object-level" => (
+            "Tài khoản này đọc được đối tượng của tài khoản khác",
+            "Ở mỗi lần truy cập, kiểm tra đối tượng thuộc về người gọi; trả lời như đối tượng không tồn tại nếu không phải.",
+        ),
+        "authz.function-level" => (
+            "Mã thông báo công dân được chấp nhận ở điểm cuối của cán bộ",
+            "Kiểm tra vai trò của người gọi ở mọi điểm cuối quản trị, không chỉ ở giao diện.",
+        ),
+        "exposure.excessive-data" => (
+            "Phản hồi lộ trường dữ liệu nhạy cảm",
+            "Chỉ trả các trường phía khách cần; không bao giờ trả băm mật khẩu, bí mật hay ghi chú nội bộ.",
+        ),
+        "cache.sensitive" => (
+            "Phản hồi cá nhân có thể bị lưu đệm",
+            "Gửi `Cache-Control: no-store` trong mọi phản hồi đã xác thực.",
+        ),
+        "ratelimit.missing" => (
+            "Không giới hạn số lần đăng nhập sai",
+            "Giới hạn số lần đăng nhập sai theo tài khoản và theo máy khách (trả lời 429 kèm Retry-After).",
         ),
         "disclosure.server-version" => (
-            "Lộ phiên bản máy chủ",
-            "Bỏ số phiên bản khỏi tiêu đề `Server` và `X-Powered-By`.",
+            "Lộ phiên bản máy chủ hoặc công nghệ",
+            "Bỏ số phiên bản khỏi tiêu đề `Server`, `X-Powered-By` và `X-AspNet-Version`.",
         ),
         "exposure.git" => (
             "Lộ kho mã Git",
