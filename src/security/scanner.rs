@@ -119,12 +119,12 @@ impl Scanner {
             scope::excluded_by(&self.out_of_scope, scoped_path.as_deref().unwrap_or(path))
         {
             return Err(FetchError::OutOfScope(format!(
-                "`{path}` is out of scope (pattern `{pattern}`)"
+                "`{path}` out of scope (pattern `{pattern}`)"
             )));
         }
         if self.safe_only && !matches!(method, "GET" | "HEAD" | "OPTIONS") {
             return Err(FetchError::Refused(format!(
-                "{method} is not sent in production-safe mode"
+                "{method} not sent in production-safe mode"
             )));
         }
         if self.requests >= self.budget {

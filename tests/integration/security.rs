@@ -548,7 +548,13 @@ async fn certificate_check_finds_expired_untrusted_and_wrong_host_on_loopback() 
             false,
             Some("another host name"),
         ),
-        ("expired", "127.0.0.1", true, true, Some("has expired")),
+        (
+            "expired",
+            "127.0.0.1",
+            true,
+            true,
+            Some("expired certificate"),
+        ),
         (
             "self-signed",
             "127.0.0.1",

@@ -87,7 +87,7 @@ pub(super) async fn run(
         .collect();
     if paths.is_empty() {
         return Err(FetchError::OutOfScope(format!(
-            "every path `{}` looks at is out of scope",
+            "every path of `{}` out of scope",
             info.id
         )));
     }

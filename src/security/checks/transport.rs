@@ -23,7 +23,7 @@ pub(super) async fn run(
         let mut finding = Finding::of(
             info,
             &landing.url,
-            scanner.evidence(&landing, "(the target itself is plain HTTP)"),
+            scanner.evidence(&landing, "(plain HTTP target, unencrypted)"),
         );
         finding.severity = Severity::Info;
         return Ok(vec![finding]);
@@ -92,17 +92,17 @@ fn certificate_problem(reason: &str) -> Option<&'static str> {
     if text.contains("certificate expired")
         || (text.contains("expired") && text.contains("certificate"))
     {
-        Some("the certificate has expired")
+        Some("expired certificate")
     } else if text.contains("not valid for name") || text.contains("notvalidforname") {
-        Some("the certificate is issued for another host name")
+        Some("certificate issued for another host name")
     } else if text.contains("unknownissuer") || text.contains("unknown issuer") {
-        Some("the certificate is not issued by a trusted authority")
+        Some("certificate not issued by a trusted authority")
     } else if text.contains("badsignature") || text.contains("bad signature") {
         Some("the certificate's signature does not verify against a trusted authority")
     } else if text.contains("not valid yet") {
-        Some("the certificate is not valid yet")
+        Some("certificate not valid yet")
     } else if text.contains("invalid peer certificate") {
-        Some("the certificate was refused")
+        Some("certificate refused")
     } else {
         None
     }
