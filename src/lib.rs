@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod load;
 pub mod measure;
 pub mod plan;
+pub mod provision;
 pub mod report;
 pub mod sample;
 pub mod security;

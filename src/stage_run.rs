@@ -7,7 +7,7 @@ use crate::gate::{self, Baseline, CriterionResult, CriterionStatus, GateOutcome,
 use crate::ledger::{Ledger, LedgerError, NewRun, RunResult, RunRow, RunState};
 use crate::load::{self, LoadTick};
 use crate::measure::{Measurements, Recorder};
-use crate::plan::{MissingSecret, Plan, Target};
+use crate::plan::{Plan, Target, TargetError};
 use crate::report::{self, RunSummary, SUMMARY_FORMAT};
 use crate::security::{self, Finding};
 use std::path::{Path, PathBuf};
@@ -69,9 +69,9 @@ impl EventSink for NoEvents {
 /// Why a stage could not be run (as opposed to: it ran and failed its gate).
 #[derive(Debug, thiserror::Error)]
 pub enum StageRunError {
-    /// The environment's secret is not set.
+    /// The environment's secret is not set, or its container was not started.
     #[error(transparent)]
-    MissingSecret(#[from] MissingSecret),
+    Target(#[from] TargetError),
     /// The ledger refused or failed.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
@@ -133,7 +133,7 @@ pub async fn run_stage(
         allow_self_approval: plan.approval.allow_self_approval,
     })?;
     sink.event(RunEvent::Started { run: &run });
-    let report_dir = out_dir.join(&plan.system).join(&plan.release).join(plan.stage.as_str()).join(format!("run-{}", run.id));
+    let report_dir = report_dir(out_dir, plan, run.id);
 
     let mut measurements = Measurements::default();
     let mut findings = Vec::new();
@@ -243,6 +243,11 @@ pub async fn run_stage(
     };
     let summary_path = report::write_summary(&report_dir, &summary).map_err(|source| StageRunError::Reports { path: report_dir.clone(), source })?;
     Ok(StageRunOutcome { run, verdict, summary_path, measurements, findings })
+}
+
+/// The folder of one run's reports under `out_dir`.
+pub fn report_dir(out_dir: &Path, plan: &Plan, run_id: i64) -> PathBuf {
+    out_dir.join(&plan.system).join(&plan.release).join(plan.stage.as_str()).join(format!("run-{run_id}"))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -6,3 +6,6 @@ mod support;
 
 #[path = "integration/pipeline.rs"]
 mod pipeline;
+
+#[path = "integration/provision.rs"]
+mod provision;

@@ -5,9 +5,11 @@
 mod approve;
 mod demo;
 mod history;
+mod interruption;
 mod ledger_cmd;
 mod plan_cmd;
 mod progress;
+mod provisioning;
 mod run;
 mod sample_system;
 mod status;

@@ -58,7 +58,7 @@ pub(super) fn run(root: &Path, args: PlanArgs) -> u8 {
 
 fn print_plan(p: &Plan) {
     println!("stage {} `{}` ({}) of {} release {}", p.stage.number(), p.stage, p.stage.title(), p.system, p.release);
-    println!("  environment  {} ({}) at {}", p.environment.name, p.environment.tier.as_str(), p.environment.base_url);
+    println!("  environment  {} ({}) at {}", p.environment.name, p.environment.tier.as_str(), p.environment.reach);
     let limits = &p.environment.limits;
     println!(
         "  limits       max-users {}, max-rps {}, forbidden tags [{}]",

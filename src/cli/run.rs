@@ -1,6 +1,8 @@
 //! `stagegate run`: one stage of one release, end to end.
 
+use super::interruption::{self, Interrupts, RunTracker};
 use super::progress::TerminalProgress;
+use super::provisioning;
 use super::OutputFormat;
 use crate::exit_code;
 use crate::gate::GateOutcome;
@@ -32,6 +34,11 @@ pub struct RunArgs {
 }
 
 pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
+    // Caught from the start, so that no later handler (goose's) takes them.
+    let mut interrupts = match Interrupts::install() {
+        Ok(i) => i,
+        Err(code) => return code,
+    };
     let project = match super::load_project(root) {
         Ok(p) => p,
         Err(code) => return code,
@@ -48,13 +55,26 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
         Err(code) => return code,
     };
     let out = args.out.clone().unwrap_or_else(|| root.join(".stagegate").join("runs"));
+    let container = match provisioning::start(root, &plan, &mut interrupts).await {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let plan = container.as_ref().map_or_else(|| plan.clone(), |c| c.point(&plan));
     let secrets = |name: &str| std::env::var(name).ok();
-    let outcome = match stage_run::run_stage(&plan, &mut ledger, &args.actor, &out, &secrets, &TerminalProgress::new()).await {
-        Ok(o) => o,
-        Err(e) => {
+    let tracker = RunTracker::new(TerminalProgress::new());
+    let ended = tokio::select! {
+        result = stage_run::run_stage(&plan, &mut ledger, &args.actor, &out, &secrets, &tracker) => Ok(result),
+        signal = interrupts.recv() => Err(signal),
+    };
+    let report_dir = tracker.run_id().map(|id| stage_run::report_dir(&out, &plan, id));
+    provisioning::finish(container, report_dir.as_deref()).await;
+    let outcome = match ended {
+        Err(signal) => return interruption::record_aborted(&mut ledger, tracker.run_id(), report_dir.as_deref(), signal),
+        Ok(Ok(o)) => o,
+        Ok(Err(e)) => {
             eprintln!("error: {e}");
             return match e {
-                StageRunError::MissingSecret(_) => exit_code::INVALID_INPUT,
+                StageRunError::Target(_) => exit_code::INVALID_INPUT,
                 StageRunError::Ledger(crate::ledger::LedgerError::Refused(_)) | StageRunError::WrongRelease { .. } => exit_code::REFUSED,
                 StageRunError::Ledger(_) | StageRunError::Reports { .. } => exit_code::FAILED,
             };
