@@ -97,7 +97,10 @@ mod tests {
     #[test]
     fn order_and_previous_follow_the_rollout() {
         assert_eq!(StageId::TrialTest.previous(), None);
-        assert_eq!(StageId::RealProduction.previous(), Some(StageId::TrialProduction));
+        assert_eq!(
+            StageId::RealProduction.previous(),
+            Some(StageId::TrialProduction)
+        );
         assert!(StageId::RealTest < StageId::TrialProduction);
         for stage in StageId::ALL {
             assert_eq!(stage.as_str().parse::<StageId>().ok(), Some(stage));

@@ -147,8 +147,27 @@ pub async fn run_stage(
             }
             Ok(seen) => {
                 let reason = format!("environment serves release {seen}, not {}", plan.release);
-                finish(ledger, &run, RunState::Aborted, Some(&seen), &GateVerdict { outcome: GateOutcome::Failed, results: vec![], warnings: 0, warnings_block: false }, &measurements, &report_dir, Some(&reason))?;
-                return Err(StageRunError::WrongRelease { environment: plan.environment.name.clone(), expected: plan.release.clone(), seen, run: run.id });
+                finish(
+                    ledger,
+                    &run,
+                    RunState::Aborted,
+                    Some(&seen),
+                    &GateVerdict {
+                        outcome: GateOutcome::Failed,
+                        results: vec![],
+                        warnings: 0,
+                        warnings_block: false,
+                    },
+                    &measurements,
+                    &report_dir,
+                    Some(&reason),
+                )?;
+                return Err(StageRunError::WrongRelease {
+                    environment: plan.environment.name.clone(),
+                    expected: plan.release.clone(),
+                    seen,
+                    run: run.id,
+                });
             }
             Err(reason) => version_problem = Some(reason),
         }
@@ -156,12 +175,29 @@ pub async fn run_stage(
 
     if version_problem.is_none() {
         for suite in &plan.suites {
-            sink.event(RunEvent::SuiteStarted { suite: &suite.name, kind: suite.kind() });
+            sink.event(RunEvent::SuiteStarted {
+                suite: &suite.name,
+                kind: suite.kind(),
+            });
             let summary = match &suite.body {
                 SuiteBody::Load(load_suite) => {
                     let recorder = Arc::new(Recorder::new());
-                    let on_tick = |tick: LoadTick| sink.event(RunEvent::LoadProgress { suite: &suite.name, tick });
-                    match load::run(&suite.name, load_suite, &plan.traffic, &target, recorder.clone(), &on_tick).await {
+                    let on_tick = |tick: LoadTick| {
+                        sink.event(RunEvent::LoadProgress {
+                            suite: &suite.name,
+                            tick,
+                        })
+                    };
+                    match load::run(
+                        &suite.name,
+                        load_suite,
+                        &plan.traffic,
+                        &target,
+                        recorder.clone(),
+                        &on_tick,
+                    )
+                    .await
+                    {
                         Ok(report) => {
                             recorder.finish_into(&mut measurements, report.elapsed);
                             let snap = recorder.snapshot();
@@ -171,7 +207,9 @@ pub async fn run_stage(
                             // What was recorded before the engine failed is still evidence,
                             // and the missing rest shows up as failed criteria.
                             recorder.finish_into(&mut measurements, recorder.elapsed());
-                            measurements.first_error.get_or_insert_with(|| e.to_string());
+                            measurements
+                                .first_error
+                                .get_or_insert_with(|| e.to_string());
                             format!("load engine error: {e}")
                         }
                     }
@@ -179,13 +217,26 @@ pub async fn run_stage(
                 SuiteBody::Security(security_suite) => {
                     let outcome = security::run_suite(security_suite, &target).await;
                     measurements.add_security(&outcome);
-                    let errored = outcome.checks.iter().filter(|c| matches!(c.status, security::CheckStatus::Error(_))).count();
-                    let line = format!("{} checks, {} findings, {} could not run, {} requests", outcome.checks.len(), outcome.findings.len(), errored, outcome.requests);
+                    let errored = outcome
+                        .checks
+                        .iter()
+                        .filter(|c| matches!(c.status, security::CheckStatus::Error(_)))
+                        .count();
+                    let line = format!(
+                        "{} checks, {} findings, {} could not run, {} requests",
+                        outcome.checks.len(),
+                        outcome.findings.len(),
+                        errored,
+                        outcome.requests
+                    );
                     findings.extend(outcome.findings);
                     line
                 }
             };
-            sink.event(RunEvent::SuiteFinished { suite: &suite.name, summary });
+            sink.event(RunEvent::SuiteFinished {
+                suite: &suite.name,
+                summary,
+            });
         }
     }
 
@@ -194,7 +245,10 @@ pub async fn run_stage(
             .measurements
             .as_deref()
             .and_then(|m| serde_json::from_str::<Measurements>(m).ok())
-            .map(|measurements| Baseline { release: row.release.clone(), measurements }),
+            .map(|measurements| Baseline {
+                release: row.release.clone(),
+                measurements,
+            }),
         None => None,
     };
     let mut verdict = gate::evaluate(&plan.gate, &measurements, baseline.as_ref());
@@ -219,7 +273,16 @@ pub async fn run_stage(
         GateOutcome::Passed => RunState::Passed,
         GateOutcome::Failed => RunState::Failed,
     };
-    let run = finish(ledger, &run, state, version_seen.as_deref(), &verdict, &measurements, &report_dir, None)?;
+    let run = finish(
+        ledger,
+        &run,
+        state,
+        version_seen.as_deref(),
+        &verdict,
+        &measurements,
+        &report_dir,
+        None,
+    )?;
     let summary = RunSummary {
         format: SUMMARY_FORMAT.into(),
         system: plan.system.clone(),
@@ -241,13 +304,27 @@ pub async fn run_stage(
         findings: findings.clone(),
         abort_reason: None,
     };
-    let summary_path = report::write_summary(&report_dir, &summary).map_err(|source| StageRunError::Reports { path: report_dir.clone(), source })?;
-    Ok(StageRunOutcome { run, verdict, summary_path, measurements, findings })
+    let summary_path =
+        report::write_summary(&report_dir, &summary).map_err(|source| StageRunError::Reports {
+            path: report_dir.clone(),
+            source,
+        })?;
+    Ok(StageRunOutcome {
+        run,
+        verdict,
+        summary_path,
+        measurements,
+        findings,
+    })
 }
 
 /// The folder of one run's reports under `out_dir`.
 pub fn report_dir(out_dir: &Path, plan: &Plan, run_id: i64) -> PathBuf {
-    out_dir.join(&plan.system).join(&plan.release).join(plan.stage.as_str()).join(format!("run-{run_id}"))
+    out_dir
+        .join(&plan.system)
+        .join(&plan.release)
+        .join(plan.stage.as_str())
+        .join(format!("run-{run_id}"))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -261,8 +338,10 @@ fn finish(
     report_dir: &Path,
     abort_reason: Option<&str>,
 ) -> Result<RunRow, StageRunError> {
-    let verdict_json = serde_json::to_string(verdict).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
-    let measurements_json = serde_json::to_string(measurements).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+    let verdict_json =
+        serde_json::to_string(verdict).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+    let measurements_json =
+        serde_json::to_string(measurements).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
     Ok(ledger.finish_run(
         run.id,
         &RunResult {
@@ -277,7 +356,10 @@ fn finish(
 }
 
 async fn read_version(target: &Target, path: &str, pointer: &str) -> Result<String, String> {
-    let client = reqwest::Client::builder().timeout(VERSION_TIMEOUT).build().map_err(|e| e.to_string())?;
+    let client = reqwest::Client::builder()
+        .timeout(VERSION_TIMEOUT)
+        .build()
+        .map_err(|e| e.to_string())?;
     let mut request = client.get(target.url(path));
     for (name, value) in &target.headers {
         request = request.header(name, value);
@@ -286,16 +368,26 @@ async fn read_version(target: &Target, path: &str, pointer: &str) -> Result<Stri
         if e.is_connect() {
             format!("connection refused at {}", target.url(path))
         } else if e.is_timeout() {
-            format!("timed out after {VERSION_TIMEOUT:?} at {}", target.url(path))
+            format!(
+                "timed out after {VERSION_TIMEOUT:?} at {}",
+                target.url(path)
+            )
         } else {
             e.to_string()
         }
     })?;
     let status = response.status();
     if !status.is_success() {
-        return Err(format!("HTTP {} from {}", status.as_u16(), target.url(path)));
+        return Err(format!(
+            "HTTP {} from {}",
+            status.as_u16(),
+            target.url(path)
+        ));
     }
-    let body: serde_json::Value = response.json().await.map_err(|_| format!("{} did not answer JSON", target.url(path)))?;
+    let body: serde_json::Value = response
+        .json()
+        .await
+        .map_err(|_| format!("{} did not answer JSON", target.url(path)))?;
     match body.pointer(pointer) {
         Some(serde_json::Value::String(s)) => Ok(s.clone()),
         Some(other) => Ok(other.to_string()),

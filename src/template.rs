@@ -100,19 +100,28 @@ mod tests {
     #[test]
     fn renders_variables_and_keeps_literals() {
         let t = Template::parse("/api/ho-so/{{ma_ho_so}}?ten={{cong-dan.ho_ten}}").unwrap();
-        assert_eq!(t.variables().collect::<Vec<_>>(), ["ma_ho_so", "cong-dan.ho_ten"]);
+        assert_eq!(
+            t.variables().collect::<Vec<_>>(),
+            ["ma_ho_so", "cong-dan.ho_ten"]
+        );
         let out = t.render(|name| match name {
             "ma_ho_so" => Some("HS-1"),
             "cong-dan.ho_ten" => Some("Lê Ngọc Oanh"),
             _ => None,
         });
         assert_eq!(out, "/api/ho-so/HS-1?ten=Lê Ngọc Oanh");
-        assert_eq!(t.to_string(), "/api/ho-so/{{ma_ho_so}}?ten={{cong-dan.ho_ten}}");
+        assert_eq!(
+            t.to_string(),
+            "/api/ho-so/{{ma_ho_so}}?ten={{cong-dan.ho_ten}}"
+        );
     }
 
     #[test]
     fn rejects_unclosed_and_empty() {
         assert_eq!(Template::parse("/x/{{id"), Err(TemplateError::Unclosed));
-        assert!(matches!(Template::parse("/x/{{ }}"), Err(TemplateError::BadName(_))));
+        assert!(matches!(
+            Template::parse("/x/{{ }}"),
+            Err(TemplateError::BadName(_))
+        ));
     }
 }

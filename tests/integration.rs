@@ -7,5 +7,8 @@ mod support;
 #[path = "integration/pipeline.rs"]
 mod pipeline;
 
+#[path = "integration/validation.rs"]
+mod validation;
+
 #[path = "integration/provision.rs"]
 mod provision;

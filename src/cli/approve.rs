@@ -1,7 +1,7 @@
 //! `stagegate approve` / `stagegate reject`: a release manager's decision on a stage.
 
 use crate::exit_code;
-use crate::ledger::Decision;
+use crate::ledger::{Decision, DecisionRequest};
 use crate::stage::StageId;
 use clap::Args;
 use std::path::Path;
@@ -38,13 +38,29 @@ pub(super) fn run(root: &Path, ledger_path: &Path, args: DecisionArgs, decision:
         Ok(l) => l,
         Err(code) => return code,
     };
-    match ledger.decide(&args.system, &args.release, args.stage, &args.actor, decision, &args.note, digest.as_deref()) {
+    match ledger.decide(&DecisionRequest {
+        system: &args.system,
+        release: &args.release,
+        stage: args.stage,
+        actor: &args.actor,
+        decision,
+        note: &args.note,
+        current_digest: digest.as_deref(),
+    }) {
         Ok(outcome) => {
             match decision {
-                Decision::Reject => println!("rejected run #{} of {} {} stage `{}`", outcome.run, args.system, args.release, args.stage),
+                Decision::Reject => println!(
+                    "rejected run #{} of {} {} stage `{}`",
+                    outcome.run, args.system, args.release, args.stage
+                ),
                 Decision::Approve if outcome.promoted => println!(
                     "approved run #{} ({}/{}): stage `{}` of {} {} is PROMOTED",
-                    outcome.run, outcome.approvals, outcome.required, args.stage, args.system, args.release
+                    outcome.run,
+                    outcome.approvals,
+                    outcome.required,
+                    args.stage,
+                    args.system,
+                    args.release
                 ),
                 Decision::Approve => println!(
                     "approved run #{} ({}/{} approvals): waiting for {} more distinct approver(s)",

@@ -8,7 +8,7 @@ use super::status::{pipeline_table, release_states};
 use crate::config::Project;
 use crate::exit_code;
 use crate::gate::GateOutcome;
-use crate::ledger::{Decision, Ledger};
+use crate::ledger::{Decision, DecisionRequest, Ledger};
 use crate::report;
 use crate::sample::{self, Behaviour};
 use crate::stage::StageId;
@@ -25,13 +25,34 @@ const REGRESSION: Duration = Duration::from_millis(300);
 
 /// The sample system's files, embedded so the demo needs nothing on disk.
 const SCENARIO_FILES: [(&str, &str); 7] = [
-    ("rollout.toml", include_str!("../../scenarios/dichvucong/rollout.toml")),
-    ("tra-cuu-va-nop-ho-so.toml", include_str!("../../scenarios/dichvucong/tra-cuu-va-nop-ho-so.toml")),
-    ("giam-sat-tong-hop.toml", include_str!("../../scenarios/dichvucong/giam-sat-tong-hop.toml")),
-    ("bao-mat-co-ban.toml", include_str!("../../scenarios/dichvucong/bao-mat-co-ban.toml")),
-    ("bao-mat-xam-nhap.toml", include_str!("../../scenarios/dichvucong/bao-mat-xam-nhap.toml")),
-    ("data/thu_tuc.csv", include_str!("../../scenarios/dichvucong/data/thu_tuc.csv")),
-    ("data/cong_dan_thu_nghiem.csv", include_str!("../../scenarios/dichvucong/data/cong_dan_thu_nghiem.csv")),
+    (
+        "rollout.toml",
+        include_str!("../../scenarios/dichvucong/rollout.toml"),
+    ),
+    (
+        "tra-cuu-va-nop-ho-so.toml",
+        include_str!("../../scenarios/dichvucong/tra-cuu-va-nop-ho-so.toml"),
+    ),
+    (
+        "giam-sat-tong-hop.toml",
+        include_str!("../../scenarios/dichvucong/giam-sat-tong-hop.toml"),
+    ),
+    (
+        "bao-mat-co-ban.toml",
+        include_str!("../../scenarios/dichvucong/bao-mat-co-ban.toml"),
+    ),
+    (
+        "bao-mat-xam-nhap.toml",
+        include_str!("../../scenarios/dichvucong/bao-mat-xam-nhap.toml"),
+    ),
+    (
+        "data/thu_tuc.csv",
+        include_str!("../../scenarios/dichvucong/data/thu_tuc.csv"),
+    ),
+    (
+        "data/cong_dan_thu_nghiem.csv",
+        include_str!("../../scenarios/dichvucong/data/cong_dan_thu_nghiem.csv"),
+    ),
 ];
 
 #[derive(Debug, Args)]
@@ -55,38 +76,85 @@ pub(super) async fn run(args: DemoArgs) -> u8 {
 async fn demo(args: DemoArgs) -> Result<bool, String> {
     let dir = match args.dir {
         Some(d) => d,
-        None => tempfile::Builder::new().prefix("stagegate-demo-").tempdir().map_err(|e| e.to_string())?.keep(),
+        None => tempfile::Builder::new()
+            .prefix("stagegate-demo-")
+            .tempdir()
+            .map_err(|e| e.to_string())?
+            .keep(),
     };
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let api_key = format!("demo-{:032x}", rand::random::<u128>());
     let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-    let test = sample::start(loopback, Behaviour::default()).await.map_err(|e| e.to_string())?;
-    let production = sample::start(loopback, Behaviour { api_key: Some(api_key.clone()), ..Behaviour::default() }).await.map_err(|e| e.to_string())?;
-    write_project(&dir, &test.base_url(), &production.base_url()).map_err(|e| format!("cannot write the demo project: {e}"))?;
+    let test = sample::start(loopback, Behaviour::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    let production = sample::start(
+        loopback,
+        Behaviour {
+            api_key: Some(api_key.clone()),
+            ..Behaviour::default()
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    write_project(&dir, &test.base_url(), &production.base_url())
+        .map_err(|e| format!("cannot write the demo project: {e}"))?;
     println!("stagegate demo — the national public-service portal (sample), four stages");
     println!("  project and ledger: {}", dir.display());
-    println!("  test environment:       {} (release 1.0.0)", test.base_url());
-    println!("  production environment: {} (release 1.0.0, API key from $DVC_PROD_API_KEY)", production.base_url());
-    println!("  QA runs every stage as {QA}; release managers {} and {} approve\n", MANAGERS[0], MANAGERS[1]);
+    println!(
+        "  test environment:       {} (release 1.0.0)",
+        test.base_url()
+    );
+    println!(
+        "  production environment: {} (release 1.0.0, API key from $DVC_PROD_API_KEY)",
+        production.base_url()
+    );
+    println!(
+        "  QA runs every stage as {QA}; release managers {} and {} approve\n",
+        MANAGERS[0], MANAGERS[1]
+    );
 
     let project = crate::config::load(&dir).map_err(|e| e.to_string())?;
-    let mut ledger = Ledger::open(&dir.join(".stagegate").join("ledger.db")).map_err(|e| e.to_string())?;
+    let mut ledger =
+        Ledger::open(&dir.join(".stagegate").join("ledger.db")).map_err(|e| e.to_string())?;
     let secrets = move |name: &str| (name == "DVC_PROD_API_KEY").then(|| api_key.clone());
     let mut as_designed = true;
 
     println!("== release 1.0.0: a good release goes through all four stages ==");
     for stage in StageId::ALL {
-        let passed = stage_and_approve(&project, &mut ledger, &dir, "1.0.0", stage, &secrets, true).await?;
+        let passed =
+            stage_and_approve(&project, &mut ledger, &dir, "1.0.0", stage, &secrets, true).await?;
         as_designed &= passed;
         if !passed {
             break;
         }
     }
 
-    println!("\n== release 1.1.0: deployed to test with a +{}ms latency regression ==", REGRESSION.as_millis());
+    println!(
+        "\n== release 1.1.0: deployed to test with a +{}ms latency regression ==",
+        REGRESSION.as_millis()
+    );
     test.control.deploy("1.1.0", REGRESSION, 0.0);
-    let trial = stage_and_approve(&project, &mut ledger, &dir, "1.1.0", StageId::TrialTest, &secrets, true).await?;
-    let real = stage_and_approve(&project, &mut ledger, &dir, "1.1.0", StageId::RealTest, &secrets, false).await?;
+    let trial = stage_and_approve(
+        &project,
+        &mut ledger,
+        &dir,
+        "1.1.0",
+        StageId::TrialTest,
+        &secrets,
+        true,
+    )
+    .await?;
+    let real = stage_and_approve(
+        &project,
+        &mut ledger,
+        &dir,
+        "1.1.0",
+        StageId::RealTest,
+        &secrets,
+        false,
+    )
+    .await?;
     as_designed &= trial && !real;
     if !real {
         println!("  1.1.0 is stopped at real-test: it cannot enter trial-production.");
@@ -106,10 +174,20 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
     println!("  ledger   {}", dir.join(".stagegate/ledger.db").display());
     println!("  reports  {}", dir.join(".stagegate/runs").display());
     println!("try: cargo run -- --root {} status", dir.display());
-    println!("     cargo run -- --root {} history dichvucong --release 1.1.0", dir.display());
+    println!(
+        "     cargo run -- --root {} history dichvucong --release 1.1.0",
+        dir.display()
+    );
     test.stop().await;
     production.stop().await;
-    println!("\ndemo {}", if as_designed { "finished: everything behaved as designed" } else { "FAILED: something did not behave as designed" });
+    println!(
+        "\ndemo {}",
+        if as_designed {
+            "finished: everything behaved as designed"
+        } else {
+            "FAILED: something did not behave as designed"
+        }
+    );
     Ok(as_designed)
 }
 
@@ -123,10 +201,17 @@ async fn stage_and_approve(
     secrets: &(dyn Fn(&str) -> Option<String> + Sync),
     approve: bool,
 ) -> Result<bool, String> {
-    println!("\n-- stage {} `{stage}` ({}) of release {release}", stage.number(), stage.title());
-    let plan = crate::plan::build(project, "dichvucong", release, stage).map_err(|e| e.to_string())?;
+    println!(
+        "\n-- stage {} `{stage}` ({}) of release {release}",
+        stage.number(),
+        stage.title()
+    );
+    let plan =
+        crate::plan::build(project, "dichvucong", release, stage).map_err(|e| e.to_string())?;
     let out = dir.join(".stagegate").join("runs");
-    let outcome = stage_run::run_stage(&plan, ledger, QA, &out, secrets, &TerminalProgress::new()).await.map_err(|e| e.to_string())?;
+    let outcome = stage_run::run_stage(&plan, ledger, QA, &out, secrets, &TerminalProgress::new())
+        .await
+        .map_err(|e| e.to_string())?;
     println!("{}", report::verdict_table(&outcome.verdict));
     if outcome.verdict.outcome == GateOutcome::Failed {
         return Ok(false);
@@ -134,7 +219,15 @@ async fn stage_and_approve(
     if approve {
         for manager in MANAGERS.iter().take(plan.approval.approvers as usize) {
             let result = ledger
-                .decide("dichvucong", release, stage, manager, Decision::Approve, "gate green, evidence reviewed", Some(&plan.files_digest))
+                .decide(&DecisionRequest {
+                    system: "dichvucong",
+                    release,
+                    stage,
+                    actor: manager,
+                    decision: Decision::Approve,
+                    note: "gate green, evidence reviewed",
+                    current_digest: Some(&plan.files_digest),
+                })
                 .map_err(|e| e.to_string())?;
             println!(
                 "  approved by {manager} ({}/{}){}",
@@ -155,8 +248,10 @@ fn write_project(dir: &Path, test_url: &str, production_url: &str) -> std::io::R
     }
     let envs = dir.join("environments");
     std::fs::create_dir_all(&envs)?;
-    let test = include_str!("../../environments/test.toml").replace("http://127.0.0.1:18080", test_url);
-    let production = include_str!("../../environments/production.toml").replace("http://127.0.0.1:18443", production_url);
+    let test =
+        include_str!("../../environments/test.toml").replace("http://127.0.0.1:18080", test_url);
+    let production = include_str!("../../environments/production.toml")
+        .replace("http://127.0.0.1:18443", production_url);
     std::fs::write(envs.join("test.toml"), test)?;
     std::fs::write(envs.join("production.toml"), production)?;
     Ok(())

@@ -40,11 +40,31 @@ pub(super) fn run(ledger_path: &Path, args: HistoryArgs) -> u8 {
                 .as_ref()
                 .map(|d| format!("run #{} {}", d["id"], d["state"].as_str().unwrap_or("?")))
                 .unwrap_or_default(),
-            "run-started" => detail.as_ref().map(|d| format!("run #{} on {}", d["id"], d["environment"].as_str().unwrap_or("?"))).unwrap_or_default(),
-            "approval" | "rejection" => detail.as_ref().map(|d| format!("note: {}", d["note"].as_str().unwrap_or(""))).unwrap_or_default(),
+            "run-started" => detail
+                .as_ref()
+                .map(|d| {
+                    format!(
+                        "run #{} on {}",
+                        d["id"],
+                        d["environment"].as_str().unwrap_or("?")
+                    )
+                })
+                .unwrap_or_default(),
+            "approval" | "rejection" => detail
+                .as_ref()
+                .map(|d| format!("note: {}", d["note"].as_str().unwrap_or("")))
+                .unwrap_or_default(),
             _ => String::new(),
         };
-        println!("#{:<4} {}  {:<18} {:<17} {:<12} {}", e.seq, e.at, e.kind, e.stage.as_deref().unwrap_or("-"), e.actor, extra);
+        println!(
+            "#{:<4} {}  {:<18} {:<17} {:<12} {}",
+            e.seq,
+            e.at,
+            e.kind,
+            e.stage.as_deref().unwrap_or("-"),
+            e.actor,
+            extra
+        );
     }
     exit_code::OK
 }

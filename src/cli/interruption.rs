@@ -36,7 +36,10 @@ impl Interrupts {
         })
         .map_err(|e| failed(e.to_string()))?;
         let terminate = signal(SignalKind::terminate()).map_err(|e| failed(e.to_string()))?;
-        Ok(Interrupts { interrupt, terminate })
+        Ok(Interrupts {
+            interrupt,
+            terminate,
+        })
     }
 
     /// Waits for the next signal; gives its name.
@@ -56,7 +59,10 @@ pub(super) struct RunTracker {
 
 impl RunTracker {
     pub(super) fn new(inner: TerminalProgress) -> RunTracker {
-        RunTracker { inner, run_id: AtomicI64::new(0) }
+        RunTracker {
+            inner,
+            run_id: AtomicI64::new(0),
+        }
     }
 
     /// The run's id, once the ledger started it.
@@ -76,17 +82,30 @@ impl EventSink for RunTracker {
 
 /// Records the interrupted run as aborted; gives the exit code (always 1: an
 /// interrupted stage did not pass).
-pub(super) fn record_aborted(ledger: &mut Ledger, run_id: Option<i64>, report_dir: Option<&Path>, signal: &str) -> u8 {
+pub(super) fn record_aborted(
+    ledger: &mut Ledger,
+    run_id: Option<i64>,
+    report_dir: Option<&Path>,
+    signal: &str,
+) -> u8 {
     let Some(run_id) = run_id else {
         eprintln!("interrupted by {signal} before the run started; nothing was recorded");
         return crate::exit_code::FAILED;
     };
     let reason = format!("interrupted by {signal}");
     // No gate was evaluated: the verdict is an empty failure, never a pass.
-    let verdict = GateVerdict { outcome: GateOutcome::Failed, results: vec![], warnings: 0, warnings_block: false };
+    let verdict = GateVerdict {
+        outcome: GateOutcome::Failed,
+        results: vec![],
+        warnings: 0,
+        warnings_block: false,
+    };
     let verdict_json = serde_json::to_string(&verdict).unwrap_or_else(|_| "{}".into());
-    let measurements_json = serde_json::to_string(&Measurements::default()).unwrap_or_else(|_| "{}".into());
-    let report_dir = report_dir.map(|d| d.display().to_string()).unwrap_or_default();
+    let measurements_json =
+        serde_json::to_string(&Measurements::default()).unwrap_or_else(|_| "{}".into());
+    let report_dir = report_dir
+        .map(|d| d.display().to_string())
+        .unwrap_or_default();
     let result = RunResult {
         state: RunState::Aborted,
         version_seen: None,

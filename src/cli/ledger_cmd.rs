@@ -24,7 +24,9 @@ pub(super) fn run(ledger_path: &Path, cmd: LedgerCommand) -> u8 {
             };
             match ledger.verify() {
                 Ok(Ok(n)) => {
-                    println!("ledger ok: {n} events, hash chain intact, every record matches its event");
+                    println!(
+                        "ledger ok: {n} events, hash chain intact, every record matches its event"
+                    );
                     exit_code::OK
                 }
                 Ok(Err(problem)) => {

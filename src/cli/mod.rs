@@ -73,15 +73,21 @@ pub enum Command {
     Validate,
     /// Show what a release's stages would run, where, with which limits, gate and
     /// approvals; refuse (exit 2) a plan that breaks an environment's limits.
-    #[command(after_help = "Example:\n  stagegate plan dichvucong --release 1.0.0 --stage trial-production")]
+    #[command(
+        after_help = "Example:\n  stagegate plan dichvucong --release 1.0.0 --stage trial-production"
+    )]
     Plan(plan_cmd::PlanArgs),
     /// Run one stage of a release: suites, measurements, gate, ledger, summary.json.
     /// Exit 0 passed, 1 failed, 3 refused by the rollout rules.
-    #[command(after_help = "Example:\n  stagegate run dichvucong --release 1.0.0 --stage trial-test --as qa.nguyen")]
+    #[command(
+        after_help = "Example:\n  stagegate run dichvucong --release 1.0.0 --stage trial-test --as qa.nguyen"
+    )]
     Run(run::RunArgs),
     /// Approve the latest run of a stage; the stage is promoted when the plan's number
     /// of distinct approvers is reached.
-    #[command(after_help = "Example:\n  stagegate approve dichvucong --release 1.0.0 --stage trial-test --as rm.tran --note 'gate green'")]
+    #[command(
+        after_help = "Example:\n  stagegate approve dichvucong --release 1.0.0 --stage trial-test --as rm.tran --note 'gate green'"
+    )]
     Approve(approve::DecisionArgs),
     /// Reject the latest run of a stage; it must be run again before approval.
     Reject(approve::DecisionArgs),
@@ -106,10 +112,17 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { exit_code::INVALID_INPUT } else { exit_code::OK });
+            return ExitCode::from(if e.use_stderr() {
+                exit_code::INVALID_INPUT
+            } else {
+                exit_code::OK
+            });
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -123,13 +136,26 @@ pub fn main() -> ExitCode {
 }
 
 async fn dispatch(cli: Cli) -> u8 {
-    let ledger_path = cli.ledger.clone().unwrap_or_else(|| default_ledger(&cli.root));
+    let ledger_path = cli
+        .ledger
+        .clone()
+        .unwrap_or_else(|| default_ledger(&cli.root));
     match cli.command {
         Command::Validate => validate::run(&cli.root),
         Command::Plan(args) => plan_cmd::run(&cli.root, args),
         Command::Run(args) => run::run(&cli.root, &ledger_path, args).await,
-        Command::Approve(args) => approve::run(&cli.root, &ledger_path, args, crate::ledger::Decision::Approve),
-        Command::Reject(args) => approve::run(&cli.root, &ledger_path, args, crate::ledger::Decision::Reject),
+        Command::Approve(args) => approve::run(
+            &cli.root,
+            &ledger_path,
+            args,
+            crate::ledger::Decision::Approve,
+        ),
+        Command::Reject(args) => approve::run(
+            &cli.root,
+            &ledger_path,
+            args,
+            crate::ledger::Decision::Reject,
+        ),
         Command::Status(args) => status::run(&ledger_path, args),
         Command::History(args) => history::run(&ledger_path, args),
         Command::Ledger(cmd) => ledger_cmd::run(&ledger_path, cmd),

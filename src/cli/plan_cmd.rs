@@ -57,18 +57,40 @@ pub(super) fn run(root: &Path, args: PlanArgs) -> u8 {
 }
 
 fn print_plan(p: &Plan) {
-    println!("stage {} `{}` ({}) of {} release {}", p.stage.number(), p.stage, p.stage.title(), p.system, p.release);
-    println!("  environment  {} ({}) at {}", p.environment.name, p.environment.tier.as_str(), p.environment.reach);
+    println!(
+        "stage {} `{}` ({}) of {} release {}",
+        p.stage.number(),
+        p.stage,
+        p.stage.title(),
+        p.system,
+        p.release
+    );
+    println!(
+        "  environment  {} ({}) at {}",
+        p.environment.name,
+        p.environment.tier.as_str(),
+        p.environment.reach
+    );
     let limits = &p.environment.limits;
     println!(
         "  limits       max-users {}, max-rps {}, forbidden tags [{}]",
         limits.max_users.map_or("none".into(), |u| u.to_string()),
         limits.max_rps.map_or("none".into(), |r| r.to_string()),
-        limits.forbidden_tags.iter().cloned().collect::<Vec<_>>().join(", ")
+        limits
+            .forbidden_tags
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     for s in &p.suites {
         let tags: Vec<&str> = s.tags.iter().map(String::as_str).collect();
-        println!("  suite        {} ({}) [{}]", s.name, s.kind(), tags.join(", "));
+        println!(
+            "  suite        {} ({}) [{}]",
+            s.name,
+            s.kind(),
+            tags.join(", ")
+        );
     }
     let t = &p.traffic;
     println!(
@@ -84,7 +106,11 @@ fn print_plan(p: &Plan) {
     println!(
         "  approval     {} distinct approver(s){}",
         p.approval.approvers,
-        if p.approval.allow_self_approval { ", self-approval allowed" } else { ", not the person who ran it" }
+        if p.approval.allow_self_approval {
+            ", self-approval allowed"
+        } else {
+            ", not the person who ran it"
+        }
     );
     println!();
 }

@@ -17,7 +17,10 @@ pub(super) struct TerminalProgress {
 
 impl TerminalProgress {
     pub(super) fn new() -> TerminalProgress {
-        TerminalProgress { tty: std::io::stderr().is_terminal(), last_plain: Mutex::new(Duration::ZERO) }
+        TerminalProgress {
+            tty: std::io::stderr().is_terminal(),
+            last_plain: Mutex::new(Duration::ZERO),
+        }
     }
 }
 
@@ -26,7 +29,11 @@ impl EventSink for TerminalProgress {
         let mut err = std::io::stderr().lock();
         match event {
             RunEvent::Started { run } => {
-                let _ = writeln!(err, "run #{} of {} {} stage `{}` on `{}` by {}", run.id, run.system, run.release, run.stage, run.environment, run.run_by);
+                let _ = writeln!(
+                    err,
+                    "run #{} of {} {} stage `{}` on `{}` by {}",
+                    run.id, run.system, run.release, run.stage, run.environment, run.run_by
+                );
             }
             RunEvent::VersionChecked { seen } => {
                 let _ = writeln!(err, "  environment serves release {seen}");

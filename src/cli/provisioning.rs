@@ -12,7 +12,11 @@ use std::path::Path;
 
 /// Starts the plan's container when its environment provisions itself; `Ok(None)` for a
 /// standing environment. `Err` carries the exit code, after printing why.
-pub(super) async fn start(root: &Path, plan: &Plan, interrupts: &mut Interrupts) -> Result<Option<Provisioned>, u8> {
+pub(super) async fn start(
+    root: &Path,
+    plan: &Plan,
+    interrupts: &mut Interrupts,
+) -> Result<Option<Provisioned>, u8> {
     let Reach::Provision(spec) = &plan.environment.reach else {
         return Ok(None);
     };
@@ -20,7 +24,10 @@ pub(super) async fn start(root: &Path, plan: &Plan, interrupts: &mut Interrupts)
         eprintln!("error: environment `{}`: {e}", plan.environment.name);
         return Err(exit_code::INVALID_INPUT);
     }
-    eprintln!("  starting a container of `{}` for environment `{}` ...", spec.image, plan.environment.name);
+    eprintln!(
+        "  starting a container of `{}` for environment `{}` ...",
+        spec.image, plan.environment.name
+    );
     let labels = ContainerLabels::new(root, plan);
     let started = tokio::select! {
         started = provision::start(spec, &labels) => started,
@@ -33,14 +40,22 @@ pub(super) async fn start(root: &Path, plan: &Plan, interrupts: &mut Interrupts)
     };
     match started {
         Ok(container) => {
-            eprintln!("  container {} ready at {}", short(&container.id), container.base_url);
+            eprintln!(
+                "  container {} ready at {}",
+                short(&container.id),
+                container.base_url
+            );
             Ok(Some(container))
         }
         Err(e) => {
             eprintln!("error: environment `{}`: {e}", plan.environment.name);
             Err(match e {
-                ProvisionError::EngineUnreachable { .. } | ProvisionError::ImageMissing { .. } => exit_code::INVALID_INPUT,
-                ProvisionError::NotReady { .. } | ProvisionError::Container { .. } | ProvisionError::Logs { .. } => exit_code::FAILED,
+                ProvisionError::EngineUnreachable { .. } | ProvisionError::ImageMissing { .. } => {
+                    exit_code::INVALID_INPUT
+                }
+                ProvisionError::NotReady { .. }
+                | ProvisionError::Container { .. }
+                | ProvisionError::Logs { .. } => exit_code::FAILED,
             })
         }
     }

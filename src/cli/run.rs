@@ -54,28 +54,43 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let out = args.out.clone().unwrap_or_else(|| root.join(".stagegate").join("runs"));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| root.join(".stagegate").join("runs"));
     let container = match provisioning::start(root, &plan, &mut interrupts).await {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let plan = container.as_ref().map_or_else(|| plan.clone(), |c| c.point(&plan));
+    let plan = container
+        .as_ref()
+        .map_or_else(|| plan.clone(), |c| c.point(&plan));
     let secrets = |name: &str| std::env::var(name).ok();
     let tracker = RunTracker::new(TerminalProgress::new());
     let ended = tokio::select! {
         result = stage_run::run_stage(&plan, &mut ledger, &args.actor, &out, &secrets, &tracker) => Ok(result),
         signal = interrupts.recv() => Err(signal),
     };
-    let report_dir = tracker.run_id().map(|id| stage_run::report_dir(&out, &plan, id));
+    let report_dir = tracker
+        .run_id()
+        .map(|id| stage_run::report_dir(&out, &plan, id));
     provisioning::finish(container, report_dir.as_deref()).await;
     let outcome = match ended {
-        Err(signal) => return interruption::record_aborted(&mut ledger, tracker.run_id(), report_dir.as_deref(), signal),
+        Err(signal) => {
+            return interruption::record_aborted(
+                &mut ledger,
+                tracker.run_id(),
+                report_dir.as_deref(),
+                signal,
+            )
+        }
         Ok(Ok(o)) => o,
         Ok(Err(e)) => {
             eprintln!("error: {e}");
             return match e {
                 StageRunError::Target(_) => exit_code::INVALID_INPUT,
-                StageRunError::Ledger(crate::ledger::LedgerError::Refused(_)) | StageRunError::WrongRelease { .. } => exit_code::REFUSED,
+                StageRunError::Ledger(crate::ledger::LedgerError::Refused(_))
+                | StageRunError::WrongRelease { .. } => exit_code::REFUSED,
                 StageRunError::Ledger(_) | StageRunError::Reports { .. } => exit_code::FAILED,
             };
         }

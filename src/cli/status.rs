@@ -40,7 +40,10 @@ pub struct ReleaseState {
 }
 
 /// Computes every release's state from the ledger.
-pub fn release_states(ledger: &Ledger, system: Option<&str>) -> Result<Vec<ReleaseState>, LedgerError> {
+pub fn release_states(
+    ledger: &Ledger,
+    system: Option<&str>,
+) -> Result<Vec<ReleaseState>, LedgerError> {
     let promotions = ledger.promotions(system)?;
     let runs = ledger.runs(system, None)?;
     let mut out = Vec::new();
@@ -48,18 +51,31 @@ pub fn release_states(ledger: &Ledger, system: Option<&str>) -> Result<Vec<Relea
         let stages = StageId::ALL
             .into_iter()
             .map(|stage| {
-                let last = runs.iter().rev().find(|r| r.system == sys && r.release == release && r.stage == stage);
-                let promoted = promotions.iter().any(|p| p.system == sys && p.release == release && p.stage == stage);
+                let last = runs
+                    .iter()
+                    .rev()
+                    .find(|r| r.system == sys && r.release == release && r.stage == stage);
+                let promoted = promotions
+                    .iter()
+                    .any(|p| p.system == sys && p.release == release && p.stage == stage);
                 let state = match (promoted, last.map(|r| r.state)) {
                     (true, _) => "promoted",
                     (false, None) => "not-run",
                     (false, Some(RunState::Passed)) => "awaiting-approval",
                     (false, Some(s)) => s.as_str(),
                 };
-                StageState { stage, state: state.to_string(), run: last.map(|r| r.id) }
+                StageState {
+                    stage,
+                    state: state.to_string(),
+                    run: last.map(|r| r.id),
+                }
             })
             .collect();
-        out.push(ReleaseState { system: sys, release, stages });
+        out.push(ReleaseState {
+            system: sys,
+            release,
+            stages,
+        });
     }
     Ok(out)
 }

@@ -37,7 +37,9 @@ impl SourceFile {
         let line_end = self.text[line_start..]
             .find('\n')
             .map_or(self.text.len(), |i| line_start + i);
-        let line_text = self.text[line_start..line_end].trim_end_matches('\r').to_string();
+        let line_text = self.text[line_start..line_end]
+            .trim_end_matches('\r')
+            .to_string();
         // Columns count characters, not bytes: Vietnamese text is multi-byte.
         let column = self.text[line_start..start].chars().count() + 1;
         let end = span.end.clamp(start, line_end);
@@ -146,7 +148,9 @@ pub fn from_toml_error(file: &SourceFile, error: &toml::de::Error) -> Diagnostic
     // serde phrases its expectations inside the message ("expected one of ..."); split them
     // out so every diagnostic has the same shape.
     match message.split_once(", expected ") {
-        Some((what, expected)) => file.diagnostic(span, what.to_string(), Some(expected.to_string())),
+        Some((what, expected)) => {
+            file.diagnostic(span, what.to_string(), Some(expected.to_string()))
+        }
         None => file.diagnostic(span, message, None),
     }
 }

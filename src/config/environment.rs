@@ -78,7 +78,11 @@ impl fmt::Display for Reach {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Reach::BaseUrl(url) => write!(f, "{url}"),
-            Reach::Provision(spec) => write!(f, "a container of image `{}` (port {}), started for the stage", spec.image, spec.port),
+            Reach::Provision(spec) => write!(
+                f,
+                "a container of image `{}` (port {}), started for the stage",
+                spec.image, spec.port
+            ),
         }
     }
 }
@@ -220,12 +224,20 @@ pub fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics) -> Op
     }
     if let Some(rps) = &raw.limits.max_rps {
         if !(rps.get_ref().is_finite() && *rps.get_ref() > 0.0) {
-            diagnostics.push(file.diagnostic(rps.span(), "`max-rps` must be positive", Some("a number above 0".into())));
+            diagnostics.push(file.diagnostic(
+                rps.span(),
+                "`max-rps` must be positive",
+                Some("a number above 0".into()),
+            ));
         }
     }
     if let Some(users) = &raw.limits.max_users {
         if *users.get_ref() == 0 {
-            diagnostics.push(file.diagnostic(users.span(), "`max-users` must be positive", Some("a whole number above 0".into())));
+            diagnostics.push(file.diagnostic(
+                users.span(),
+                "`max-users` must be positive",
+                Some("a whole number above 0".into()),
+            ));
         }
     }
     if diagnostics.0.len() > before {
@@ -256,7 +268,11 @@ pub fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics) -> Op
     })
 }
 
-fn parse_url(file: &SourceFile, text: &Spanned<String>, diagnostics: &mut Diagnostics) -> Option<Url> {
+fn parse_url(
+    file: &SourceFile,
+    text: &Spanned<String>,
+    diagnostics: &mut Diagnostics,
+) -> Option<Url> {
     match Url::parse(text.get_ref()) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Some(url),
         Ok(_) | Err(_) => {
@@ -292,10 +308,20 @@ mod tests {
     use crate::config::provision::Readiness;
 
     fn check(text: &str) -> (Option<Environment>, Vec<(usize, usize, String)>) {
-        let file = SourceFile { path: "environments/x.toml".into(), text: text.into() };
+        let file = SourceFile {
+            path: "environments/x.toml".into(),
+            text: text.into(),
+        };
         let mut diagnostics = Diagnostics::default();
         let env = parse(&file, "x", &mut diagnostics);
-        (env, diagnostics.0.into_iter().map(|d| (d.line, d.column, d.message)).collect())
+        (
+            env,
+            diagnostics
+                .0
+                .into_iter()
+                .map(|d| (d.line, d.column, d.message))
+                .collect(),
+        )
     }
 
     const PROVISION: &str = "[provision]\nimage = \"stagegate-sample:dev\"\nport = 8080\nready = { http = \"/health\" }\n[provision.env]\nA_B = \"1\"\n";
@@ -304,19 +330,38 @@ mod tests {
     fn a_provision_block_replaces_the_base_url() {
         let (env, problems) = check(&format!("version = 1\ntier = \"test\"\n{PROVISION}"));
         assert_eq!(problems, vec![]);
-        let Some(Environment { reach: Reach::Provision(spec), .. }) = env else { panic!("not a provisioned environment") };
+        let Some(Environment {
+            reach: Reach::Provision(spec),
+            ..
+        }) = env
+        else {
+            panic!("not a provisioned environment")
+        };
         assert_eq!(spec.image.to_string(), "stagegate-sample:dev");
         assert_eq!(spec.port, 8080);
         assert_eq!(spec.ready, Readiness::Http("/health".into()));
         assert_eq!(spec.env.get("A_B").map(String::as_str), Some("1"));
-        assert_eq!(spec.start_timeout, crate::config::provision::DEFAULT_START_TIMEOUT);
+        assert_eq!(
+            spec.start_timeout,
+            crate::config::provision::DEFAULT_START_TIMEOUT
+        );
     }
 
     #[test]
     fn base_url_and_provision_together_point_at_the_base_url() {
-        let (env, problems) = check(&format!("version = 1\ntier = \"test\"\nbase-url = \"http://127.0.0.1:1\"\n{PROVISION}"));
+        let (env, problems) = check(&format!(
+            "version = 1\ntier = \"test\"\nbase-url = \"http://127.0.0.1:1\"\n{PROVISION}"
+        ));
         assert!(env.is_none());
-        assert_eq!(problems, vec![(3, 12, "an environment has either `base-url` or a `[provision]` block, not both".to_string())]);
+        assert_eq!(
+            problems,
+            vec![(
+                3,
+                12,
+                "an environment has either `base-url` or a `[provision]` block, not both"
+                    .to_string()
+            )]
+        );
     }
 
     #[test]
@@ -324,7 +369,12 @@ mod tests {
         let (_, problems) = check("version = 1\ntier = \"test\"\n");
         assert_eq!(problems.len(), 1);
         assert_eq!((problems[0].0, problems[0].1), (1, 1));
-        assert!(problems[0].2.starts_with("missing `base-url` or `[provision]`"), "{problems:?}");
+        assert!(
+            problems[0]
+                .2
+                .starts_with("missing `base-url` or `[provision]`"),
+            "{problems:?}"
+        );
     }
 
     #[test]
@@ -332,7 +382,10 @@ mod tests {
         let (env, problems) = check(&format!("version = 1\ntier = \"production\"\n{PROVISION}"));
         assert!(env.is_none());
         assert_eq!(problems.len(), 1, "{problems:?}");
-        assert_eq!(problems[0].2, "a production environment cannot be provisioned in a container");
+        assert_eq!(
+            problems[0].2,
+            "a production environment cannot be provisioned in a container"
+        );
         assert_eq!(problems[0].0, 3, "{problems:?}");
     }
 
@@ -342,6 +395,10 @@ mod tests {
         let (env, problems) = check(text);
         assert!(env.is_none());
         let at: Vec<(usize, usize)> = problems.iter().map(|p| (p.0, p.1)).collect();
-        assert_eq!(at, vec![(4, 9), (5, 8), (9, 1), (6, 9), (7, 17)], "{problems:?}");
+        assert_eq!(
+            at,
+            vec![(4, 9), (5, 8), (9, 1), (6, 9), (7, 17)],
+            "{problems:?}"
+        );
     }
 }

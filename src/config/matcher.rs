@@ -143,10 +143,19 @@ impl fmt::Display for Matcher {
                 write!(f, "status in [{}]", codes.join(", "))
             }
             Matcher::BodyContains { text } => write!(f, "body contains {text:?}"),
-            Matcher::Header { name, contains: None } => write!(f, "header `{name}` present"),
-            Matcher::Header { name, contains: Some(c) } => write!(f, "header `{name}` contains {c:?}"),
+            Matcher::Header {
+                name,
+                contains: None,
+            } => write!(f, "header `{name}` present"),
+            Matcher::Header {
+                name,
+                contains: Some(c),
+            } => write!(f, "header `{name}` contains {c:?}"),
             Matcher::JsonPath { path, equals: None } => write!(f, "json `{path}` exists"),
-            Matcher::JsonPath { path, equals: Some(v) } => write!(f, "json `{path}` == {v}"),
+            Matcher::JsonPath {
+                path,
+                equals: Some(v),
+            } => write!(f, "json `{path}` == {v}"),
             Matcher::Not { matcher } => write!(f, "not ({matcher})"),
         }
     }
@@ -167,12 +176,31 @@ mod tests {
     #[test]
     fn matchers_look_at_status_headers_and_json() {
         let r = response();
-        assert!(Matcher::Status { equals: vec![200, 201] }.matches(&r));
+        assert!(Matcher::Status {
+            equals: vec![200, 201]
+        }
+        .matches(&r));
         assert!(!Matcher::Status { equals: vec![200] }.matches(&r));
-        assert!(Matcher::Header { name: "Content-Type".into(), contains: Some("json".into()) }.matches(&r));
-        assert!(Matcher::JsonPath { path: "/so".into(), equals: Some(toml::Value::Integer(3)) }.matches(&r));
-        assert!(!Matcher::JsonPath { path: "/missing".into(), equals: None }.matches(&r));
-        let not = Matcher::Not { matcher: Box::new(Matcher::BodyContains { text: "HS-7".into() }) };
+        assert!(Matcher::Header {
+            name: "Content-Type".into(),
+            contains: Some("json".into())
+        }
+        .matches(&r));
+        assert!(Matcher::JsonPath {
+            path: "/so".into(),
+            equals: Some(toml::Value::Integer(3))
+        }
+        .matches(&r));
+        assert!(!Matcher::JsonPath {
+            path: "/missing".into(),
+            equals: None
+        }
+        .matches(&r));
+        let not = Matcher::Not {
+            matcher: Box::new(Matcher::BodyContains {
+                text: "HS-7".into(),
+            }),
+        };
         assert!(!not.matches(&r));
     }
 }

@@ -151,7 +151,11 @@ pub fn load(root: &Path) -> Result<Project, LoadError> {
 }
 
 /// Reports a `version` other than the one this build reads.
-pub(crate) fn check_version(file: &SourceFile, version: &Spanned<u32>, diagnostics: &mut Diagnostics) {
+pub(crate) fn check_version(
+    file: &SourceFile,
+    version: &Spanned<u32>,
+    diagnostics: &mut Diagnostics,
+) {
     if *version.get_ref() != FORMAT_VERSION {
         diagnostics.push(file.diagnostic(
             version.span(),
@@ -170,9 +174,17 @@ fn digest_system(
     let mut paths: Vec<PathBuf> = Vec::new();
     let mut stack = vec![system_dir.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|source| LoadError::Io { path: dir.clone(), source })?;
+        let entries = std::fs::read_dir(&dir).map_err(|source| LoadError::Io {
+            path: dir.clone(),
+            source,
+        })?;
         for entry in entries {
-            let path = entry.map_err(|source| LoadError::Io { path: dir.clone(), source })?.path();
+            let path = entry
+                .map_err(|source| LoadError::Io {
+                    path: dir.clone(),
+                    source,
+                })?
+                .path();
             if path.is_dir() {
                 stack.push(path);
             } else {
@@ -190,7 +202,10 @@ fn digest_system(
     let mut hasher = Sha256::new();
     let mut shown = Vec::new();
     for path in paths {
-        let bytes = std::fs::read(&path).map_err(|source| LoadError::Io { path: path.clone(), source })?;
+        let bytes = std::fs::read(&path).map_err(|source| LoadError::Io {
+            path: path.clone(),
+            source,
+        })?;
         let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
         hasher.update(rel.to_string_lossy().as_bytes());
         hasher.update([0]);
@@ -215,10 +230,20 @@ fn stem(path: &Path) -> String {
 }
 
 fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Io { path: dir.to_path_buf(), source })?;
+    let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let mut paths = Vec::new();
     for entry in entries {
-        paths.push(entry.map_err(|source| LoadError::Io { path: dir.to_path_buf(), source })?.path());
+        paths.push(
+            entry
+                .map_err(|source| LoadError::Io {
+                    path: dir.to_path_buf(),
+                    source,
+                })?
+                .path(),
+        );
     }
     paths.sort();
     Ok(paths)
@@ -232,5 +257,8 @@ fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
 }
 
 fn subfolders(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
-    Ok(sorted_entries(dir)?.into_iter().filter(|p| p.is_dir()).collect())
+    Ok(sorted_entries(dir)?
+        .into_iter()
+        .filter(|p| p.is_dir())
+        .collect())
 }

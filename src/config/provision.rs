@@ -62,7 +62,10 @@ impl ImageRef {
         if name.is_empty() || name.ends_with('/') || tag.is_empty() {
             return None;
         }
-        Some(ImageRef { name: name.to_string(), tag: tag.to_string() })
+        Some(ImageRef {
+            name: name.to_string(),
+            tag: tag.to_string(),
+        })
     }
 }
 
@@ -105,7 +108,11 @@ struct RawReady {
 }
 
 /// Validates a `[provision]` block; mistakes go to `diagnostics`.
-pub(super) fn parse(file: &SourceFile, raw: RawProvision, diagnostics: &mut Diagnostics) -> Option<ProvisionSpec> {
+pub(super) fn parse(
+    file: &SourceFile,
+    raw: RawProvision,
+    diagnostics: &mut Diagnostics,
+) -> Option<ProvisionSpec> {
     let before = diagnostics.0.len();
     let image = ImageRef::parse(raw.image.get_ref());
     if image.is_none() {
@@ -117,13 +124,28 @@ pub(super) fn parse(file: &SourceFile, raw: RawProvision, diagnostics: &mut Diag
     }
     let port = u16::try_from(*raw.port.get_ref()).ok().filter(|p| *p > 0);
     if port.is_none() {
-        diagnostics.push(file.diagnostic(raw.port.span(), "`port` must be a TCP port", Some("a whole number from 1 to 65535, such as `8080`".into())));
+        diagnostics.push(file.diagnostic(
+            raw.port.span(),
+            "`port` must be a TCP port",
+            Some("a whole number from 1 to 65535, such as `8080`".into()),
+        ));
     }
     for name in raw.env.keys() {
-        let valid = name.get_ref().chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && name.get_ref().chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let valid = name
+            .get_ref()
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name
+                .get_ref()
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
-            diagnostics.push(file.diagnostic(name.span(), format!("`{}` is not an environment variable name", name.get_ref()), Some("letters, digits and `_`, such as `STAGEGATE_SAMPLE_LATENCY_MS`".into())));
+            diagnostics.push(file.diagnostic(
+                name.span(),
+                format!("`{}` is not an environment variable name", name.get_ref()),
+                Some("letters, digits and `_`, such as `STAGEGATE_SAMPLE_LATENCY_MS`".into()),
+            ));
         }
     }
     if let Some(command) = &raw.command {
@@ -132,14 +154,26 @@ pub(super) fn parse(file: &SourceFile, raw: RawProvision, diagnostics: &mut Diag
         }
     }
     let ready = match (&raw.ready.get_ref().http, &raw.ready.get_ref().log) {
-        (Some(path), None) if path.get_ref().starts_with('/') => Some(Readiness::Http(path.get_ref().clone())),
+        (Some(path), None) if path.get_ref().starts_with('/') => {
+            Some(Readiness::Http(path.get_ref().clone()))
+        }
         (Some(path), None) => {
-            diagnostics.push(file.diagnostic(path.span(), "the readiness path must start with `/`", Some("a path such as `/health`".into())));
+            diagnostics.push(file.diagnostic(
+                path.span(),
+                "the readiness path must start with `/`",
+                Some("a path such as `/health`".into()),
+            ));
             None
         }
-        (None, Some(line)) if !line.get_ref().is_empty() => Some(Readiness::Log(line.get_ref().clone())),
+        (None, Some(line)) if !line.get_ref().is_empty() => {
+            Some(Readiness::Log(line.get_ref().clone()))
+        }
         (None, Some(line)) => {
-            diagnostics.push(file.diagnostic(line.span(), "the readiness log text is empty", Some("text the system prints when it is ready, such as `listening on`".into())));
+            diagnostics.push(file.diagnostic(
+                line.span(),
+                "the readiness log text is empty",
+                Some("text the system prints when it is ready, such as `listening on`".into()),
+            ));
             None
         }
         (Some(_), Some(_)) | (None, None) => {
@@ -156,11 +190,19 @@ pub(super) fn parse(file: &SourceFile, raw: RawProvision, diagnostics: &mut Diag
         Some(text) => match parse_duration(text.get_ref()) {
             Ok(d) if !d.is_zero() => Some(d),
             Ok(_) => {
-                diagnostics.push(file.diagnostic(text.span(), "`start-timeout` must be longer than zero", Some("a duration such as `30s`".into())));
+                diagnostics.push(file.diagnostic(
+                    text.span(),
+                    "`start-timeout` must be longer than zero",
+                    Some("a duration such as `30s`".into()),
+                ));
                 None
             }
             Err(e) => {
-                diagnostics.push(file.diagnostic(text.span(), format!("bad duration `{}`: {e}", text.get_ref()), Some("a duration such as `30s`".into())));
+                diagnostics.push(file.diagnostic(
+                    text.span(),
+                    format!("bad duration `{}`: {e}", text.get_ref()),
+                    Some("a duration such as `30s`".into()),
+                ));
                 None
             }
         },
@@ -171,7 +213,11 @@ pub(super) fn parse(file: &SourceFile, raw: RawProvision, diagnostics: &mut Diag
     Some(ProvisionSpec {
         image: image?,
         port: port?,
-        env: raw.env.into_iter().map(|(k, v)| (k.into_inner(), v)).collect(),
+        env: raw
+            .env
+            .into_iter()
+            .map(|(k, v)| (k.into_inner(), v))
+            .collect(),
         command: raw.command.map(Spanned::into_inner),
         ready: ready?,
         start_timeout: start_timeout?,
@@ -185,9 +231,15 @@ mod tests {
     #[test]
     fn image_references_split_name_and_tag() {
         let r = ImageRef::parse("stagegate-sample:dev").unwrap();
-        assert_eq!((r.name.as_str(), r.tag.as_str()), ("stagegate-sample", "dev"));
+        assert_eq!(
+            (r.name.as_str(), r.tag.as_str()),
+            ("stagegate-sample", "dev")
+        );
         let r = ImageRef::parse("localhost:5000/team/portal").unwrap();
-        assert_eq!((r.name.as_str(), r.tag.as_str()), ("localhost:5000/team/portal", "latest"));
+        assert_eq!(
+            (r.name.as_str(), r.tag.as_str()),
+            ("localhost:5000/team/portal", "latest")
+        );
         assert_eq!(ImageRef::parse("portal:").map(|r| r.to_string()), None);
         assert_eq!(ImageRef::parse("a b:1"), None);
         assert_eq!(ImageRef::parse("portal@sha256:abc"), None);

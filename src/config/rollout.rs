@@ -192,7 +192,12 @@ impl fmt::Display for Criterion {
         match &self.rule {
             CriterionRule::Threshold { pass, .. } => write!(f, "{} {pass}", self.metric),
             CriterionRule::Regression { max, .. } => {
-                write!(f, "{} regression <= {:.0}% vs last passed release", self.metric, max * 100.0)
+                write!(
+                    f,
+                    "{} regression <= {:.0}% vs last passed release",
+                    self.metric,
+                    max * 100.0
+                )
             }
         }
     }
@@ -306,7 +311,10 @@ pub fn parse(
     if raw.system.get_ref() != folder {
         diagnostics.push(file.diagnostic(
             raw.system.span(),
-            format!("system `{}` does not match its folder `{folder}`", raw.system.get_ref()),
+            format!(
+                "system `{}` does not match its folder `{folder}`",
+                raw.system.get_ref()
+            ),
             Some(format!("`system = \"{folder}\"`")),
         ));
     }
@@ -352,7 +360,11 @@ fn parse_stage(
         ));
     }
     if raw.suites.get_ref().is_empty() {
-        diagnostics.push(file.diagnostic(raw.suites.span(), "a stage needs at least one suite", Some("suite names such as `[\"tra-cuu\"]`".into())));
+        diagnostics.push(file.diagnostic(
+            raw.suites.span(),
+            "a stage needs at least one suite",
+            Some("suite names such as `[\"tra-cuu\"]`".into()),
+        ));
     }
     for suite in raw.suites.get_ref() {
         if !known.suites.contains(suite.get_ref()) {
@@ -367,14 +379,23 @@ fn parse_stage(
     let gate = parse_gate(file, &raw.gate, diagnostics);
     if *raw.approval.approvers.get_ref() == 0 {
         // Zero approvers would let a release promote itself.
-        diagnostics.push(file.diagnostic(raw.approval.approvers.span(), "a stage needs at least one approver", Some("a whole number of 1 or more".into())));
+        diagnostics.push(file.diagnostic(
+            raw.approval.approvers.span(),
+            "a stage needs at least one approver",
+            Some("a whole number of 1 or more".into()),
+        ));
     }
     if diagnostics.0.len() > before {
         return None;
     }
     Some(StageSpec {
         environment: raw.environment.into_inner(),
-        suites: raw.suites.into_inner().into_iter().map(Spanned::into_inner).collect(),
+        suites: raw
+            .suites
+            .into_inner()
+            .into_iter()
+            .map(Spanned::into_inner)
+            .collect(),
         traffic: traffic?,
         gate: gate?,
         approval: ApprovalPolicy {
@@ -388,15 +409,30 @@ fn one_of(names: &BTreeSet<String>, fallback: &str) -> String {
     if names.is_empty() {
         fallback.to_string()
     } else {
-        format!("one of {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))
+        format!(
+            "one of {}",
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     }
 }
 
-fn parse_traffic(file: &SourceFile, raw: &RawTraffic, diagnostics: &mut Diagnostics) -> Option<Traffic> {
+fn parse_traffic(
+    file: &SourceFile,
+    raw: &RawTraffic,
+    diagnostics: &mut Diagnostics,
+) -> Option<Traffic> {
     let mut duration_of = |text: &Spanned<String>| match parse_duration(text.get_ref()) {
         Ok(d) => Some(d),
         Err(e) => {
-            diagnostics.push(file.diagnostic(text.span(), format!("bad duration `{}`: {e}", text.get_ref()), Some("a duration such as `30s` or `2m`".into())));
+            diagnostics.push(file.diagnostic(
+                text.span(),
+                format!("bad duration `{}`: {e}", text.get_ref()),
+                Some("a duration such as `30s` or `2m`".into()),
+            ));
             None
         }
     };
@@ -407,16 +443,28 @@ fn parse_traffic(file: &SourceFile, raw: &RawTraffic, diagnostics: &mut Diagnost
     let duration = duration_of(&raw.duration);
     let mut ok = ramp_up.is_some() && duration.is_some();
     if duration == Some(Duration::ZERO) {
-        diagnostics.push(file.diagnostic(raw.duration.span(), "a stage that runs for no time measures nothing", Some("a duration above zero".into())));
+        diagnostics.push(file.diagnostic(
+            raw.duration.span(),
+            "a stage that runs for no time measures nothing",
+            Some("a duration above zero".into()),
+        ));
         ok = false;
     }
     if *raw.users.get_ref() == 0 {
-        diagnostics.push(file.diagnostic(raw.users.span(), "`users` must be at least 1", Some("a whole number of 1 or more".into())));
+        diagnostics.push(file.diagnostic(
+            raw.users.span(),
+            "`users` must be at least 1",
+            Some("a whole number of 1 or more".into()),
+        ));
         ok = false;
     }
     if let Some(rps) = &raw.max_rps {
         if !(rps.get_ref().is_finite() && *rps.get_ref() > 0.0) {
-            diagnostics.push(file.diagnostic(rps.span(), "`max-rps` must be positive", Some("a number above 0".into())));
+            diagnostics.push(file.diagnostic(
+                rps.span(),
+                "`max-rps` must be positive",
+                Some("a number above 0".into()),
+            ));
             ok = false;
         }
     }
@@ -432,61 +480,107 @@ fn parse_gate(file: &SourceFile, raw: &RawGate, diagnostics: &mut Diagnostics) -
     let before = diagnostics.0.len();
     if raw.criteria.get_ref().is_empty() {
         // Keptn passes a gate with no objectives; we refuse to: no evidence, no promotion.
-        diagnostics.push(file.diagnostic(raw.criteria.span(), "a gate needs at least one criterion", Some("e.g. `[{ metric = \"error-rate\", pass = \"< 1%\" }]`".into())));
+        diagnostics.push(file.diagnostic(
+            raw.criteria.span(),
+            "a gate needs at least one criterion",
+            Some("e.g. `[{ metric = \"error-rate\", pass = \"< 1%\" }]`".into()),
+        ));
     }
     let mut criteria = Vec::new();
     for c in raw.criteria.get_ref() {
         let metric = *c.metric.get_ref();
         let unit = metric.unit();
-        let threshold = |text: &Spanned<String>, diagnostics: &mut Diagnostics| match Threshold::parse(text.get_ref(), unit) {
-            Ok(t) => Some(t),
+        let threshold =
+            |text: &Spanned<String>, diagnostics: &mut Diagnostics| match Threshold::parse(
+                text.get_ref(),
+                unit,
+            ) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    diagnostics.push(file.diagnostic(
+                        text.span(),
+                        format!("bad threshold `{}` for `{metric}`: {e}", text.get_ref()),
+                        Some(format!(
+                            "an operator and {}, e.g. `{}`",
+                            unit.example(),
+                            example_threshold(unit)
+                        )),
+                    ));
+                    None
+                }
+            };
+        let regression = |text: &Spanned<String>, diagnostics: &mut Diagnostics| match Unit::Ratio
+            .parse_quantity(text.get_ref())
+        {
+            Ok(r) => Some(r),
             Err(e) => {
                 diagnostics.push(file.diagnostic(
                     text.span(),
-                    format!("bad threshold `{}` for `{metric}`: {e}", text.get_ref()),
-                    Some(format!("an operator and {}, e.g. `{}`", unit.example(), example_threshold(unit))),
+                    format!("bad regression `{}`: {e}", text.get_ref()),
+                    Some("a percentage such as `20%`".into()),
                 ));
-                None
-            }
-        };
-        let regression = |text: &Spanned<String>, diagnostics: &mut Diagnostics| match Unit::Ratio.parse_quantity(text.get_ref()) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                diagnostics.push(file.diagnostic(text.span(), format!("bad regression `{}`: {e}", text.get_ref()), Some("a percentage such as `20%`".into())));
                 None
             }
         };
         let rule = match (&c.pass, &c.max_regression) {
             (Some(pass), None) => {
                 if let Some(w) = &c.warn_regression {
-                    diagnostics.push(file.diagnostic(w.span(), "`warn-regression` goes with `max-regression`", Some("`warn` for a `pass` threshold".into())));
+                    diagnostics.push(file.diagnostic(
+                        w.span(),
+                        "`warn-regression` goes with `max-regression`",
+                        Some("`warn` for a `pass` threshold".into()),
+                    ));
                 }
                 let pass = threshold(pass, diagnostics);
                 let warn = c.warn.as_ref().map(|w| threshold(w, diagnostics));
                 match (pass, warn) {
                     (Some(pass), None) => Some(CriterionRule::Threshold { pass, warn: None }),
-                    (Some(pass), Some(Some(warn))) => Some(CriterionRule::Threshold { pass, warn: Some(warn) }),
+                    (Some(pass), Some(Some(warn))) => Some(CriterionRule::Threshold {
+                        pass,
+                        warn: Some(warn),
+                    }),
                     _ => None,
                 }
             }
             (None, Some(max)) => {
                 if let Some(w) = &c.warn {
-                    diagnostics.push(file.diagnostic(w.span(), "`warn` goes with `pass`", Some("`warn-regression` for a `max-regression`".into())));
+                    diagnostics.push(file.diagnostic(
+                        w.span(),
+                        "`warn` goes with `pass`",
+                        Some("`warn-regression` for a `max-regression`".into()),
+                    ));
                 }
                 let max = regression(max, diagnostics);
-                let warn = c.warn_regression.as_ref().map(|w| regression(w, diagnostics));
+                let warn = c
+                    .warn_regression
+                    .as_ref()
+                    .map(|w| regression(w, diagnostics));
                 match (max, warn) {
                     (Some(max), None) => Some(CriterionRule::Regression { max, warn: None }),
-                    (Some(max), Some(Some(warn))) => Some(CriterionRule::Regression { max, warn: Some(warn) }),
+                    (Some(max), Some(Some(warn))) => Some(CriterionRule::Regression {
+                        max,
+                        warn: Some(warn),
+                    }),
                     _ => None,
                 }
             }
             (Some(pass), Some(_)) => {
-                diagnostics.push(file.diagnostic(pass.span(), "a criterion has either `pass` or `max-regression`, not both", Some("two separate criteria".into())));
+                diagnostics.push(file.diagnostic(
+                    pass.span(),
+                    "a criterion has either `pass` or `max-regression`, not both",
+                    Some("two separate criteria".into()),
+                ));
                 None
             }
             (None, None) => {
-                diagnostics.push(file.diagnostic(c.metric.span(), format!("criterion `{metric}` has no threshold"), Some(format!("`pass = \"{}\"` or `max-regression = \"20%\"`", example_threshold(unit)))));
+                diagnostics.push(file.diagnostic(
+                    c.metric.span(),
+                    format!("criterion `{metric}` has no threshold"),
+                    Some(format!(
+                        "`pass = \"{}\"` or `max-regression = \"20%\"`",
+                        example_threshold(unit)
+                    )),
+                ));
                 None
             }
         };
@@ -498,7 +592,7 @@ fn parse_gate(file: &SourceFile, raw: &RawGate, diagnostics: &mut Diagnostics) -
             });
         }
     }
-    (diagnostics.0.len() == before).then(|| GateSpec {
+    (diagnostics.0.len() == before).then_some(GateSpec {
         criteria,
         warnings_block: raw.warnings_block,
     })

@@ -127,7 +127,10 @@ impl HttpMethod {
 
     /// GET, HEAD and OPTIONS change nothing on the server.
     pub fn is_safe(self) -> bool {
-        matches!(self, HttpMethod::Get | HttpMethod::Head | HttpMethod::Options)
+        matches!(
+            self,
+            HttpMethod::Get | HttpMethod::Head | HttpMethod::Options
+        )
     }
 }
 
@@ -181,7 +184,10 @@ pub enum JsonTemplate {
 }
 
 impl JsonTemplate {
-    fn from_toml(value: &toml::Value, templates: &mut Vec<Template>) -> Result<JsonTemplate, String> {
+    fn from_toml(
+        value: &toml::Value,
+        templates: &mut Vec<Template>,
+    ) -> Result<JsonTemplate, String> {
         Ok(match value {
             toml::Value::String(s) => {
                 let t = Template::parse(s).map_err(|e| e.to_string())?;
@@ -216,7 +222,10 @@ impl JsonTemplate {
                 serde_json::Value::Array(items.iter().map(|i| i.render(lookup)).collect())
             }
             JsonTemplate::Object(fields) => serde_json::Value::Object(
-                fields.iter().map(|(k, v)| (k.clone(), v.render(lookup))).collect(),
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.render(lookup)))
+                    .collect(),
             ),
         }
     }
@@ -462,13 +471,20 @@ pub fn parse(
     }
 }
 
-fn check_tags(file: &SourceFile, tags: &[Spanned<String>], diagnostics: &mut Diagnostics) -> BTreeSet<String> {
+fn check_tags(
+    file: &SourceFile,
+    tags: &[Spanned<String>],
+    diagnostics: &mut Diagnostics,
+) -> BTreeSet<String> {
     for tag in tags {
         if !KNOWN_TAGS.contains(&tag.get_ref().as_str()) {
             diagnostics.push(file.diagnostic(
                 tag.span(),
                 format!("unknown tag `{}`", tag.get_ref()),
-                Some(format!("one of {}", KNOWN_TAGS.map(|t| format!("`{t}`")).join(", "))),
+                Some(format!(
+                    "one of {}",
+                    KNOWN_TAGS.map(|t| format!("`{t}`")).join(", ")
+                )),
             ));
         }
     }
@@ -512,16 +528,29 @@ fn check_variables(
                 span.clone(),
                 format!("unknown variable `{var}`"),
                 Some(if names.is_empty() {
-                    "no placeholders: this step has no feeder columns or extracted values yet".into()
+                    "no placeholders: this step has no feeder columns or extracted values yet"
+                        .into()
                 } else {
-                    format!("one of {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))
+                    format!(
+                        "one of {}",
+                        names
+                            .iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
                 }),
             ));
         }
     }
 }
 
-fn parse_load(file: &SourceFile, name: &str, dir: &Path, diagnostics: &mut Diagnostics) -> Option<Suite> {
+fn parse_load(
+    file: &SourceFile,
+    name: &str,
+    dir: &Path,
+    diagnostics: &mut Diagnostics,
+) -> Option<Suite> {
     let raw: RawLoadSuite = match toml::from_str(&file.text) {
         Ok(raw) => raw,
         Err(e) => {
@@ -532,13 +561,20 @@ fn parse_load(file: &SourceFile, name: &str, dir: &Path, diagnostics: &mut Diagn
     let before = diagnostics.0.len();
     super::check_version(file, &raw.version, diagnostics);
     let tags = check_tags(file, &raw.tags, diagnostics);
-    let think_time = raw.think_time.as_ref().and_then(|t| match super::units::parse_duration(t.get_ref()) {
-        Ok(d) => Some(d),
-        Err(e) => {
-            diagnostics.push(file.diagnostic(t.span(), format!("bad duration: {e}"), Some("a duration such as `500ms`".into())));
-            None
-        }
-    });
+    let think_time =
+        raw.think_time
+            .as_ref()
+            .and_then(|t| match super::units::parse_duration(t.get_ref()) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    diagnostics.push(file.diagnostic(
+                        t.span(),
+                        format!("bad duration: {e}"),
+                        Some("a duration such as `500ms`".into()),
+                    ));
+                    None
+                }
+            });
 
     let mut feeders = Vec::new();
     let mut known = BTreeSet::new();
@@ -575,13 +611,25 @@ fn parse_load(file: &SourceFile, name: &str, dir: &Path, diagnostics: &mut Diagn
     let mut transaction_names = BTreeSet::new();
     for raw_tx in raw.transactions.get_ref() {
         if !transaction_names.insert(raw_tx.name.get_ref().clone()) {
-            diagnostics.push(file.diagnostic(raw_tx.name.span(), format!("transaction `{}` is defined twice", raw_tx.name.get_ref()), Some("a unique name".into())));
+            diagnostics.push(file.diagnostic(
+                raw_tx.name.span(),
+                format!("transaction `{}` is defined twice", raw_tx.name.get_ref()),
+                Some("a unique name".into()),
+            ));
         }
         if let Some(weight) = raw_tx.weight.as_ref().filter(|w| *w.get_ref() == 0) {
-            diagnostics.push(file.diagnostic(weight.span(), "a weight of 0 would never run", Some("a whole number of 1 or more".into())));
+            diagnostics.push(file.diagnostic(
+                weight.span(),
+                "a weight of 0 would never run",
+                Some("a whole number of 1 or more".into()),
+            ));
         }
         if raw_tx.steps.get_ref().is_empty() {
-            diagnostics.push(file.diagnostic(raw_tx.steps.span(), "a transaction needs at least one step", Some("one or more `[[transactions.steps]]`".into())));
+            diagnostics.push(file.diagnostic(
+                raw_tx.steps.span(),
+                "a transaction needs at least one step",
+                Some("one or more `[[transactions.steps]]`".into()),
+            ));
         }
         // Each virtual user carries its extracted values from step to step, so a step may
         // use what any earlier step of the same transaction extracted.
@@ -590,23 +638,42 @@ fn parse_load(file: &SourceFile, name: &str, dir: &Path, diagnostics: &mut Diagn
         for (i, raw_step) in raw_tx.steps.get_ref().iter().enumerate() {
             if raw_step.method == HttpMethod::Options {
                 // goose has no OPTIONS request; sending a GET instead would measure the wrong thing.
-                diagnostics.push(file.diagnostic(raw_step.path.span(), "load steps cannot use OPTIONS", Some("GET, HEAD, POST, PUT, PATCH or DELETE".into())));
+                diagnostics.push(file.diagnostic(
+                    raw_step.path.span(),
+                    "load steps cannot use OPTIONS",
+                    Some("GET, HEAD, POST, PUT, PATCH or DELETE".into()),
+                ));
             }
             let path = parse_template(file, &raw_step.path, &vars, diagnostics);
             if let Some(p) = &path {
                 if !p.to_string().starts_with('/') {
-                    diagnostics.push(file.diagnostic(raw_step.path.span(), "a step path must start with `/`", Some("a path below the environment's base URL, such as `/api/thu-tuc`".into())));
+                    diagnostics.push(
+                        file.diagnostic(
+                            raw_step.path.span(),
+                            "a step path must start with `/`",
+                            Some(
+                                "a path below the environment's base URL, such as `/api/thu-tuc`"
+                                    .into(),
+                            ),
+                        ),
+                    );
                 }
             }
             let headers: Vec<(String, Template)> = raw_step
                 .headers
                 .iter()
-                .filter_map(|(k, v)| parse_template(file, v, &vars, diagnostics).map(|t| (k.clone(), t)))
+                .filter_map(|(k, v)| {
+                    parse_template(file, v, &vars, diagnostics).map(|t| (k.clone(), t))
+                })
                 .collect();
             let body = match (&raw_step.json, &raw_step.form) {
                 (Some(_), Some(_)) => {
                     let span = raw_step.json.as_ref().map_or(0..0, |j| j.span());
-                    diagnostics.push(file.diagnostic(span, "a step has one body: `json` or `form`, not both", None));
+                    diagnostics.push(file.diagnostic(
+                        span,
+                        "a step has one body: `json` or `form`, not both",
+                        None,
+                    ));
                     StepBody::None
                 }
                 (Some(json), None) => {
@@ -619,14 +686,20 @@ fn parse_load(file: &SourceFile, name: &str, dir: &Path, diagnostics: &mut Diagn
                             StepBody::Json(body)
                         }
                         Err(e) => {
-                            diagnostics.push(file.diagnostic(json.span(), format!("bad template: {e}"), None));
+                            diagnostics.push(file.diagnostic(
+                                json.span(),
+                                format!("bad template: {e}"),
+                                None,
+                            ));
                             StepBody::None
                         }
                     }
                 }
                 (None, Some(form)) => StepBody::Form(
                     form.iter()
-                        .filter_map(|(k, v)| parse_template(file, v, &vars, diagnostics).map(|t| (k.clone(), t)))
+                        .filter_map(|(k, v)| {
+                            parse_template(file, v, &vars, diagnostics).map(|t| (k.clone(), t))
+                        })
                         .collect(),
                 ),
                 (None, None) => StepBody::None,
@@ -636,7 +709,10 @@ fn parse_load(file: &SourceFile, name: &str, dir: &Path, diagnostics: &mut Diagn
             }
             if let Some(path) = path {
                 steps.push(StepSpec {
-                    name: raw_step.name.clone().unwrap_or_else(|| format!("step-{}", i + 1)),
+                    name: raw_step
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| format!("step-{}", i + 1)),
                     method: raw_step.method,
                     path,
                     headers,
@@ -719,14 +795,27 @@ fn parse_security(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics) 
     let mut probes = Vec::new();
     for p in raw.probes {
         if !p.path.get_ref().starts_with('/') {
-            diagnostics.push(file.diagnostic(p.path.span(), "a probe path must start with `/`", Some("a path such as `/.git/config`".into())));
+            diagnostics.push(file.diagnostic(
+                p.path.span(),
+                "a probe path must start with `/`",
+                Some("a path such as `/.git/config`".into()),
+            ));
         }
         if p.matchers.get_ref().is_empty() {
             diagnostics.push(file.diagnostic(p.matchers.span(), "a probe needs at least one matcher", Some("e.g. `[{ kind = \"status\", equals = 200 }, { kind = \"body-contains\", text = \"...\" }]`".into())));
         }
-        if p.matchers.get_ref().iter().all(|m| matches!(m, Matcher::Status { .. })) && !p.matchers.get_ref().is_empty() {
+        if p.matchers
+            .get_ref()
+            .iter()
+            .all(|m| matches!(m, Matcher::Status { .. }))
+            && !p.matchers.get_ref().is_empty()
+        {
             // Status alone is how scanners invent findings (soft 404s, catch-all routes).
-            diagnostics.push(file.diagnostic(p.matchers.span(), "a probe may not judge on the status code alone", Some("a body, header or JSON matcher as well".into())));
+            diagnostics.push(file.diagnostic(
+                p.matchers.span(),
+                "a probe may not judge on the status code alone",
+                Some("a body, header or JSON matcher as well".into()),
+            ));
         }
         probes.push(Probe {
             name: p.name.get_ref().clone(),

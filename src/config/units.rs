@@ -39,16 +39,16 @@ impl Unit {
     pub fn parse_quantity(self, text: &str) -> Result<f64, String> {
         let text = text.trim();
         let value = match self {
-            Unit::Milliseconds => {
-                parse_duration(text).map(|d| d.as_secs_f64() * 1000.0).or_else(|e| {
+            Unit::Milliseconds => parse_duration(text)
+                .map(|d| d.as_secs_f64() * 1000.0)
+                .map_err(|e| {
                     // A bare number would be ambiguous (ms or s?): demand a unit.
                     if text.parse::<f64>().is_ok() {
-                        Err("a latency needs a unit".to_string())
+                        "a latency needs a unit".to_string()
                     } else {
-                        Err(e)
+                        e
                     }
-                })?
-            }
+                })?,
             Unit::Ratio => match text.strip_suffix('%') {
                 Some(percent) => parse_number(percent)? / 100.0,
                 None => parse_number(text)?,
@@ -176,9 +176,17 @@ mod tests {
     fn thresholds_parse_in_their_unit() {
         let t = Threshold::parse("< 800ms", Unit::Milliseconds).unwrap();
         assert_eq!((t.op, t.limit), (Op::Lt, 800.0));
-        assert_eq!(Threshold::parse("<=1.5s", Unit::Milliseconds).unwrap().limit, 1500.0);
+        assert_eq!(
+            Threshold::parse("<=1.5s", Unit::Milliseconds)
+                .unwrap()
+                .limit,
+            1500.0
+        );
         assert_eq!(Threshold::parse("< 1%", Unit::Ratio).unwrap().limit, 0.01);
-        assert_eq!(Threshold::parse(">= 20/s", Unit::PerSecond).unwrap().limit, 20.0);
+        assert_eq!(
+            Threshold::parse(">= 20/s", Unit::PerSecond).unwrap().limit,
+            20.0
+        );
         assert!(Threshold::parse("800ms", Unit::Milliseconds).is_err());
         assert!(Threshold::parse("< 800", Unit::Milliseconds).is_err());
         assert!(Threshold::parse("< 150%", Unit::Ratio).is_err());

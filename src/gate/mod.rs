@@ -93,17 +93,42 @@ pub struct Baseline {
 }
 
 /// Evaluates every criterion.
-pub fn evaluate(gate: &GateSpec, measurements: &Measurements, baseline: Option<&Baseline>) -> GateVerdict {
-    let results: Vec<CriterionResult> = gate.criteria.iter().map(|c| evaluate_one(c, measurements, baseline)).collect();
-    let warnings = results.iter().filter(|r| r.status == CriterionStatus::Warn).count();
-    let failed = results.iter().any(|r| r.status == CriterionStatus::Fail) || (gate.warnings_block && warnings > 0);
+pub fn evaluate(
+    gate: &GateSpec,
+    measurements: &Measurements,
+    baseline: Option<&Baseline>,
+) -> GateVerdict {
+    let results: Vec<CriterionResult> = gate
+        .criteria
+        .iter()
+        .map(|c| evaluate_one(c, measurements, baseline))
+        .collect();
+    let warnings = results
+        .iter()
+        .filter(|r| r.status == CriterionStatus::Warn)
+        .count();
+    let failed = results.iter().any(|r| r.status == CriterionStatus::Fail)
+        || (gate.warnings_block && warnings > 0);
     // An empty gate cannot pass: validation refuses it, and this keeps the rule if a
     // gate ever arrives by another road.
-    let outcome = if failed || results.is_empty() { GateOutcome::Failed } else { GateOutcome::Passed };
-    GateVerdict { outcome, results, warnings, warnings_block: gate.warnings_block }
+    let outcome = if failed || results.is_empty() {
+        GateOutcome::Failed
+    } else {
+        GateOutcome::Passed
+    };
+    GateVerdict {
+        outcome,
+        results,
+        warnings,
+        warnings_block: gate.warnings_block,
+    }
 }
 
-fn evaluate_one(criterion: &Criterion, measurements: &Measurements, baseline: Option<&Baseline>) -> CriterionResult {
+fn evaluate_one(
+    criterion: &Criterion,
+    measurements: &Measurements,
+    baseline: Option<&Baseline>,
+) -> CriterionResult {
     let unit = criterion.metric.unit();
     let mut result = CriterionResult {
         criterion: criterion.to_string(),
@@ -133,17 +158,26 @@ fn evaluate_one(criterion: &Criterion, measurements: &Measurements, baseline: Op
     fill_thresholds(&mut result, criterion);
     if let Some(min) = criterion.min_samples {
         if samples < min {
-            result.reason = format!("insufficient data: {samples} samples, the criterion needs {min}");
+            result.reason =
+                format!("insufficient data: {samples} samples, the criterion needs {min}");
             return result;
         }
     }
     match &criterion.rule {
         CriterionRule::Threshold { pass, warn } => {
             if !pass.holds(value) {
-                result.reason = format!("{} is {}, must be {pass}", criterion.metric, unit.format(value));
+                result.reason = format!(
+                    "{} is {}, must be {pass}",
+                    criterion.metric,
+                    unit.format(value)
+                );
             } else if let Some(warn) = warn.filter(|w| !w.holds(value)) {
                 result.status = CriterionStatus::Warn;
-                result.reason = format!("{} is {}, should be {warn}", criterion.metric, unit.format(value));
+                result.reason = format!(
+                    "{} is {}, should be {warn}",
+                    criterion.metric,
+                    unit.format(value)
+                );
             } else {
                 result.status = CriterionStatus::Pass;
                 result.reason = format!("{} is {}", criterion.metric, unit.format(value));
@@ -161,7 +195,10 @@ fn evaluate_one(criterion: &Criterion, measurements: &Measurements, baseline: Op
                 Observed::Value { value, .. } if value.is_finite() => value,
                 _ => {
                     result.status = CriterionStatus::Warn;
-                    result.reason = format!("no baseline: release {} has no {} value", baseline.release, criterion.metric);
+                    result.reason = format!(
+                        "no baseline: release {} has no {} value",
+                        baseline.release, criterion.metric
+                    );
                     return result;
                 }
             };
@@ -178,7 +215,10 @@ fn evaluate_one(criterion: &Criterion, measurements: &Measurements, baseline: Op
                 result.reason = format!("regression: {shown_change}, allowed {:.0}%", max * 100.0);
             } else if warn.is_some_and(|w| change > w) {
                 result.status = CriterionStatus::Warn;
-                result.reason = format!("{shown_change}, warning above {:.0}%", warn.unwrap_or_default() * 100.0);
+                result.reason = format!(
+                    "{shown_change}, warning above {:.0}%",
+                    warn.unwrap_or_default() * 100.0
+                );
             } else {
                 result.status = CriterionStatus::Pass;
                 result.reason = shown_change;
@@ -203,7 +243,11 @@ fn fill_thresholds(result: &mut CriterionResult, criterion: &Criterion) {
 
 /// How much worse `now` is than `before`, as a ratio (positive = worse).
 fn relative_change(before: f64, now: f64, higher_is_better: bool) -> f64 {
-    let worse_by = if higher_is_better { before - now } else { now - before };
+    let worse_by = if higher_is_better {
+        before - now
+    } else {
+        now - before
+    };
     if before.abs() < f64::EPSILON {
         if worse_by > 0.0 {
             f64::INFINITY
@@ -223,7 +267,10 @@ mod tests {
     use crate::measure::Percentiles;
 
     fn gate(criteria: Vec<Criterion>) -> GateSpec {
-        GateSpec { criteria, warnings_block: false }
+        GateSpec {
+            criteria,
+            warnings_block: false,
+        }
     }
 
     fn threshold(metric: MetricId, pass: &str, warn: Option<&str>) -> Criterion {
@@ -243,17 +290,29 @@ mod tests {
             requests,
             errors,
             duration_s: 10.0,
-            latency_ms: Some(Percentiles { p50: p95 / 2.0, p90: p95, p95, p99: p95, max: p95 }),
+            latency_ms: Some(Percentiles {
+                p50: p95 / 2.0,
+                p90: p95,
+                p95,
+                p99: p95,
+                max: p95,
+            }),
             ..Measurements::default()
         }
     }
 
     #[test]
     fn a_run_with_no_requests_never_passes() {
-        let g = gate(vec![threshold(MetricId::ErrorRate, "< 1%", None), threshold(MetricId::LatencyP95, "< 1s", None)]);
+        let g = gate(vec![
+            threshold(MetricId::ErrorRate, "< 1%", None),
+            threshold(MetricId::LatencyP95, "< 1s", None),
+        ]);
         let v = evaluate(&g, &Measurements::default(), None);
         assert_eq!(v.outcome, GateOutcome::Failed);
-        assert!(v.results.iter().all(|r| r.status == CriterionStatus::Fail && r.reason.starts_with("no data")));
+        assert!(v
+            .results
+            .iter()
+            .all(|r| r.status == CriterionStatus::Fail && r.reason.starts_with("no data")));
     }
 
     #[test]
@@ -266,7 +325,11 @@ mod tests {
 
     #[test]
     fn warnings_pass_unless_they_block() {
-        let mut g = gate(vec![threshold(MetricId::LatencyP95, "< 800ms", Some("< 200ms"))]);
+        let mut g = gate(vec![threshold(
+            MetricId::LatencyP95,
+            "< 800ms",
+            Some("< 200ms"),
+        )]);
         let m = measured(300.0, 100, 0);
         let v = evaluate(&g, &m, None);
         assert_eq!((v.outcome, v.warnings), (GateOutcome::Passed, 1));
@@ -280,7 +343,10 @@ mod tests {
         let g = gate(vec![threshold(MetricId::LatencyP95, "< 200ms", None)]);
         let v = evaluate(&g, &measured(350.0, 100, 0), None);
         assert_eq!(v.outcome, GateOutcome::Failed);
-        assert_eq!(v.results[0].reason, "latency-p95 is 350.0ms, must be < 200.0ms");
+        assert_eq!(
+            v.results[0].reason,
+            "latency-p95 is 350.0ms, must be < 200.0ms"
+        );
     }
 
     #[test]
@@ -294,14 +360,34 @@ mod tests {
 
     #[test]
     fn regression_compares_with_the_baseline() {
-        let c = Criterion { metric: MetricId::LatencyP95, rule: CriterionRule::Regression { max: 0.25, warn: None }, min_samples: None };
+        let c = Criterion {
+            metric: MetricId::LatencyP95,
+            rule: CriterionRule::Regression {
+                max: 0.25,
+                warn: None,
+            },
+            min_samples: None,
+        };
         let g = gate(vec![c]);
-        let base = Baseline { release: "1.0.0".into(), measurements: measured(100.0, 100, 0) };
-        assert_eq!(evaluate(&g, &measured(120.0, 100, 0), Some(&base)).outcome, GateOutcome::Passed);
+        let base = Baseline {
+            release: "1.0.0".into(),
+            measurements: measured(100.0, 100, 0),
+        };
+        assert_eq!(
+            evaluate(&g, &measured(120.0, 100, 0), Some(&base)).outcome,
+            GateOutcome::Passed
+        );
         let v = evaluate(&g, &measured(300.0, 100, 0), Some(&base));
         assert_eq!(v.outcome, GateOutcome::Failed);
-        assert!(v.results[0].reason.contains("regression") && v.results[0].reason.contains("+200%"), "{}", v.results[0].reason);
+        assert!(
+            v.results[0].reason.contains("regression") && v.results[0].reason.contains("+200%"),
+            "{}",
+            v.results[0].reason
+        );
         let first = evaluate(&g, &measured(300.0, 100, 0), None);
-        assert_eq!((first.outcome, first.results[0].status), (GateOutcome::Passed, CriterionStatus::Warn));
+        assert_eq!(
+            (first.outcome, first.results[0].status),
+            (GateOutcome::Passed, CriterionStatus::Warn)
+        );
     }
 }

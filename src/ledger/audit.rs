@@ -57,19 +57,73 @@ impl fmt::Display for VerifyProblem {
     }
 }
 
-fn hash_event(seq: i64, at: &str, kind: &str, system: &str, release: &str, stage: Option<&str>, actor: &str, payload: &str, prev: &str) -> String {
-    let mut h = Sha256::new();
-    for part in [&seq.to_string(), at, kind, system, release, stage.unwrap_or(""), actor, payload, prev] {
-        // Length-prefix each field so moving text between fields changes the hash.
-        h.update((part.len() as u64).to_be_bytes());
-        h.update(part.as_bytes());
-    }
-    hex::encode(h.finalize())
+/// Everything an event's hash covers.
+struct EventContent<'a> {
+    seq: i64,
+    at: &'a str,
+    kind: &'a str,
+    system: &'a str,
+    release: &'a str,
+    stage: Option<&'a str>,
+    actor: &'a str,
+    payload: &'a str,
+    prev: &'a str,
 }
 
-pub(super) fn append(conn: &Connection, kind: &str, system: &str, release: &str, stage: Option<StageId>, actor: &str, payload: &str) -> Result<(), LedgerError> {
+impl EventContent<'_> {
+    fn hash(&self) -> String {
+        let mut h = Sha256::new();
+        let seq = self.seq.to_string();
+        for part in [
+            &seq,
+            self.at,
+            self.kind,
+            self.system,
+            self.release,
+            self.stage.unwrap_or(""),
+            self.actor,
+            self.payload,
+            self.prev,
+        ] {
+            // Length-prefix each field so moving text between fields changes the hash.
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part.as_bytes());
+        }
+        hex::encode(h.finalize())
+    }
+}
+
+impl AuditEvent {
+    fn content(&self) -> EventContent<'_> {
+        EventContent {
+            seq: self.seq,
+            at: &self.at,
+            kind: &self.kind,
+            system: &self.system,
+            release: &self.release,
+            stage: self.stage.as_deref(),
+            actor: &self.actor,
+            payload: &self.payload,
+            prev: &self.prev_hash,
+        }
+    }
+}
+
+pub(super) fn append(
+    conn: &Connection,
+    kind: &str,
+    system: &str,
+    release: &str,
+    stage: Option<StageId>,
+    actor: &str,
+    payload: &str,
+) -> Result<(), LedgerError> {
     let last: Option<(i64, String)> = conn
-        .query_row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(
+            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
     let (seq, prev) = match last {
         Some((seq, hash)) => (seq + 1, hash),
@@ -77,7 +131,18 @@ pub(super) fn append(conn: &Connection, kind: &str, system: &str, release: &str,
     };
     let at = super::now();
     let stage = stage.map(StageId::as_str);
-    let hash = hash_event(seq, &at, kind, system, release, stage, actor, payload, &prev);
+    let hash = EventContent {
+        seq,
+        at: &at,
+        kind,
+        system,
+        release,
+        stage,
+        actor,
+        payload,
+        prev: &prev,
+    }
+    .hash();
     conn.execute(
         "INSERT INTO audit (seq, at, kind, system, release, stage, actor, payload, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![seq, at, kind, system, release, stage, actor, payload, prev, hash],
@@ -85,7 +150,11 @@ pub(super) fn append(conn: &Connection, kind: &str, system: &str, release: &str,
     Ok(())
 }
 
-pub(super) fn events(conn: &Connection, system: Option<&str>, release: Option<&str>) -> rusqlite::Result<Vec<AuditEvent>> {
+pub(super) fn events(
+    conn: &Connection,
+    system: Option<&str>,
+    release: Option<&str>,
+) -> rusqlite::Result<Vec<AuditEvent>> {
     let mut stmt = conn.prepare(
         "SELECT seq, at, kind, system, release, stage, actor, payload, prev_hash, hash FROM audit
          WHERE (?1 IS NULL OR system = ?1) AND (?2 IS NULL OR release = ?2) ORDER BY seq",
@@ -111,26 +180,45 @@ pub(super) fn events(conn: &Connection, system: Option<&str>, release: Option<&s
 pub(super) fn verify(conn: &Connection) -> Result<Result<usize, VerifyProblem>, LedgerError> {
     let all = events(conn, None, None)?;
     let mut prev = GENESIS.to_string();
-    let mut expected_seq = 1;
     // The last payload recorded for each row, keyed by table and row key.
     let mut last_state: BTreeMap<(String, String), (i64, String)> = BTreeMap::new();
-    for e in &all {
-        let problem = |message: String| Ok(Err(VerifyProblem { event: Some(e.seq), message }));
+    for (expected_seq, e) in (1..).zip(all.iter()) {
+        let problem = |message: String| {
+            Ok(Err(VerifyProblem {
+                event: Some(e.seq),
+                message,
+            }))
+        };
         if e.seq != expected_seq {
-            return problem(format!("expected event #{expected_seq} here: events were removed or renumbered"));
+            return problem(format!(
+                "expected event #{expected_seq} here: events were removed or renumbered"
+            ));
         }
         if e.prev_hash != prev {
             return problem("its link to the previous event is broken (an event before it was edited or removed)".into());
         }
-        let hash = hash_event(e.seq, &e.at, &e.kind, &e.system, &e.release, e.stage.as_deref(), &e.actor, &e.payload, &e.prev_hash);
+        let hash = e.content().hash();
         if hash != e.hash {
-            return problem(format!("its content does not match its hash ({} by {}, was it edited?)", e.kind, e.actor));
+            return problem(format!(
+                "its content does not match its hash ({} by {}, was it edited?)",
+                e.kind, e.actor
+            ));
         }
         let key = match e.kind.as_str() {
-            "release-registered" => serde_json::from_str::<ReleaseRow>(&e.payload).map(|r| ("release".to_string(), format!("{}/{}", r.system, r.release))),
-            "run-started" | "run-finished" | "run-aborted" => serde_json::from_str::<RunRow>(&e.payload).map(|r| ("run".to_string(), r.id.to_string())),
-            "approval" | "rejection" => serde_json::from_str::<ApprovalRow>(&e.payload).map(|r| ("approval".to_string(), r.id.to_string())),
-            "promotion" => serde_json::from_str::<PromotionRow>(&e.payload).map(|p| ("promotion".to_string(), format!("{}/{}/{}", p.system, p.release, p.stage))),
+            "release-registered" => serde_json::from_str::<ReleaseRow>(&e.payload)
+                .map(|r| ("release".to_string(), format!("{}/{}", r.system, r.release))),
+            "run-started" | "run-finished" | "run-aborted" => {
+                serde_json::from_str::<RunRow>(&e.payload)
+                    .map(|r| ("run".to_string(), r.id.to_string()))
+            }
+            "approval" | "rejection" => serde_json::from_str::<ApprovalRow>(&e.payload)
+                .map(|r| ("approval".to_string(), r.id.to_string())),
+            "promotion" => serde_json::from_str::<PromotionRow>(&e.payload).map(|p| {
+                (
+                    "promotion".to_string(),
+                    format!("{}/{}/{}", p.system, p.release, p.stage),
+                )
+            }),
             other => return problem(format!("unknown event kind `{other}`")),
         };
         match key {
@@ -140,48 +228,79 @@ pub(super) fn verify(conn: &Connection) -> Result<Result<usize, VerifyProblem>, 
             Err(err) => return problem(format!("its payload cannot be read: {err}")),
         }
         prev = e.hash.clone();
-        expected_seq += 1;
     }
 
     // Every row must equal the last event about it, and every recorded row must exist.
     let mut current: BTreeMap<(String, String), String> = BTreeMap::new();
     for r in rows::releases_all(conn)? {
-        current.insert(("release".into(), format!("{}/{}", r.system, r.release)), canonical(&rows::to_json(&r)?));
+        current.insert(
+            ("release".into(), format!("{}/{}", r.system, r.release)),
+            canonical(&rows::to_json(&r)?),
+        );
     }
     for r in rows::runs_where(conn, "1 = 1", [])? {
-        current.insert(("run".into(), r.id.to_string()), canonical(&rows::to_json(&r)?));
+        current.insert(
+            ("run".into(), r.id.to_string()),
+            canonical(&rows::to_json(&r)?),
+        );
     }
     for a in rows::approvals_where(conn, "1 = 1", [])? {
-        current.insert(("approval".into(), a.id.to_string()), canonical(&rows::to_json(&a)?));
+        current.insert(
+            ("approval".into(), a.id.to_string()),
+            canonical(&rows::to_json(&a)?),
+        );
     }
     for p in rows::promotions_where(conn, "1 = 1", [])? {
-        current.insert(("promotion".into(), format!("{}/{}/{}", p.system, p.release, p.stage)), canonical(&rows::to_json(&p)?));
+        current.insert(
+            (
+                "promotion".into(),
+                format!("{}/{}/{}", p.system, p.release, p.stage),
+            ),
+            canonical(&rows::to_json(&p)?),
+        );
     }
     for ((table, key), (seq, recorded)) in &last_state {
         match current.get(&(table.clone(), key.clone())) {
-            None => return Ok(Err(VerifyProblem { event: Some(*seq), message: format!("{table} {key} recorded here is missing from the ledger") })),
+            None => {
+                return Ok(Err(VerifyProblem {
+                    event: Some(*seq),
+                    message: format!("{table} {key} recorded here is missing from the ledger"),
+                }))
+            }
             Some(now) if now != recorded => {
                 let field = differing_field(recorded, now).unwrap_or_else(|| "a field".into());
-                return Ok(Err(VerifyProblem { event: Some(*seq), message: format!("{table} {key} was changed after this event recorded it (field `{field}`)") }));
+                return Ok(Err(VerifyProblem {
+                    event: Some(*seq),
+                    message: format!(
+                        "{table} {key} was changed after this event recorded it (field `{field}`)"
+                    ),
+                }));
             }
             Some(_) => {}
         }
     }
     for (table, key) in current.keys() {
         if !last_state.contains_key(&(table.clone(), key.clone())) {
-            return Ok(Err(VerifyProblem { event: None, message: format!("{table} {key} is in the ledger but no audit event recorded it") }));
+            return Ok(Err(VerifyProblem {
+                event: None,
+                message: format!("{table} {key} is in the ledger but no audit event recorded it"),
+            }));
         }
     }
     Ok(Ok(all.len()))
 }
 
 fn canonical(json: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(json).map(|v| v.to_string()).unwrap_or_else(|_| json.to_string())
+    serde_json::from_str::<serde_json::Value>(json)
+        .map(|v| v.to_string())
+        .unwrap_or_else(|_| json.to_string())
 }
 
 fn differing_field(a: &str, b: &str) -> Option<String> {
     let a: serde_json::Value = serde_json::from_str(a).ok()?;
     let b: serde_json::Value = serde_json::from_str(b).ok()?;
     let (a, b) = (a.as_object()?, b.as_object()?);
-    a.iter().find(|(k, v)| b.get(*k) != Some(v)).map(|(k, _)| k.clone())
+    a.iter()
+        .find(|(k, v)| b.get(*k) != Some(v))
+        .map(|(k, _)| k.clone())
 }

@@ -62,7 +62,9 @@ pub enum Refusal {
         release: String,
     },
     /// The latest run did not pass.
-    #[error("stage `{stage}` of release {release} cannot be approved: its latest run #{run} {state}")]
+    #[error(
+        "stage `{stage}` of release {release} cannot be approved: its latest run #{run} {state}"
+    )]
     NotPassed {
         /// Stage.
         stage: StageId,
@@ -178,6 +180,26 @@ pub struct RunResult<'a> {
     pub abort_reason: Option<&'a str>,
 }
 
+/// An approval or rejection to record.
+#[derive(Debug, Clone, Copy)]
+pub struct DecisionRequest<'a> {
+    /// System.
+    pub system: &'a str,
+    /// Release.
+    pub release: &'a str,
+    /// Stage decided on.
+    pub stage: StageId,
+    /// Who decides.
+    pub actor: &'a str,
+    /// Approve or reject.
+    pub decision: Decision,
+    /// Their note.
+    pub note: &'a str,
+    /// Digest of the system's files now; an approval is refused when it differs from
+    /// the run's (the run must be redone).
+    pub current_digest: Option<&'a str>,
+}
+
 /// The outcome of an approval.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApprovalOutcome {
@@ -196,7 +218,10 @@ impl Ledger {
     /// died as aborted.
     pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| LedgerError::Folder { path: parent.display().to_string(), source })?;
+            std::fs::create_dir_all(parent).map_err(|source| LedgerError::Folder {
+                path: parent.display().to_string(),
+                source,
+            })?;
         }
         let conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -210,7 +235,9 @@ impl Ledger {
     }
 
     fn abort_dead_runs(&mut self) -> Result<(), LedgerError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let running: Vec<RunRow> = rows::runs_where(&tx, "state = 'running'", [])?;
         for mut run in running {
             if liveness::is_alive(run.pid, run.pid_start.as_deref(), &run.host) {
@@ -218,9 +245,18 @@ impl Ledger {
             }
             run.state = RunState::Aborted;
             run.finished_at = Some(now());
-            run.abort_reason = Some("the process running this stage died before it finished".into());
+            run.abort_reason =
+                Some("the process running this stage died before it finished".into());
             rows::update_run(&tx, &run)?;
-            audit::append(&tx, "run-aborted", &run.system, &run.release, Some(run.stage), "stagegate", &rows::run_json(&run)?)?;
+            audit::append(
+                &tx,
+                "run-aborted",
+                &run.system,
+                &run.release,
+                Some(run.stage),
+                "stagegate",
+                &rows::run_json(&run)?,
+            )?;
         }
         tx.commit()?;
         Ok(())
@@ -228,15 +264,27 @@ impl Ledger {
 
     /// Starts a run, if the rollout rules allow it.
     pub fn begin_run(&mut self, new: &NewRun<'_>) -> Result<RunRow, LedgerError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         if let Some(previous) = new.stage.previous() {
             if !rows::is_promoted(&tx, new.system, new.release, previous)? {
                 let state = describe_stage(&tx, new.system, new.release, previous)?;
-                return Err(Refusal::PreviousStageNotPromoted { stage: new.stage, release: new.release.to_string(), previous, state }.into());
+                return Err(Refusal::PreviousStageNotPromoted {
+                    stage: new.stage,
+                    release: new.release.to_string(),
+                    previous,
+                    state,
+                }
+                .into());
             }
         }
         if rows::is_promoted(&tx, new.system, new.release, new.stage)? {
-            return Err(Refusal::AlreadyPromoted { stage: new.stage, release: new.release.to_string() }.into());
+            return Err(Refusal::AlreadyPromoted {
+                stage: new.stage,
+                release: new.release.to_string(),
+            }
+            .into());
         }
         let running: Vec<RunRow> = rows::runs_where(
             &tx,
@@ -244,7 +292,12 @@ impl Ledger {
             params![new.system, new.release, new.stage.as_str()],
         )?;
         if let Some(run) = running.first() {
-            return Err(Refusal::AlreadyRunning { run: run.id, stage: new.stage, by: run.run_by.clone() }.into());
+            return Err(Refusal::AlreadyRunning {
+                run: run.id,
+                stage: new.stage,
+                by: run.run_by.clone(),
+            }
+            .into());
         }
         let created = tx.execute(
             "INSERT OR IGNORE INTO releases (system, release, created_at) VALUES (?1, ?2, ?3)",
@@ -252,7 +305,15 @@ impl Ledger {
         )?;
         if created > 0 {
             let release = rows::release_json(&tx, new.system, new.release)?;
-            audit::append(&tx, "release-registered", new.system, new.release, None, new.run_by, &release)?;
+            audit::append(
+                &tx,
+                "release-registered",
+                new.system,
+                new.release,
+                None,
+                new.run_by,
+                &release,
+            )?;
         }
         let (pid, pid_start, host) = liveness::current();
         let mut run = RunRow {
@@ -278,15 +339,30 @@ impl Ledger {
             abort_reason: None,
         };
         run.id = rows::insert_run(&tx, &run)?;
-        audit::append(&tx, "run-started", &run.system, &run.release, Some(run.stage), &run.run_by, &rows::run_json(&run)?)?;
+        audit::append(
+            &tx,
+            "run-started",
+            &run.system,
+            &run.release,
+            Some(run.stage),
+            &run.run_by,
+            &rows::run_json(&run)?,
+        )?;
         tx.commit()?;
         Ok(run)
     }
 
     /// Records how a run ended.
-    pub fn finish_run(&mut self, run_id: i64, result: &RunResult<'_>) -> Result<RunRow, LedgerError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut run = rows::run_by_id(&tx, run_id)?.ok_or_else(|| LedgerError::Corrupt(format!("run #{run_id} vanished")))?;
+    pub fn finish_run(
+        &mut self,
+        run_id: i64,
+        result: &RunResult<'_>,
+    ) -> Result<RunRow, LedgerError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut run = rows::run_by_id(&tx, run_id)?
+            .ok_or_else(|| LedgerError::Corrupt(format!("run #{run_id} vanished")))?;
         run.state = result.state;
         run.finished_at = Some(now());
         run.version_seen = result.version_seen.map(str::to_string);
@@ -299,7 +375,15 @@ impl Ledger {
             RunState::Aborted => "run-aborted",
             _ => "run-finished",
         };
-        audit::append(&tx, kind, &run.system, &run.release, Some(run.stage), &run.run_by, &rows::run_json(&run)?)?;
+        audit::append(
+            &tx,
+            kind,
+            &run.system,
+            &run.release,
+            Some(run.stage),
+            &run.run_by,
+            &rows::run_json(&run)?,
+        )?;
         tx.commit()?;
         Ok(run)
     }
@@ -308,23 +392,45 @@ impl Ledger {
     /// stage when enough distinct people approved.
     pub fn decide(
         &mut self,
-        system: &str,
-        release: &str,
-        stage: StageId,
-        actor: &str,
-        decision: Decision,
-        note: &str,
-        current_digest: Option<&str>,
+        request: &DecisionRequest<'_>,
     ) -> Result<ApprovalOutcome, LedgerError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let DecisionRequest {
+            system,
+            release,
+            stage,
+            actor,
+            decision,
+            note,
+            current_digest,
+        } = *request;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         if rows::is_promoted(&tx, system, release, stage)? {
-            return Err(Refusal::AlreadyPromoted { stage, release: release.to_string() }.into());
+            return Err(Refusal::AlreadyPromoted {
+                stage,
+                release: release.to_string(),
+            }
+            .into());
         }
-        let runs = rows::runs_where(&tx, "system = ?1 AND release = ?2 AND stage = ?3 ORDER BY id DESC LIMIT 1", params![system, release, stage.as_str()])?;
-        let run = runs.into_iter().next().ok_or_else(|| Refusal::NotRun { stage, release: release.to_string() })?;
+        let runs = rows::runs_where(
+            &tx,
+            "system = ?1 AND release = ?2 AND stage = ?3 ORDER BY id DESC LIMIT 1",
+            params![system, release, stage.as_str()],
+        )?;
+        let run = runs.into_iter().next().ok_or_else(|| Refusal::NotRun {
+            stage,
+            release: release.to_string(),
+        })?;
         if decision == Decision::Approve {
             if run.state != RunState::Passed {
-                return Err(Refusal::NotPassed { stage, release: release.to_string(), run: run.id, state: run.state }.into());
+                return Err(Refusal::NotPassed {
+                    stage,
+                    release: release.to_string(),
+                    run: run.id,
+                    state: run.state,
+                }
+                .into());
             }
             if let Some(now) = current_digest.filter(|d| *d != run.files_digest) {
                 return Err(Refusal::FilesChanged {
@@ -336,17 +442,30 @@ impl Ledger {
                 .into());
             }
             if actor == run.run_by && !run.allow_self_approval {
-                return Err(Refusal::SelfApproval { actor: actor.to_string(), stage, run: run.id }.into());
+                return Err(Refusal::SelfApproval {
+                    actor: actor.to_string(),
+                    stage,
+                    run: run.id,
+                }
+                .into());
             }
         }
         let decisions = rows::approvals_of(&tx, run.id)?;
         if let Some(rejection) = decisions.iter().find(|d| d.decision == Decision::Reject) {
             if decision == Decision::Approve {
-                return Err(Refusal::Rejected { run: run.id, by: rejection.actor.clone() }.into());
+                return Err(Refusal::Rejected {
+                    run: run.id,
+                    by: rejection.actor.clone(),
+                }
+                .into());
             }
         }
         if decisions.iter().any(|d| d.actor == actor) {
-            return Err(Refusal::DuplicateApprover { actor: actor.to_string(), run: run.id }.into());
+            return Err(Refusal::DuplicateApprover {
+                actor: actor.to_string(),
+                run: run.id,
+            }
+            .into());
         }
         let mut row = ApprovalRow {
             id: 0,
@@ -364,29 +483,70 @@ impl Ledger {
             Decision::Approve => "approval",
             Decision::Reject => "rejection",
         };
-        audit::append(&tx, kind, system, release, Some(stage), actor, &rows::approval_json(&row)?)?;
-        let approvals = decisions.iter().filter(|d| d.decision == Decision::Approve).count() as u32 + u32::from(decision == Decision::Approve);
+        audit::append(
+            &tx,
+            kind,
+            system,
+            release,
+            Some(stage),
+            actor,
+            &rows::approval_json(&row)?,
+        )?;
+        let approvals = decisions
+            .iter()
+            .filter(|d| d.decision == Decision::Approve)
+            .count() as u32
+            + u32::from(decision == Decision::Approve);
         let mut promoted = false;
         if decision == Decision::Approve && approvals >= run.approvals_required {
-            let promotion = PromotionRow { system: system.to_string(), release: release.to_string(), stage, run_id: run.id, at: now() };
+            let promotion = PromotionRow {
+                system: system.to_string(),
+                release: release.to_string(),
+                stage,
+                run_id: run.id,
+                at: now(),
+            };
             // The primary key (system, release, stage) is the last line of defence against
             // a double promotion; the immediate transaction makes it unreachable in practice.
             rows::insert_promotion(&tx, &promotion)?;
-            audit::append(&tx, "promotion", system, release, Some(stage), actor, &rows::promotion_json(&promotion)?)?;
+            audit::append(
+                &tx,
+                "promotion",
+                system,
+                release,
+                Some(stage),
+                actor,
+                &rows::promotion_json(&promotion)?,
+            )?;
             promoted = true;
         }
         tx.commit()?;
-        Ok(ApprovalOutcome { run: run.id, approvals, required: run.approvals_required, promoted })
+        Ok(ApprovalOutcome {
+            run: run.id,
+            approvals,
+            required: run.approvals_required,
+            promoted,
+        })
     }
 
     /// Whether a stage is promoted for a release.
-    pub fn is_promoted(&self, system: &str, release: &str, stage: StageId) -> Result<bool, LedgerError> {
+    pub fn is_promoted(
+        &self,
+        system: &str,
+        release: &str,
+        stage: StageId,
+    ) -> Result<bool, LedgerError> {
         Ok(rows::is_promoted(&self.conn, system, release, stage)?)
     }
 
     /// The most recent passed run of `stage` for a release other than `release`: the
     /// baseline for regression criteria.
-    pub fn baseline(&self, system: &str, stage: StageId, release: &str) -> Result<Option<RunRow>, LedgerError> {
+    pub fn baseline(
+        &self,
+        system: &str,
+        stage: StageId,
+        release: &str,
+    ) -> Result<Option<RunRow>, LedgerError> {
         Ok(rows::runs_where(
             &self.conn,
             "system = ?1 AND stage = ?2 AND release != ?3 AND state = 'passed' ORDER BY id DESC LIMIT 1",
@@ -397,7 +557,11 @@ impl Ledger {
     }
 
     /// Every run, optionally of one system and release, oldest first.
-    pub fn runs(&self, system: Option<&str>, release: Option<&str>) -> Result<Vec<RunRow>, LedgerError> {
+    pub fn runs(
+        &self,
+        system: Option<&str>,
+        release: Option<&str>,
+    ) -> Result<Vec<RunRow>, LedgerError> {
         Ok(rows::runs_where(
             &self.conn,
             "(?1 IS NULL OR system = ?1) AND (?2 IS NULL OR release = ?2) ORDER BY id",
@@ -407,12 +571,20 @@ impl Ledger {
 
     /// Every approval and rejection of a system's release, oldest first.
     pub fn approvals(&self, system: &str, release: &str) -> Result<Vec<ApprovalRow>, LedgerError> {
-        Ok(rows::approvals_where(&self.conn, "system = ?1 AND release = ?2 ORDER BY id", params![system, release])?)
+        Ok(rows::approvals_where(
+            &self.conn,
+            "system = ?1 AND release = ?2 ORDER BY id",
+            params![system, release],
+        )?)
     }
 
     /// Every promotion, optionally of one system.
     pub fn promotions(&self, system: Option<&str>) -> Result<Vec<PromotionRow>, LedgerError> {
-        Ok(rows::promotions_where(&self.conn, "(?1 IS NULL OR system = ?1) ORDER BY at", params![system])?)
+        Ok(rows::promotions_where(
+            &self.conn,
+            "(?1 IS NULL OR system = ?1) ORDER BY at",
+            params![system],
+        )?)
     }
 
     /// Every (system, release) known, in order of registration.
@@ -423,7 +595,11 @@ impl Ledger {
     }
 
     /// The audit events of a release (or all, with `None`), oldest first.
-    pub fn events(&self, system: Option<&str>, release: Option<&str>) -> Result<Vec<audit::AuditEvent>, LedgerError> {
+    pub fn events(
+        &self,
+        system: Option<&str>,
+        release: Option<&str>,
+    ) -> Result<Vec<audit::AuditEvent>, LedgerError> {
         Ok(audit::events(&self.conn, system, release)?)
     }
 
@@ -439,7 +615,12 @@ impl Ledger {
     }
 }
 
-fn describe_stage(conn: &Connection, system: &str, release: &str, stage: StageId) -> Result<String, LedgerError> {
+fn describe_stage(
+    conn: &Connection,
+    system: &str,
+    release: &str,
+    stage: StageId,
+) -> Result<String, LedgerError> {
     let last: Option<String> = conn
         .query_row(
             "SELECT state FROM runs WHERE system = ?1 AND release = ?2 AND stage = ?3 ORDER BY id DESC LIMIT 1",

@@ -137,7 +137,11 @@ impl Decision {
 }
 
 fn bad_text(column: &str, value: &str) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, format!("bad {column} `{value}`").into())
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        format!("bad {column} `{value}`").into(),
+    )
 }
 
 fn stage_of(s: &str) -> rusqlite::Result<StageId> {
@@ -254,7 +258,11 @@ fn run_from(r: &Row<'_>) -> rusqlite::Result<RunRow> {
     })
 }
 
-pub(super) fn runs_where(conn: &Connection, clause: &str, p: impl Params) -> rusqlite::Result<Vec<RunRow>> {
+pub(super) fn runs_where(
+    conn: &Connection,
+    clause: &str,
+    p: impl Params,
+) -> rusqlite::Result<Vec<RunRow>> {
     let mut stmt = conn.prepare(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE {clause}"))?;
     let rows = stmt.query_map(p, run_from)?;
     rows.collect()
@@ -304,7 +312,11 @@ fn approval_from(r: &Row<'_>) -> rusqlite::Result<ApprovalRow> {
     })
 }
 
-pub(super) fn approvals_where(conn: &Connection, clause: &str, p: impl Params) -> rusqlite::Result<Vec<ApprovalRow>> {
+pub(super) fn approvals_where(
+    conn: &Connection,
+    clause: &str,
+    p: impl Params,
+) -> rusqlite::Result<Vec<ApprovalRow>> {
     let mut stmt = conn.prepare(&format!("SELECT id, run_id, system, release, stage, actor, decision, note, at FROM approvals WHERE {clause}"))?;
     let rows = stmt.query_map(p, approval_from)?;
     rows.collect()
@@ -322,8 +334,14 @@ pub(super) fn insert_approval(conn: &Connection, a: &ApprovalRow) -> rusqlite::R
     Ok(conn.last_insert_rowid())
 }
 
-pub(super) fn promotions_where(conn: &Connection, clause: &str, p: impl Params) -> rusqlite::Result<Vec<PromotionRow>> {
-    let mut stmt = conn.prepare(&format!("SELECT system, release, stage, run_id, at FROM promotions WHERE {clause}"))?;
+pub(super) fn promotions_where(
+    conn: &Connection,
+    clause: &str,
+    p: impl Params,
+) -> rusqlite::Result<Vec<PromotionRow>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT system, release, stage, run_id, at FROM promotions WHERE {clause}"
+    ))?;
     let rows = stmt.query_map(p, |r| {
         Ok(PromotionRow {
             system: r.get(0)?,
@@ -344,7 +362,12 @@ pub(super) fn insert_promotion(conn: &Connection, p: &PromotionRow) -> rusqlite:
     Ok(())
 }
 
-pub(super) fn is_promoted(conn: &Connection, system: &str, release: &str, stage: StageId) -> rusqlite::Result<bool> {
+pub(super) fn is_promoted(
+    conn: &Connection,
+    system: &str,
+    release: &str,
+    stage: StageId,
+) -> rusqlite::Result<bool> {
     conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM promotions WHERE system = ?1 AND release = ?2 AND stage = ?3)",
         params![system, release, stage.as_str()],
@@ -361,15 +384,31 @@ pub(super) struct ReleaseRow {
 
 pub(super) fn releases_all(conn: &Connection) -> rusqlite::Result<Vec<ReleaseRow>> {
     let mut stmt = conn.prepare("SELECT system, release, created_at FROM releases")?;
-    let rows = stmt.query_map([], |r| Ok(ReleaseRow { system: r.get(0)?, release: r.get(1)?, created_at: r.get(2)? }))?;
+    let rows = stmt.query_map([], |r| {
+        Ok(ReleaseRow {
+            system: r.get(0)?,
+            release: r.get(1)?,
+            created_at: r.get(2)?,
+        })
+    })?;
     rows.collect()
 }
 
-pub(super) fn release_json(conn: &Connection, system: &str, release: &str) -> Result<String, super::LedgerError> {
+pub(super) fn release_json(
+    conn: &Connection,
+    system: &str,
+    release: &str,
+) -> Result<String, super::LedgerError> {
     let row = conn.query_row(
         "SELECT system, release, created_at FROM releases WHERE system = ?1 AND release = ?2",
         params![system, release],
-        |r| Ok(ReleaseRow { system: r.get(0)?, release: r.get(1)?, created_at: r.get(2)? }),
+        |r| {
+            Ok(ReleaseRow {
+                system: r.get(0)?,
+                release: r.get(1)?,
+                created_at: r.get(2)?,
+            })
+        },
     )?;
     to_json(&row)
 }

@@ -1,8 +1,8 @@
 //! A load suite made ready for the hot path: templates parsed, feeders shared, the
 //! target's headers resolved once. `run_transaction` is what every goose user calls.
 
-use crate::config::suite::{Extraction, FeederMode, HttpMethod, LoadSuite, StepBody, StepSpec};
 use crate::config::matcher::{Matcher, ObservedResponse};
+use crate::config::suite::{Extraction, FeederMode, HttpMethod, LoadSuite, StepBody, StepSpec};
 use crate::measure::recorder::{ErrorKind, Recorder, RequestSample};
 use crate::plan::Target;
 use goose::prelude::*;
@@ -43,12 +43,20 @@ pub(super) struct CompiledSuite {
 }
 
 impl CompiledSuite {
-    pub(super) fn new(suite_name: &str, suite: &LoadSuite, target: &Target, recorder: Arc<Recorder>) -> CompiledSuite {
+    pub(super) fn new(
+        suite_name: &str,
+        suite: &LoadSuite,
+        target: &Target,
+        recorder: Arc<Recorder>,
+    ) -> CompiledSuite {
         CompiledSuite {
             transactions: suite
                 .transactions
                 .iter()
-                .map(|t| CompiledTransaction { label: format!("{suite_name}/{}", t.name), steps: t.steps.clone() })
+                .map(|t| CompiledTransaction {
+                    label: format!("{suite_name}/{}", t.name),
+                    steps: t.steps.clone(),
+                })
                 .collect(),
             feeders: suite
                 .feeders
@@ -67,7 +75,11 @@ impl CompiledSuite {
     }
 
     /// One iteration of one transaction by one virtual user.
-    pub(super) async fn run_transaction(&self, index: usize, user: &mut GooseUser) -> TransactionResult {
+    pub(super) async fn run_transaction(
+        &self,
+        index: usize,
+        user: &mut GooseUser,
+    ) -> TransactionResult {
         let Some(tx) = self.transactions.get(index) else {
             return Ok(());
         };
@@ -96,7 +108,13 @@ impl CompiledSuite {
     }
 
     /// Sends one step; returns whether the transaction may continue.
-    async fn run_step(&self, label: &str, step: &StepSpec, user: &mut GooseUser, vars: &mut HashMap<String, String>) -> bool {
+    async fn run_step(
+        &self,
+        label: &str,
+        step: &StepSpec,
+        user: &mut GooseUser,
+        vars: &mut HashMap<String, String>,
+    ) -> bool {
         let lookup = |name: &str| vars.get(name).map(String::as_str);
         let path = step.path.render(lookup);
         let method = goose_method(step.method);
@@ -124,12 +142,20 @@ impl CompiledSuite {
             StepBody::None => builder,
             StepBody::Json(json) => builder.json(&json.render(&lookup)),
             StepBody::Form(fields) => {
-                let pairs: Vec<(&str, String)> = fields.iter().map(|(k, t)| (k.as_str(), t.render(lookup))).collect();
+                let pairs: Vec<(&str, String)> = fields
+                    .iter()
+                    .map(|(k, t)| (k.as_str(), t.render(lookup)))
+                    .collect();
                 builder.form(&pairs)
             }
         };
         let name = format!("{label}/{}", step.name);
-        let request = GooseRequest::builder().method(method).path(path.as_str()).name(name.as_str()).set_request_builder(builder).build();
+        let request = GooseRequest::builder()
+            .method(method)
+            .path(path.as_str())
+            .name(name.as_str())
+            .set_request_builder(builder)
+            .build();
         let started = Instant::now();
         let mut goose_response = match user.request(request).await {
             Ok(r) => r,
@@ -142,10 +168,19 @@ impl CompiledSuite {
                 let headers: Vec<(String, String)> = response
                     .headers()
                     .iter()
-                    .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                    .map(|(k, v)| {
+                        (
+                            k.as_str().to_string(),
+                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                        )
+                    })
                     .collect();
                 match response.text().await {
-                    Ok(body) => Ok(ObservedResponse { status, headers, body }),
+                    Ok(body) => Ok(ObservedResponse {
+                        status,
+                        headers,
+                        body,
+                    }),
                     Err(e) => Err(e),
                 }
             }
@@ -155,7 +190,11 @@ impl CompiledSuite {
         let observed = match observed {
             Ok(o) => o,
             Err(e) => {
-                let kind = if e.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Connection };
+                let kind = if e.is_timeout() {
+                    ErrorKind::Timeout
+                } else {
+                    ErrorKind::Connection
+                };
                 self.recorder.record(RequestSample {
                     transaction: label,
                     latency,
@@ -174,7 +213,10 @@ impl CompiledSuite {
             .filter(|c| !c.matches_with(&observed, &mut json))
             .map(|c| format!("{}/{}: {c}", label, step.name))
             .collect();
-        let has_status_check = step.checks.iter().any(|c| matches!(c, Matcher::Status { .. }));
+        let has_status_check = step
+            .checks
+            .iter()
+            .any(|c| matches!(c, Matcher::Status { .. }));
         let error = if !has_status_check && observed.status >= 400 {
             Some(ErrorKind::Status)
         } else if !failed_checks.is_empty() {
@@ -205,7 +247,11 @@ impl CompiledSuite {
     }
 }
 
-fn extract(extraction: &Extraction, response: &ObservedResponse, json: &mut Option<Option<serde_json::Value>>) -> Option<String> {
+fn extract(
+    extraction: &Extraction,
+    response: &ObservedResponse,
+    json: &mut Option<Option<serde_json::Value>>,
+) -> Option<String> {
     match extraction {
         Extraction::JsonPath { path, .. } => {
             let parsed = json.get_or_insert_with(|| response.json());
@@ -230,7 +276,13 @@ fn goose_method(method: HttpMethod) -> GooseMethod {
 }
 
 fn error_chain(e: &reqwest::Error) -> String {
-    let mut text = if e.is_connect() { "connection failed".to_string() } else if e.is_timeout() { "timed out".to_string() } else { e.to_string() };
+    let mut text = if e.is_connect() {
+        "connection failed".to_string()
+    } else if e.is_timeout() {
+        "timed out".to_string()
+    } else {
+        e.to_string()
+    };
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         text = format!("{text}: {s}");

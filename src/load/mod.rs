@@ -64,11 +64,19 @@ pub async fn run(
     on_tick: &(dyn Fn(LoadTick) + Send + Sync),
 ) -> Result<LoadReport, LoadError> {
     quiet_log::install();
-    let compiled = Arc::new(CompiledSuite::new(suite_name, suite, target, recorder.clone()));
-    let attack = build_attack(suite_name, suite, traffic, target, &compiled).map_err(|e| LoadError::Engine(describe_goose_error(&e)))?;
+    let compiled = Arc::new(CompiledSuite::new(
+        suite_name,
+        suite,
+        target,
+        recorder.clone(),
+    ));
+    let attack = build_attack(suite_name, suite, traffic, target, &compiled)
+        .map_err(|e| LoadError::Engine(describe_goose_error(&e)))?;
 
     // goose takes whole seconds; round up so a stage never runs shorter than planned.
-    let planned = Duration::from_secs(traffic.ramp_up.as_secs_f64().ceil() as u64 + traffic.duration.as_secs_f64().ceil() as u64);
+    let planned = Duration::from_secs(
+        traffic.ramp_up.as_secs_f64().ceil() as u64 + traffic.duration.as_secs_f64().ceil() as u64,
+    );
     let muted = quiet_stdout::mute();
     let started = Instant::now();
     let execute = attack.execute();
@@ -93,7 +101,9 @@ pub async fn run(
         return Err(LoadError::Hung(SHUTDOWN_GRACE));
     }
     match result {
-        Ok(_) | Err(GooseError::ThresholdsFailed { .. }) => Ok(LoadReport { elapsed: started.elapsed() }),
+        Ok(_) | Err(GooseError::ThresholdsFailed { .. }) => Ok(LoadReport {
+            elapsed: started.elapsed(),
+        }),
         Err(e) => Err(LoadError::Engine(describe_goose_error(&e))),
     }
 }
@@ -116,11 +126,18 @@ fn build_attack(
             Box::pin(async move { shared.run_transaction(index, user).await })
         });
         let spec = &suite.transactions[index];
-        scenario = scenario.register_transaction(Transaction::new(function).set_name(&spec.name).set_weight(spec.weight)?);
+        scenario = scenario.register_transaction(
+            Transaction::new(function)
+                .set_name(&spec.name)
+                .set_weight(spec.weight)?,
+        );
     }
     let ramp = traffic.ramp_up.as_secs_f64().ceil() as u64;
     let hold = traffic.duration.as_secs_f64().ceil().max(1.0) as u64;
-    let plan = format!("{users},{ramp}s;{users},{hold}s;0,0s", users = traffic.users);
+    let plan = format!(
+        "{users},{ramp}s;{users},{hold}s;0,0s",
+        users = traffic.users
+    );
     let mut attack = GooseAttack::initialize_with_config(GooseConfiguration::default())?
         .register_scenario(scenario)
         .set_default(GooseDefault::Host, target.base.as_str())?
@@ -135,7 +152,10 @@ fn build_attack(
         .set_default(GooseDefault::Quiet, 1)?;
     if let Some(rps) = traffic.max_rps {
         // goose's throttle is a cap, which is exactly what an environment limit is.
-        attack = attack.set_default(GooseDefault::ThrottleRequests, (rps.floor() as usize).max(1))?;
+        attack = attack.set_default(
+            GooseDefault::ThrottleRequests,
+            (rps.floor() as usize).max(1),
+        )?;
     }
     Ok(attack)
 }
@@ -143,7 +163,11 @@ fn build_attack(
 /// goose's `Display` says only "invalid option or value"; its fields say which.
 fn describe_goose_error(e: &GooseError) -> String {
     match e {
-        GooseError::InvalidOption { option, value, detail } => format!("goose refused {option} = `{value}`: {detail}"),
+        GooseError::InvalidOption {
+            option,
+            value,
+            detail,
+        } => format!("goose refused {option} = `{value}`: {detail}"),
         other => other.to_string(),
     }
 }

@@ -121,7 +121,9 @@ impl Measurements {
         for check in &outcome.checks {
             match &check.status {
                 CheckStatus::Ran => counts.checks_ran += 1,
-                CheckStatus::Error(reason) => counts.checks_errored.push(format!("{}: {reason}", check.check)),
+                CheckStatus::Error(reason) => counts
+                    .checks_errored
+                    .push(format!("{}: {reason}", check.check)),
             }
         }
     }
@@ -140,16 +142,22 @@ impl Measurements {
     pub fn observe(&self, metric: MetricId) -> Observed {
         let no_requests = || Observed::NoData {
             reason: match &self.first_error {
-                Some(e) if self.requests == 0 || self.errors == self.requests => format!("no data: no request succeeded ({e})"),
+                Some(e) if self.requests == 0 || self.errors == self.requests => {
+                    format!("no data: no request succeeded ({e})")
+                }
                 _ => "no data: the run sent no requests".into(),
             },
         };
-        let latency = |pick: fn(&Percentiles) -> f64| match (&self.latency_ms, self.requests - self.errors) {
-            // Latency of failed requests (refused connections) says nothing about the
-            // system: with no successful request there is no latency to judge.
-            (Some(p), ok) if ok > 0 => Observed::Value { value: pick(p), samples: ok },
-            _ => no_requests(),
-        };
+        let latency =
+            |pick: fn(&Percentiles) -> f64| match (&self.latency_ms, self.requests - self.errors) {
+                // Latency of failed requests (refused connections) says nothing about the
+                // system: with no successful request there is no latency to judge.
+                (Some(p), ok) if ok > 0 => Observed::Value {
+                    value: pick(p),
+                    samples: ok,
+                },
+                _ => no_requests(),
+            };
         match metric {
             MetricId::LatencyP50 => latency(|p| p.p50),
             MetricId::LatencyP90 => latency(|p| p.p90),
@@ -157,21 +165,35 @@ impl Measurements {
             MetricId::LatencyP99 => latency(|p| p.p99),
             MetricId::LatencyMax => latency(|p| p.max),
             MetricId::ErrorRate => match self.error_rate() {
-                Some(rate) => Observed::Value { value: rate, samples: self.requests },
+                Some(rate) => Observed::Value {
+                    value: rate,
+                    samples: self.requests,
+                },
                 None => no_requests(),
             },
             MetricId::CheckFailureRate => {
                 if self.checks == 0 {
-                    Observed::NoData { reason: "no data: no check was evaluated".into() }
+                    Observed::NoData {
+                        reason: "no data: no check was evaluated".into(),
+                    }
                 } else {
-                    Observed::Value { value: self.check_failures as f64 / self.checks as f64, samples: self.checks }
+                    Observed::Value {
+                        value: self.check_failures as f64 / self.checks as f64,
+                        samples: self.checks,
+                    }
                 }
             }
             MetricId::Throughput => match self.throughput() {
-                Some(rps) => Observed::Value { value: rps, samples: self.requests },
+                Some(rps) => Observed::Value {
+                    value: rps,
+                    samples: self.requests,
+                },
                 None => no_requests(),
             },
-            MetricId::Requests => Observed::Value { value: self.requests as f64, samples: self.requests },
+            MetricId::Requests => Observed::Value {
+                value: self.requests as f64,
+                samples: self.requests,
+            },
             MetricId::SecurityInfo => self.findings(Severity::Info),
             MetricId::SecurityLow => self.findings(Severity::Low),
             MetricId::SecurityMedium => self.findings(Severity::Medium),
@@ -182,13 +204,21 @@ impl Measurements {
 
     fn findings(&self, severity: Severity) -> Observed {
         match &self.security {
-            None => Observed::NoData { reason: "no data: the stage ran no security suite".into() },
+            None => Observed::NoData {
+                reason: "no data: the stage ran no security suite".into(),
+            },
             // ZAP's rule: a scan in which a check could not run has not shown the target
             // clean.
             Some(s) if !s.checks_errored.is_empty() => Observed::NoData {
-                reason: format!("no data: {} security check(s) could not run ({})", s.checks_errored.len(), s.checks_errored[0]),
+                reason: format!(
+                    "no data: {} security check(s) could not run ({})",
+                    s.checks_errored.len(),
+                    s.checks_errored[0]
+                ),
             },
-            Some(s) if s.checks_ran == 0 => Observed::NoData { reason: "no data: no security check ran".into() },
+            Some(s) if s.checks_ran == 0 => Observed::NoData {
+                reason: "no data: no security check ran".into(),
+            },
             Some(s) => Observed::Value {
                 value: s.findings.get(&severity).copied().unwrap_or(0) as f64,
                 samples: s.checks_ran,

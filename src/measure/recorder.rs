@@ -44,7 +44,8 @@ pub struct RequestSample<'a> {
 /// Latencies are recorded in microseconds up to an hour; 3 significant figures keep
 /// percentiles within 0.1%.
 fn new_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 3_600_000_000, 3).unwrap_or_else(|_| unreachable!("static bounds are valid"))
+    Histogram::new_with_bounds(1, 3_600_000_000, 3)
+        .unwrap_or_else(|_| unreachable!("static bounds are valid"))
 }
 
 #[derive(Default)]
@@ -112,10 +113,15 @@ impl Recorder {
             inner.errors += 1;
             *inner.errors_by_kind.entry(kind).or_default() += 1;
             if inner.first_error.is_none() {
-                inner.first_error = sample.error_text.or_else(|| Some(format!("{kind:?}").to_lowercase()));
+                inner.first_error = sample
+                    .error_text
+                    .or_else(|| Some(format!("{kind:?}").to_lowercase()));
             }
         }
-        let _ = inner.overall.get_or_insert_with(new_histogram).record(micros);
+        let _ = inner
+            .overall
+            .get_or_insert_with(new_histogram)
+            .record(micros);
         let failed = u64::from(sample.error.is_some());
         let tx = inner
             .transactions
@@ -143,7 +149,10 @@ impl Recorder {
         LiveSnapshot {
             requests: inner.requests,
             errors: inner.errors,
-            p95_ms: inner.overall.as_ref().map(|h| h.value_at_quantile(0.95) as f64 / 1000.0),
+            p95_ms: inner
+                .overall
+                .as_ref()
+                .map(|h| h.value_at_quantile(0.95) as f64 / 1000.0),
         }
     }
 
@@ -191,7 +200,9 @@ impl Recorder {
                 second: second as u64,
                 requests: *requests,
                 errors: *errors,
-                p95_ms: h.as_ref().map(|h| h.value_at_quantile(0.95) as f64 / 1000.0),
+                p95_ms: h
+                    .as_ref()
+                    .map(|h| h.value_at_quantile(0.95) as f64 / 1000.0),
             })
             .collect();
     }
@@ -221,13 +232,20 @@ mod tests {
                 latency: Duration::from_millis(i + 1),
                 error: (i % 20 == 0).then_some(ErrorKind::Status),
                 checks: 2,
-                failed_checks: if i % 50 == 0 { vec!["step: status".into()] } else { vec![] },
+                failed_checks: if i % 50 == 0 {
+                    vec!["step: status".into()]
+                } else {
+                    vec![]
+                },
                 error_text: None,
             });
         }
         let mut m = Measurements::default();
         r.finish_into(&mut m, Duration::from_secs(10));
-        assert_eq!((m.requests, m.errors, m.checks, m.check_failures), (100, 5, 200, 2));
+        assert_eq!(
+            (m.requests, m.errors, m.checks, m.check_failures),
+            (100, 5, 200, 2)
+        );
         assert_eq!(m.error_rate(), Some(0.05));
         assert_eq!(m.throughput(), Some(10.0));
         let p = m.latency_ms.unwrap();

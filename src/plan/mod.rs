@@ -106,7 +106,12 @@ impl fmt::Display for PlanRefused {
 impl std::error::Error for PlanRefused {}
 
 /// Builds the plan for one stage of one release.
-pub fn build(project: &Project, system: &str, release: &str, stage: StageId) -> Result<Plan, PlanRefused> {
+pub fn build(
+    project: &Project,
+    system: &str,
+    release: &str,
+    stage: StageId,
+) -> Result<Plan, PlanRefused> {
     let files = project
         .system(system)
         .ok_or_else(|| PlanRefused(vec![PlanViolation::UnknownSystem(system.to_string())]))?;
@@ -119,7 +124,11 @@ pub fn build(project: &Project, system: &str, release: &str, stage: StageId) -> 
         .environments
         .get(&spec.environment)
         .ok_or_else(|| PlanRefused(vec![PlanViolation::UnknownSystem(system.to_string())]))?;
-    let suites: Vec<Suite> = spec.suites.iter().filter_map(|n| files.suites.get(n).cloned()).collect();
+    let suites: Vec<Suite> = spec
+        .suites
+        .iter()
+        .filter_map(|n| files.suites.get(n).cloned())
+        .collect();
 
     let mut violations = Vec::new();
     let limits = &environment.limits;
@@ -138,7 +147,13 @@ pub fn build(project: &Project, system: &str, release: &str, stage: StageId) -> 
                     .iter()
                     .filter(|id| catalogue::lookup(id).is_none_or(|c| !c.production_safe))
                     .cloned()
-                    .chain(security.probes.iter().filter(|p| !p.production_safe).map(|p| format!("probe.{}", p.name)));
+                    .chain(
+                        security
+                            .probes
+                            .iter()
+                            .filter(|p| !p.production_safe)
+                            .map(|p| format!("probe.{}", p.name)),
+                    );
                 for check in unsafe_checks {
                     violations.push(PlanViolation::UnsafeCheck {
                         suite: suite.name.clone(),
@@ -152,12 +167,20 @@ pub fn build(project: &Project, system: &str, release: &str, stage: StageId) -> 
     let mut traffic = spec.traffic.clone();
     if let Some(limit) = limits.max_users {
         if traffic.users > limit {
-            violations.push(PlanViolation::TooManyUsers { users: traffic.users, limit, environment: environment.name.clone() });
+            violations.push(PlanViolation::TooManyUsers {
+                users: traffic.users,
+                limit,
+                environment: environment.name.clone(),
+            });
         }
     }
     if let Some(limit) = limits.max_rps {
         match traffic.max_rps {
-            Some(rps) if rps > limit => violations.push(PlanViolation::RateAboveLimit { rps, limit, environment: environment.name.clone() }),
+            Some(rps) if rps > limit => violations.push(PlanViolation::RateAboveLimit {
+                rps,
+                limit,
+                environment: environment.name.clone(),
+            }),
             Some(_) => {}
             // No rate in the profile: the environment's cap is enforced while running, as
             // a second line behind the plan.
@@ -195,7 +218,10 @@ pub struct Target {
 impl fmt::Debug for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Never print secrets, even in debug output.
-        f.debug_struct("Target").field("base", &self.base).field("headers", &self.headers.len()).finish()
+        f.debug_struct("Target")
+            .field("base", &self.base)
+            .field("headers", &self.headers.len())
+            .finish()
     }
 }
 
@@ -223,15 +249,23 @@ pub enum TargetError {
 impl Target {
     /// Resolves the environment's address and secret; `lookup` reads a variable
     /// (the process environment in the CLI).
-    pub fn resolve(environment: &Environment, lookup: impl Fn(&str) -> Option<String>) -> Result<Target, TargetError> {
-        let base_url = environment.reach.base_url().ok_or_else(|| TargetError::NotStarted(environment.name.clone()))?;
+    pub fn resolve(
+        environment: &Environment,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Target, TargetError> {
+        let base_url = environment
+            .reach
+            .base_url()
+            .ok_or_else(|| TargetError::NotStarted(environment.name.clone()))?;
         let mut headers = Vec::new();
         let mut secrets = Vec::new();
         if let Some(auth) = &environment.auth {
-            let value = lookup(&auth.token_env).filter(|v| !v.is_empty()).ok_or_else(|| MissingSecret {
-                environment: environment.name.clone(),
-                variable: auth.token_env.clone(),
-            })?;
+            let value = lookup(&auth.token_env)
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| MissingSecret {
+                    environment: environment.name.clone(),
+                    variable: auth.token_env.clone(),
+                })?;
             headers.push((auth.header.clone(), value.clone()));
             secrets.push(value);
         }
@@ -249,6 +283,8 @@ impl Target {
 
     /// Replaces every secret in `text` with `***`.
     pub fn redact(&self, text: &str) -> String {
-        self.secrets.iter().fold(text.to_string(), |t, s| t.replace(s.as_str(), "***"))
+        self.secrets
+            .iter()
+            .fold(text.to_string(), |t, s| t.replace(s.as_str(), "***"))
     }
 }

@@ -14,7 +14,9 @@ use crate::plan::Plan;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use testcontainers::bollard::query_parameters::{ListContainersOptionsBuilder, RemoveContainerOptionsBuilder};
+use testcontainers::bollard::query_parameters::{
+    ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
+};
 use testcontainers::bollard::Docker;
 use testcontainers::core::wait::HttpWaitStrategy;
 use testcontainers::core::{IntoContainerPort, WaitFor};
@@ -105,32 +107,55 @@ pub fn engine_place() -> String {
 async fn engine() -> Result<Docker, ProvisionError> {
     testcontainers::core::client::docker_client_instance()
         .await
-        .map_err(|e| ProvisionError::EngineUnreachable { place: engine_place(), reason: describe_engine_error(&e.to_string(), &format!("{e:?}")) })
+        .map_err(|e| ProvisionError::EngineUnreachable {
+            place: engine_place(),
+            reason: describe_engine_error(&e.to_string(), &format!("{e:?}")),
+        })
 }
 
 /// Checks, before anything runs, that an engine answers and holds `image`.
 pub async fn check_engine(image: &ImageRef) -> Result<(), ProvisionError> {
     let docker = engine().await?;
-    let unreachable = |reason: String| ProvisionError::EngineUnreachable { place: engine_place(), reason };
+    let unreachable = |reason: String| ProvisionError::EngineUnreachable {
+        place: engine_place(),
+        reason,
+    };
     match tokio::time::timeout(ENGINE_TIMEOUT, docker.ping()).await {
         Err(_) => return Err(unreachable(format!("no answer within {ENGINE_TIMEOUT:?}"))),
-        Ok(Err(e)) => return Err(unreachable(describe_engine_error(&e.to_string(), &format!("{e:?}")))),
+        Ok(Err(e)) => {
+            return Err(unreachable(describe_engine_error(
+                &e.to_string(),
+                &format!("{e:?}"),
+            )))
+        }
         Ok(Ok(_)) => {}
     }
     match tokio::time::timeout(ENGINE_TIMEOUT, docker.inspect_image(&image.to_string())).await {
-        Err(_) => Err(unreachable(format!("no answer to an image lookup within {ENGINE_TIMEOUT:?}"))),
+        Err(_) => Err(unreachable(format!(
+            "no answer to an image lookup within {ENGINE_TIMEOUT:?}"
+        ))),
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(testcontainers::bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })) => {
-            Err(ProvisionError::ImageMissing { image: image.to_string(), place: engine_place() })
-        }
-        Ok(Err(e)) => Err(unreachable(describe_engine_error(&e.to_string(), &format!("{e:?}")))),
+        Ok(Err(testcontainers::bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        })) => Err(ProvisionError::ImageMissing {
+            image: image.to_string(),
+            place: engine_place(),
+        }),
+        Ok(Err(e)) => Err(unreachable(describe_engine_error(
+            &e.to_string(),
+            &format!("{e:?}"),
+        ))),
     }
 }
 
 /// bollard's messages for a missing socket are long and nested; name the common causes
 /// from the error's text and its debug form (which keeps the I/O error kind).
 fn describe_engine_error(text: &str, chain: &str) -> String {
-    if chain.contains("NotFound") || text.contains("No such file") || text.contains("Socket not found") {
+    if chain.contains("NotFound")
+        || text.contains("No such file")
+        || text.contains("Socket not found")
+    {
         format!("the socket does not exist ({text})")
     } else if chain.contains("PermissionDenied") || text.contains("ermission denied") {
         format!("permission denied on the socket ({text})")
@@ -152,7 +177,9 @@ pub struct ContainerLabels {
 impl ContainerLabels {
     /// Labels for a run of `plan` from the project at `root`.
     pub fn new(root: &Path, plan: &Plan) -> ContainerLabels {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
         let session = format!("{}-{nanos}", std::process::id());
         let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
         let labels = BTreeMap::from([
@@ -181,14 +208,24 @@ pub struct Provisioned {
 
 impl std::fmt::Debug for Provisioned {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Provisioned").field("id", &self.id).field("base_url", &self.base_url.as_str()).finish()
+        f.debug_struct("Provisioned")
+            .field("id", &self.id)
+            .field("base_url", &self.base_url.as_str())
+            .finish()
     }
 }
 
 /// Starts a container for `spec` and waits until it is ready. On any failure, whatever
 /// this session started is removed before the error is returned.
-pub async fn start(spec: &ProvisionSpec, labels: &ContainerLabels) -> Result<Provisioned, ProvisionError> {
-    let not_ready = |reason: String| ProvisionError::NotReady { image: spec.image.to_string(), timeout: spec.start_timeout, reason };
+pub async fn start(
+    spec: &ProvisionSpec,
+    labels: &ContainerLabels,
+) -> Result<Provisioned, ProvisionError> {
+    let not_ready = |reason: String| ProvisionError::NotReady {
+        image: spec.image.to_string(),
+        timeout: spec.start_timeout,
+        reason,
+    };
     let wait = match &spec.ready {
         Readiness::Http(path) => WaitFor::http(
             HttpWaitStrategy::new(path.clone())
@@ -198,8 +235,12 @@ pub async fn start(spec: &ProvisionSpec, labels: &ContainerLabels) -> Result<Pro
         ),
         Readiness::Log(text) => WaitFor::message_on_either_std(text.as_bytes()),
     };
-    let image = GenericImage::new(spec.image.name.clone(), spec.image.tag.clone()).with_exposed_port(spec.port.tcp()).with_wait_for(wait);
-    let mut request = image.with_labels(labels.labels.clone()).with_startup_timeout(spec.start_timeout);
+    let image = GenericImage::new(spec.image.name.clone(), spec.image.tag.clone())
+        .with_exposed_port(spec.port.tcp())
+        .with_wait_for(wait);
+    let mut request = image
+        .with_labels(labels.labels.clone())
+        .with_startup_timeout(spec.start_timeout);
     for (name, value) in &spec.env {
         request = request.with_env_var(name.clone(), value.clone());
     }
@@ -214,7 +255,9 @@ pub async fn start(spec: &ProvisionSpec, labels: &ContainerLabels) -> Result<Pro
             // one that failed between creation and start: sweep the session.
             let _ = sweep(&labels.session).await;
             let reason = match e {
-                testcontainers::TestcontainersError::WaitContainer(testcontainers::core::error::WaitContainerError::StartupTimeout) => {
+                testcontainers::TestcontainersError::WaitContainer(
+                    testcontainers::core::error::WaitContainerError::StartupTimeout,
+                ) => {
                     format!("not ready in time ({})", describe_ready(&spec.ready))
                 }
                 other => other.to_string(),
@@ -234,7 +277,10 @@ pub async fn start(spec: &ProvisionSpec, labels: &ContainerLabels) -> Result<Pro
         Err(e) => {
             let _ = tokio::time::timeout(REMOVE_TIMEOUT, container.rm()).await;
             let _ = sweep(&labels.session).await;
-            return Err(ProvisionError::Container { id, reason: format!("cannot read its mapped port: {e}") });
+            return Err(ProvisionError::Container {
+                id,
+                reason: format!("cannot read its mapped port: {e}"),
+            });
         }
     };
     // A local engine publishes on every host address; use the loopback IP rather than
@@ -244,8 +290,18 @@ pub async fn start(spec: &ProvisionSpec, labels: &ContainerLabels) -> Result<Pro
         url::Host::Ipv6(ip) => format!("[{ip}]"),
         other => other.to_string(),
     };
-    let base_url = Url::parse(&format!("http://{host}:{port}")).map_err(|e| ProvisionError::Container { id: id.clone(), reason: format!("bad mapped address: {e}") })?;
-    Ok(Provisioned { container: Some(container), id, base_url, image: spec.image.clone(), session: labels.session.clone() })
+    let base_url =
+        Url::parse(&format!("http://{host}:{port}")).map_err(|e| ProvisionError::Container {
+            id: id.clone(),
+            reason: format!("bad mapped address: {e}"),
+        })?;
+    Ok(Provisioned {
+        container: Some(container),
+        id,
+        base_url,
+        image: spec.image.clone(),
+        session: labels.session.clone(),
+    })
 }
 
 fn describe_ready(ready: &Readiness) -> String {
@@ -266,11 +322,23 @@ impl Provisioned {
     /// Writes the container's standard output and error so far to `dir/container.log`.
     pub async fn save_logs(&self, dir: &Path) -> Result<PathBuf, ProvisionError> {
         let Some(container) = &self.container else {
-            return Err(ProvisionError::Container { id: self.id.clone(), reason: "already removed".into() });
+            return Err(ProvisionError::Container {
+                id: self.id.clone(),
+                reason: "already removed".into(),
+            });
         };
-        let failed = |e: testcontainers::TestcontainersError| ProvisionError::Container { id: self.id.clone(), reason: format!("cannot read its logs: {e}") };
-        let stdout = tokio::time::timeout(ENGINE_TIMEOUT, container.stdout_to_vec()).await.map_err(|_| timed_out(&self.id))?.map_err(failed)?;
-        let stderr = tokio::time::timeout(ENGINE_TIMEOUT, container.stderr_to_vec()).await.map_err(|_| timed_out(&self.id))?.map_err(failed)?;
+        let failed = |e: testcontainers::TestcontainersError| ProvisionError::Container {
+            id: self.id.clone(),
+            reason: format!("cannot read its logs: {e}"),
+        };
+        let stdout = tokio::time::timeout(ENGINE_TIMEOUT, container.stdout_to_vec())
+            .await
+            .map_err(|_| timed_out(&self.id))?
+            .map_err(failed)?;
+        let stderr = tokio::time::timeout(ENGINE_TIMEOUT, container.stderr_to_vec())
+            .await
+            .map_err(|_| timed_out(&self.id))?
+            .map_err(failed)?;
         let text = format!(
             "# container {} of image {} (removed after the run)\n## stdout\n{}\n## stderr\n{}\n",
             self.id,
@@ -279,7 +347,12 @@ impl Provisioned {
             String::from_utf8_lossy(&stderr).trim_end()
         );
         let path = dir.join("container.log");
-        std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&path, text)).map_err(|source| ProvisionError::Logs { path: path.clone(), source })?;
+        std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::write(&path, text))
+            .map_err(|source| ProvisionError::Logs {
+                path: path.clone(),
+                source,
+            })?;
         Ok(path)
     }
 
@@ -288,7 +361,10 @@ impl Provisioned {
         let removed = match self.container.take() {
             Some(container) => match tokio::time::timeout(REMOVE_TIMEOUT, container.rm()).await {
                 Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(ProvisionError::Container { id: self.id.clone(), reason: format!("cannot remove it: {e}") }),
+                Ok(Err(e)) => Err(ProvisionError::Container {
+                    id: self.id.clone(),
+                    reason: format!("cannot remove it: {e}"),
+                }),
                 Err(_) => Err(timed_out(&self.id)),
             },
             None => Ok(()),
@@ -301,25 +377,48 @@ impl Provisioned {
 }
 
 fn timed_out(id: &str) -> ProvisionError {
-    ProvisionError::Container { id: id.to_string(), reason: format!("the engine did not answer within {ENGINE_TIMEOUT:?}") }
+    ProvisionError::Container {
+        id: id.to_string(),
+        reason: format!("the engine did not answer within {ENGINE_TIMEOUT:?}"),
+    }
 }
 
 /// Removes every container labelled with `session`; returns how many there were.
 pub async fn sweep(session: &str) -> Result<usize, ProvisionError> {
     let docker = engine().await?;
     let filters = HashMap::from([("label", vec![format!("{LABEL_SESSION}={session}")])]);
-    let options = ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
+    let options = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&filters)
+        .build();
     let listed = tokio::time::timeout(ENGINE_TIMEOUT, docker.list_containers(Some(options)))
         .await
         .map_err(|_| timed_out(session))?
-        .map_err(|e| ProvisionError::Container { id: session.to_string(), reason: format!("cannot list the session's containers: {e}") })?;
+        .map_err(|e| ProvisionError::Container {
+            id: session.to_string(),
+            reason: format!("cannot list the session's containers: {e}"),
+        })?;
     let mut removed = 0;
     for summary in listed {
         let Some(id) = summary.id else { continue };
-        let options = RemoveContainerOptionsBuilder::new().force(true).v(true).build();
-        match tokio::time::timeout(REMOVE_TIMEOUT, docker.remove_container(&id, Some(options))).await {
-            Ok(Ok(())) | Ok(Err(testcontainers::bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })) => removed += 1,
-            Ok(Err(e)) => return Err(ProvisionError::Container { id, reason: format!("cannot remove it: {e}") }),
+        let options = RemoveContainerOptionsBuilder::new()
+            .force(true)
+            .v(true)
+            .build();
+        match tokio::time::timeout(REMOVE_TIMEOUT, docker.remove_container(&id, Some(options)))
+            .await
+        {
+            Ok(Ok(()))
+            | Ok(Err(testcontainers::bollard::errors::Error::DockerResponseServerError {
+                status_code: 404,
+                ..
+            })) => removed += 1,
+            Ok(Err(e)) => {
+                return Err(ProvisionError::Container {
+                    id,
+                    reason: format!("cannot remove it: {e}"),
+                })
+            }
             Err(_) => return Err(timed_out(&id)),
         }
     }

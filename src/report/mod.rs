@@ -68,13 +68,49 @@ pub fn write_summary(dir: &Path, summary: &RunSummary) -> std::io::Result<PathBu
 /// The verdict as a plain-text table.
 pub fn verdict_table(verdict: &GateVerdict) -> String {
     let widths = [
-        verdict.results.iter().map(|r| r.metric.len()).max().unwrap_or(6).max(9),
-        verdict.results.iter().map(|r| r.shown.len()).max().unwrap_or(5).max(5),
-        verdict.results.iter().map(|r| r.pass.len()).max().unwrap_or(4).max(4),
-        verdict.results.iter().map(|r| r.warn.as_deref().unwrap_or("-").len()).max().unwrap_or(4).max(4),
+        verdict
+            .results
+            .iter()
+            .map(|r| r.metric.len())
+            .max()
+            .unwrap_or(6)
+            .max(9),
+        verdict
+            .results
+            .iter()
+            .map(|r| r.shown.len())
+            .max()
+            .unwrap_or(5)
+            .max(5),
+        verdict
+            .results
+            .iter()
+            .map(|r| r.pass.len())
+            .max()
+            .unwrap_or(4)
+            .max(4),
+        verdict
+            .results
+            .iter()
+            .map(|r| r.warn.as_deref().unwrap_or("-").len())
+            .max()
+            .unwrap_or(4)
+            .max(4),
     ];
     let mut out = String::new();
-    let _ = writeln!(out, "  {:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {:<6}  reason", "criterion", "value", "pass", "warn", "result", w0 = widths[0], w1 = widths[1], w2 = widths[2], w3 = widths[3]);
+    let _ = writeln!(
+        out,
+        "  {:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {:<6}  reason",
+        "criterion",
+        "value",
+        "pass",
+        "warn",
+        "result",
+        w0 = widths[0],
+        w1 = widths[1],
+        w2 = widths[2],
+        w3 = widths[3]
+    );
     for r in &verdict.results {
         let status = match r.status {
             CriterionStatus::Pass => "pass",
@@ -101,9 +137,17 @@ pub fn verdict_table(verdict: &GateVerdict) -> String {
         "  gate {}: {} criteria, {} failed, {} warned{}",
         verdict.outcome.to_string().to_uppercase(),
         verdict.results.len(),
-        verdict.results.iter().filter(|r| r.status == CriterionStatus::Fail).count(),
+        verdict
+            .results
+            .iter()
+            .filter(|r| r.status == CriterionStatus::Fail)
+            .count(),
         verdict.warnings,
-        if verdict.warnings_block && verdict.warnings > 0 { " (warnings block this gate)" } else { "" }
+        if verdict.warnings_block && verdict.warnings > 0 {
+            " (warnings block this gate)"
+        } else {
+            ""
+        }
     );
     out
 }

@@ -47,6 +47,9 @@ pub fn citizens() -> Vec<Citizen> {
     reader
         .records()
         .filter_map(Result::ok)
-        .map(|r| Citizen { so_cccd: r.get(1).unwrap_or_default().to_string(), ho_ten: r.get(2).unwrap_or_default().to_string() })
+        .map(|r| Citizen {
+            so_cccd: r.get(1).unwrap_or_default().to_string(),
+            ho_ten: r.get(2).unwrap_or_default().to_string(),
+        })
         .collect()
 }

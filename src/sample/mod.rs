@@ -40,7 +40,10 @@ impl Flaw {
 
     /// The flaw's name on the command line.
     pub fn name(self) -> &'static str {
-        Flaw::ALL.iter().find(|(f, _)| *f == self).map_or("", |(_, n)| n)
+        Flaw::ALL
+            .iter()
+            .find(|(f, _)| *f == self)
+            .map_or("", |(_, n)| n)
     }
 }
 
@@ -48,9 +51,16 @@ impl FromStr for Flaw {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Flaw::ALL.iter().find(|(_, n)| *n == s).map(|(f, _)| *f).ok_or_else(|| {
-            format!("unknown flaw `{s}` (expected one of {})", Flaw::ALL.map(|(_, n)| format!("`{n}`")).join(", "))
-        })
+        Flaw::ALL
+            .iter()
+            .find(|(_, n)| *n == s)
+            .map(|(f, _)| *f)
+            .ok_or_else(|| {
+                format!(
+                    "unknown flaw `{s}` (expected one of {})",
+                    Flaw::ALL.map(|(_, n)| format!("`{n}`")).join(", ")
+                )
+            })
     }
 }
 
@@ -142,7 +152,9 @@ impl RunningSample {
 pub async fn start(addr: SocketAddr, behaviour: Behaviour) -> std::io::Result<RunningSample> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
-    let control = Control { behaviour: Arc::new(RwLock::new(behaviour)) };
+    let control = Control {
+        behaviour: Arc::new(RwLock::new(behaviour)),
+    };
     let app = routes::router(control.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -152,5 +164,10 @@ pub async fn start(addr: SocketAddr, behaviour: Behaviour) -> std::io::Result<Ru
             })
             .await;
     });
-    Ok(RunningSample { addr, control, shutdown: Some(tx), task })
+    Ok(RunningSample {
+        addr,
+        control,
+        shutdown: Some(tx),
+        task,
+    })
 }

@@ -8,7 +8,9 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -37,19 +39,31 @@ impl Metrics {
     fn new() -> Option<Metrics> {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
-            Opts::new("sample_http_requests_total", "HTTP requests served by the sample portal, by route and status code."),
+            Opts::new(
+                "sample_http_requests_total",
+                "HTTP requests served by the sample portal, by route and status code.",
+            ),
             &["route", "status"],
         )
         .ok()?;
         let duration = HistogramVec::new(
-            HistogramOpts::new("sample_http_request_duration_seconds", "Time to answer a request, by route.")
-                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+            HistogramOpts::new(
+                "sample_http_request_duration_seconds",
+                "Time to answer a request, by route.",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
             &["route"],
         )
         .ok()?;
         registry.register(Box::new(requests.clone())).ok()?;
         registry.register(Box::new(duration.clone())).ok()?;
-        Some(Metrics { registry, requests, duration })
+        Some(Metrics {
+            registry,
+            requests,
+            duration,
+        })
     }
 }
 
@@ -71,7 +85,10 @@ pub(super) fn router(control: Control) -> Router {
     let state = Arc::new(AppState {
         control,
         procedures: data::procedures(),
-        citizens: data::citizens().into_iter().map(|c| (c.so_cccd, c.ho_ten)).collect(),
+        citizens: data::citizens()
+            .into_iter()
+            .map(|c| (c.so_cccd, c.ho_ten))
+            .collect(),
         salt: rand::random(),
         tokens: Mutex::new(HashMap::new()),
         dossiers: Mutex::new((HashMap::new(), VecDeque::new())),
@@ -113,8 +130,19 @@ async fn misbehave(State(state): State<Shared>, request: Request, next: Next) ->
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".into());
     let is_api = route.starts_with("/api/");
-    let mut response = if is_api && behaviour.api_key.as_deref().is_some_and(|key| request.headers().get("x-api-key").and_then(|v| v.to_str().ok()) != Some(key)) {
-        (StatusCode::UNAUTHORIZED, Json(json!({ "error": "thiếu hoặc sai khoá API" }))).into_response()
+    let mut response = if is_api
+        && behaviour.api_key.as_deref().is_some_and(|key| {
+            request
+                .headers()
+                .get("x-api-key")
+                .and_then(|v| v.to_str().ok())
+                != Some(key)
+        }) {
+        (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": "thiếu hoặc sai khoá API" })),
+        )
+            .into_response()
     } else if is_api && route != "/api/phien-ban" {
         if !behaviour.latency.is_zero() {
             tokio::time::sleep(behaviour.latency).await;
@@ -122,9 +150,14 @@ async fn misbehave(State(state): State<Shared>, request: Request, next: Next) ->
         let n = state.api_requests.fetch_add(1, Ordering::Relaxed);
         // Spread failures evenly: request n fails when the running count of expected
         // failures steps up, so a rate of 0.05 fails exactly 1 request in 20.
-        let fails = ((n + 1) as f64 * behaviour.error_rate).floor() > (n as f64 * behaviour.error_rate).floor();
+        let fails = ((n + 1) as f64 * behaviour.error_rate).floor()
+            > (n as f64 * behaviour.error_rate).floor();
         if fails {
-            (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": "lỗi hệ thống" }))).into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({ "error": "lỗi hệ thống" })),
+            )
+                .into_response()
         } else {
             next.run(request).await
         }
@@ -133,8 +166,14 @@ async fn misbehave(State(state): State<Shared>, request: Request, next: Next) ->
     };
     let headers = response.headers_mut();
     if !behaviour.flaws.contains(&Flaw::MissingSecurityHeaders) {
-        headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-        headers.insert("content-security-policy", HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'"));
+        headers.insert(
+            "x-content-type-options",
+            HeaderValue::from_static("nosniff"),
+        );
+        headers.insert(
+            "content-security-policy",
+            HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'"),
+        );
         headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     }
     if behaviour.flaws.contains(&Flaw::ServerVersion) {
@@ -142,8 +181,12 @@ async fn misbehave(State(state): State<Shared>, request: Request, next: Next) ->
         headers.insert("x-powered-by", HeaderValue::from_static("Express 4.17.1"));
     }
     if let Some(m) = &state.metrics {
-        m.requests.with_label_values(&[route.as_str(), response.status().as_str()]).inc();
-        m.duration.with_label_values(&[route.as_str()]).observe(started.elapsed().as_secs_f64());
+        m.requests
+            .with_label_values(&[route.as_str(), response.status().as_str()])
+            .inc();
+        m.duration
+            .with_label_values(&[route.as_str()])
+            .observe(started.elapsed().as_secs_f64());
     }
     response
 }
@@ -156,7 +199,11 @@ async fn home() -> Html<&'static str> {
 }
 
 async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, Json(json!({ "error": "không tìm thấy" }))).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({ "error": "không tìm thấy" })),
+    )
+        .into_response()
 }
 
 async fn metrics(State(state): State<Shared>) -> Response {
@@ -164,7 +211,10 @@ async fn metrics(State(state): State<Shared>) -> Response {
         return (StatusCode::INTERNAL_SERVER_ERROR, "metrics unavailable").into_response();
     };
     let mut buffer = Vec::new();
-    if TextEncoder::new().encode(&m.registry.gather(), &mut buffer).is_err() {
+    if TextEncoder::new()
+        .encode(&m.registry.gather(), &mut buffer)
+        .is_err()
+    {
         return (StatusCode::INTERNAL_SERVER_ERROR, "metrics unavailable").into_response();
     }
     ([("content-type", "text/plain; version=0.0.4")], buffer).into_response()
@@ -180,9 +230,16 @@ struct SearchQuery {
     q: String,
 }
 
-async fn search(State(state): State<Shared>, Query(query): Query<SearchQuery>) -> Json<serde_json::Value> {
+async fn search(
+    State(state): State<Shared>,
+    Query(query): Query<SearchQuery>,
+) -> Json<serde_json::Value> {
     let needle = query.q.to_lowercase();
-    let found: Vec<&Procedure> = state.procedures.iter().filter(|p| p.ten_thu_tuc.to_lowercase().contains(&needle)).collect();
+    let found: Vec<&Procedure> = state
+        .procedures
+        .iter()
+        .filter(|p| p.ten_thu_tuc.to_lowercase().contains(&needle))
+        .collect();
     Json(json!({ "tong_so": found.len(), "ket_qua": found }))
 }
 
@@ -200,7 +257,11 @@ struct LoginBody {
 
 async fn login(State(state): State<Shared>, Json(body): Json<LoginBody>) -> Response {
     if !state.citizens.contains_key(&body.so_cccd) {
-        return (StatusCode::UNAUTHORIZED, Json(json!({ "error": "công dân không tồn tại" }))).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": "công dân không tồn tại" })),
+        )
+            .into_response();
     }
     let mut h = Sha256::new();
     h.update(state.salt.to_be_bytes());
@@ -211,7 +272,11 @@ async fn login(State(state): State<Shared>, Json(body): Json<LoginBody>) -> Resp
 }
 
 fn citizen_of(state: &AppState, headers: &HeaderMap) -> Option<String> {
-    let token = headers.get("authorization")?.to_str().ok()?.strip_prefix("Bearer ")?;
+    let token = headers
+        .get("authorization")?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")?;
     lock(&state.tokens).get(token).cloned()
 }
 
@@ -221,18 +286,44 @@ struct SubmitBody {
     ho_ten: String,
 }
 
-async fn submit(State(state): State<Shared>, headers: HeaderMap, Json(body): Json<SubmitBody>) -> Response {
+async fn submit(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Json(body): Json<SubmitBody>,
+) -> Response {
     let Some(owner) = citizen_of(&state, &headers) else {
-        return (StatusCode::UNAUTHORIZED, Json(json!({ "error": "cần đăng nhập" }))).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": "cần đăng nhập" })),
+        )
+            .into_response();
     };
-    if !state.procedures.iter().any(|p| p.ma_thu_tuc == body.ma_thu_tuc) {
-        return (StatusCode::BAD_REQUEST, Json(json!({ "error": "mã thủ tục không hợp lệ" }))).into_response();
+    if !state
+        .procedures
+        .iter()
+        .any(|p| p.ma_thu_tuc == body.ma_thu_tuc)
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "error": "mã thủ tục không hợp lệ" })),
+        )
+            .into_response();
     }
-    let ma = format!("HS-{:08}", state.next_dossier.fetch_add(1, Ordering::Relaxed));
+    let ma = format!(
+        "HS-{:08}",
+        state.next_dossier.fetch_add(1, Ordering::Relaxed)
+    );
     {
         let mut store = lock(&state.dossiers);
         let (map, order) = &mut *store;
-        map.insert(ma.clone(), Dossier { owner, ho_ten: body.ho_ten.clone(), ma_thu_tuc: body.ma_thu_tuc.clone() });
+        map.insert(
+            ma.clone(),
+            Dossier {
+                owner,
+                ho_ten: body.ho_ten.clone(),
+                ma_thu_tuc: body.ma_thu_tuc.clone(),
+            },
+        );
         order.push_back(ma.clone());
         while order.len() > MAX_DOSSIERS {
             if let Some(old) = order.pop_front() {
@@ -240,12 +331,24 @@ async fn submit(State(state): State<Shared>, headers: HeaderMap, Json(body): Jso
             }
         }
     }
-    (StatusCode::CREATED, Json(json!({ "ma_ho_so": ma, "trang_thai": "da-tiep-nhan", "ho_ten": body.ho_ten }))).into_response()
+    (
+        StatusCode::CREATED,
+        Json(json!({ "ma_ho_so": ma, "trang_thai": "da-tiep-nhan", "ho_ten": body.ho_ten })),
+    )
+        .into_response()
 }
 
-async fn dossier(State(state): State<Shared>, headers: HeaderMap, Path(ma): Path<String>) -> Response {
+async fn dossier(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(ma): Path<String>,
+) -> Response {
     let Some(citizen) = citizen_of(&state, &headers) else {
-        return (StatusCode::UNAUTHORIZED, Json(json!({ "error": "cần đăng nhập" }))).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": "cần đăng nhập" })),
+        )
+            .into_response();
     };
     let idor = state.control.behaviour().flaws.contains(&Flaw::Idor);
     let store = lock(&state.dossiers);

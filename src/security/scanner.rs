@@ -70,10 +70,20 @@ struct Scanner<'a> {
 }
 
 impl Scanner<'_> {
-    async fn fetch(&mut self, method: HttpMethod, path: &str, headers: &[(String, String)], body: Option<&str>) -> Result<(String, ObservedResponse), String> {
+    async fn fetch(
+        &mut self,
+        method: HttpMethod,
+        path: &str,
+        headers: &[(String, String)],
+        body: Option<&str>,
+    ) -> Result<(String, ObservedResponse), String> {
         let url = self.target.url(path);
-        let method_value = reqwest::Method::from_bytes(method.as_str().as_bytes()).map_err(|e| e.to_string())?;
-        let mut request = self.client.request(method_value, &url).timeout(REQUEST_TIMEOUT);
+        let method_value =
+            reqwest::Method::from_bytes(method.as_str().as_bytes()).map_err(|e| e.to_string())?;
+        let mut request = self
+            .client
+            .request(method_value, &url)
+            .timeout(REQUEST_TIMEOUT);
         for (name, value) in self.target.headers.iter().chain(headers) {
             request = request.header(name, value);
         }
@@ -86,13 +96,31 @@ impl Scanner<'_> {
         let headers = response
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let body = response.text().await.map_err(|e| describe_error(&e))?;
-        Ok((url, ObservedResponse { status, headers, body }))
+        Ok((
+            url,
+            ObservedResponse {
+                status,
+                headers,
+                body,
+            },
+        ))
     }
 
-    fn evidence(&self, method: HttpMethod, url: &str, response: &ObservedResponse, note: &str) -> String {
+    fn evidence(
+        &self,
+        method: HttpMethod,
+        url: &str,
+        response: &ObservedResponse,
+        note: &str,
+    ) -> String {
         let excerpt: String = response.body.chars().take(EVIDENCE_CHARS).collect();
         let text = format!("{method} {url} → {} {note}\n{excerpt}", response.status);
         self.target.redact(&text)
@@ -128,19 +156,31 @@ pub async fn run_suite(suite: &SecuritySuite, target: &Target) -> SecurityOutcom
                 checks: suite
                     .checks
                     .iter()
-                    .map(|id| CheckRun { check: id.clone(), status: CheckStatus::Error(e.to_string()), findings: 0 })
+                    .map(|id| CheckRun {
+                        check: id.clone(),
+                        status: CheckStatus::Error(e.to_string()),
+                        findings: 0,
+                    })
                     .collect(),
                 ..SecurityOutcome::default()
             }
         }
     };
-    let mut scanner = Scanner { client, target, requests: 0 };
+    let mut scanner = Scanner {
+        client,
+        target,
+        requests: 0,
+    };
     let mut outcome = SecurityOutcome::default();
     // The landing page is shared by the header checks: one request, not one per check.
     let mut landing: Option<Result<(String, ObservedResponse), String>> = None;
     for id in &suite.checks {
         let Some(info) = catalogue::lookup(id) else {
-            outcome.checks.push(CheckRun { check: id.clone(), status: CheckStatus::Error("unknown check".into()), findings: 0 });
+            outcome.checks.push(CheckRun {
+                check: id.clone(),
+                status: CheckStatus::Error("unknown check".into()),
+                findings: 0,
+            });
             continue;
         };
         let result = run_check(&mut scanner, info, &mut landing).await;
@@ -157,10 +197,18 @@ pub async fn run_suite(suite: &SecuritySuite, target: &Target) -> SecurityOutcom
 fn record(outcome: &mut SecurityOutcome, id: &str, result: Result<Vec<Finding>, String>) {
     match result {
         Ok(findings) => {
-            outcome.checks.push(CheckRun { check: id.to_string(), status: CheckStatus::Ran, findings: findings.len() });
+            outcome.checks.push(CheckRun {
+                check: id.to_string(),
+                status: CheckStatus::Ran,
+                findings: findings.len(),
+            });
             outcome.findings.extend(findings);
         }
-        Err(reason) => outcome.checks.push(CheckRun { check: id.to_string(), status: CheckStatus::Error(reason), findings: 0 }),
+        Err(reason) => outcome.checks.push(CheckRun {
+            check: id.to_string(),
+            status: CheckStatus::Error(reason),
+            findings: 0,
+        }),
     }
 }
 
@@ -181,7 +229,10 @@ async fn run_check(
     landing: &mut Option<Result<(String, ObservedResponse), String>>,
 ) -> Result<Vec<Finding>, String> {
     match info.id {
-        "header.x-content-type-options" | "header.clickjacking" | "header.csp" | "disclosure.server-version" => {
+        "header.x-content-type-options"
+        | "header.clickjacking"
+        | "header.csp"
+        | "disclosure.server-version" => {
             if landing.is_none() {
                 *landing = Some(scanner.fetch(HttpMethod::Get, "/", &[], None).await);
             }
@@ -192,19 +243,42 @@ async fn run_check(
             };
             let problem = header_problem(info.id, &response);
             Ok(problem
-                .map(|note| finding(info, &url, scanner.evidence(HttpMethod::Get, &url, &response, &note)))
+                .map(|note| {
+                    finding(
+                        info,
+                        &url,
+                        scanner.evidence(HttpMethod::Get, &url, &response, &note),
+                    )
+                })
                 .into_iter()
                 .collect())
         }
-        "exposure.git" => exposed_file(scanner, info, "/.git/config", |body| body.contains("[core]") && body.contains("repositoryformatversion")).await,
-        "exposure.env" => exposed_file(scanner, info, "/.env", |body| {
-            body.lines().filter(|l| {
-                let l = l.trim();
-                l.split_once('=').is_some_and(|(k, _)| !k.is_empty() && k.chars().all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit()))
-            }).count() >= 2
-        })
-        .await,
-        other => Err(format!("check `{other}` has no implementation in this build")),
+        "exposure.git" => {
+            exposed_file(scanner, info, "/.git/config", |body| {
+                body.contains("[core]") && body.contains("repositoryformatversion")
+            })
+            .await
+        }
+        "exposure.env" => {
+            exposed_file(scanner, info, "/.env", |body| {
+                body.lines()
+                    .filter(|l| {
+                        let l = l.trim();
+                        l.split_once('=').is_some_and(|(k, _)| {
+                            !k.is_empty()
+                                && k.chars().all(|c| {
+                                    c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit()
+                                })
+                        })
+                    })
+                    .count()
+                    >= 2
+            })
+            .await
+        }
+        other => Err(format!(
+            "check `{other}` has no implementation in this build"
+        )),
     }
 }
 
@@ -216,8 +290,13 @@ fn header_problem(id: &str, response: &ObservedResponse) -> Option<String> {
             None => Some("(no X-Content-Type-Options header)".into()),
         },
         "header.clickjacking" => {
-            let csp = response.header("content-security-policy").unwrap_or_default();
-            let xfo = response.header("x-frame-options").unwrap_or_default().to_ascii_uppercase();
+            let csp = response
+                .header("content-security-policy")
+                .unwrap_or_default();
+            let xfo = response
+                .header("x-frame-options")
+                .unwrap_or_default()
+                .to_ascii_uppercase();
             if csp.contains("frame-ancestors") || xfo == "DENY" || xfo == "SAMEORIGIN" {
                 None
             } else {
@@ -249,26 +328,51 @@ async fn exposed_file(
     let random = format!("/stagegate-no-such-page-{:016x}", rand::random::<u64>());
     let (_, missing) = scanner.fetch(HttpMethod::Get, &random, &[], None).await?;
     let (url, response) = scanner.fetch(HttpMethod::Get, path, &[], None).await?;
-    let exposed = response.status == 200 && response.body != missing.body && looks_real(&response.body);
+    let exposed =
+        response.status == 200 && response.body != missing.body && looks_real(&response.body);
     Ok(if exposed {
-        vec![finding(info, &url, scanner.evidence(HttpMethod::Get, &url, &response, ""))]
+        vec![finding(
+            info,
+            &url,
+            scanner.evidence(HttpMethod::Get, &url, &response, ""),
+        )]
     } else {
         Vec::new()
     })
 }
 
 async fn run_probe(scanner: &mut Scanner<'_>, probe: &Probe) -> Result<Vec<Finding>, String> {
-    let (url, response) = scanner.fetch(probe.method, &probe.path, &probe.headers, probe.body.as_deref()).await?;
+    let (url, response) = scanner
+        .fetch(
+            probe.method,
+            &probe.path,
+            &probe.headers,
+            probe.body.as_deref(),
+        )
+        .await?;
     let mut json = None;
-    let hit = probe.matchers.iter().all(|m| m.matches_with(&response, &mut json));
+    let hit = probe
+        .matchers
+        .iter()
+        .all(|m| m.matches_with(&response, &mut json));
     Ok(if hit {
-        let note = probe.matchers.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(" and ");
+        let note = probe
+            .matchers
+            .iter()
+            .map(|m| m.to_string())
+            .collect::<Vec<_>>()
+            .join(" and ");
         vec![Finding {
             check: format!("probe.{}", probe.name),
             name: probe.name.clone(),
             severity: probe.severity,
             url: url.clone(),
-            evidence: scanner.evidence(probe.method, &url, &response, &format!("(matched: {note})")),
+            evidence: scanner.evidence(
+                probe.method,
+                &url,
+                &response,
+                &format!("(matched: {note})"),
+            ),
             remediation: probe.remediation.clone(),
         }]
     } else {

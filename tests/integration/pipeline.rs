@@ -1,1 +1,595 @@
-//! The four-stage pipeline end to end through the binary (issue 2).
+//! The four-stage pipeline end to end through the binary, against the sample system
+//! on loopback (issue 2).
+
+use crate::support::{quick_traffic, run, stagegate, text, Project, Sample};
+use std::process::{Command, Stdio};
+
+const SYSTEM: &str = "dichvucong";
+
+fn run_stage(project: &Project, release: &str, stage: &str, actor: &str) -> std::process::Output {
+    run(stagegate(project.root()).args([
+        "run",
+        SYSTEM,
+        "--release",
+        release,
+        "--stage",
+        stage,
+        "--as",
+        actor,
+    ]))
+}
+
+fn decide(
+    project: &Project,
+    verb: &str,
+    release: &str,
+    stage: &str,
+    actor: &str,
+) -> std::process::Output {
+    run(stagegate(project.root()).args([
+        verb,
+        SYSTEM,
+        "--release",
+        release,
+        "--stage",
+        stage,
+        "--as",
+        actor,
+        "--note",
+        "xem xét xong",
+    ]))
+}
+
+fn status_json(project: &Project) -> serde_json::Value {
+    let out = run(stagegate(project.root()).args(["status", "--output", "json"]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    serde_json::from_slice(&out.stdout).expect("status JSON")
+}
+
+fn stage_state(project: &Project, release: &str, stage: &str) -> String {
+    let status = status_json(project);
+    let release = status
+        .as_array()
+        .and_then(|a| a.iter().find(|r| r["release"] == release))
+        .cloned()
+        .unwrap_or_default();
+    release["stages"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["stage"] == stage))
+        .map(|s| s["state"].as_str().unwrap_or_default().to_string())
+        .unwrap_or_else(|| "not-run".into())
+}
+
+/// A project whose test environment is `sample`, with trial-test shortened.
+fn trial_project(sample: &Sample) -> Project {
+    let project = Project::new(&sample.url, "http://127.0.0.1:9");
+    quick_traffic(&project, "trial-test", 3, "2s");
+    quick_traffic(&project, "real-test", 3, "2s");
+    project
+}
+
+#[test]
+fn a_clean_release_passes_stage_one_and_is_promoted_by_an_approver() {
+    let sample = Sample::start(&[]);
+    let project = trial_project(&sample);
+    let out = run_stage(&project, "1.0.0", "trial-test", "qa.an");
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("gate PASSED"), "{all}");
+    assert_eq!(
+        stage_state(&project, "1.0.0", "trial-test"),
+        "awaiting-approval"
+    );
+
+    let summary_path =
+        project.path(".stagegate/runs/dichvucong/1.0.0/trial-test/run-1/summary.json");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary_path).expect("summary.json"))
+            .expect("JSON");
+    assert_eq!(summary["format"], "stagegate.run-summary/v1");
+    assert_eq!(summary["state"], "passed");
+    assert_eq!(summary["version_seen"], "1.0.0");
+    assert!(
+        summary["measurements"]["requests"].as_u64().unwrap_or(0) > 10,
+        "{summary}"
+    );
+
+    let approve = decide(&project, "approve", "1.0.0", "trial-test", "rm.binh");
+    assert_eq!(approve.status.code(), Some(0), "{}", text(&approve));
+    assert!(text(&approve).contains("PROMOTED"));
+    assert_eq!(stage_state(&project, "1.0.0", "trial-test"), "promoted");
+}
+
+#[test]
+fn a_stage_out_of_order_is_refused_before_any_traffic() {
+    let sample = Sample::start(&[]);
+    let project = trial_project(&sample);
+    let out = run_stage(&project, "1.0.0", "real-test", "qa.an");
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{all}");
+    assert!(
+        all.contains("previous stage `trial-test` has not run"),
+        "{all}"
+    );
+
+    // Passed but not approved is still not enough.
+    assert_eq!(
+        run_stage(&project, "1.0.0", "trial-test", "qa.an")
+            .status
+            .code(),
+        Some(0)
+    );
+    let out = run_stage(&project, "1.0.0", "real-test", "qa.an");
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("passed but is not approved yet"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn self_approval_is_refused_and_a_failed_stage_cannot_be_approved() {
+    let sample = Sample::start(&[]);
+    let project = trial_project(&sample);
+    assert_eq!(
+        decide(&project, "approve", "1.0.0", "trial-test", "rm.binh")
+            .status
+            .code(),
+        Some(3),
+        "nothing has run yet"
+    );
+    assert_eq!(
+        run_stage(&project, "1.0.0", "trial-test", "qa.an")
+            .status
+            .code(),
+        Some(0)
+    );
+    let own = decide(&project, "approve", "1.0.0", "trial-test", "qa.an");
+    assert_eq!(own.status.code(), Some(3), "{}", text(&own));
+    assert!(
+        text(&own).contains("qa.an ran stage `trial-test`"),
+        "{}",
+        text(&own)
+    );
+    assert_eq!(
+        stage_state(&project, "1.0.0", "trial-test"),
+        "awaiting-approval"
+    );
+
+    // A rejected run cannot then be approved by someone else.
+    assert_eq!(
+        decide(&project, "reject", "1.0.0", "trial-test", "rm.binh")
+            .status
+            .code(),
+        Some(0)
+    );
+    let after = decide(&project, "approve", "1.0.0", "trial-test", "rm.cuong");
+    assert_eq!(after.status.code(), Some(3), "{}", text(&after));
+    assert!(text(&after).contains("was rejected by rm.binh"));
+}
+
+#[test]
+fn two_required_approvers_must_be_two_distinct_people() {
+    let sample = Sample::start(&[]);
+    let project = trial_project(&sample);
+    project.edit(
+        "scenarios/dichvucong/rollout.toml",
+        "approval = { approvers = 1 }",
+        "approval = { approvers = 2 }",
+    );
+    assert_eq!(
+        run_stage(&project, "1.0.0", "trial-test", "qa.an")
+            .status
+            .code(),
+        Some(0)
+    );
+    let first = decide(&project, "approve", "1.0.0", "trial-test", "rm.binh");
+    assert_eq!(first.status.code(), Some(0));
+    assert!(text(&first).contains("1/2 approvals"), "{}", text(&first));
+    let again = decide(&project, "approve", "1.0.0", "trial-test", "rm.binh");
+    assert_eq!(again.status.code(), Some(3));
+    assert!(text(&again).contains("distinct people"), "{}", text(&again));
+    assert_eq!(
+        stage_state(&project, "1.0.0", "trial-test"),
+        "awaiting-approval"
+    );
+    let second = decide(&project, "approve", "1.0.0", "trial-test", "rm.cuong");
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second));
+    assert!(text(&second).contains("PROMOTED"));
+}
+
+#[test]
+fn a_latency_regression_fails_the_gate_naming_the_criterion() {
+    let fast = Sample::start(&[]);
+    let project = trial_project(&fast);
+    project.edit(
+        "scenarios/dichvucong/rollout.toml",
+        "{ metric = \"latency-p95\", pass = \"< 1s\", warn = \"< 250ms\" },",
+        "{ metric = \"latency-p95\", pass = \"< 1s\", warn = \"< 250ms\" },\n  { metric = \"latency-p95\", max-regression = \"50%\" },",
+    );
+    let first = run_stage(&project, "1.0.0", "trial-test", "qa.an");
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    assert!(
+        text(&first).contains("no baseline"),
+        "the first release has nothing to compare with\n{}",
+        text(&first)
+    );
+
+    // Release 1.1.0 is deployed with 300 ms more latency on every API call.
+    drop(fast);
+    let slow = Sample::start(&["--release", "1.1.0", "--latency-ms", "300"]);
+    project.edit("environments/test.toml", &url_of(&project), &slow.url);
+    let out = run_stage(&project, "1.1.0", "trial-test", "qa.an");
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("gate FAILED"), "{all}");
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            project.path(".stagegate/runs/dichvucong/1.1.0/trial-test/run-2/summary.json"),
+        )
+        .expect("summary"),
+    )
+    .expect("JSON");
+    let failed: Vec<&serde_json::Value> = summary["verdict"]["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|r| r["status"] == "fail")
+        .collect();
+    assert_eq!(failed.len(), 1, "{summary}");
+    assert_eq!(failed[0]["metric"], "latency-p95");
+    let reason = failed[0]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("regression: latency-p95 is ") && reason.contains("in 1.0.0"),
+        "{reason}"
+    );
+    // Approving a failed stage is refused.
+    assert_eq!(
+        decide(&project, "approve", "1.1.0", "trial-test", "rm.binh")
+            .status
+            .code(),
+        Some(3)
+    );
+}
+
+fn url_of(project: &Project) -> String {
+    let text = std::fs::read_to_string(project.path("environments/test.toml")).expect("env");
+    let start = text.find("base-url = \"").expect("base-url") + 12;
+    text[start..start + text[start..].find('"').expect("quote")].to_string()
+}
+
+#[test]
+fn a_run_against_a_dead_port_fails_and_never_passes() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr").port()
+    };
+    let project = Project::new(&format!("http://127.0.0.1:{port}"), "http://127.0.0.1:9");
+    quick_traffic(&project, "trial-test", 2, "1s");
+    let out = run_stage(&project, "1.0.0", "trial-test", "qa.an");
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("gate FAILED")
+            && all.contains("no data")
+            && all.contains("connection refused"),
+        "{all}"
+    );
+    assert_every_criterion_failed(&project, 1, &all);
+    assert_eq!(stage_state(&project, "1.0.0", "trial-test"), "failed");
+
+    // Without a version endpoint the load itself meets the dead port: still no pass.
+    project.edit("environments/test.toml", "[version-endpoint]", "[unused]");
+    project.edit(
+        "environments/test.toml",
+        "[unused]\npath = \"/api/phien-ban\"\njson-pointer = \"/version\"\n",
+        "",
+    );
+    let out = run_stage(&project, "1.0.0", "trial-test", "qa.an");
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("no data: no request succeeded (connection failed"),
+        "{all}"
+    );
+    assert_every_criterion_failed(&project, 2, &all);
+}
+
+fn assert_every_criterion_failed(project: &Project, run: u32, output: &str) {
+    let path = project.path(&format!(
+        ".stagegate/runs/dichvucong/1.0.0/trial-test/run-{run}/summary.json"
+    ));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("summary")).expect("JSON");
+    let results = summary["verdict"]["results"].as_array().expect("results");
+    assert!(!results.is_empty());
+    for r in results {
+        assert_eq!(
+            r["status"], "fail",
+            "no criterion may pass without data: {r}\n{output}"
+        );
+    }
+}
+
+#[test]
+fn a_target_serving_another_release_is_refused_and_recorded() {
+    let sample = Sample::start(&["--release", "0.9.0"]);
+    let project = trial_project(&sample);
+    let out = run_stage(&project, "1.0.0", "trial-test", "qa.an");
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{all}");
+    assert!(all.contains("serves release 0.9.0, not 1.0.0"), "{all}");
+    let history = run(stagegate(project.root()).args([
+        "history",
+        SYSTEM,
+        "--release",
+        "1.0.0",
+        "--output",
+        "json",
+    ]));
+    let events: serde_json::Value = serde_json::from_slice(&history.stdout).expect("history JSON");
+    let aborted = events
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["kind"] == "run-aborted")
+        .expect("aborted event");
+    let payload: serde_json::Value =
+        serde_json::from_str(aborted["payload"].as_str().expect("payload")).expect("payload JSON");
+    assert_eq!(payload["version_seen"], "0.9.0");
+}
+
+#[test]
+fn a_plan_that_breaks_production_limits_is_refused() {
+    let project = Project::new("http://127.0.0.1:9", "http://127.0.0.1:9");
+    project.edit(
+        "scenarios/dichvucong/rollout.toml",
+        "suites = [\"giam-sat-tong-hop\", \"bao-mat-co-ban\"]\ntraffic = { users = 2, ramp-up = \"1s\", duration = \"4s\", max-rps = 20 }",
+        "suites = [\"giam-sat-tong-hop\", \"bao-mat-xam-nhap\"]\ntraffic = { users = 2, ramp-up = \"1s\", duration = \"4s\", max-rps = 80 }",
+    );
+    let out = run(stagegate(project.root()).args([
+        "plan",
+        SYSTEM,
+        "--release",
+        "1.0.0",
+        "--stage",
+        "trial-production",
+    ]));
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(all.contains("suite `bao-mat-xam-nhap` is tagged `intrusive`, which environment `production` forbids"), "{all}");
+    assert!(all.contains("80 requests/s exceed `max-rps = 50`"), "{all}");
+    // The test stages are still fine to plan.
+    let ok = run(stagegate(project.root()).args([
+        "plan",
+        SYSTEM,
+        "--release",
+        "1.0.0",
+        "--stage",
+        "real-test",
+    ]));
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
+    assert!(text(&ok).contains("bao-mat-xam-nhap (security) [intrusive]"));
+}
+
+#[test]
+fn a_production_run_without_its_secret_is_refused_before_anything_runs() {
+    let project = Project::new("http://127.0.0.1:9", "http://127.0.0.1:9");
+    let out = run(stagegate(project.root())
+        .env_remove("DVC_PROD_API_KEY")
+        .args([
+            "run",
+            SYSTEM,
+            "--release",
+            "1.0.0",
+            "--stage",
+            "trial-production",
+            "--as",
+            "qa.an",
+        ]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("$DVC_PROD_API_KEY"), "{}", text(&out));
+}
+
+#[test]
+fn eight_racing_approvals_make_exactly_one_promotion() {
+    let sample = Sample::start(&[]);
+    let project = trial_project(&sample);
+    assert_eq!(
+        run_stage(&project, "1.0.0", "trial-test", "qa.an")
+            .status
+            .code(),
+        Some(0)
+    );
+    let children: Vec<std::process::Child> = (0..8)
+        .map(|i| {
+            stagegate(project.root())
+                .args([
+                    "approve",
+                    SYSTEM,
+                    "--release",
+                    "1.0.0",
+                    "--stage",
+                    "trial-test",
+                    "--as",
+                    &format!("rm.{i}"),
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn approve")
+        })
+        .collect();
+    let outputs: Vec<std::process::Output> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("wait"))
+        .collect();
+    let promoted = outputs
+        .iter()
+        .filter(|o| o.status.code() == Some(0))
+        .count();
+    let refused = outputs
+        .iter()
+        .filter(|o| o.status.code() == Some(3) && text(o).contains("already promoted"))
+        .count();
+    assert_eq!(
+        (promoted, refused),
+        (1, 7),
+        "{:?}",
+        outputs.iter().map(text).collect::<Vec<_>>()
+    );
+    let ledger = stagegate::ledger::Ledger::open(&project.ledger()).expect("ledger");
+    assert_eq!(
+        ledger.promotions(Some(SYSTEM)).expect("promotions").len(),
+        1
+    );
+    assert!(ledger.verify().expect("verify").is_ok());
+}
+
+#[test]
+fn editing_any_stored_field_makes_ledger_verify_fail_and_name_the_event() {
+    let sample = Sample::start(&[]);
+    let project = trial_project(&sample);
+    assert_eq!(
+        run_stage(&project, "1.0.0", "trial-test", "qa.an")
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        decide(&project, "approve", "1.0.0", "trial-test", "rm.binh")
+            .status
+            .code(),
+        Some(0)
+    );
+    let verify = |p: &std::path::Path| {
+        run(Command::new(crate::support::stagegate_bin())
+            .arg("--ledger")
+            .arg(p)
+            .args(["ledger", "verify"]))
+    };
+    let clean = verify(&project.ledger());
+    assert_eq!(clean.status.code(), Some(0), "{}", text(&clean));
+
+    let tamperings = [
+        ("UPDATE runs SET state = 'passed', verdict = replace(verdict, 'fail', 'pass') WHERE id = 1", "run 1 was changed"),
+        ("UPDATE runs SET run_by = 'someone.else' WHERE id = 1", "field `run_by`"),
+        ("UPDATE approvals SET actor = 'qa.an' WHERE id = 1", "approval 1 was changed after this event recorded it (field `actor`)"),
+        ("UPDATE approvals SET note = 'ok' WHERE id = 1", "field `note`"),
+        ("DROP TRIGGER audit_no_update; UPDATE audit SET actor = 'rm.khac' WHERE seq = 3", "event #3: its content does not match its hash"),
+        ("DROP TRIGGER audit_no_update; UPDATE audit SET payload = replace(payload, 'qa.an', 'qa.khac') WHERE seq = 2", "event #2"),
+        ("DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq = 2", "event #3: expected event #2 here"),
+        ("DROP TRIGGER promotions_no_update; UPDATE promotions SET at = '2020-01-01T00:00:00Z'", "promotion dichvucong/1.0.0/trial-test was changed"),
+        ("DELETE FROM promotions", "is missing from the ledger"),
+        ("INSERT INTO releases VALUES ('dichvucong', '9.9.9', '2020-01-01')", "no audit event recorded it"),
+    ];
+    for (sql, expected) in tamperings {
+        let copy = tempfile::tempdir().expect("tmp");
+        let db = copy.path().join("ledger.db");
+        // Checkpoint the WAL so the copy holds everything.
+        {
+            let conn = rusqlite::Connection::open(project.ledger()).expect("open");
+            conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+                .expect("checkpoint");
+        }
+        std::fs::copy(project.ledger(), &db).expect("copy ledger");
+        rusqlite::Connection::open(&db)
+            .expect("open copy")
+            .execute_batch(sql)
+            .expect("tamper");
+        let out = verify(&db);
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{sql}\n{all}");
+        assert!(
+            all.contains("ledger verification FAILED") && all.contains(expected),
+            "{sql}: expected {expected:?}\n{all}"
+        );
+    }
+}
+
+#[test]
+fn a_run_whose_process_died_is_marked_aborted_and_never_counts_as_passed() {
+    let sample = Sample::start(&[]);
+    let project = trial_project(&sample);
+    quick_traffic(&project, "trial-test", 2, "60s");
+    let mut child = stagegate(project.root())
+        .args([
+            "run",
+            SYSTEM,
+            "--release",
+            "1.0.0",
+            "--stage",
+            "trial-test",
+            "--as",
+            "qa.an",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn run");
+    // Wait until the ledger shows the run in progress, then kill the process outright.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while stage_state(&project, "1.0.0", "trial-test") != "running" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    child.kill().expect("kill");
+    let _ = child.wait();
+    assert_eq!(stage_state(&project, "1.0.0", "trial-test"), "aborted");
+    let approve = decide(&project, "approve", "1.0.0", "trial-test", "rm.binh");
+    assert_eq!(approve.status.code(), Some(3), "{}", text(&approve));
+    assert!(text(&approve).contains("aborted"), "{}", text(&approve));
+}
+
+#[test]
+fn changed_files_after_a_run_block_its_approval() {
+    let sample = Sample::start(&[]);
+    let project = trial_project(&sample);
+    assert_eq!(
+        run_stage(&project, "1.0.0", "trial-test", "qa.an")
+            .status
+            .code(),
+        Some(0)
+    );
+    project.edit(
+        "scenarios/dichvucong/rollout.toml",
+        "{ metric = \"error-rate\", pass = \"< 1%\" },",
+        "{ metric = \"error-rate\", pass = \"< 50%\" },",
+    );
+    let out = decide(&project, "approve", "1.0.0", "trial-test", "rm.binh");
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("changed since run #1"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn the_demo_takes_one_release_through_and_stops_the_regression() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = run(Command::new(crate::support::stagegate_bin())
+        .args(["demo", "--dir"])
+        .arg(dir.path()));
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("dichvucong   1.0.0     promoted            promoted            promoted            promoted"), "{all}");
+    assert!(
+        all.contains("dichvucong   1.1.0     promoted            failed              not-run"),
+        "{all}"
+    );
+    assert!(
+        all.contains("latency-p95 is ") && all.contains("must be < 200.0ms"),
+        "{all}"
+    );
+    assert!(all.contains("ledger verified"), "{all}");
+    assert!(
+        !all.contains("users launched"),
+        "goose's own output must not leak\n{all}"
+    );
+    assert!(dir.path().join(".stagegate/ledger.db").exists());
+}

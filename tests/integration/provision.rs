@@ -18,19 +18,29 @@ const IMAGE: &str = "stagegate-sample:dev";
 /// from the repository's `environments/test-container.toml`.
 fn container_project(env_edits: &[(&str, &str)], duration: &str) -> Project {
     assert!(
-        Command::new("docker").args(["image", "inspect", IMAGE]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success()),
+        Command::new("docker")
+            .args(["image", "inspect", IMAGE])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success()),
         "image {IMAGE} is missing: run scripts/build-sample-image (scripts/test does it)"
     );
     // The standing environments are not used by this stage; nothing listens there.
     let project = Project::new("http://127.0.0.1:9", "http://127.0.0.1:9");
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut text = std::fs::read_to_string(repo.join("environments/test-container.toml")).expect("test-container env");
+    let mut text = std::fs::read_to_string(repo.join("environments/test-container.toml"))
+        .expect("test-container env");
     for (from, to) in env_edits {
         assert!(text.contains(from), "`{from}` not in test-container.toml");
         text = text.replacen(from, to, 1);
     }
     project.write("environments/test-container.toml", &text);
-    project.edit("scenarios/dichvucong/rollout.toml", "[stages.trial-test]\nenvironment = \"test\"", "[stages.trial-test]\nenvironment = \"test-container\"");
+    project.edit(
+        "scenarios/dichvucong/rollout.toml",
+        "[stages.trial-test]\nenvironment = \"test\"",
+        "[stages.trial-test]\nenvironment = \"test-container\"",
+    );
     quick_traffic(&project, "trial-test", 2, duration);
     project
 }
@@ -43,13 +53,31 @@ fn containers_of(project: &Project) -> Vec<String> {
         .arg(format!("label=io.stagegate.project={}", root.display()))
         .output()
         .expect("docker ps runs");
-    assert!(out.status.success(), "docker ps failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
+    assert!(
+        out.status.success(),
+        "docker ps failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 fn run_trial_test(project: &Project) -> Command {
     let mut cmd = stagegate(project.root());
-    cmd.args(["run", "dichvucong", "--release", "1.0.0", "--stage", "trial-test", "--as", "qa.container", "--output", "json"]);
+    cmd.args([
+        "run",
+        "dichvucong",
+        "--release",
+        "1.0.0",
+        "--stage",
+        "trial-test",
+        "--as",
+        "qa.container",
+        "--output",
+        "json",
+    ]);
     cmd
 }
 
@@ -65,7 +93,8 @@ fn ledger_runs(project: &Project) -> Vec<(String, Option<String>, Option<String>
 }
 
 fn container_log(report_dir: &str) -> String {
-    std::fs::read_to_string(PathBuf::from(report_dir).join("container.log")).expect("container.log kept with the run")
+    std::fs::read_to_string(PathBuf::from(report_dir).join("container.log"))
+        .expect("container.log kept with the run")
 }
 
 #[test]
@@ -76,9 +105,15 @@ fn issue_7_container_stage_passes_and_leaves_no_container() {
     assert_eq!(output.status.code(), Some(0), "{text}");
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json verdict");
     assert_eq!(json["state"], "passed", "{text}");
-    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(json["summary"].as_str().expect("summary path")).expect("summary")).expect("summary json");
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(json["summary"].as_str().expect("summary path")).expect("summary"),
+    )
+    .expect("summary json");
     assert_eq!(summary["environment"], "test-container");
-    assert!(summary["measurements"]["requests"].as_u64().unwrap_or(0) > 0, "no traffic reached the container: {summary}");
+    assert!(
+        summary["measurements"]["requests"].as_u64().unwrap_or(0) > 0,
+        "no traffic reached the container: {summary}"
+    );
     // The release check went to the container: it reported what its env var says.
     assert_eq!(summary["version_seen"], "1.0.0");
 
@@ -87,13 +122,23 @@ fn issue_7_container_stage_passes_and_leaves_no_container() {
     let log = container_log(runs[0].1.as_deref().expect("report dir"));
     assert!(log.contains("listening on http://0.0.0.0:8080"), "{log}");
     assert!(text.contains("removed"), "{text}");
-    assert_eq!(containers_of(&project), Vec::<String>::new(), "a container was left behind");
+    assert_eq!(
+        containers_of(&project),
+        Vec::<String>::new(),
+        "a container was left behind"
+    );
 }
 
 #[test]
 fn issue_7_container_stage_failing_its_gate_leaves_no_container() {
     // 1.5 s on every API request: far above trial-test's `latency-p95 < 1s`.
-    let project = container_project(&[("STAGEGATE_SAMPLE_LATENCY_MS = \"0\"", "STAGEGATE_SAMPLE_LATENCY_MS = \"1500\"")], "3s");
+    let project = container_project(
+        &[(
+            "STAGEGATE_SAMPLE_LATENCY_MS = \"0\"",
+            "STAGEGATE_SAMPLE_LATENCY_MS = \"1500\"",
+        )],
+        "3s",
+    );
     let output = support::run(&mut run_trial_test(&project));
     let text = support::text(&output);
     assert_eq!(output.status.code(), Some(1), "{text}");
@@ -111,14 +156,22 @@ fn issue_7_container_stage_failing_its_gate_leaves_no_container() {
     let runs = ledger_runs(&project);
     assert_eq!(runs[0].0, "failed");
     assert!(container_log(runs[0].1.as_deref().expect("report dir")).contains("listening on"));
-    assert_eq!(containers_of(&project), Vec::<String>::new(), "a container was left behind");
+    assert_eq!(
+        containers_of(&project),
+        Vec::<String>::new(),
+        "a container was left behind"
+    );
 }
 
 #[test]
 fn issue_7_interrupted_container_stage_is_aborted_and_leaves_no_container() {
     // A long load, interrupted once it is under way.
     let project = container_project(&[], "60s");
-    let mut child = run_trial_test(&project).stderr(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("stagegate starts");
+    let mut child = run_trial_test(&project)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("stagegate starts");
     let stderr = child.stderr.take().expect("piped stderr");
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     let reader = std::thread::spawn(move || {
@@ -142,7 +195,11 @@ fn issue_7_interrupted_container_stage_is_aborted_and_leaves_no_container() {
         }
     }
     assert!(under_way, "the load never started");
-    assert_eq!(containers_of(&project).len(), 1, "the container runs during the load");
+    assert_eq!(
+        containers_of(&project).len(),
+        1,
+        "the container runs during the load"
+    );
     // Let some traffic flow, then interrupt as Ctrl-C would.
     std::thread::sleep(Duration::from_secs(2));
     let pid = i32::try_from(child.id()).expect("pid");
@@ -160,25 +217,45 @@ fn issue_7_interrupted_container_stage_is_aborted_and_leaves_no_container() {
         std::thread::sleep(Duration::from_millis(100));
     };
     let mut stdout = String::new();
-    let _ = child.stdout.take().expect("stdout").read_to_string(&mut stdout);
+    let _ = child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut stdout);
     let text = reader.join().expect("reader");
     assert_eq!(status.code(), Some(1), "{text}");
-    assert!(text.contains("interrupted by SIGINT: recorded as aborted"), "{text}");
+    assert!(
+        text.contains("interrupted by SIGINT: recorded as aborted"),
+        "{text}"
+    );
     let runs = ledger_runs(&project);
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].0, "aborted", "{text}");
     assert_eq!(runs[0].2.as_deref(), Some("interrupted by SIGINT"));
     assert!(container_log(runs[0].1.as_deref().expect("report dir")).contains("listening on"));
-    assert_eq!(containers_of(&project), Vec::<String>::new(), "a container was left behind");
+    assert_eq!(
+        containers_of(&project),
+        Vec::<String>::new(),
+        "a container was left behind"
+    );
 }
 
 #[test]
 fn issue_7_missing_image_is_named_and_nothing_runs() {
-    let project = container_project(&[("image = \"stagegate-sample:dev\"", "image = \"stagegate-sample:no-such-tag\"")], "2s");
+    let project = container_project(
+        &[(
+            "image = \"stagegate-sample:dev\"",
+            "image = \"stagegate-sample:no-such-tag\"",
+        )],
+        "2s",
+    );
     let output = support::run(&mut run_trial_test(&project));
     let text = support::text(&output);
     assert_eq!(output.status.code(), Some(2), "{text}");
-    assert!(text.contains("image `stagegate-sample:no-such-tag` is not on the Docker engine"), "{text}");
+    assert!(
+        text.contains("image `stagegate-sample:no-such-tag` is not on the Docker engine"),
+        "{text}"
+    );
     assert!(text.contains("never pulls"), "{text}");
     assert!(text.contains("scripts/build-sample-image"), "{text}");
     assert!(!text.contains("no Docker engine answered"), "{text}");
@@ -190,7 +267,9 @@ fn issue_7_missing_image_is_named_and_nothing_runs() {
 fn issue_7_unreachable_engine_is_named_quickly_and_nothing_runs() {
     let project = container_project(&[], "2s");
     let mut cmd = run_trial_test(&project);
-    cmd.env("DOCKER_HOST", "unix:///nonexistent.sock").stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.env("DOCKER_HOST", "unix:///nonexistent.sock")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("stagegate starts");
     // Never a hang: the engine check has its own timeout well below this bound.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -204,7 +283,10 @@ fn issue_7_unreachable_engine_is_named_quickly_and_nothing_runs() {
     let output = child.wait_with_output().expect("output");
     let text = support::text(&output);
     assert_eq!(output.status.code(), Some(2), "{text}");
-    assert!(text.contains("no Docker engine answered at `unix:///nonexistent.sock` (from DOCKER_HOST)"), "{text}");
+    assert!(
+        text.contains("no Docker engine answered at `unix:///nonexistent.sock` (from DOCKER_HOST)"),
+        "{text}"
+    );
     assert!(text.contains("the socket does not exist"), "{text}");
     assert!(text.contains("hint: start the Docker engine"), "{text}");
     assert!(!text.contains("is not on the Docker engine"), "{text}");
@@ -217,6 +299,9 @@ fn issue_7_production_environment_cannot_provision() {
     let output = support::run(stagegate(project.root()).arg("validate"));
     let text = support::text(&output);
     assert_eq!(output.status.code(), Some(2), "{text}");
-    assert!(text.contains("a production environment cannot be provisioned in a container"), "{text}");
+    assert!(
+        text.contains("a production environment cannot be provisioned in a container"),
+        "{text}"
+    );
     assert!(text.contains("environments/test-container.toml:"), "{text}");
 }

@@ -15,7 +15,10 @@ pub fn stagegate_bin() -> PathBuf {
 /// A `stagegate` command with the given project root and ledger.
 pub fn stagegate(root: &Path) -> Command {
     let mut cmd = Command::new(stagegate_bin());
-    cmd.arg("--root").arg(root).env_remove("STAGEGATE_LEDGER").env_remove("STAGEGATE_USER");
+    cmd.arg("--root")
+        .arg(root)
+        .env_remove("STAGEGATE_LEDGER")
+        .env_remove("STAGEGATE_USER");
     cmd
 }
 
@@ -26,7 +29,11 @@ pub fn run(cmd: &mut Command) -> Output {
 
 /// Text of stdout + stderr, for assertions and failure messages.
 pub fn text(output: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 /// A sample system started as a `stagegate sample-system` subprocess, killed on drop.
@@ -45,15 +52,24 @@ impl Sample {
     /// Starts it with extra arguments and environment variables.
     pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Sample {
         let mut cmd = Command::new(stagegate_bin());
-        cmd.args(["sample-system", "--listen", "127.0.0.1:0"]).args(args).stdout(Stdio::piped()).stderr(Stdio::null());
+        cmd.args(["sample-system", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
         for (k, v) in env {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().expect("sample system starts");
         let stdout = child.stdout.take().expect("piped stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("sample system prints its address");
-        let url = line.trim().strip_prefix("listening on ").expect("address line").to_string();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("sample system prints its address");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .expect("address line")
+            .to_string();
         Sample { child, url }
     }
 }
@@ -78,7 +94,9 @@ impl Project {
         let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
         copy_dir(&repo.join("scenarios"), &dir.path().join("scenarios"));
         std::fs::create_dir_all(dir.path().join("environments")).expect("environments dir");
-        let test = std::fs::read_to_string(repo.join("environments/test.toml")).expect("test env").replace("http://127.0.0.1:18080", test_url);
+        let test = std::fs::read_to_string(repo.join("environments/test.toml"))
+            .expect("test env")
+            .replace("http://127.0.0.1:18080", test_url);
         let prod = std::fs::read_to_string(repo.join("environments/production.toml"))
             .expect("production env")
             .replace("http://127.0.0.1:18443", production_url);
@@ -144,7 +162,21 @@ pub fn quick_traffic(project: &Project, stage: &str, users: u32, duration: &str)
     let line_start = start + text[start..].find("traffic = {").expect("traffic line");
     let line_end = line_start + text[line_start..].find('\n').expect("newline");
     let old = &text[line_start..line_end];
-    let max_rps = old.find("max-rps").map(|i| format!(", {}", old[i..].trim_end_matches(" }").trim_end_matches('}').trim())).unwrap_or_default();
-    let new = format!("traffic = {{ users = {users}, ramp-up = \"0s\", duration = \"{duration}\"{max_rps} }}");
-    std::fs::write(&path, format!("{}{}{}", &text[..line_start], new, &text[line_end..])).expect("write rollout");
+    let max_rps = old
+        .find("max-rps")
+        .map(|i| {
+            format!(
+                ", {}",
+                old[i..].trim_end_matches(" }").trim_end_matches('}').trim()
+            )
+        })
+        .unwrap_or_default();
+    let new = format!(
+        "traffic = {{ users = {users}, ramp-up = \"0s\", duration = \"{duration}\"{max_rps} }}"
+    );
+    std::fs::write(
+        &path,
+        format!("{}{}{}", &text[..line_start], new, &text[line_end..]),
+    )
+    .expect("write rollout");
 }
