@@ -131,12 +131,19 @@ fn issue_7_container_stage_passes_and_leaves_no_container() {
 
 #[test]
 fn issue_7_container_stage_failing_its_gate_leaves_no_container() {
-    // 1.5 s on every API request: far above trial-test's `latency-p95 < 1s`.
+    // 1.5 s on every API request: far above trial-test's `latency-p95 < 1s`. Readiness
+    // by log line here (the passing test uses the HTTP check).
     let project = container_project(
-        &[(
-            "STAGEGATE_SAMPLE_LATENCY_MS = \"0\"",
-            "STAGEGATE_SAMPLE_LATENCY_MS = \"1500\"",
-        )],
+        &[
+            (
+                "ready = { http = \"/health\" }",
+                "ready = { log = \"listening on\" }",
+            ),
+            (
+                "STAGEGATE_SAMPLE_LATENCY_MS = \"0\"",
+                "STAGEGATE_SAMPLE_LATENCY_MS = \"1500\"",
+            ),
+        ],
         "3s",
     );
     let output = support::run(&mut run_trial_test(&project));
@@ -233,6 +240,33 @@ fn issue_7_interrupted_container_stage_is_aborted_and_leaves_no_container() {
     assert_eq!(runs[0].0, "aborted", "{text}");
     assert_eq!(runs[0].2.as_deref(), Some("interrupted by SIGINT"));
     assert!(container_log(runs[0].1.as_deref().expect("report dir")).contains("listening on"));
+    assert_eq!(
+        containers_of(&project),
+        Vec::<String>::new(),
+        "a container was left behind"
+    );
+}
+
+#[test]
+fn issue_7_container_that_never_gets_ready_is_removed_and_nothing_runs() {
+    let project = container_project(
+        &[
+            (
+                "ready = { http = \"/health\" }",
+                "ready = { log = \"a line it never prints\" }",
+            ),
+            ("start-timeout = \"30s\"", "start-timeout = \"3s\""),
+        ],
+        "2s",
+    );
+    let output = support::run(&mut run_trial_test(&project));
+    let text = support::text(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("did not become ready within 3s: not ready in time (`a line it never prints` never appeared in its output)"),
+        "{text}"
+    );
+    assert!(ledger_runs(&project).is_empty(), "nothing may be recorded");
     assert_eq!(
         containers_of(&project),
         Vec::<String>::new(),
