@@ -247,7 +247,19 @@ pub async fn start(
     if let Some(command) = &spec.command {
         request = request.with_cmd(command.clone());
     }
-    let started = request.start().await;
+    // testcontainers bounds the start and the readiness wait by `start_timeout`, but not
+    // the creation before them (its engine client waits up to two minutes): bound it all.
+    let bound = spec.start_timeout + ENGINE_TIMEOUT * 2;
+    let started = match tokio::time::timeout(bound, request.start()).await {
+        Ok(started) => started,
+        Err(_) => {
+            let _ = sweep(&labels.session).await;
+            return Err(not_ready(format!(
+                "the engine did not create and start it within {}",
+                humantime::format_duration(bound)
+            )));
+        }
+    };
     let container = match started {
         Ok(container) => container,
         Err(e) => {
