@@ -5,8 +5,8 @@
 use crate::config::suite::SuiteBody;
 use crate::gate::{self, Baseline, CriterionResult, CriterionStatus, GateOutcome, GateVerdict};
 use crate::ledger::{Ledger, LedgerError, NewRun, RunResult, RunRow, RunState};
-use crate::load::{self, LoadTick};
-use crate::measure::{Measurements, Recorder};
+use crate::load::{self, Breach, LoadOptions, LoadTick};
+use crate::measure::{ArrivalRate, Measurements, Recorder};
 use crate::plan::{Plan, Target, TargetError};
 use crate::report::{self, RunSummary, SUMMARY_FORMAT};
 use crate::security::{self, Finding};
@@ -173,8 +173,13 @@ pub async fn run_stage(
         }
     }
 
+    let mut aborted: Option<Breach> = None;
     if version_problem.is_none() {
         for suite in &plan.suites {
+            if aborted.is_some() {
+                // Traffic was stopped for a reason: no further suite may send more.
+                break;
+            }
             sink.event(RunEvent::SuiteStarted {
                 suite: &suite.name,
                 kind: suite.kind(),
@@ -188,20 +193,27 @@ pub async fn run_stage(
                             tick,
                         })
                     };
-                    match load::run(
-                        &suite.name,
-                        load_suite,
-                        &plan.traffic,
-                        &target,
-                        recorder.clone(),
-                        &on_tick,
-                    )
-                    .await
-                    {
+                    let options = LoadOptions {
+                        traffic: &plan.traffic,
+                        abort: &plan.abort,
+                        shared_client: false,
+                    };
+                    match load::run(&suite.name, load_suite, options, &target, recorder.clone(), &on_tick).await {
                         Ok(report) => {
                             recorder.finish_into(&mut measurements, report.elapsed);
+                            if let Some(rate) = plan.traffic.rate {
+                                // Judge the rate at full load, not during the ramp.
+                                let from = plan.traffic.ramp_up.as_secs_f64().ceil() as u64;
+                                let to = from + plan.traffic.duration.as_secs_f64().ceil() as u64;
+                                measurements.arrival = ArrivalRate::measure(rate, &measurements.series, from, to);
+                            }
                             let snap = recorder.snapshot();
-                            format!("{} requests, {} failed", snap.requests, snap.errors)
+                            let mut line = format!("{} requests, {} failed", snap.requests, snap.errors);
+                            if let Some(breach) = report.aborted {
+                                line = format!("{line}; ABORTED: {breach}");
+                                aborted = Some(breach);
+                            }
+                            line
                         }
                         Err(e) => {
                             // What was recorded before the engine failed is still evidence,
@@ -269,10 +281,28 @@ pub async fn run_stage(
         );
         verdict.outcome = GateOutcome::Failed;
     }
-    let state = match verdict.outcome {
-        GateOutcome::Passed => RunState::Passed,
-        GateOutcome::Failed => RunState::Failed,
+    if let Some(breach) = &aborted {
+        verdict.results.insert(
+            0,
+            CriterionResult {
+                criterion: breach.criterion.clone(),
+                metric: "abort".into(),
+                value: None,
+                shown: breach.value.clone(),
+                pass: breach.criterion.clone(),
+                warn: None,
+                status: CriterionStatus::Fail,
+                reason: format!("aborted: {breach}"),
+            },
+        );
+        verdict.outcome = GateOutcome::Failed;
+    }
+    let state = match (verdict.outcome, &aborted) {
+        (_, Some(_)) => RunState::Aborted,
+        (GateOutcome::Passed, None) => RunState::Passed,
+        (GateOutcome::Failed, None) => RunState::Failed,
     };
+    let abort_reason = aborted.as_ref().map(|b| b.to_string());
     let run = finish(
         ledger,
         &run,
@@ -281,7 +311,7 @@ pub async fn run_stage(
         &verdict,
         &measurements,
         &report_dir,
-        None,
+        abort_reason.as_deref(),
     )?;
     let summary = RunSummary {
         format: SUMMARY_FORMAT.into(),
@@ -302,7 +332,7 @@ pub async fn run_stage(
         verdict: verdict.clone(),
         measurements: measurements.clone(),
         findings: findings.clone(),
-        abort_reason: None,
+        abort_reason,
     };
     let summary_path =
         report::write_summary(&report_dir, &summary).map_err(|source| StageRunError::Reports {

@@ -54,6 +54,11 @@ impl Template {
         Ok(Template { parts })
     }
 
+    /// A template that is all literal text, even if it contains `{{`.
+    pub fn literal(text: &str) -> Template {
+        Template { parts: vec![Part::Literal(text.to_string())] }
+    }
+
     /// The variable names this template refers to.
     pub fn variables(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|p| match p {

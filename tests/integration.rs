@@ -10,5 +10,8 @@ mod pipeline;
 #[path = "integration/validation.rs"]
 mod validation;
 
+#[path = "integration/load.rs"]
+mod load;
+
 #[path = "integration/provision.rs"]
 mod provision;

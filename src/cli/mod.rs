@@ -7,6 +7,7 @@ mod demo;
 mod history;
 mod interruption;
 mod ledger_cmd;
+mod load_cmd;
 mod plan_cmd;
 mod progress;
 mod provisioning;
@@ -98,6 +99,10 @@ pub enum Command {
     /// Ledger maintenance.
     #[command(subcommand)]
     Ledger(ledger_cmd::LedgerCommand),
+    /// Ad-hoc load on one URL with no files (like hey or oha), driven by goose.
+    /// Exit 0 when it ran, 1 when every request failed, 2 on bad arguments.
+    #[command(after_help = "Examples:\n  stagegate load http://127.0.0.1:8080/health --users 50 --duration 30s\n  stagegate load http://127.0.0.1:8080/api/x -m POST -H 'Content-Type: application/json' -b '{}' --rate 200 --output json")]
+    Load(load_cmd::LoadArgs),
     /// Start the sample public-service portal on loopback (it can be told to misbehave).
     #[command(name = "sample-system")]
     SampleSystem(sample_system::SampleArgs),
@@ -108,6 +113,12 @@ pub enum Command {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
+    // Like other command-line tools, end quietly when the reader of our output goes away
+    // (`stagegate status | head`) instead of panicking on a broken pipe.
+    // SAFETY: setting a signal disposition to its default before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -159,6 +170,7 @@ async fn dispatch(cli: Cli) -> u8 {
         Command::Status(args) => status::run(&ledger_path, args),
         Command::History(args) => history::run(&ledger_path, args),
         Command::Ledger(cmd) => ledger_cmd::run(&ledger_path, cmd),
+        Command::Load(args) => load_cmd::run(args).await,
         Command::SampleSystem(args) => sample_system::run(args).await,
         Command::Demo(args) => demo::run(args).await,
     }

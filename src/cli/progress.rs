@@ -44,14 +44,16 @@ impl EventSink for TerminalProgress {
             RunEvent::LoadProgress { suite, tick } => {
                 let s = tick.snapshot;
                 let secs = tick.elapsed.as_secs_f64().max(0.001);
+                let left = tick.planned.saturating_sub(tick.elapsed).as_secs();
                 let line = format!(
-                    "    {suite}: {:>3.0}s/{:.0}s  {} requests  {:.1} req/s  {} errors  p95 {}",
-                    tick.elapsed.as_secs_f64(),
-                    tick.planned.as_secs_f64(),
+                    "    {suite}: {:>3}s  {} users  {} requests  {:.1} req/s  {} errors  p95 {}  {}s left",
+                    tick.elapsed.as_secs(),
+                    tick.users,
                     s.requests,
                     s.requests as f64 / secs,
                     s.errors,
-                    s.p95_ms.map_or("-".into(), |p| format!("{p:.1}ms"))
+                    s.p95_ms.map_or("-".into(), |p| format!("{p:.1}ms")),
+                    left
                 );
                 if self.tty {
                     let _ = write!(err, "\r\x1b[2K{line}");

@@ -11,6 +11,7 @@ pub mod matcher;
 pub mod provision;
 pub mod rollout;
 pub mod suite;
+pub mod traffic;
 pub mod units;
 
 use diagnostic::{Diagnostics, SourceFile};
@@ -98,6 +99,11 @@ pub fn load(root: &Path) -> Result<Project, LoadError> {
         env_files.insert(name, file);
     }
 
+    let production_names: BTreeSet<String> = environments
+        .values()
+        .filter(|e: &&Environment| e.tier == environment::Tier::Production)
+        .map(|e| e.name.clone())
+        .collect();
     let mut systems = BTreeMap::new();
     for system_dir in subfolders(&scenario_dir)? {
         let folder = stem(&system_dir);
@@ -125,6 +131,7 @@ pub fn load(root: &Path) -> Result<Project, LoadError> {
         let known = rollout::KnownNames {
             environments: &env_names,
             suites: &suite_names,
+            production: &production_names,
         };
         if let Some(rollout) = rollout::parse(&rollout_file, &folder, &known, &mut diagnostics) {
             let (files_digest, files) = digest_system(root, &system_dir, &rollout, &env_files)?;

@@ -3,12 +3,12 @@
 //! policy. Names of environments and suites are checked against the project here.
 
 use super::diagnostic::{Diagnostics, SourceFile};
-use super::units::{parse_duration, Threshold, Unit};
+use super::traffic::{self, RawTraffic, Traffic};
+use super::units::{Threshold, Unit};
 use crate::stage::StageId;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::time::Duration;
 use toml::Spanned;
 
 /// One system's validated rollout plan.
@@ -35,28 +35,38 @@ pub struct StageSpec {
     pub gate: GateSpec,
     /// Who must approve promotion.
     pub approval: ApprovalPolicy,
+    /// Criteria checked every second while load runs; a breach stops all traffic.
+    pub abort: Vec<AbortCriterion>,
 }
 
-/// The load shape of a stage.
+/// A criterion that stops the load while it runs.
 #[derive(Debug, Clone, Serialize)]
-pub struct Traffic {
-    /// Concurrent virtual users at full load.
-    pub users: u32,
-    /// Time to start all users.
-    #[serde(with = "duration_ms")]
-    pub ramp_up: Duration,
-    /// Time at full load.
-    #[serde(with = "duration_ms")]
-    pub duration: Duration,
-    /// A cap on requests per second across all users.
-    pub max_rps: Option<f64>,
+pub struct AbortCriterion {
+    /// What is watched: error rate, check failure rate or a latency percentile.
+    pub metric: MetricId,
+    /// Must hold in every one-second window.
+    pub pass: Threshold,
+    /// How long the breach must last before traffic stops (as `for` in Prometheus
+    /// alerts), so one slow second does not abort a production trial.
+    #[serde(with = "duration_secs")]
+    pub for_: std::time::Duration,
 }
 
-mod duration_ms {
+mod duration_secs {
     use serde::Serializer;
     use std::time::Duration;
     pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(d.as_millis() as u64)
+        s.serialize_f64(d.as_secs_f64())
+    }
+}
+
+impl fmt::Display for AbortCriterion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.metric, self.pass)?;
+        if !self.for_.is_zero() {
+            write!(f, " for {}s", self.for_.as_secs())?;
+        }
+        Ok(())
     }
 }
 
@@ -91,6 +101,8 @@ pub enum MetricId {
     Throughput,
     /// Number of requests sent.
     Requests,
+    /// How far the achieved arrival rate fell short of the target rate.
+    RateShortfall,
     /// Security findings of severity info.
     SecurityInfo,
     /// Security findings of severity low.
@@ -116,6 +128,7 @@ impl MetricId {
             MetricId::CheckFailureRate => "check-failure-rate",
             MetricId::Throughput => "throughput",
             MetricId::Requests => "requests",
+            MetricId::RateShortfall => "rate-shortfall",
             MetricId::SecurityInfo => "security-info",
             MetricId::SecurityLow => "security-low",
             MetricId::SecurityMedium => "security-medium",
@@ -132,7 +145,7 @@ impl MetricId {
             | MetricId::LatencyP95
             | MetricId::LatencyP99
             | MetricId::LatencyMax => Unit::Milliseconds,
-            MetricId::ErrorRate | MetricId::CheckFailureRate => Unit::Ratio,
+            MetricId::ErrorRate | MetricId::CheckFailureRate | MetricId::RateShortfall => Unit::Ratio,
             MetricId::Throughput => Unit::PerSecond,
             MetricId::Requests
             | MetricId::SecurityInfo
@@ -239,16 +252,19 @@ struct RawStage {
     gate: RawGate,
     #[serde(default)]
     approval: RawApproval,
+    #[serde(default)]
+    abort: Vec<RawAbort>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawTraffic {
-    users: Spanned<u32>,
-    ramp_up: Option<Spanned<String>>,
-    duration: Spanned<String>,
-    max_rps: Option<Spanned<f64>>,
+struct RawAbort {
+    metric: Spanned<MetricId>,
+    pass: Spanned<String>,
+    #[serde(rename = "for")]
+    for_: Option<Spanned<String>>,
 }
+
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -290,6 +306,8 @@ pub struct KnownNames<'a> {
     pub environments: &'a BTreeSet<String>,
     /// Suite names of this system.
     pub suites: &'a BTreeSet<String>,
+    /// Names of the environments whose tier is production.
+    pub production: &'a BTreeSet<String>,
 }
 
 /// Parses and validates a rollout file; `folder` is the system folder's name.
@@ -375,8 +393,17 @@ fn parse_stage(
             ));
         }
     }
-    let traffic = parse_traffic(file, &raw.traffic, diagnostics);
+    let traffic = traffic::parse(file, &raw.traffic, diagnostics);
     let gate = parse_gate(file, &raw.gate, diagnostics);
+    let abort = parse_abort(file, &raw.abort, diagnostics);
+    if raw.abort.is_empty() && known.production.contains(raw.environment.get_ref()) {
+        // Production load without a brake is how a trial becomes an outage.
+        diagnostics.push(file.diagnostic(
+            raw.environment.span(),
+            format!("stage on production environment `{}` declares no abort criteria", raw.environment.get_ref()),
+            Some("`abort = [{ metric = \"error-rate\", pass = \"< 5%\", for = \"3s\" }]` in this stage".into()),
+        ));
+    }
     if *raw.approval.approvers.get_ref() == 0 {
         // Zero approvers would let a release promote itself.
         diagnostics.push(file.diagnostic(
@@ -402,7 +429,56 @@ fn parse_stage(
             approvers: raw.approval.approvers.into_inner(),
             allow_self_approval: raw.approval.allow_self_approval,
         },
+        abort,
     })
+}
+
+fn parse_abort(file: &SourceFile, raw: &[RawAbort], diagnostics: &mut Diagnostics) -> Vec<AbortCriterion> {
+    let mut out = Vec::new();
+    for a in raw {
+        let metric = *a.metric.get_ref();
+        let watchable = matches!(
+            metric,
+            MetricId::ErrorRate
+                | MetricId::CheckFailureRate
+                | MetricId::LatencyP50
+                | MetricId::LatencyP90
+                | MetricId::LatencyP95
+                | MetricId::LatencyP99
+                | MetricId::LatencyMax
+        );
+        if !watchable {
+            diagnostics.push(file.diagnostic(
+                a.metric.span(),
+                format!("`{metric}` cannot be watched while load runs"),
+                Some("`error-rate`, `check-failure-rate` or a latency percentile".into()),
+            ));
+            continue;
+        }
+        let pass = match Threshold::parse(a.pass.get_ref(), metric.unit()) {
+            Ok(t) => t,
+            Err(e) => {
+                diagnostics.push(file.diagnostic(
+                    a.pass.span(),
+                    format!("bad threshold `{}` for `{metric}`: {e}", a.pass.get_ref()),
+                    Some(format!("an operator and {}", metric.unit().example())),
+                ));
+                continue;
+            }
+        };
+        let for_ = match &a.for_ {
+            None => std::time::Duration::ZERO,
+            Some(text) => match super::units::parse_duration(text.get_ref()) {
+                Ok(d) => d,
+                Err(e) => {
+                    diagnostics.push(file.diagnostic(text.span(), format!("bad duration `{}`: {e}", text.get_ref()), Some("a duration such as `3s`".into())));
+                    continue;
+                }
+            },
+        };
+        out.push(AbortCriterion { metric, pass, for_ });
+    }
+    out
 }
 
 fn one_of(names: &BTreeSet<String>, fallback: &str) -> String {
@@ -418,62 +494,6 @@ fn one_of(names: &BTreeSet<String>, fallback: &str) -> String {
                 .join(", ")
         )
     }
-}
-
-fn parse_traffic(
-    file: &SourceFile,
-    raw: &RawTraffic,
-    diagnostics: &mut Diagnostics,
-) -> Option<Traffic> {
-    let mut duration_of = |text: &Spanned<String>| match parse_duration(text.get_ref()) {
-        Ok(d) => Some(d),
-        Err(e) => {
-            diagnostics.push(file.diagnostic(
-                text.span(),
-                format!("bad duration `{}`: {e}", text.get_ref()),
-                Some("a duration such as `30s` or `2m`".into()),
-            ));
-            None
-        }
-    };
-    let ramp_up = match &raw.ramp_up {
-        Some(r) => duration_of(r),
-        None => Some(Duration::ZERO),
-    };
-    let duration = duration_of(&raw.duration);
-    let mut ok = ramp_up.is_some() && duration.is_some();
-    if duration == Some(Duration::ZERO) {
-        diagnostics.push(file.diagnostic(
-            raw.duration.span(),
-            "a stage that runs for no time measures nothing",
-            Some("a duration above zero".into()),
-        ));
-        ok = false;
-    }
-    if *raw.users.get_ref() == 0 {
-        diagnostics.push(file.diagnostic(
-            raw.users.span(),
-            "`users` must be at least 1",
-            Some("a whole number of 1 or more".into()),
-        ));
-        ok = false;
-    }
-    if let Some(rps) = &raw.max_rps {
-        if !(rps.get_ref().is_finite() && *rps.get_ref() > 0.0) {
-            diagnostics.push(file.diagnostic(
-                rps.span(),
-                "`max-rps` must be positive",
-                Some("a number above 0".into()),
-            ));
-            ok = false;
-        }
-    }
-    ok.then(|| Traffic {
-        users: *raw.users.get_ref(),
-        ramp_up: ramp_up.unwrap_or_default(),
-        duration: duration.unwrap_or_default(),
-        max_rps: raw.max_rps.as_ref().map(|r| *r.get_ref()),
-    })
 }
 
 fn parse_gate(file: &SourceFile, raw: &RawGate, diagnostics: &mut Diagnostics) -> Option<GateSpec> {

@@ -157,6 +157,8 @@ pub struct StepSpec {
     pub checks: Vec<Matcher>,
     /// Values taken from the response for later steps.
     pub extract: Vec<Extraction>,
+    /// A response slower than this is a failed check.
+    pub latency_budget: Option<Duration>,
 }
 
 /// A request body.
@@ -168,6 +170,8 @@ pub enum StepBody {
     Json(JsonTemplate),
     /// An urlencoded form.
     Form(Vec<(String, Template)>),
+    /// Raw text, sent as is (ad-hoc runs).
+    Text(Template),
 }
 
 /// A JSON value whose strings are templates.
@@ -249,13 +253,44 @@ pub enum Extraction {
         /// Variable name.
         into: String,
     },
+    /// A regular expression over the body: the first capture group, or the whole match.
+    Regex {
+        /// The pattern, compiled once when the file is read.
+        pattern: RegexPattern,
+        /// Variable name.
+        into: String,
+    },
+}
+
+/// A regular expression compiled when the suite is read, so a bad pattern is a file
+/// error and the hot path never compiles one.
+#[derive(Debug, Clone)]
+pub struct RegexPattern(pub regex::Regex);
+
+impl PartialEq for RegexPattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+impl<'de> Deserialize<'de> for RegexPattern {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        regex::Regex::new(&text).map(RegexPattern).map_err(|e| serde::de::Error::custom(format!("bad regular expression: {e}")))
+    }
+}
+
+impl Serialize for RegexPattern {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.as_str())
+    }
 }
 
 impl Extraction {
     /// The variable this extraction sets.
     pub fn variable(&self) -> &str {
         match self {
-            Extraction::JsonPath { into, .. } | Extraction::Header { into, .. } => into,
+            Extraction::JsonPath { into, .. } | Extraction::Header { into, .. } | Extraction::Regex { into, .. } => into,
         }
     }
 }
@@ -388,6 +423,7 @@ struct RawStep {
     checks: Vec<Matcher>,
     #[serde(default)]
     extract: Vec<Extraction>,
+    latency_budget: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -704,6 +740,13 @@ fn parse_load(
                 ),
                 (None, None) => StepBody::None,
             };
+            let latency_budget = raw_step.latency_budget.as_ref().and_then(|b| match super::units::parse_duration(b.get_ref()) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    diagnostics.push(file.diagnostic(b.span(), format!("bad duration `{}`: {e}", b.get_ref()), Some("a duration such as `200ms`".into())));
+                    None
+                }
+            });
             for extraction in &raw_step.extract {
                 vars.insert(extraction.variable().to_string());
             }
@@ -719,6 +762,7 @@ fn parse_load(
                     body,
                     checks: raw_step.checks.clone(),
                     extract: raw_step.extract.clone(),
+                    latency_budget,
                 });
             }
         }

@@ -5,6 +5,7 @@ use crate::config::matcher::{Matcher, ObservedResponse};
 use crate::config::suite::{Extraction, FeederMode, HttpMethod, LoadSuite, StepBody, StepSpec};
 use crate::measure::recorder::{ErrorKind, Recorder, RequestSample};
 use crate::plan::Target;
+use super::pacer::Pacer;
 use goose::prelude::*;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -37,6 +38,7 @@ pub(super) struct CompiledTransaction {
 
 pub(super) struct CompiledSuite {
     pub(super) transactions: Vec<CompiledTransaction>,
+    pacer: Option<Pacer>,
     feeders: Vec<SharedFeeder>,
     headers: Vec<(String, String)>,
     recorder: Arc<Recorder>,
@@ -48,8 +50,10 @@ impl CompiledSuite {
         suite: &LoadSuite,
         target: &Target,
         recorder: Arc<Recorder>,
+        rate: Option<f64>,
     ) -> CompiledSuite {
         CompiledSuite {
+            pacer: rate.map(Pacer::new),
             transactions: suite
                 .transactions
                 .iter()
@@ -141,6 +145,7 @@ impl CompiledSuite {
         builder = match &step.body {
             StepBody::None => builder,
             StepBody::Json(json) => builder.json(&json.render(&lookup)),
+            StepBody::Text(text) => builder.body(text.render(lookup)),
             StepBody::Form(fields) => {
                 let pairs: Vec<(&str, String)> = fields
                     .iter()
@@ -156,12 +161,19 @@ impl CompiledSuite {
             .name(name.as_str())
             .set_request_builder(builder)
             .build();
-        let started = Instant::now();
+        if let Some(pacer) = &self.pacer {
+            pacer.acquire().await;
+        }
         let mut goose_response = match user.request(request).await {
             Ok(r) => r,
             // goose cancels throttled requests when the attack ends: not a measurement.
             Err(_) => return false,
         };
+        // goose times the request from after its throttle to the response headers; the
+        // body is read here and its time added, so latency is time to the last byte and
+        // never includes waiting for the rate cap.
+        let to_headers = Duration::from_micros(goose_response.request.response_time_micros());
+        let body_started = Instant::now();
         let observed = match goose_response.response {
             Ok(response) => {
                 let status = response.status().as_u16();
@@ -186,7 +198,7 @@ impl CompiledSuite {
             }
             Err(e) => Err(e),
         };
-        let latency = started.elapsed();
+        let latency = to_headers + body_started.elapsed();
         let observed = match observed {
             Ok(o) => o,
             Err(e) => {
@@ -213,6 +225,11 @@ impl CompiledSuite {
             .filter(|c| !c.matches_with(&observed, &mut json))
             .map(|c| format!("{}/{}: {c}", label, step.name))
             .collect();
+        let mut failed_checks = failed_checks;
+        if let Some(budget) = step.latency_budget.filter(|b| latency > *b) {
+            failed_checks.push(format!("{}/{}: latency {:.1}ms over budget {}ms", label, step.name, latency.as_secs_f64() * 1000.0, budget.as_millis()));
+        }
+        let checks = step.checks.len() as u32 + u32::from(step.latency_budget.is_some());
         let has_status_check = step
             .checks
             .iter()
@@ -239,7 +256,7 @@ impl CompiledSuite {
             transaction: label,
             latency,
             error,
-            checks: step.checks.len() as u32,
+            checks,
             failed_checks,
             error_text: (!ok).then(|| format!("HTTP {} from {path}", observed.status)),
         });
@@ -261,6 +278,7 @@ fn extract(
             })
         }
         Extraction::Header { name, .. } => response.header(name).map(str::to_string),
+        Extraction::Regex { pattern, .. } => pattern.0.captures(&response.body).and_then(|c| c.get(1).or_else(|| c.get(0))).map(|m| m.as_str().to_string()),
     }
 }
 

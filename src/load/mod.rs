@@ -4,11 +4,16 @@
 //! templated requests, checks and extraction. This module adds only what goose does
 //! not do: templates, feeders, checks, and live recording.
 
+pub mod abort;
 mod compiled;
+mod pacer;
 mod quiet_log;
 mod quiet_stdout;
 
-use crate::config::rollout::Traffic;
+use crate::config::rollout::AbortCriterion;
+use crate::config::traffic::Traffic;
+pub use abort::Breach;
+use abort::AbortMonitor;
 use crate::config::suite::LoadSuite;
 use crate::measure::recorder::{LiveSnapshot, Recorder};
 use crate::plan::Target;
@@ -42,54 +47,92 @@ pub struct LoadTick {
     pub elapsed: Duration,
     /// Planned total time.
     pub planned: Duration,
+    /// Virtual users the plan has running now.
+    pub users: u32,
     /// Counts so far.
     pub snapshot: LiveSnapshot,
 }
 
 /// What the load engine reports beyond the recorder.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct LoadReport {
     /// Wall time of the load.
     pub elapsed: Duration,
+    /// The abort criterion that stopped the load, if one did.
+    pub aborted: Option<Breach>,
 }
+
+/// How to drive a suite.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadOptions<'a> {
+    /// The load shape.
+    pub traffic: &'a Traffic,
+    /// Criteria that stop the load while it runs.
+    pub abort: &'a [AbortCriterion],
+    /// One HTTP client for all users, without cookies: much less memory per user, for
+    /// ad-hoc runs that need no sessions.
+    pub shared_client: bool,
+}
+
+/// How often abort criteria are checked: often enough that a breach confirmed at the
+/// end of a second stops traffic well within the 2 seconds production allows.
+const ABORT_CHECK_EVERY: Duration = Duration::from_millis(200);
 
 /// Runs `suite` with `traffic` against `target`, recording into `recorder`, calling
 /// `on_tick` about once a second.
 pub async fn run(
     suite_name: &str,
     suite: &LoadSuite,
-    traffic: &Traffic,
+    options: LoadOptions<'_>,
     target: &Target,
     recorder: Arc<Recorder>,
     on_tick: &(dyn Fn(LoadTick) + Send + Sync),
 ) -> Result<LoadReport, LoadError> {
     quiet_log::install();
-    let compiled = Arc::new(CompiledSuite::new(
-        suite_name,
-        suite,
-        target,
-        recorder.clone(),
-    ));
-    let attack = build_attack(suite_name, suite, traffic, target, &compiled)
+    // A target rate is held by stagegate's own pacer (goose's throttle refills in 10 ms
+    // steps and undershoots on a busy machine); the environment's cap can never be
+    // exceeded because the pacer runs at the lower of the two.
+    let pace = match (options.traffic.rate, options.traffic.max_rps) {
+        (Some(rate), Some(cap)) => Some(rate.min(cap)),
+        (Some(rate), None) => Some(rate),
+        (None, _) => None,
+    };
+    let compiled = Arc::new(CompiledSuite::new(suite_name, suite, target, recorder.clone(), pace));
+    let traffic = options.traffic;
+    let attack = build_attack(suite_name, suite, options, target, &compiled)
         .map_err(|e| LoadError::Engine(describe_goose_error(&e)))?;
 
-    // goose takes whole seconds; round up so a stage never runs shorter than planned.
-    let planned = Duration::from_secs(
-        traffic.ramp_up.as_secs_f64().ceil() as u64 + traffic.duration.as_secs_f64().ceil() as u64,
-    );
+    let planned = traffic.planned();
+    let steps = traffic.steps();
+    let mut monitor = AbortMonitor::new(options.abort);
+    let mut breach = None;
     let muted = quiet_stdout::mute();
     let started = Instant::now();
     let execute = attack.execute();
     tokio::pin!(execute);
-    let mut ticker = tokio::time::interval(Duration::from_secs(1));
-    ticker.tick().await;
-    let deadline = tokio::time::sleep(planned + SHUTDOWN_GRACE);
+    let mut ticker = tokio::time::interval(ABORT_CHECK_EVERY);
+    let mut last_progress = Duration::ZERO;
+    // Iteration-bound runs end when the iterations are done; the deadline is a guard.
+    let limit = if traffic.iterations.is_some() { planned + Duration::from_secs(600) } else { planned };
+    let deadline = tokio::time::sleep(limit + SHUTDOWN_GRACE);
     tokio::pin!(deadline);
     let mut hung = false;
     let result = loop {
         tokio::select! {
             result = &mut execute => break result,
-            _ = ticker.tick() => on_tick(LoadTick { elapsed: started.elapsed(), planned, snapshot: recorder.snapshot() }),
+            _ = ticker.tick() => {
+                if breach.is_none() {
+                    if let Some(b) = monitor.check(&recorder) {
+                        goose::trigger_killswitch(&b.to_string());
+                        breach = Some(b);
+                    }
+                }
+                let elapsed = started.elapsed();
+                if elapsed >= last_progress + Duration::from_secs(1) {
+                    last_progress = elapsed;
+                    on_tick(LoadTick { elapsed, planned, users: users_at(&steps, elapsed), snapshot: recorder.snapshot() });
+                }
+            }
             _ = &mut deadline, if !hung => {
                 hung = true;
                 goose::trigger_killswitch("stagegate: load did not stop after its planned end");
@@ -101,17 +144,33 @@ pub async fn run(
         return Err(LoadError::Hung(SHUTDOWN_GRACE));
     }
     match result {
-        Ok(_) | Err(GooseError::ThresholdsFailed { .. }) => Ok(LoadReport {
-            elapsed: started.elapsed(),
-        }),
+        Ok(_) | Err(GooseError::ThresholdsFailed { .. }) => Ok(LoadReport { elapsed: started.elapsed(), aborted: breach }),
         Err(e) => Err(LoadError::Engine(describe_goose_error(&e))),
     }
+}
+
+/// The users the plan has running `elapsed` into the load (linear within a step).
+fn users_at(steps: &[crate::config::traffic::LoadStep], elapsed: Duration) -> u32 {
+    let mut start = 0.0;
+    let mut users = 0.0;
+    let t = elapsed.as_secs_f64();
+    for step in steps {
+        let end = start + step.seconds as f64;
+        let target = f64::from(step.users);
+        if t < end {
+            let progress = (t - start) / (end - start);
+            return (users + (target - users) * progress).round() as u32;
+        }
+        users = target;
+        start = end;
+    }
+    users as u32
 }
 
 fn build_attack(
     suite_name: &str,
     suite: &LoadSuite,
-    traffic: &Traffic,
+    options: LoadOptions<'_>,
     target: &Target,
     compiled: &Arc<CompiledSuite>,
 ) -> Result<Box<GooseAttack>, GooseError> {
@@ -132,16 +191,10 @@ fn build_attack(
                 .set_weight(spec.weight)?,
         );
     }
-    let ramp = traffic.ramp_up.as_secs_f64().ceil() as u64;
-    let hold = traffic.duration.as_secs_f64().ceil().max(1.0) as u64;
-    let plan = format!(
-        "{users},{ramp}s;{users},{hold}s;0,0s",
-        users = traffic.users
-    );
+    let traffic = options.traffic;
     let mut attack = GooseAttack::initialize_with_config(GooseConfiguration::default())?
         .register_scenario(scenario)
         .set_default(GooseDefault::Host, target.base.as_str())?
-        .set_default(GooseDefault::TestPlan, plan.as_str())?
         .set_default(GooseDefault::Timeout, REQUEST_TIMEOUT_SECS)?
         // stagegate is the only voice on the terminal: no goose tables, controllers or
         // end-of-run summaries.
@@ -150,12 +203,28 @@ fn build_attack(
         .set_default(GooseDefault::NoPrintMetrics, true)?
         .set_default(GooseDefault::NoErrorSummary, true)?
         .set_default(GooseDefault::Quiet, 1)?;
-    if let Some(rps) = traffic.max_rps {
-        // goose's throttle is a cap, which is exactly what an environment limit is.
-        attack = attack.set_default(
-            GooseDefault::ThrottleRequests,
-            (rps.floor() as usize).max(1),
-        )?;
+    attack = match traffic.iterations {
+        Some(iterations) => {
+            // goose runs iterations without a test plan: users start at a steady rate.
+            let ramp = traffic.ramp_up.as_secs_f64().max(1.0);
+            let rate = format!("{:.3}", f64::from(traffic.users) / ramp);
+            attack
+                .set_default(GooseDefault::Users, traffic.users as usize)?
+                .set_default(GooseDefault::IncreaseRate, rate.as_str())?
+                .set_default(GooseDefault::Iterations, iterations as usize)?
+        }
+        None => {
+            let plan: Vec<String> = traffic.steps().iter().map(|s| format!("{},{}s", s.users, s.seconds)).collect();
+            attack.set_default(GooseDefault::TestPlan, plan.join(";").as_str())?
+        }
+    };
+    // Without a target rate the environment's cap is goose's throttle: a cap, which is
+    // exactly what a limit is (with a target rate the pacer already holds the cap).
+    if let (None, Some(cap)) = (traffic.rate, traffic.max_rps) {
+        attack = attack.set_default(GooseDefault::ThrottleRequests, (cap.floor() as usize).max(1))?;
+    }
+    if options.shared_client {
+        attack = Box::new((*attack).set_client_builder_without_cookies(goose::client::GooseClientBuilder::new().without_cookies())?);
     }
     Ok(attack)
 }

@@ -10,7 +10,7 @@ use crate::security::{CheckStatus, SecurityOutcome};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub use recorder::{ErrorKind, Recorder, RequestSample};
+pub use recorder::{ErrorKind, Recorder, RequestSample, SecondStats};
 
 /// Latency percentiles in milliseconds.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
@@ -91,6 +91,31 @@ pub struct Measurements {
     pub first_error: Option<String>,
     /// Security results; `None` when the stage ran no security suite.
     pub security: Option<SecurityCounts>,
+    /// The target arrival rate and what was achieved, when the stage set one.
+    pub arrival: Option<ArrivalRate>,
+}
+
+/// A target arrival rate and how close the run came to it.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct ArrivalRate {
+    /// Requests per second asked for.
+    pub target_rps: f64,
+    /// Requests per second achieved while at full load.
+    pub achieved_rps: f64,
+    /// How far short, as a fraction of the target (0 when the target was met).
+    pub shortfall: f64,
+}
+
+impl ArrivalRate {
+    /// Computes the achieved rate over seconds `from..to` of the series.
+    pub fn measure(target_rps: f64, series: &[SecondSample], from: u64, to: u64) -> Option<ArrivalRate> {
+        let window: Vec<&SecondSample> = series.iter().filter(|s| s.second >= from && s.second < to).collect();
+        if window.is_empty() {
+            return None;
+        }
+        let achieved_rps = window.iter().map(|s| s.requests).sum::<u64>() as f64 / window.len() as f64;
+        Some(ArrivalRate { target_rps, achieved_rps, shortfall: (1.0 - achieved_rps / target_rps).max(0.0) })
+    }
 }
 
 /// A measured value, or why there is none.
@@ -193,6 +218,11 @@ impl Measurements {
             MetricId::Requests => Observed::Value {
                 value: self.requests as f64,
                 samples: self.requests,
+            },
+            MetricId::RateShortfall => match &self.arrival {
+                Some(a) if self.requests > 0 => Observed::Value { value: a.shortfall, samples: self.requests },
+                Some(_) => no_requests(),
+                None => Observed::NoData { reason: "no data: the stage sets no target rate".into() },
             },
             MetricId::SecurityInfo => self.findings(Severity::Info),
             MetricId::SecurityLow => self.findings(Severity::Low),

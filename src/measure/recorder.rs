@@ -48,6 +48,31 @@ fn new_histogram() -> Histogram<u64> {
         .unwrap_or_else(|_| unreachable!("static bounds are valid"))
 }
 
+/// What one second of the run saw.
+#[derive(Default)]
+struct SecondSlot {
+    requests: u64,
+    errors: u64,
+    checks: u64,
+    check_failures: u64,
+    latency: Option<Histogram<u64>>,
+}
+
+/// One completed second, for criteria watched while load runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SecondStats {
+    /// Requests completed in that second.
+    pub requests: u64,
+    /// Of which failed.
+    pub errors: u64,
+    /// Checks evaluated.
+    pub checks: u64,
+    /// Checks failed.
+    pub check_failures: u64,
+    /// Latency percentiles of that second, when any request completed.
+    pub latency_ms: Option<Percentiles>,
+}
+
 #[derive(Default)]
 struct Inner {
     requests: u64,
@@ -58,7 +83,7 @@ struct Inner {
     failed_checks: BTreeMap<String, u64>,
     overall: Option<Histogram<u64>>,
     transactions: BTreeMap<String, (u64, u64, Histogram<u64>)>,
-    seconds: Vec<(u64, u64, Option<Histogram<u64>>)>,
+    seconds: Vec<SecondSlot>,
     first_error: Option<String>,
 }
 
@@ -105,7 +130,8 @@ impl Recorder {
         };
         inner.requests += 1;
         inner.checks += u64::from(sample.checks);
-        inner.check_failures += sample.failed_checks.len() as u64;
+        let failed_checks = sample.failed_checks.len() as u64;
+        inner.check_failures += failed_checks;
         for failed in sample.failed_checks {
             *inner.failed_checks.entry(failed).or_default() += 1;
         }
@@ -132,12 +158,14 @@ impl Recorder {
         let _ = tx.2.record(micros);
         let index = second as usize;
         if inner.seconds.len() <= index {
-            inner.seconds.resize_with(index + 1, || (0, 0, None));
+            inner.seconds.resize_with(index + 1, SecondSlot::default);
         }
         let slot = &mut inner.seconds[index];
-        slot.0 += 1;
-        slot.1 += failed;
-        let _ = slot.2.get_or_insert_with(new_histogram).record(micros);
+        slot.requests += 1;
+        slot.errors += failed;
+        slot.checks += u64::from(sample.checks);
+        slot.check_failures += failed_checks;
+        let _ = slot.latency.get_or_insert_with(new_histogram).record(micros);
     }
 
     /// Counts so far, for progress lines.
@@ -154,6 +182,28 @@ impl Recorder {
                 .as_ref()
                 .map(|h| h.value_at_quantile(0.95) as f64 / 1000.0),
         }
+    }
+
+    /// The statistics of second `second` (0-based), once it has ended; `None` while it
+    /// is still running.
+    pub fn completed_second(&self, second: u64) -> Option<SecondStats> {
+        if self.started.elapsed().as_secs() <= second {
+            return None;
+        }
+        let inner = match self.inner.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        Some(match inner.seconds.get(second as usize) {
+            None => SecondStats::default(),
+            Some(slot) => SecondStats {
+                requests: slot.requests,
+                errors: slot.errors,
+                checks: slot.checks,
+                check_failures: slot.check_failures,
+                latency_ms: slot.latency.as_ref().map(percentiles),
+            },
+        })
     }
 
     /// Seconds since the recorder started.
@@ -196,13 +246,11 @@ impl Recorder {
             .seconds
             .iter()
             .enumerate()
-            .map(|(second, (requests, errors, h))| SecondSample {
+            .map(|(second, slot)| SecondSample {
                 second: second as u64,
-                requests: *requests,
-                errors: *errors,
-                p95_ms: h
-                    .as_ref()
-                    .map(|h| h.value_at_quantile(0.95) as f64 / 1000.0),
+                requests: slot.requests,
+                errors: slot.errors,
+                p95_ms: slot.latency.as_ref().map(|h| h.value_at_quantile(0.95) as f64 / 1000.0),
             })
             .collect();
     }

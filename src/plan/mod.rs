@@ -3,7 +3,8 @@
 //! breaks the environment's limits, before anything is sent.
 
 use crate::config::environment::{Environment, Tier};
-use crate::config::rollout::{ApprovalPolicy, GateSpec, Traffic};
+use crate::config::rollout::{AbortCriterion, ApprovalPolicy, GateSpec};
+use crate::config::traffic::Traffic;
 use crate::config::suite::{Suite, SuiteBody};
 use crate::config::Project;
 use crate::security::catalogue;
@@ -33,6 +34,8 @@ pub struct Plan {
     pub gate: GateSpec,
     /// Who must approve.
     pub approval: ApprovalPolicy,
+    /// Criteria that stop the load while it runs.
+    pub abort: Vec<AbortCriterion>,
     /// SHA-256 of the files this plan came from.
     pub files_digest: String,
 }
@@ -166,15 +169,22 @@ pub fn build(
     }
     let mut traffic = spec.traffic.clone();
     if let Some(limit) = limits.max_users {
-        if traffic.users > limit {
+        if traffic.peak_users() > limit {
             violations.push(PlanViolation::TooManyUsers {
-                users: traffic.users,
+                users: traffic.peak_users(),
                 limit,
                 environment: environment.name.clone(),
             });
         }
     }
     if let Some(limit) = limits.max_rps {
+        if let Some(rate) = traffic.rate.filter(|r| *r > limit) {
+            violations.push(PlanViolation::RateAboveLimit {
+                rps: rate,
+                limit,
+                environment: environment.name.clone(),
+            });
+        }
         match traffic.max_rps {
             Some(rps) if rps > limit => violations.push(PlanViolation::RateAboveLimit {
                 rps,
@@ -200,6 +210,7 @@ pub fn build(
         traffic,
         gate: spec.gate.clone(),
         approval: spec.approval.clone(),
+        abort: spec.abort.clone(),
         files_digest: files.files_digest.clone(),
     })
 }
@@ -274,6 +285,11 @@ impl Target {
             headers,
             secrets,
         })
+    }
+
+    /// A target with no secrets, for ad-hoc runs against a URL.
+    pub fn without_secrets(base: &str) -> Target {
+        Target { base: base.trim_end_matches('/').to_string(), headers: Vec::new(), secrets: Vec::new() }
     }
 
     /// A full URL for a path.

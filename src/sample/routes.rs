@@ -14,7 +14,7 @@ use prometheus::{
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -22,6 +22,9 @@ use std::time::Instant;
 /// Dossiers kept in memory; the oldest are forgotten beyond this so a long soak
 /// cannot grow the sample system without bound.
 const MAX_DOSSIERS: usize = 200_000;
+/// Distinct citizen names kept for `/__mau/ten-da-nhan`, which lets tests check that
+/// names arrived byte-exact; bounded like the dossiers.
+const MAX_NAMES_KEPT: usize = 10_000;
 
 struct Dossier {
     owner: String,
@@ -75,6 +78,7 @@ pub(super) struct AppState {
     tokens: Mutex<HashMap<String, String>>,
     dossiers: Mutex<(HashMap<String, Dossier>, VecDeque<String>)>,
     next_dossier: AtomicU64,
+    received_names: Mutex<BTreeSet<String>>,
     api_requests: AtomicU64,
     metrics: Option<Metrics>,
 }
@@ -93,6 +97,7 @@ pub(super) fn router(control: Control) -> Router {
         tokens: Mutex::new(HashMap::new()),
         dossiers: Mutex::new((HashMap::new(), VecDeque::new())),
         next_dossier: AtomicU64::new(1),
+        received_names: Mutex::new(BTreeSet::new()),
         api_requests: AtomicU64::new(0),
         metrics: Metrics::new(),
     });
@@ -106,6 +111,7 @@ pub(super) fn router(control: Control) -> Router {
         .route("/api/dang-nhap", post(login))
         .route("/api/ho-so", post(submit))
         .route("/api/ho-so/{ma}", get(dossier))
+        .route("/__mau/ten-da-nhan", get(received_names))
         .route("/.git/config", get(git_config))
         .route("/.env", get(dot_env))
         .fallback(not_found)
@@ -309,6 +315,12 @@ async fn submit(
         )
             .into_response();
     }
+    {
+        let mut names = lock(&state.received_names);
+        if names.len() < MAX_NAMES_KEPT {
+            names.insert(body.ho_ten.clone());
+        }
+    }
     let ma = format!(
         "HS-{:08}",
         state.next_dossier.fetch_add(1, Ordering::Relaxed)
@@ -376,4 +388,9 @@ async fn dot_env(State(state): State<Shared>) -> Response {
     } else {
         not_found().await
     }
+}
+
+/// The distinct names received in dossiers, exactly as they arrived (test introspection).
+async fn received_names(State(state): State<Shared>) -> Json<Vec<String>> {
+    Json(lock(&state.received_names).iter().cloned().collect())
 }

@@ -48,9 +48,9 @@ fn rollout_cases() -> Vec<(
         ("threshold without unit", "{ metric = \"latency-p95\", pass = \"< 1s\", warn = \"< 250ms\" }", "{ metric = \"latency-p95\", pass = \"< 1000\", warn = \"< 250ms\" }", "scenarios/dichvucong/rollout.toml:15:36", "bad threshold `< 1000` for `latency-p95`: a latency needs a unit"),
         ("unknown metric", "{ metric = \"check-failure-rate\", pass = \"< 1%\" },\n  { metric = \"latency-p95\", pass = \"< 1s\"", "{ metric = \"check-fail-rate\", pass = \"< 1%\" },\n  { metric = \"latency-p95\", pass = \"< 1s\"", "scenarios/dichvucong/rollout.toml:14:14", "unknown variant `check-fail-rate`"),
         ("bad duration", "duration = \"4s\" }\ngate.criteria = [\n  { metric = \"error-rate\", pass = \"< 1%\" },\n  { metric = \"check-failure-rate\", pass = \"< 1%\" },\n  { metric = \"latency-p95\", pass = \"< 1s\", warn", "duration = \"4 parsecs\" }\ngate.criteria = [\n  { metric = \"error-rate\", pass = \"< 1%\" },\n  { metric = \"check-failure-rate\", pass = \"< 1%\" },\n  { metric = \"latency-p95\", pass = \"< 1s\", warn", "scenarios/dichvucong/rollout.toml:11:51", "bad duration `4 parsecs`"),
-        ("empty gate", "gate.criteria = [\n  { metric = \"error-rate\", pass = \"< 0.5%\" },\n  { metric = \"latency-p95\", pass = \"< 500ms\" },\n  { metric = \"requests\", pass = \">= 10\" },\n]", "gate.criteria = []", "scenarios/dichvucong/rollout.toml:55:17", "a gate needs at least one criterion"),
-        ("zero approvers", "approval = { approvers = 2 }", "approval = { approvers = 0 }", "scenarios/dichvucong/rollout.toml:60:26", "a stage needs at least one approver"),
-        ("missing stage", "[stages.real-production]", "[stages.real-prod]", "scenarios/dichvucong/rollout.toml:51:9", "unknown field `real-prod`"),
+        ("empty gate", "gate.criteria = [\n  { metric = \"error-rate\", pass = \"< 0.5%\" },\n  { metric = \"latency-p95\", pass = \"< 500ms\" },\n  { metric = \"requests\", pass = \">= 10\" },\n]", "gate.criteria = []", "scenarios/dichvucong/rollout.toml:60:17", "a gate needs at least one criterion"),
+        ("zero approvers", "approval = { approvers = 2 }", "approval = { approvers = 0 }", "scenarios/dichvucong/rollout.toml:65:26", "a stage needs at least one approver"),
+        ("missing stage", "[stages.real-production]", "[stages.real-prod]", "scenarios/dichvucong/rollout.toml:56:9", "unknown field `real-prod`"),
     ]
 }
 

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Side-by-side load benchmark on loopback, in one run: stagegate vs a plain goose program
+# with the same scenario vs hey vs wrk — same target (nginx serving a small static file,
+# one worker), same concurrency, same duration — then memory per virtual user of
+# stagegate at 1,000 and 10,000 users. Prints figures; asserts nothing.
+#
+#   benches/load-compare.sh [CONCURRENCY] [SECONDS]
+#
+# Needs (installed when missing, as root): nginx, hey, wrk, time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+C=${1:-50}
+D=${2:-10}
+
+for pair in nginx:nginx-light hey:hey wrk:wrk; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pair#*:}" >/dev/null; }
+done
+[ -x /usr/bin/time ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
+
+cargo build --release --quiet --bin stagegate --example plain_goose
+SG=target/release/stagegate
+GOOSE=target/release/examples/plain_goose
+
+work=$(mktemp -d)
+trap 'kill $(cat "$work/nginx.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$work/www"
+printf 'ok\n' > "$work/www/index.html"
+cat > "$work/nginx.conf" <<CONF
+worker_processes 1;
+worker_rlimit_nofile 40000;
+pid $work/nginx.pid;
+error_log $work/error.log;
+events { worker_connections 20000; }
+http {
+  access_log off;
+  client_body_temp_path $work; proxy_temp_path $work; fastcgi_temp_path $work; uwsgi_temp_path $work; scgi_temp_path $work;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:$port; root $work/www; }
+}
+CONF
+ulimit -n 40000 2>/dev/null || true
+nginx -c "$work/nginx.conf" -p "$work"
+URL="http://127.0.0.1:$port/index.html"
+sleep 0.5
+
+echo "target: nginx static file at $URL; concurrency $C; duration ${D}s"
+sg_rps=$("$SG" load "$URL" --users "$C" --duration "${D}s" --output json 2>/dev/null | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["rps"],1))')
+goose_rps=$("$GOOSE" "$URL" "$C" "$D" 2>/dev/null | awk '/requests_per_second/ {print $2}')
+hey_rps=$(hey -z "${D}s" -c "$C" "$URL" | awk '/Requests\/sec/ {print $2}')
+wrk_rps=$(wrk -t2 -c "$C" -d "${D}s" "$URL" | awk '/Requests\/sec/ {print $2}')
+
+printf '\n%-22s %12s\n' tool requests/s
+printf '%-22s %12s\n' stagegate "$sg_rps" "plain goose" "$goose_rps" hey "$hey_rps" wrk "$wrk_rps"
+python3 - "$sg_rps" "$goose_rps" "$hey_rps" "$wrk_rps" <<'PY'
+import sys
+sg, goose, hey, wrk = map(float, sys.argv[1:])
+print(f"\nstagegate / plain goose = {sg/goose:.3f}x   (target >= 0.95x)")
+print(f"stagegate / hey         = {sg/hey:.3f}x")
+print(f"stagegate / wrk         = {sg/wrk:.3f}x")
+PY
+
+echo
+echo "memory per virtual user (stagegate load, shared client, 20 s ramp + 10 s hold):"
+rss() {
+  /usr/bin/time -f '%M' -o "$work/rss" "$SG" load "$URL" --users "$1" --ramp-up 20s --duration 10s --output json >/dev/null 2>&1 || true
+  cat "$work/rss"
+}
+r1=$(rss 1000)
+r10=$(rss 10000)
+python3 - "$r1" "$r10" <<'PY'
+import sys
+r1, r10 = map(int, sys.argv[1:])
+print(f"  1,000 users: max RSS {r1/1024:.1f} MiB")
+print(f" 10,000 users: max RSS {r10/1024:.1f} MiB   (target: within 2 GiB)")
+print(f"  per user (difference / 9,000): {(r10-r1)/9000:.1f} KiB")
+PY

@@ -1,0 +1,212 @@
+//! `stagegate load URL`: ad-hoc load with no files, like oha or hey, on goose.
+
+use super::progress::TerminalProgress;
+use super::OutputFormat;
+use crate::config::suite::{HttpMethod, LoadSuite, StepBody, StepSpec, TransactionSpec};
+use crate::config::traffic::{Profile, Traffic};
+use crate::exit_code;
+use crate::load::{self, LoadOptions, LoadTick};
+use crate::measure::{ArrivalRate, Measurements, Recorder};
+use crate::plan::Target;
+use crate::stage_run::{EventSink, RunEvent};
+use crate::template::Template;
+use clap::Args;
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// The URL to load, e.g. http://127.0.0.1:8080/health.
+    pub url: String,
+    /// Concurrent virtual users.
+    #[arg(long, short = 'u', default_value_t = 10)]
+    pub users: u32,
+    /// How long to hold full load (e.g. 10s, 1m).
+    #[arg(long, short = 'd', default_value = "10s", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Time to start all users.
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub ramp_up: Duration,
+    /// Target rate in requests per second (a cap goose holds when the users keep up;
+    /// the shortfall is reported when they do not).
+    #[arg(long, short = 'r')]
+    pub rate: Option<f64>,
+    /// A request header, `Name: value` (repeatable).
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE", value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
+    /// HTTP method.
+    #[arg(long, short = 'm', default_value = "GET", value_parser = parse_method)]
+    pub method: HttpMethod,
+    /// Request body, sent as is.
+    #[arg(long, short = 'b')]
+    pub body: Option<String>,
+    /// Output format of the summary on standard output.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    crate::config::units::parse_duration(text)
+}
+
+fn parse_header(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text.split_once(':').ok_or("expected `Name: value`")?;
+    if name.trim().is_empty() {
+        return Err("expected `Name: value`".into());
+    }
+    Ok((name.trim().to_string(), value.trim().to_string()))
+}
+
+fn parse_method(text: &str) -> Result<HttpMethod, String> {
+    match text.to_ascii_uppercase().as_str() {
+        "GET" => Ok(HttpMethod::Get),
+        "HEAD" => Ok(HttpMethod::Head),
+        "POST" => Ok(HttpMethod::Post),
+        "PUT" => Ok(HttpMethod::Put),
+        "PATCH" => Ok(HttpMethod::Patch),
+        "DELETE" => Ok(HttpMethod::Delete),
+        other => Err(format!("unsupported method `{other}` (expected GET, HEAD, POST, PUT, PATCH or DELETE)")),
+    }
+}
+
+/// The JSON summary of an ad-hoc run (documented in the README).
+#[derive(Debug, Serialize)]
+pub struct LoadSummary {
+    /// The URL loaded.
+    pub url: String,
+    /// Virtual users.
+    pub users: u32,
+    /// Wall time of the load, seconds.
+    pub duration_s: f64,
+    /// Requests completed.
+    pub requests: u64,
+    /// Failed requests (connection, timeout, HTTP 4xx/5xx).
+    pub errors: u64,
+    /// errors / requests.
+    pub error_rate: f64,
+    /// Requests per second.
+    pub rps: f64,
+    /// Latency percentiles in milliseconds.
+    pub latency_ms: Option<crate::measure::Percentiles>,
+    /// Failed requests by kind.
+    pub errors_by_kind: std::collections::BTreeMap<crate::measure::ErrorKind, u64>,
+    /// Target rate, achieved rate and shortfall, when `--rate` was given.
+    pub rate: Option<ArrivalRate>,
+    /// The first transport error, when there was one.
+    pub first_error: Option<String>,
+}
+
+struct Progress(TerminalProgress);
+
+impl Progress {
+    fn tick(&self, tick: LoadTick) {
+        self.0.event(RunEvent::LoadProgress { suite: "load", tick });
+    }
+}
+
+pub(super) async fn run(args: LoadArgs) -> u8 {
+    let url = match url::Url::parse(&args.url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => u,
+        _ => {
+            eprintln!("error: `{}` is not an http(s) URL (hint: http://127.0.0.1:8080/path)", args.url);
+            return exit_code::INVALID_INPUT;
+        }
+    };
+    if args.users == 0 || args.duration.is_zero() || args.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
+        eprintln!("error: --users, --duration and --rate must be positive");
+        return exit_code::INVALID_INPUT;
+    }
+    let base = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default())
+        + &url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let path = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    };
+    let suite = LoadSuite {
+        think_time: None,
+        feeders: Vec::new(),
+        transactions: vec![TransactionSpec {
+            name: "request".into(),
+            weight: 1,
+            steps: vec![StepSpec {
+                name: format!("{} {}", args.method, url.path()),
+                method: args.method,
+                path: Template::literal(&path),
+                headers: args.headers.iter().map(|(k, v)| (k.clone(), Template::literal(v))).collect(),
+                body: args.body.as_deref().map_or(StepBody::None, |b| StepBody::Text(Template::literal(b))),
+                checks: Vec::new(),
+                extract: Vec::new(),
+                latency_budget: None,
+            }],
+        }],
+    };
+    let traffic = Traffic {
+        profile: Profile::Ramp,
+        users: args.users,
+        ramp_up: args.ramp_up,
+        duration: args.duration,
+        max_rps: None,
+        rate: args.rate,
+        iterations: None,
+        scale: 1.0,
+    };
+    let recorder = Arc::new(Recorder::new());
+    let progress = Progress(TerminalProgress::new());
+    let on_tick = |tick: LoadTick| progress.tick(tick);
+    let options = LoadOptions { traffic: &traffic, abort: &[], shared_client: true };
+    let target = Target::without_secrets(&base);
+    let report = match load::run("load", &suite, options, &target, recorder.clone(), &on_tick).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit_code::FAILED;
+        }
+    };
+    let mut m = Measurements::default();
+    recorder.finish_into(&mut m, report.elapsed);
+    let from = traffic.ramp_up.as_secs_f64().ceil() as u64;
+    let rate = args.rate.and_then(|r| ArrivalRate::measure(r, &m.series, from, from + traffic.duration.as_secs_f64().ceil() as u64));
+    let summary = LoadSummary {
+        url: args.url.clone(),
+        users: args.users,
+        duration_s: m.duration_s,
+        requests: m.requests,
+        errors: m.errors,
+        error_rate: m.error_rate().unwrap_or(0.0),
+        rps: m.throughput().unwrap_or(0.0),
+        latency_ms: m.latency_ms,
+        errors_by_kind: m.errors_by_kind.clone(),
+        rate,
+        first_error: m.first_error.clone(),
+    };
+    match args.output {
+        OutputFormat::Json => {
+            let _ = super::print_json(&summary);
+        }
+        OutputFormat::Text => print_text(&summary),
+    }
+    if summary.requests == 0 || summary.errors == summary.requests {
+        exit_code::FAILED
+    } else {
+        exit_code::OK
+    }
+}
+
+fn print_text(s: &LoadSummary) {
+    println!("{} — {} users for {:.1}s", s.url, s.users, s.duration_s);
+    println!("  requests   {} ({:.1}/s)", s.requests, s.rps);
+    println!("  errors     {} ({:.2}%)", s.errors, s.error_rate * 100.0);
+    for (kind, n) in &s.errors_by_kind {
+        println!("    {kind:?}: {n}");
+    }
+    if let Some(p) = &s.latency_ms {
+        println!("  latency    p50 {:.2}ms  p90 {:.2}ms  p95 {:.2}ms  p99 {:.2}ms  max {:.2}ms", p.p50, p.p90, p.p95, p.p99, p.max);
+    }
+    if let Some(r) = &s.rate {
+        println!("  rate       target {:.1}/s, achieved {:.1}/s, shortfall {:.1}%", r.target_rps, r.achieved_rps, r.shortfall * 100.0);
+    }
+    if let Some(e) = &s.first_error {
+        println!("  first error: {e}");
+    }
+}
