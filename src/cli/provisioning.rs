@@ -24,6 +24,11 @@ pub(super) async fn start(
         eprintln!("error: environment `{}`: {e}", plan.environment.name);
         return Err(exit_code::INVALID_INPUT);
     }
+    match provision::sweep_orphans(root).await {
+        Ok(0) => {}
+        Ok(n) => eprintln!("  removed {n} container(s) left by an earlier run whose process died"),
+        Err(e) => eprintln!("warning: cannot look for containers left by earlier runs: {e}"),
+    }
     eprintln!(
         "  starting a container of `{}` for environment `{}` ...",
         spec.image, plan.environment.name

@@ -30,6 +30,8 @@ pub const LABEL_MANAGED: &str = "io.stagegate.managed";
 pub const LABEL_SESSION: &str = "io.stagegate.session";
 /// The project root the run came from.
 pub const LABEL_PROJECT: &str = "io.stagegate.project";
+/// The host whose `stagegate` process started the container.
+pub const LABEL_HOST: &str = "io.stagegate.host";
 /// The environment, system, release and stage, for people reading `docker ps`.
 pub const LABEL_ENVIRONMENT: &str = "io.stagegate.environment";
 const LABEL_SYSTEM: &str = "io.stagegate.system";
@@ -181,11 +183,11 @@ impl ContainerLabels {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
         let session = format!("{}-{nanos}", std::process::id());
-        let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
         let labels = BTreeMap::from([
             (LABEL_MANAGED.to_string(), "true".to_string()),
             (LABEL_SESSION.to_string(), session.clone()),
-            (LABEL_PROJECT.to_string(), root.display().to_string()),
+            (LABEL_PROJECT.to_string(), project_label(root)),
+            (LABEL_HOST.to_string(), host_name()),
             (LABEL_ENVIRONMENT.to_string(), plan.environment.name.clone()),
             (LABEL_SYSTEM.to_string(), plan.system.clone()),
             (LABEL_RELEASE.to_string(), plan.release.clone()),
@@ -193,6 +195,19 @@ impl ContainerLabels {
         ]);
         ContainerLabels { session, labels }
     }
+}
+
+/// The project label of a root: its canonical path.
+fn project_label(root: &Path) -> String {
+    std::fs::canonicalize(root)
+        .unwrap_or_else(|_| root.to_path_buf())
+        .display()
+        .to_string()
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map_or_else(|_| "localhost".to_string(), |h| h.trim().to_string())
 }
 
 /// A started, ready container.
@@ -413,6 +428,75 @@ pub async fn sweep(session: &str) -> Result<usize, ProvisionError> {
     let mut removed = 0;
     for summary in listed {
         let Some(id) = summary.id else { continue };
+        let options = RemoveContainerOptionsBuilder::new()
+            .force(true)
+            .v(true)
+            .build();
+        match tokio::time::timeout(REMOVE_TIMEOUT, docker.remove_container(&id, Some(options)))
+            .await
+        {
+            Ok(Ok(()))
+            | Ok(Err(testcontainers::bollard::errors::Error::DockerResponseServerError {
+                status_code: 404,
+                ..
+            })) => removed += 1,
+            Ok(Err(e)) => {
+                return Err(ProvisionError::Container {
+                    id,
+                    reason: format!("cannot remove it: {e}"),
+                })
+            }
+            Err(_) => return Err(timed_out(&id)),
+        }
+    }
+    Ok(removed)
+}
+
+/// Removes this project's containers left by a `stagegate` process that died without
+/// cleaning up (SIGKILL, a crash, power loss): their session names a process that no
+/// longer runs on this host. Containers of live processes, and of other hosts sharing
+/// the engine, are left alone. Gives how many were removed.
+pub async fn sweep_orphans(root: &Path) -> Result<usize, ProvisionError> {
+    let docker = engine().await?;
+    let filters = HashMap::from([(
+        "label",
+        vec![
+            format!("{LABEL_MANAGED}=true"),
+            format!("{LABEL_PROJECT}={}", project_label(root)),
+        ],
+    )]);
+    let options = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&filters)
+        .build();
+    let listed = tokio::time::timeout(ENGINE_TIMEOUT, docker.list_containers(Some(options)))
+        .await
+        .map_err(|_| timed_out("(listing)"))?
+        .map_err(|e| ProvisionError::Container {
+            id: "(listing)".into(),
+            reason: format!("cannot list the project's containers: {e}"),
+        })?;
+    let host = host_name();
+    let mut removed = 0;
+    for summary in listed {
+        let (Some(id), Some(labels)) = (summary.id, summary.labels) else {
+            continue;
+        };
+        if labels.get(LABEL_HOST) != Some(&host) {
+            continue;
+        }
+        // The session starts with the pid of the process that started the container.
+        let pid = labels
+            .get(LABEL_SESSION)
+            .and_then(|s| s.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok());
+        match pid {
+            // A live process with that pid may be its owner (or a stranger reusing the
+            // pid): leave the container alone rather than break a running stage.
+            Some(pid) if Path::new(&format!("/proc/{pid}")).exists() => continue,
+            Some(_) => {}
+            None => continue,
+        }
         let options = RemoveContainerOptionsBuilder::new()
             .force(true)
             .v(true)

@@ -130,6 +130,43 @@ fn issue_7_container_stage_passes_and_leaves_no_container() {
 }
 
 #[test]
+fn issue_7_a_container_left_by_a_killed_run_is_removed_by_the_next_run() {
+    let project = container_project(&[], "1s");
+    let root = std::fs::canonicalize(project.root()).expect("canonical root");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("hostname");
+    // What a `stagegate run` killed with SIGKILL leaves: a labelled container whose
+    // session names a process that no longer exists (pids stay below 2^22 on Linux).
+    let orphan = Command::new("docker")
+        .args([
+            "run",
+            "-d",
+            "--label",
+            "io.stagegate.managed=true",
+            "--label",
+        ])
+        .arg(format!("io.stagegate.project={}", root.display()))
+        .args(["--label", "io.stagegate.session=99999999-1", "--label"])
+        .arg(format!("io.stagegate.host={}", host.trim()))
+        .arg(IMAGE)
+        .output()
+        .expect("docker run");
+    assert!(
+        orphan.status.success(),
+        "{}",
+        String::from_utf8_lossy(&orphan.stderr)
+    );
+    assert_eq!(containers_of(&project).len(), 1);
+    let output = support::run(&mut run_trial_test(&project));
+    let text = support::text(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("removed 1 container(s) left by an earlier run whose process died"),
+        "{text}"
+    );
+    assert_eq!(containers_of(&project), Vec::<String>::new(), "{text}");
+}
+
+#[test]
 fn issue_7_container_stage_failing_its_gate_leaves_no_container() {
     // 1.5 s on every API request: far above trial-test's `latency-p95 < 1s`. Readiness
     // by log line here (the passing test uses the HTTP check).
