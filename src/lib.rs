@@ -13,6 +13,7 @@ pub mod gate;
 pub mod ledger;
 pub mod load;
 pub mod measure;
+pub mod metrics;
 pub mod plan;
 pub mod provision;
 pub mod report;

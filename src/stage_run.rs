@@ -6,7 +6,7 @@ use crate::config::suite::SuiteBody;
 use crate::gate::{self, Baseline, CriterionResult, CriterionStatus, GateOutcome, GateVerdict};
 use crate::ledger::{Ledger, LedgerError, NewRun, RunResult, RunRow, RunState};
 use crate::load::{self, Breach, LoadOptions, LoadTick};
-use crate::measure::{ArrivalRate, Measurements, Recorder};
+use crate::measure::{ArrivalRate, Measurements, Recorder, RequestObserver};
 use crate::plan::{Plan, Target, TargetError};
 use crate::report::{self, RunSummary, SUMMARY_FORMAT};
 use crate::security::{self, Finding};
@@ -18,7 +18,7 @@ use std::time::Duration;
 const VERSION_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Something that happened during a stage run, for reporters.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum RunEvent<'a> {
     /// The ledger accepted the run.
     Started {
@@ -51,12 +51,27 @@ pub enum RunEvent<'a> {
         /// One line about it.
         summary: String,
     },
+    /// The run is recorded with its verdict.
+    Finished {
+        /// The run as recorded.
+        run: &'a RunRow,
+        /// The verdict.
+        verdict: &'a GateVerdict,
+        /// What was measured.
+        measurements: &'a Measurements,
+    },
 }
 
 /// Receives run events.
 pub trait EventSink: Sync {
     /// Handles one event.
     fn event(&self, event: RunEvent<'_>);
+
+    /// Something that sees every request of load suite `suite` as it completes (live
+    /// metrics); none by default.
+    fn request_observer(&self, _suite: &str) -> Option<Arc<dyn RequestObserver>> {
+        None
+    }
 }
 
 /// A sink that ignores everything.
@@ -147,21 +162,27 @@ pub async fn run_stage(
             }
             Ok(seen) => {
                 let reason = format!("environment serves release {seen}, not {}", plan.release);
-                finish(
+                let verdict = GateVerdict {
+                    outcome: GateOutcome::Failed,
+                    results: vec![],
+                    warnings: 0,
+                    warnings_block: false,
+                };
+                let aborted = finish(
                     ledger,
                     &run,
                     RunState::Aborted,
                     Some(&seen),
-                    &GateVerdict {
-                        outcome: GateOutcome::Failed,
-                        results: vec![],
-                        warnings: 0,
-                        warnings_block: false,
-                    },
+                    &verdict,
                     &measurements,
                     &report_dir,
                     Some(&reason),
                 )?;
+                sink.event(RunEvent::Finished {
+                    run: &aborted,
+                    verdict: &verdict,
+                    measurements: &measurements,
+                });
                 return Err(StageRunError::WrongRelease {
                     environment: plan.environment.name.clone(),
                     expected: plan.release.clone(),
@@ -174,6 +195,7 @@ pub async fn run_stage(
     }
 
     let mut aborted: Option<Breach> = None;
+    let window_start = chrono::Utc::now();
     if version_problem.is_none() {
         for suite in &plan.suites {
             if aborted.is_some() {
@@ -186,7 +208,10 @@ pub async fn run_stage(
             });
             let summary = match &suite.body {
                 SuiteBody::Load(load_suite) => {
-                    let recorder = Arc::new(Recorder::new());
+                    let recorder = Arc::new(match sink.request_observer(&suite.name) {
+                        Some(observer) => Recorder::with_observer(observer),
+                        None => Recorder::new(),
+                    });
                     let on_tick = |tick: LoadTick| {
                         sink.event(RunEvent::LoadProgress {
                             suite: &suite.name,
@@ -198,17 +223,28 @@ pub async fn run_stage(
                         abort: &plan.abort,
                         shared_client: false,
                     };
-                    match load::run(&suite.name, load_suite, options, &target, recorder.clone(), &on_tick).await {
+                    match load::run(
+                        &suite.name,
+                        load_suite,
+                        options,
+                        &target,
+                        recorder.clone(),
+                        &on_tick,
+                    )
+                    .await
+                    {
                         Ok(report) => {
                             recorder.finish_into(&mut measurements, report.elapsed);
                             if let Some(rate) = plan.traffic.rate {
                                 // Judge the rate at full load, not during the ramp.
                                 let from = plan.traffic.ramp_up.as_secs_f64().ceil() as u64;
                                 let to = from + plan.traffic.duration.as_secs_f64().ceil() as u64;
-                                measurements.arrival = ArrivalRate::measure(rate, &measurements.series, from, to);
+                                measurements.arrival =
+                                    ArrivalRate::measure(rate, &measurements.series, from, to);
                             }
                             let snap = recorder.snapshot();
-                            let mut line = format!("{} requests, {} failed", snap.requests, snap.errors);
+                            let mut line =
+                                format!("{} requests, {} failed", snap.requests, snap.errors);
                             if let Some(breach) = report.aborted {
                                 line = format!("{line}; ABORTED: {breach}");
                                 aborted = Some(breach);
@@ -250,6 +286,14 @@ pub async fn run_stage(
                 summary,
             });
         }
+    }
+
+    if version_problem.is_none() && plan.gate.criteria.iter().any(|c| c.query.is_some()) {
+        let window = crate::metrics::promql::RunWindow {
+            start: window_start,
+            end: chrono::Utc::now(),
+        };
+        measurements.promql = crate::metrics::promql::observe_gate(plan, &window).await;
     }
 
     let baseline = match ledger.baseline(&plan.system, plan.stage, &plan.release)? {
@@ -313,6 +357,11 @@ pub async fn run_stage(
         &report_dir,
         abort_reason.as_deref(),
     )?;
+    sink.event(RunEvent::Finished {
+        run: &run,
+        verdict: &verdict,
+        measurements: &measurements,
+    });
     let summary = RunSummary {
         format: SUMMARY_FORMAT.into(),
         system: plan.system.clone(),

@@ -56,7 +56,9 @@ impl Template {
 
     /// A template that is all literal text, even if it contains `{{`.
     pub fn literal(text: &str) -> Template {
-        Template { parts: vec![Part::Literal(text.to_string())] }
+        Template {
+            parts: vec![Part::Literal(text.to_string())],
+        }
     }
 
     /// The variable names this template refers to.

@@ -13,5 +13,8 @@ mod validation;
 #[path = "integration/load.rs"]
 mod load;
 
+#[path = "integration/metrics.rs"]
+mod metrics;
+
 #[path = "integration/provision.rs"]
 mod provision;

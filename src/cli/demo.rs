@@ -3,6 +3,7 @@
 //! release 1.0.0 goes through all four stages, then 1.1.0, which carries a latency
 //! regression, is stopped by its `real-test` gate.
 
+use super::metrics_args::LiveMetrics;
 use super::progress::TerminalProgress;
 use super::status::{pipeline_table, release_states};
 use crate::config::Project;
@@ -60,6 +61,8 @@ pub struct DemoArgs {
     /// Folder for the demo's files, ledger and reports [default: a new temporary folder].
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub metrics: super::metrics_args::MetricsArgs,
 }
 
 pub(super) async fn run(args: DemoArgs) -> u8 {
@@ -119,11 +122,23 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
         Ledger::open(&dir.join(".stagegate").join("ledger.db")).map_err(|e| e.to_string())?;
     let secrets = move |name: &str| (name == "DVC_PROD_API_KEY").then(|| api_key.clone());
     let mut as_designed = true;
+    let live = LiveMetrics::start(&args.metrics).await?;
+    let terminal = TerminalProgress::new();
+    let sink = LiveMetrics::sink(&live, &terminal);
 
     println!("== release 1.0.0: a good release goes through all four stages ==");
     for stage in StageId::ALL {
-        let passed =
-            stage_and_approve(&project, &mut ledger, &dir, "1.0.0", stage, &secrets, true).await?;
+        let passed = stage_and_approve(
+            &project,
+            &mut ledger,
+            &dir,
+            "1.0.0",
+            stage,
+            &secrets,
+            true,
+            &*sink,
+        )
+        .await?;
         as_designed &= passed;
         if !passed {
             break;
@@ -143,6 +158,7 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
         StageId::TrialTest,
         &secrets,
         true,
+        &*sink,
     )
     .await?;
     let real = stage_and_approve(
@@ -153,6 +169,7 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
         StageId::RealTest,
         &secrets,
         false,
+        &*sink,
     )
     .await?;
     as_designed &= trial && !real;
@@ -178,6 +195,10 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
         "     cargo run -- --root {} history dichvucong --release 1.1.0",
         dir.display()
     );
+    drop(sink);
+    if let Some(live) = live {
+        live.finish().await;
+    }
     test.stop().await;
     production.stop().await;
     println!(
@@ -192,6 +213,7 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
 }
 
 /// Runs a stage; when it passes and `approve` is set, the release managers approve it.
+#[allow(clippy::too_many_arguments)]
 async fn stage_and_approve(
     project: &Project,
     ledger: &mut Ledger,
@@ -200,6 +222,7 @@ async fn stage_and_approve(
     stage: StageId,
     secrets: &(dyn Fn(&str) -> Option<String> + Sync),
     approve: bool,
+    sink: &dyn crate::stage_run::EventSink,
 ) -> Result<bool, String> {
     println!(
         "\n-- stage {} `{stage}` ({}) of release {release}",
@@ -209,7 +232,7 @@ async fn stage_and_approve(
     let plan =
         crate::plan::build(project, "dichvucong", release, stage).map_err(|e| e.to_string())?;
     let out = dir.join(".stagegate").join("runs");
-    let outcome = stage_run::run_stage(&plan, ledger, QA, &out, secrets, &TerminalProgress::new())
+    let outcome = stage_run::run_stage(&plan, ledger, QA, &out, secrets, sink)
         .await
         .map_err(|e| e.to_string())?;
     println!("{}", report::verdict_table(&outcome.verdict));

@@ -66,7 +66,9 @@ fn parse_method(text: &str) -> Result<HttpMethod, String> {
         "PUT" => Ok(HttpMethod::Put),
         "PATCH" => Ok(HttpMethod::Patch),
         "DELETE" => Ok(HttpMethod::Delete),
-        other => Err(format!("unsupported method `{other}` (expected GET, HEAD, POST, PUT, PATCH or DELETE)")),
+        other => Err(format!(
+            "unsupported method `{other}` (expected GET, HEAD, POST, PUT, PATCH or DELETE)"
+        )),
     }
 }
 
@@ -101,7 +103,10 @@ struct Progress(TerminalProgress);
 
 impl Progress {
     fn tick(&self, tick: LoadTick) {
-        self.0.event(RunEvent::LoadProgress { suite: "load", tick });
+        self.0.event(RunEvent::LoadProgress {
+            suite: "load",
+            tick,
+        });
     }
 }
 
@@ -109,11 +114,17 @@ pub(super) async fn run(args: LoadArgs) -> u8 {
     let url = match url::Url::parse(&args.url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => u,
         _ => {
-            eprintln!("error: `{}` is not an http(s) URL (hint: http://127.0.0.1:8080/path)", args.url);
+            eprintln!(
+                "error: `{}` is not an http(s) URL (hint: http://127.0.0.1:8080/path)",
+                args.url
+            );
             return exit_code::INVALID_INPUT;
         }
     };
-    if args.users == 0 || args.duration.is_zero() || args.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
+    if args.users == 0
+        || args.duration.is_zero()
+        || args.rate.is_some_and(|r| !(r > 0.0 && r.is_finite()))
+    {
         eprintln!("error: --users, --duration and --rate must be positive");
         return exit_code::INVALID_INPUT;
     }
@@ -133,8 +144,15 @@ pub(super) async fn run(args: LoadArgs) -> u8 {
                 name: format!("{} {}", args.method, url.path()),
                 method: args.method,
                 path: Template::literal(&path),
-                headers: args.headers.iter().map(|(k, v)| (k.clone(), Template::literal(v))).collect(),
-                body: args.body.as_deref().map_or(StepBody::None, |b| StepBody::Text(Template::literal(b))),
+                headers: args
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Template::literal(v)))
+                    .collect(),
+                body: args
+                    .body
+                    .as_deref()
+                    .map_or(StepBody::None, |b| StepBody::Text(Template::literal(b))),
                 checks: Vec::new(),
                 extract: Vec::new(),
                 latency_budget: None,
@@ -154,9 +172,14 @@ pub(super) async fn run(args: LoadArgs) -> u8 {
     let recorder = Arc::new(Recorder::new());
     let progress = Progress(TerminalProgress::new());
     let on_tick = |tick: LoadTick| progress.tick(tick);
-    let options = LoadOptions { traffic: &traffic, abort: &[], shared_client: true };
+    let options = LoadOptions {
+        traffic: &traffic,
+        abort: &[],
+        shared_client: true,
+    };
     let target = Target::without_secrets(&base);
-    let report = match load::run("load", &suite, options, &target, recorder.clone(), &on_tick).await {
+    let report = match load::run("load", &suite, options, &target, recorder.clone(), &on_tick).await
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -166,7 +189,14 @@ pub(super) async fn run(args: LoadArgs) -> u8 {
     let mut m = Measurements::default();
     recorder.finish_into(&mut m, report.elapsed);
     let from = traffic.ramp_up.as_secs_f64().ceil() as u64;
-    let rate = args.rate.and_then(|r| ArrivalRate::measure(r, &m.series, from, from + traffic.duration.as_secs_f64().ceil() as u64));
+    let rate = args.rate.and_then(|r| {
+        ArrivalRate::measure(
+            r,
+            &m.series,
+            from,
+            from + traffic.duration.as_secs_f64().ceil() as u64,
+        )
+    });
     let summary = LoadSummary {
         url: args.url.clone(),
         users: args.users,
@@ -201,10 +231,18 @@ fn print_text(s: &LoadSummary) {
         println!("    {kind:?}: {n}");
     }
     if let Some(p) = &s.latency_ms {
-        println!("  latency    p50 {:.2}ms  p90 {:.2}ms  p95 {:.2}ms  p99 {:.2}ms  max {:.2}ms", p.p50, p.p90, p.p95, p.p99, p.max);
+        println!(
+            "  latency    p50 {:.2}ms  p90 {:.2}ms  p95 {:.2}ms  p99 {:.2}ms  max {:.2}ms",
+            p.p50, p.p90, p.p95, p.p99, p.max
+        );
     }
     if let Some(r) = &s.rate {
-        println!("  rate       target {:.1}/s, achieved {:.1}/s, shortfall {:.1}%", r.target_rps, r.achieved_rps, r.shortfall * 100.0);
+        println!(
+            "  rate       target {:.1}/s, achieved {:.1}/s, shortfall {:.1}%",
+            r.target_rps,
+            r.achieved_rps,
+            r.shortfall * 100.0
+        );
     }
     if let Some(e) = &s.first_error {
         println!("  first error: {e}");

@@ -8,11 +8,13 @@ mod history;
 mod interruption;
 mod ledger_cmd;
 mod load_cmd;
+mod metrics_args;
 mod plan_cmd;
 mod progress;
 mod provisioning;
 mod run;
 mod sample_system;
+mod serve;
 mod status;
 mod validate;
 
@@ -101,7 +103,9 @@ pub enum Command {
     Ledger(ledger_cmd::LedgerCommand),
     /// Ad-hoc load on one URL with no files (like hey or oha), driven by goose.
     /// Exit 0 when it ran, 1 when every request failed, 2 on bad arguments.
-    #[command(after_help = "Examples:\n  stagegate load http://127.0.0.1:8080/health --users 50 --duration 30s\n  stagegate load http://127.0.0.1:8080/api/x -m POST -H 'Content-Type: application/json' -b '{}' --rate 200 --output json")]
+    #[command(
+        after_help = "Examples:\n  stagegate load http://127.0.0.1:8080/health --users 50 --duration 30s\n  stagegate load http://127.0.0.1:8080/api/x -m POST -H 'Content-Type: application/json' -b '{}' --rate 200 --output json"
+    )]
     Load(load_cmd::LoadArgs),
     /// Start the sample public-service portal on loopback (it can be told to misbehave).
     #[command(name = "sample-system")]
@@ -109,6 +113,10 @@ pub enum Command {
     /// Run the whole pipeline on two sample instances (test, production): release 1.0.0
     /// through all four stages, then 1.1.0 stopped by its real-test gate.
     Demo(demo::DemoArgs),
+    /// Serve the ledger's state as Prometheus metrics (the rollout board for dashboards):
+    /// stage states, last gate results, pending approvals, age of the last run.
+    #[command(after_help = "Example:\n  stagegate serve --listen 127.0.0.1:9464")]
+    Serve(serve::ServeArgs),
 }
 
 /// Entry point of the binary.
@@ -173,6 +181,7 @@ async fn dispatch(cli: Cli) -> u8 {
         Command::Load(args) => load_cmd::run(args).await,
         Command::SampleSystem(args) => sample_system::run(args).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::Serve(args) => serve::run(&ledger_path, args).await,
     }
 }
 

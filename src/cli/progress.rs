@@ -74,6 +74,7 @@ impl EventSink for TerminalProgress {
                 }
                 let _ = writeln!(err, "  suite {suite}: {summary}");
             }
+            RunEvent::Finished { .. } => {}
         }
     }
 }

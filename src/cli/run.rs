@@ -1,6 +1,7 @@
 //! `stagegate run`: one stage of one release, end to end.
 
 use super::interruption::{self, Interrupts, RunTracker};
+use super::metrics_args::LiveMetrics;
 use super::progress::TerminalProgress;
 use super::provisioning;
 use super::OutputFormat;
@@ -31,6 +32,8 @@ pub struct RunArgs {
     /// Output format of the verdict on standard output.
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
+    #[command(flatten)]
+    pub metrics: super::metrics_args::MetricsArgs,
 }
 
 pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
@@ -58,6 +61,14 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
         .out
         .clone()
         .unwrap_or_else(|| root.join(".stagegate").join("runs"));
+    // Before the container starts, so that a bad metrics flag leaves nothing to clean up.
+    let live = match LiveMetrics::start(&args.metrics).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit_code::INVALID_INPUT;
+        }
+    };
     let container = match provisioning::start(root, &plan, &mut interrupts).await {
         Ok(c) => c,
         Err(code) => return code,
@@ -67,26 +78,32 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
         .map_or_else(|| plan.clone(), |c| c.point(&plan));
     let secrets = |name: &str| std::env::var(name).ok();
     let tracker = RunTracker::new(TerminalProgress::new());
+    let sink = LiveMetrics::sink(&live, &tracker);
     let ended = tokio::select! {
-        result = stage_run::run_stage(&plan, &mut ledger, &args.actor, &out, &secrets, &tracker) => Ok(result),
+        result = stage_run::run_stage(&plan, &mut ledger, &args.actor, &out, &secrets, &*sink) => Ok(result),
         signal = interrupts.recv() => Err(signal),
     };
+    drop(sink);
     let report_dir = tracker
         .run_id()
         .map(|id| stage_run::report_dir(&out, &plan, id));
     provisioning::finish(container, report_dir.as_deref()).await;
     let outcome = match ended {
         Err(signal) => {
+            // No lingering for a last scrape: an interrupted command should end now.
             return interruption::record_aborted(
                 &mut ledger,
                 tracker.run_id(),
                 report_dir.as_deref(),
                 signal,
-            )
+            );
         }
         Ok(Ok(o)) => o,
         Ok(Err(e)) => {
             eprintln!("error: {e}");
+            if let Some(live) = live {
+                live.finish().await;
+            }
             return match e {
                 StageRunError::Target(_) => exit_code::INVALID_INPUT,
                 StageRunError::Ledger(crate::ledger::LedgerError::Refused(_))
@@ -117,6 +134,11 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
                 );
             }
         }
+    }
+    // The verdict is shown first; then the final metrics are pushed and, with
+    // `--metrics-linger`, left up for one last scrape.
+    if let Some(live) = live {
+        live.finish().await;
     }
     match outcome.verdict.outcome {
         GateOutcome::Passed => exit_code::OK,

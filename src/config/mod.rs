@@ -9,6 +9,7 @@ pub mod diagnostic;
 pub mod environment;
 pub mod matcher;
 pub mod provision;
+pub mod promql;
 pub mod rollout;
 pub mod suite;
 pub mod traffic;
@@ -104,6 +105,11 @@ pub fn load(root: &Path) -> Result<Project, LoadError> {
         .filter(|e: &&Environment| e.tier == environment::Tier::Production)
         .map(|e| e.name.clone())
         .collect();
+    let prometheus_names: BTreeSet<String> = environments
+        .values()
+        .filter(|e| e.prometheus_url.is_some())
+        .map(|e| e.name.clone())
+        .collect();
     let mut systems = BTreeMap::new();
     for system_dir in subfolders(&scenario_dir)? {
         let folder = stem(&system_dir);
@@ -132,6 +138,7 @@ pub fn load(root: &Path) -> Result<Project, LoadError> {
             environments: &env_names,
             suites: &suite_names,
             production: &production_names,
+            with_prometheus: &prometheus_names,
         };
         if let Some(rollout) = rollout::parse(&rollout_file, &folder, &known, &mut diagnostics) {
             let (files_digest, files) = digest_system(root, &system_dir, &rollout, &env_files)?;

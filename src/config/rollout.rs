@@ -3,6 +3,7 @@
 //! policy. Names of environments and suites are checked against the project here.
 
 use super::diagnostic::{Diagnostics, SourceFile};
+pub use super::promql::PromqlQuery;
 use super::traffic::{self, RawTraffic, Traffic};
 use super::units::{Threshold, Unit};
 use crate::stage::StageId;
@@ -113,6 +114,8 @@ pub enum MetricId {
     SecurityHigh,
     /// Security findings of severity critical.
     SecurityCritical,
+    /// A PromQL query against the environment's Prometheus (server-side metrics).
+    Promql,
 }
 
 impl MetricId {
@@ -134,6 +137,7 @@ impl MetricId {
             MetricId::SecurityMedium => "security-medium",
             MetricId::SecurityHigh => "security-high",
             MetricId::SecurityCritical => "security-critical",
+            MetricId::Promql => "promql",
         }
     }
 
@@ -145,7 +149,9 @@ impl MetricId {
             | MetricId::LatencyP95
             | MetricId::LatencyP99
             | MetricId::LatencyMax => Unit::Milliseconds,
-            MetricId::ErrorRate | MetricId::CheckFailureRate | MetricId::RateShortfall => Unit::Ratio,
+            MetricId::ErrorRate | MetricId::CheckFailureRate | MetricId::RateShortfall => {
+                Unit::Ratio
+            }
             MetricId::Throughput => Unit::PerSecond,
             MetricId::Requests
             | MetricId::SecurityInfo
@@ -153,6 +159,7 @@ impl MetricId {
             | MetricId::SecurityMedium
             | MetricId::SecurityHigh
             | MetricId::SecurityCritical => Unit::Count,
+            MetricId::Promql => Unit::Number,
         }
     }
 
@@ -177,6 +184,18 @@ pub struct Criterion {
     pub rule: CriterionRule,
     /// Fewer samples than this is "insufficient data", never a pass.
     pub min_samples: Option<u64>,
+    /// The query of a `promql` criterion; `None` for every other metric.
+    pub query: Option<PromqlQuery>,
+}
+
+impl Criterion {
+    /// A short label for tables and metrics: the metric id, or `promql:<name>`.
+    pub fn label(&self) -> String {
+        match &self.query {
+            Some(q) => format!("promql:{}", q.name()),
+            None => self.metric.to_string(),
+        }
+    }
 }
 
 /// How a criterion is judged.
@@ -202,13 +221,13 @@ pub enum CriterionRule {
 
 impl fmt::Display for Criterion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = self.label();
         match &self.rule {
-            CriterionRule::Threshold { pass, .. } => write!(f, "{} {pass}", self.metric),
+            CriterionRule::Threshold { pass, .. } => write!(f, "{what} {pass}"),
             CriterionRule::Regression { max, .. } => {
                 write!(
                     f,
-                    "{} regression <= {:.0}% vs last passed release",
-                    self.metric,
+                    "{what} regression <= {:.0}% vs last passed release",
                     max * 100.0
                 )
             }
@@ -265,7 +284,6 @@ struct RawAbort {
     for_: Option<Spanned<String>>,
 }
 
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawGate {
@@ -283,6 +301,8 @@ struct RawCriterion {
     max_regression: Option<Spanned<String>>,
     warn_regression: Option<Spanned<String>>,
     min_samples: Option<u64>,
+    query: Option<Spanned<String>>,
+    name: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -308,6 +328,8 @@ pub struct KnownNames<'a> {
     pub suites: &'a BTreeSet<String>,
     /// Names of the environments whose tier is production.
     pub production: &'a BTreeSet<String>,
+    /// Names of the environments that have a `prometheus-url`.
+    pub with_prometheus: &'a BTreeSet<String>,
 }
 
 /// Parses and validates a rollout file; `folder` is the system folder's name.
@@ -395,6 +417,25 @@ fn parse_stage(
     }
     let traffic = traffic::parse(file, &raw.traffic, diagnostics);
     let gate = parse_gate(file, &raw.gate, diagnostics);
+    if known.environments.contains(raw.environment.get_ref())
+        && !known.with_prometheus.contains(raw.environment.get_ref())
+    {
+        // Caught here rather than at run time, where it could only fail the gate after
+        // the whole load had been sent.
+        for c in raw
+            .gate
+            .criteria
+            .get_ref()
+            .iter()
+            .filter(|c| *c.metric.get_ref() == MetricId::Promql)
+        {
+            diagnostics.push(file.diagnostic(
+                c.metric.span(),
+                format!("a `promql` criterion needs a Prometheus, and environment `{}` has no `prometheus-url`", raw.environment.get_ref()),
+                Some(format!("`prometheus-url = \"http://127.0.0.1:9090\"` in environments/{}.toml", raw.environment.get_ref())),
+            ));
+        }
+    }
     let abort = parse_abort(file, &raw.abort, diagnostics);
     if raw.abort.is_empty() && known.production.contains(raw.environment.get_ref()) {
         // Production load without a brake is how a trial becomes an outage.
@@ -433,7 +474,11 @@ fn parse_stage(
     })
 }
 
-fn parse_abort(file: &SourceFile, raw: &[RawAbort], diagnostics: &mut Diagnostics) -> Vec<AbortCriterion> {
+fn parse_abort(
+    file: &SourceFile,
+    raw: &[RawAbort],
+    diagnostics: &mut Diagnostics,
+) -> Vec<AbortCriterion> {
     let mut out = Vec::new();
     for a in raw {
         let metric = *a.metric.get_ref();
@@ -471,7 +516,11 @@ fn parse_abort(file: &SourceFile, raw: &[RawAbort], diagnostics: &mut Diagnostic
             Some(text) => match super::units::parse_duration(text.get_ref()) {
                 Ok(d) => d,
                 Err(e) => {
-                    diagnostics.push(file.diagnostic(text.span(), format!("bad duration `{}`: {e}", text.get_ref()), Some("a duration such as `3s`".into())));
+                    diagnostics.push(file.diagnostic(
+                        text.span(),
+                        format!("bad duration `{}`: {e}", text.get_ref()),
+                        Some("a duration such as `3s`".into()),
+                    ));
                     continue;
                 }
             },
@@ -604,11 +653,13 @@ fn parse_gate(file: &SourceFile, raw: &RawGate, diagnostics: &mut Diagnostics) -
                 None
             }
         };
+        let query = promql_query(file, c, diagnostics);
         if let Some(rule) = rule {
             criteria.push(Criterion {
                 metric,
                 rule,
                 min_samples: c.min_samples,
+                query,
             });
         }
     }
@@ -624,5 +675,212 @@ fn example_threshold(unit: Unit) -> &'static str {
         Unit::Ratio => "< 1%",
         Unit::PerSecond => ">= 20/s",
         Unit::Count => "== 0",
+        Unit::Number => "< 0.5",
+    }
+}
+
+/// The `query` (and `name`) of a `promql` criterion, checked: present exactly when the
+/// metric is `promql`, not blank, and using only known `$variables`.
+fn promql_query(
+    file: &SourceFile,
+    c: &RawCriterion,
+    diagnostics: &mut Diagnostics,
+) -> Option<PromqlQuery> {
+    let is_promql = *c.metric.get_ref() == MetricId::Promql;
+    if !is_promql {
+        if let Some(q) = &c.query {
+            diagnostics.push(file.diagnostic(
+                q.span(),
+                "`query` goes with `metric = \"promql\"`",
+                Some("`metric = \"promql\"`, or remove `query`".into()),
+            ));
+        }
+        if let Some(n) = &c.name {
+            diagnostics.push(file.diagnostic(
+                n.span(),
+                "`name` goes with `metric = \"promql\"`",
+                Some("remove `name`".into()),
+            ));
+        }
+        return None;
+    }
+    let Some(query) = &c.query else {
+        diagnostics.push(file.diagnostic(
+            c.metric.span(),
+            "a `promql` criterion needs a `query`",
+            Some(
+                "e.g. `query = \"sum(rate(http_requests_total{status=~'5..'}[$__range]))\"`".into(),
+            ),
+        ));
+        return None;
+    };
+    let before = diagnostics.0.len();
+    if query.get_ref().trim().is_empty() {
+        diagnostics.push(file.diagnostic(
+            query.span(),
+            "the query is empty",
+            Some("a PromQL expression".into()),
+        ));
+    }
+    for name in super::promql::unknown_variables(query.get_ref()) {
+        diagnostics.push(file.diagnostic(
+            query.span(),
+            format!("unknown variable `${name}` in the query"),
+            Some(format!(
+                    "one of {}",
+                    super::promql::VARIABLES
+                        .map(|v| format!("`${v}`"))
+                        .join(", ")
+                )),
+        ));
+    }
+    if let Some(n) = &c.name {
+        if n.get_ref().trim().is_empty() || n.get_ref().chars().any(char::is_control) {
+            diagnostics.push(file.diagnostic(
+                n.span(),
+                "the name is empty",
+                Some("a short name such as `server-p95`".into()),
+            ));
+        }
+    }
+    (diagnostics.0.len() == before).then(|| PromqlQuery {
+        text: query.get_ref().clone(),
+        name: c.name.as_ref().map(|n| n.get_ref().clone()),
+    })
+}
+
+#[cfg(test)]
+mod promql_tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    const SAMPLE: &str = include_str!("../../scenarios/dichvucong/rollout.toml");
+    const LINE: &str = r#"{ metric = "requests", pass = ">= 10" },"#;
+
+    fn parse_with(criterion: &str) -> (Option<Rollout>, Diagnostics) {
+        assert!(SAMPLE.contains(LINE), "the sample plan changed");
+        let file = SourceFile {
+            path: PathBuf::from("rollout.toml"),
+            text: SAMPLE.replace(LINE, criterion),
+        };
+        let environments: BTreeSet<String> = ["test", "production"].map(String::from).into();
+        let suites: BTreeSet<String> = [
+            "tra-cuu-va-nop-ho-so",
+            "giam-sat-tong-hop",
+            "bao-mat-co-ban",
+            "bao-mat-xam-nhap",
+        ]
+        .map(String::from)
+        .into();
+        let mut diagnostics = Diagnostics::default();
+        let rollout = parse(
+            &file,
+            "dichvucong",
+            &KnownNames {
+                environments: &environments,
+                suites: &suites,
+                production: &["production".to_string()].into(),
+                with_prometheus: &["production".to_string()].into(),
+            },
+            &mut diagnostics,
+        );
+        (rollout, diagnostics)
+    }
+
+    fn position(criterion: &str, needle: &str) -> (usize, usize) {
+        let text = SAMPLE.replace(LINE, criterion);
+        let at = text.find(needle).unwrap();
+        let line = text[..at].matches('\n').count() + 1;
+        let column = at - text[..at].rfind('\n').map_or(0, |i| i + 1) + 1;
+        (line, column)
+    }
+
+    #[test]
+    fn a_promql_criterion_keeps_its_query_and_number_threshold() {
+        let c = r#"{ metric = "promql", name = "server-p95", query = "histogram_quantile(0.95, sum by (le) (rate(x_bucket[$__range])))", pass = "< 0.25", min-samples = 3 },"#;
+        let (rollout, diagnostics) = parse_with(c);
+        assert!(diagnostics.0.is_empty(), "{diagnostics:?}");
+        let gate = &rollout.unwrap().stages[&StageId::RealProduction].gate;
+        let promql = gate
+            .criteria
+            .iter()
+            .find(|c| c.metric == MetricId::Promql)
+            .unwrap();
+        assert_eq!(promql.query.as_ref().unwrap().name(), "server-p95");
+        assert_eq!(promql.to_string(), "promql:server-p95 < 0.2500");
+        assert_eq!(promql.min_samples, Some(3));
+    }
+
+    #[test]
+    fn a_promql_criterion_without_query_points_at_its_metric() {
+        let c = r#"{ metric = "promql", pass = "< 0.5" },"#;
+        let (rollout, diagnostics) = parse_with(c);
+        assert!(rollout.is_none());
+        assert_eq!(diagnostics.0.len(), 1, "{diagnostics:?}");
+        let d = &diagnostics.0[0];
+        assert_eq!(d.message, "a `promql` criterion needs a `query`");
+        assert_eq!((d.line, d.column), position(c, "\"promql\""));
+    }
+
+    #[test]
+    fn an_unknown_variable_and_a_stray_query_are_refused_where_written() {
+        let c = r#"{ metric = "promql", query = "rate(x[$__interval])", pass = "< 0.5" }, { metric = "error-rate", query = "up", pass = "< 1%" },"#;
+        let (_, diagnostics) = parse_with(c);
+        let messages: Vec<(&str, usize, usize)> = diagnostics
+            .0
+            .iter()
+            .map(|d| (d.message.as_str(), d.line, d.column))
+            .collect();
+        let (l1, c1) = position(c, "\"rate(");
+        let (l2, c2) = position(c, "\"up\"");
+        assert_eq!(
+            messages,
+            vec![
+                ("unknown variable `$__interval` in the query", l1, c1),
+                ("`query` goes with `metric = \"promql\"`", l2, c2)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_promql_criterion_on_an_environment_without_prometheus_is_refused() {
+        let text = SAMPLE.replacen(
+            r#"{ metric = "error-rate", pass = "< 1%" },"#,
+            r#"{ metric = "promql", query = "up", pass = "> 0" },"#,
+            1,
+        );
+        let file = SourceFile {
+            path: PathBuf::from("rollout.toml"),
+            text: text.clone(),
+        };
+        let environments: BTreeSet<String> = ["test", "production"].map(String::from).into();
+        let suites: BTreeSet<String> = [
+            "tra-cuu-va-nop-ho-so",
+            "giam-sat-tong-hop",
+            "bao-mat-co-ban",
+            "bao-mat-xam-nhap",
+        ]
+        .map(String::from)
+        .into();
+        let production: BTreeSet<String> = ["production".to_string()].into();
+        let mut diagnostics = Diagnostics::default();
+        let known = KnownNames {
+            environments: &environments,
+            suites: &suites,
+            production: &production,
+            with_prometheus: &production,
+        };
+        assert!(parse(&file, "dichvucong", &known, &mut diagnostics).is_none());
+        assert_eq!(diagnostics.0.len(), 1, "{diagnostics:?}");
+        let d = &diagnostics.0[0];
+        let at = text.find(r#""promql""#).unwrap();
+        assert_eq!(
+            (d.line, d.column),
+            (
+                text[..at].matches('\n').count() + 1,
+                at - text[..at].rfind('\n').unwrap()
+            )
+        );
+        assert_eq!(d.message, "a `promql` criterion needs a Prometheus, and environment `test` has no `prometheus-url`");
     }
 }

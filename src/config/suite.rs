@@ -276,7 +276,9 @@ impl PartialEq for RegexPattern {
 impl<'de> Deserialize<'de> for RegexPattern {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        regex::Regex::new(&text).map(RegexPattern).map_err(|e| serde::de::Error::custom(format!("bad regular expression: {e}")))
+        regex::Regex::new(&text)
+            .map(RegexPattern)
+            .map_err(|e| serde::de::Error::custom(format!("bad regular expression: {e}")))
     }
 }
 
@@ -290,7 +292,9 @@ impl Extraction {
     /// The variable this extraction sets.
     pub fn variable(&self) -> &str {
         match self {
-            Extraction::JsonPath { into, .. } | Extraction::Header { into, .. } | Extraction::Regex { into, .. } => into,
+            Extraction::JsonPath { into, .. }
+            | Extraction::Header { into, .. }
+            | Extraction::Regex { into, .. } => into,
         }
     }
 }
@@ -740,11 +744,17 @@ fn parse_load(
                 ),
                 (None, None) => StepBody::None,
             };
-            let latency_budget = raw_step.latency_budget.as_ref().and_then(|b| match super::units::parse_duration(b.get_ref()) {
-                Ok(d) => Some(d),
-                Err(e) => {
-                    diagnostics.push(file.diagnostic(b.span(), format!("bad duration `{}`: {e}", b.get_ref()), Some("a duration such as `200ms`".into())));
-                    None
+            let latency_budget = raw_step.latency_budget.as_ref().and_then(|b| {
+                match super::units::parse_duration(b.get_ref()) {
+                    Ok(d) => Some(d),
+                    Err(e) => {
+                        diagnostics.push(file.diagnostic(
+                            b.span(),
+                            format!("bad duration `{}`: {e}", b.get_ref()),
+                            Some("a duration such as `200ms`".into()),
+                        ));
+                        None
+                    }
                 }
             });
             for extraction in &raw_step.extract {

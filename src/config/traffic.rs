@@ -74,26 +74,66 @@ impl Traffic {
         let users = self.users;
         let mut steps = match self.profile {
             Profile::Smoke | Profile::Ramp | Profile::Soak => {
-                vec![LoadStep { users, seconds: ceil(self.ramp_up) }, LoadStep { users, seconds: hold }]
+                vec![
+                    LoadStep {
+                        users,
+                        seconds: ceil(self.ramp_up),
+                    },
+                    LoadStep {
+                        users,
+                        seconds: hold,
+                    },
+                ]
             }
             Profile::Peak => {
-                let ramp = if self.ramp_up.is_zero() { (hold / 10).max(1) } else { ceil(self.ramp_up) };
-                vec![LoadStep { users, seconds: ramp }, LoadStep { users, seconds: hold }]
+                let ramp = if self.ramp_up.is_zero() {
+                    (hold / 10).max(1)
+                } else {
+                    ceil(self.ramp_up)
+                };
+                vec![
+                    LoadStep {
+                        users,
+                        seconds: ramp,
+                    },
+                    LoadStep {
+                        users,
+                        seconds: hold,
+                    },
+                ]
             }
             Profile::Spike => {
                 let base = (users / 5).max(1);
                 let third = (hold / 3).max(1);
                 vec![
-                    LoadStep { users: base, seconds: ceil(self.ramp_up) },
-                    LoadStep { users: base, seconds: third },
+                    LoadStep {
+                        users: base,
+                        seconds: ceil(self.ramp_up),
+                    },
+                    LoadStep {
+                        users: base,
+                        seconds: third,
+                    },
                     LoadStep { users, seconds: 1 },
-                    LoadStep { users, seconds: third },
-                    LoadStep { users: base, seconds: 1 },
-                    LoadStep { users: base, seconds: hold.saturating_sub(2 * third).max(1) },
+                    LoadStep {
+                        users,
+                        seconds: third,
+                    },
+                    LoadStep {
+                        users: base,
+                        seconds: 1,
+                    },
+                    LoadStep {
+                        users: base,
+                        seconds: hold.saturating_sub(2 * third).max(1),
+                    },
                 ]
             }
         };
-        steps.push(LoadStep { users: 0, seconds: 0 });
+        steps.push(LoadStep {
+            users: 0,
+            seconds: 0,
+        });
         steps
     }
 
@@ -123,9 +163,15 @@ pub(super) struct RawTraffic {
 }
 
 /// Parses and checks a traffic table.
-pub(super) fn parse(file: &SourceFile, raw: &RawTraffic, diagnostics: &mut Diagnostics) -> Option<Traffic> {
+pub(super) fn parse(
+    file: &SourceFile,
+    raw: &RawTraffic,
+    diagnostics: &mut Diagnostics,
+) -> Option<Traffic> {
     let before = diagnostics.0.len();
-    let duration_of = |text: &Spanned<String>, diagnostics: &mut Diagnostics| match parse_duration(text.get_ref()) {
+    let duration_of = |text: &Spanned<String>, diagnostics: &mut Diagnostics| match parse_duration(
+        text.get_ref(),
+    ) {
         Ok(d) => Some(d),
         Err(e) => {
             diagnostics.push(file.diagnostic(
@@ -149,12 +195,20 @@ pub(super) fn parse(file: &SourceFile, raw: &RawTraffic, diagnostics: &mut Diagn
         ));
     }
     if *raw.users.get_ref() == 0 {
-        diagnostics.push(file.diagnostic(raw.users.span(), "`users` must be at least 1", Some("a whole number of 1 or more".into())));
+        diagnostics.push(file.diagnostic(
+            raw.users.span(),
+            "`users` must be at least 1",
+            Some("a whole number of 1 or more".into()),
+        ));
     }
     let positive = |value: &Option<Spanned<f64>>, name: &str, diagnostics: &mut Diagnostics| {
         if let Some(v) = value {
             if !(v.get_ref().is_finite() && *v.get_ref() > 0.0) {
-                diagnostics.push(file.diagnostic(v.span(), format!("`{name}` must be positive"), Some("a number above 0".into())));
+                diagnostics.push(file.diagnostic(
+                    v.span(),
+                    format!("`{name}` must be positive"),
+                    Some("a number above 0".into()),
+                ));
             }
         }
     };
@@ -162,16 +216,32 @@ pub(super) fn parse(file: &SourceFile, raw: &RawTraffic, diagnostics: &mut Diagn
     positive(&raw.rate, "rate", diagnostics);
     if let Some(scale) = &raw.scale {
         if !(*scale.get_ref() > 0.0 && *scale.get_ref() <= 1.0) {
-            diagnostics.push(file.diagnostic(scale.span(), "`scale` is the fraction of the load this stage runs", Some("a number above 0 and at most 1, such as `0.25`".into())));
+            diagnostics.push(file.diagnostic(
+                scale.span(),
+                "`scale` is the fraction of the load this stage runs",
+                Some("a number above 0 and at most 1, such as `0.25`".into()),
+            ));
         }
     }
     if let (Some(rate), Some(cap)) = (&raw.rate, &raw.max_rps) {
         if rate.get_ref() > cap.get_ref() {
-            diagnostics.push(file.diagnostic(rate.span(), format!("a target rate of {}/s above the stage's own cap of {}/s can never be reached", rate.get_ref(), cap.get_ref()), Some("`rate` at most `max-rps`".into())));
+            diagnostics.push(file.diagnostic(
+                rate.span(),
+                format!(
+                    "a target rate of {}/s above the stage's own cap of {}/s can never be reached",
+                    rate.get_ref(),
+                    cap.get_ref()
+                ),
+                Some("`rate` at most `max-rps`".into()),
+            ));
         }
     }
     if let Some(i) = raw.iterations.as_ref().filter(|i| *i.get_ref() == 0) {
-        diagnostics.push(file.diagnostic(i.span(), "`iterations` must be at least 1", Some("a whole number of 1 or more".into())));
+        diagnostics.push(file.diagnostic(
+            i.span(),
+            "`iterations` must be at least 1",
+            Some("a whole number of 1 or more".into()),
+        ));
     }
     if diagnostics.0.len() > before {
         return None;
@@ -211,10 +281,32 @@ mod tests {
     #[test]
     fn profiles_shape_users_over_time() {
         let ramp = traffic(Profile::Ramp, 20, 5, 60);
-        assert_eq!(ramp.steps(), vec![LoadStep { users: 20, seconds: 5 }, LoadStep { users: 20, seconds: 60 }, LoadStep { users: 0, seconds: 0 }]);
+        assert_eq!(
+            ramp.steps(),
+            vec![
+                LoadStep {
+                    users: 20,
+                    seconds: 5
+                },
+                LoadStep {
+                    users: 20,
+                    seconds: 60
+                },
+                LoadStep {
+                    users: 0,
+                    seconds: 0
+                }
+            ]
+        );
         assert_eq!(ramp.planned(), Duration::from_secs(65));
         let peak = traffic(Profile::Peak, 20, 0, 60);
-        assert_eq!(peak.steps()[0], LoadStep { users: 20, seconds: 6 });
+        assert_eq!(
+            peak.steps()[0],
+            LoadStep {
+                users: 20,
+                seconds: 6
+            }
+        );
         let spike = traffic(Profile::Spike, 50, 0, 30);
         let users: Vec<u32> = spike.steps().iter().map(|s| s.users).collect();
         assert_eq!(users, vec![10, 10, 50, 50, 10, 10, 0]);

@@ -22,6 +22,8 @@ pub enum Unit {
     PerSecond,
     /// A whole number of things (findings, requests).
     Count,
+    /// A plain number in the query's own units (PromQL criteria: seconds, ratios, bytes).
+    Number,
 }
 
 impl Unit {
@@ -32,6 +34,7 @@ impl Unit {
             Unit::Ratio => "a percentage such as `1%` or a fraction such as `0.01`",
             Unit::PerSecond => "a rate such as `50/s`",
             Unit::Count => "a whole number such as `0`",
+            Unit::Number => "a number such as `0.5`",
         }
     }
 
@@ -61,6 +64,17 @@ impl Unit {
                 }
                 n
             }
+            // A server-side value may be negative (a temperature, a delta): any finite
+            // number is a valid limit.
+            Unit::Number => {
+                return parse_number(text).and_then(|n| {
+                    if n.is_finite() {
+                        Ok(n)
+                    } else {
+                        Err("the value must be a finite number".into())
+                    }
+                })
+            }
         };
         if !value.is_finite() || value < 0.0 {
             return Err("the value must be a finite, non-negative number".into());
@@ -78,6 +92,7 @@ impl Unit {
             Unit::Ratio => format!("{:.2}%", value * 100.0),
             Unit::PerSecond => format!("{value:.1}/s"),
             Unit::Count => format!("{value:.0}"),
+            Unit::Number => format!("{value:.4}"),
         }
     }
 }

@@ -132,7 +132,7 @@ fn evaluate_one(
     let unit = criterion.metric.unit();
     let mut result = CriterionResult {
         criterion: criterion.to_string(),
-        metric: criterion.metric.to_string(),
+        metric: criterion.label(),
         value: None,
         shown: "no data".into(),
         pass: String::new(),
@@ -140,7 +140,7 @@ fn evaluate_one(
         status: CriterionStatus::Fail,
         reason: String::new(),
     };
-    let (value, samples) = match measurements.observe(criterion.metric) {
+    let (value, samples) = match observe(criterion, measurements) {
         Observed::Value { value, samples } if value.is_finite() => (value, samples),
         Observed::Value { .. } => {
             result.reason = "no data: the value is not a number".into();
@@ -168,19 +168,19 @@ fn evaluate_one(
             if !pass.holds(value) {
                 result.reason = format!(
                     "{} is {}, must be {pass}",
-                    criterion.metric,
+                    result.metric,
                     unit.format(value)
                 );
             } else if let Some(warn) = warn.filter(|w| !w.holds(value)) {
                 result.status = CriterionStatus::Warn;
                 result.reason = format!(
                     "{} is {}, should be {warn}",
-                    criterion.metric,
+                    result.metric,
                     unit.format(value)
                 );
             } else {
                 result.status = CriterionStatus::Pass;
-                result.reason = format!("{} is {}", criterion.metric, unit.format(value));
+                result.reason = format!("{} is {}", result.metric, unit.format(value));
             }
         }
         CriterionRule::Regression { max, warn } => {
@@ -191,7 +191,7 @@ fn evaluate_one(
                 result.reason = "no baseline: no earlier release passed this stage".into();
                 return result;
             };
-            let before = match baseline.measurements.observe(criterion.metric) {
+            let before = match observe(criterion, &baseline.measurements) {
                 Observed::Value { value, .. } if value.is_finite() => value,
                 _ => {
                     result.status = CriterionStatus::Warn;
@@ -226,6 +226,14 @@ fn evaluate_one(
         }
     }
     result
+}
+
+/// A criterion's value: by its query for `promql`, by its metric id otherwise.
+fn observe(criterion: &Criterion, measurements: &Measurements) -> Observed {
+    match &criterion.query {
+        Some(query) => measurements.observe_promql(&query.text),
+        None => measurements.observe(criterion.metric),
+    }
 }
 
 fn fill_thresholds(result: &mut CriterionResult, criterion: &Criterion) {
@@ -282,6 +290,7 @@ mod tests {
                 warn: warn.map(|w| Threshold::parse(w, unit).unwrap()),
             },
             min_samples: None,
+            query: None,
         }
     }
 
@@ -367,6 +376,7 @@ mod tests {
                 warn: None,
             },
             min_samples: None,
+            query: None,
         };
         let g = gate(vec![c]);
         let base = Baseline {
@@ -388,6 +398,94 @@ mod tests {
         assert_eq!(
             (first.outcome, first.results[0].status),
             (GateOutcome::Passed, CriterionStatus::Warn)
+        );
+    }
+
+    fn promql(pass: &str) -> Criterion {
+        Criterion {
+            metric: MetricId::Promql,
+            rule: CriterionRule::Threshold {
+                pass: Threshold::parse(pass, crate::config::units::Unit::Number).unwrap(),
+                warn: None,
+            },
+            min_samples: Some(5),
+            query: Some(crate::config::rollout::PromqlQuery {
+                text: "up".into(),
+                name: Some("server".into()),
+            }),
+        }
+    }
+
+    fn with_promql(observed: Observed) -> Measurements {
+        let mut m = measured(10.0, 100, 0);
+        m.promql.insert(
+            "up".into(),
+            crate::measure::PromqlObservation {
+                query: "up".into(),
+                observed,
+            },
+        );
+        m
+    }
+
+    #[test]
+    fn a_promql_criterion_reads_its_query_and_fails_closed() {
+        let g = gate(vec![promql("< 0.5")]);
+        let ok = evaluate(
+            &g,
+            &with_promql(Observed::Value {
+                value: 0.2,
+                samples: 10,
+            }),
+            None,
+        );
+        assert_eq!(
+            (ok.outcome, ok.results[0].metric.as_str()),
+            (GateOutcome::Passed, "promql:server")
+        );
+        let high = evaluate(
+            &g,
+            &with_promql(Observed::Value {
+                value: 0.7,
+                samples: 10,
+            }),
+            None,
+        );
+        assert_eq!(
+            high.results[0].reason,
+            "promql:server is 0.7000, must be < 0.5000"
+        );
+        let few = evaluate(
+            &g,
+            &with_promql(Observed::Value {
+                value: 0.2,
+                samples: 2,
+            }),
+            None,
+        );
+        assert!(
+            few.results[0]
+                .reason
+                .starts_with("insufficient data: 2 samples"),
+            "{}",
+            few.results[0].reason
+        );
+        let unreachable = evaluate(
+            &g,
+            &with_promql(Observed::NoData {
+                reason: "no data: prometheus unreachable at x".into(),
+            }),
+            None,
+        );
+        assert_eq!(
+            (unreachable.outcome, unreachable.results[0].reason.as_str()),
+            (GateOutcome::Failed, "no data: prometheus unreachable at x")
+        );
+        // Never queried (no entry at all) is no data too, never a pass.
+        let missing = evaluate(&g, &measured(10.0, 100, 0), None);
+        assert_eq!(
+            (missing.outcome, missing.results[0].reason.as_str()),
+            (GateOutcome::Failed, "no data: the query was not run")
         );
     }
 }

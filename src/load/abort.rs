@@ -22,6 +22,13 @@ pub struct Breach {
 
 impl fmt::Display for Breach {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.seconds == 0 {
+            return write!(
+                f,
+                "{}: {} {}s into the load",
+                self.criterion, self.value, self.at_second
+            );
+        }
         write!(
             f,
             "abort criterion `{}` breached: {} for {}s (confirmed {}s into the load)",
@@ -91,10 +98,15 @@ impl AbortMonitor {
 }
 
 fn value_of(metric: MetricId, stats: &SecondStats) -> Option<f64> {
-    let latency = |pick: fn(&crate::measure::Percentiles) -> f64| stats.latency_ms.as_ref().map(pick);
+    let latency =
+        |pick: fn(&crate::measure::Percentiles) -> f64| stats.latency_ms.as_ref().map(pick);
     match metric {
-        MetricId::ErrorRate => (stats.requests > 0).then(|| stats.errors as f64 / stats.requests as f64),
-        MetricId::CheckFailureRate => (stats.checks > 0).then(|| stats.check_failures as f64 / stats.checks as f64),
+        MetricId::ErrorRate => {
+            (stats.requests > 0).then(|| stats.errors as f64 / stats.requests as f64)
+        }
+        MetricId::CheckFailureRate => {
+            (stats.checks > 0).then(|| stats.check_failures as f64 / stats.checks as f64)
+        }
         MetricId::LatencyP50 => latency(|p| p.p50),
         MetricId::LatencyP90 => latency(|p| p.p90),
         MetricId::LatencyP95 => latency(|p| p.p95),
@@ -119,7 +131,11 @@ mod tests {
     }
 
     fn second(requests: u64, errors: u64) -> SecondStats {
-        SecondStats { requests, errors, ..SecondStats::default() }
+        SecondStats {
+            requests,
+            errors,
+            ..SecondStats::default()
+        }
     }
 
     #[test]
@@ -130,10 +146,18 @@ mod tests {
         // A good second resets the window: one flaky second never aborts.
         assert!(m.evaluate(2, &second(100, 0)).is_none());
         assert!(m.evaluate(3, &second(100, 30)).is_none());
-        assert!(m.evaluate(4, &second(0, 0)).is_none(), "an empty second judges nothing");
-        assert!(m.evaluate(5, &second(100, 30)).is_none());
-        let breach = m.evaluate(6, &second(100, 30)).expect("three breaching seconds");
-        assert_eq!((breach.value.as_str(), breach.seconds, breach.at_second), ("30.00%", 4, 7));
+        assert!(
+            m.evaluate(4, &second(0, 0)).is_none(),
+            "an empty second judges nothing"
+        );
+        // ...nor clears the breach: seconds 3 to 5 are three seconds of breach.
+        let breach = m
+            .evaluate(5, &second(100, 30))
+            .expect("three breaching seconds");
+        assert_eq!(
+            (breach.value.as_str(), breach.seconds, breach.at_second),
+            ("30.00%", 3, 6)
+        );
         assert!(breach.to_string().contains("error-rate < 5.00% for 3s"));
     }
 

@@ -1,11 +1,11 @@
 //! A load suite made ready for the hot path: templates parsed, feeders shared, the
 //! target's headers resolved once. `run_transaction` is what every goose user calls.
 
+use super::pacer::Pacer;
 use crate::config::matcher::{Matcher, ObservedResponse};
 use crate::config::suite::{Extraction, FeederMode, HttpMethod, LoadSuite, StepBody, StepSpec};
 use crate::measure::recorder::{ErrorKind, Recorder, RequestSample};
 use crate::plan::Target;
-use super::pacer::Pacer;
 use goose::prelude::*;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -87,6 +87,7 @@ impl CompiledSuite {
         let Some(tx) = self.transactions.get(index) else {
             return Ok(());
         };
+        self.recorder.note_user(user.weighted_users_index);
         let mut vars: HashMap<String, String> = HashMap::new();
         for feeder in &self.feeders {
             match feeder.take() {
@@ -227,7 +228,13 @@ impl CompiledSuite {
             .collect();
         let mut failed_checks = failed_checks;
         if let Some(budget) = step.latency_budget.filter(|b| latency > *b) {
-            failed_checks.push(format!("{}/{}: latency {:.1}ms over budget {}ms", label, step.name, latency.as_secs_f64() * 1000.0, budget.as_millis()));
+            failed_checks.push(format!(
+                "{}/{}: latency {:.1}ms over budget {}ms",
+                label,
+                step.name,
+                latency.as_secs_f64() * 1000.0,
+                budget.as_millis()
+            ));
         }
         let checks = step.checks.len() as u32 + u32::from(step.latency_budget.is_some());
         let has_status_check = step
@@ -278,7 +285,11 @@ fn extract(
             })
         }
         Extraction::Header { name, .. } => response.header(name).map(str::to_string),
-        Extraction::Regex { pattern, .. } => pattern.0.captures(&response.body).and_then(|c| c.get(1).or_else(|| c.get(0))).map(|m| m.as_str().to_string()),
+        Extraction::Regex { pattern, .. } => pattern
+            .0
+            .captures(&response.body)
+            .and_then(|c| c.get(1).or_else(|| c.get(0)))
+            .map(|m| m.as_str().to_string()),
     }
 }
 

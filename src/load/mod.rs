@@ -11,12 +11,12 @@ mod quiet_log;
 mod quiet_stdout;
 
 use crate::config::rollout::AbortCriterion;
-use crate::config::traffic::Traffic;
-pub use abort::Breach;
-use abort::AbortMonitor;
 use crate::config::suite::LoadSuite;
+use crate::config::traffic::Traffic;
 use crate::measure::recorder::{LiveSnapshot, Recorder};
 use crate::plan::Target;
+use abort::AbortMonitor;
+pub use abort::Breach;
 use compiled::CompiledSuite;
 use goose::config::GooseConfiguration;
 use goose::prelude::*;
@@ -97,7 +97,13 @@ pub async fn run(
         (Some(rate), None) => Some(rate),
         (None, _) => None,
     };
-    let compiled = Arc::new(CompiledSuite::new(suite_name, suite, target, recorder.clone(), pace));
+    let compiled = Arc::new(CompiledSuite::new(
+        suite_name,
+        suite,
+        target,
+        recorder.clone(),
+        pace,
+    ));
     let traffic = options.traffic;
     let attack = build_attack(suite_name, suite, options, target, &compiled)
         .map_err(|e| LoadError::Engine(describe_goose_error(&e)))?;
@@ -113,7 +119,11 @@ pub async fn run(
     let mut ticker = tokio::time::interval(ABORT_CHECK_EVERY);
     let mut last_progress = Duration::ZERO;
     // Iteration-bound runs end when the iterations are done; the deadline is a guard.
-    let limit = if traffic.iterations.is_some() { planned + Duration::from_secs(600) } else { planned };
+    let limit = if traffic.iterations.is_some() {
+        planned + Duration::from_secs(600)
+    } else {
+        planned
+    };
     let deadline = tokio::time::sleep(limit + SHUTDOWN_GRACE);
     tokio::pin!(deadline);
     let mut hung = false;
@@ -143,8 +153,21 @@ pub async fn run(
     if hung {
         return Err(LoadError::Hung(SHUTDOWN_GRACE));
     }
+    // goose's Ctrl-C handler ends the attack early and quietly; a load cut short by the
+    // operator is not evidence of anything and must never reach the gate as a full run.
+    if breach.is_none() && goose::is_killswitch_triggered() {
+        breach = Some(Breach {
+            criterion: "interrupted".into(),
+            value: "stopped by the operator (Ctrl-C)".into(),
+            at_second: started.elapsed().as_secs(),
+            seconds: 0,
+        });
+    }
     match result {
-        Ok(_) | Err(GooseError::ThresholdsFailed { .. }) => Ok(LoadReport { elapsed: started.elapsed(), aborted: breach }),
+        Ok(_) | Err(GooseError::ThresholdsFailed { .. }) => Ok(LoadReport {
+            elapsed: started.elapsed(),
+            aborted: breach,
+        }),
         Err(e) => Err(LoadError::Engine(describe_goose_error(&e))),
     }
 }
@@ -214,17 +237,26 @@ fn build_attack(
                 .set_default(GooseDefault::Iterations, iterations as usize)?
         }
         None => {
-            let plan: Vec<String> = traffic.steps().iter().map(|s| format!("{},{}s", s.users, s.seconds)).collect();
+            let plan: Vec<String> = traffic
+                .steps()
+                .iter()
+                .map(|s| format!("{},{}s", s.users, s.seconds))
+                .collect();
             attack.set_default(GooseDefault::TestPlan, plan.join(";").as_str())?
         }
     };
     // Without a target rate the environment's cap is goose's throttle: a cap, which is
     // exactly what a limit is (with a target rate the pacer already holds the cap).
     if let (None, Some(cap)) = (traffic.rate, traffic.max_rps) {
-        attack = attack.set_default(GooseDefault::ThrottleRequests, (cap.floor() as usize).max(1))?;
+        attack = attack.set_default(
+            GooseDefault::ThrottleRequests,
+            (cap.floor() as usize).max(1),
+        )?;
     }
     if options.shared_client {
-        attack = Box::new((*attack).set_client_builder_without_cookies(goose::client::GooseClientBuilder::new().without_cookies())?);
+        attack = Box::new((*attack).set_client_builder_without_cookies(
+            goose::client::GooseClientBuilder::new().without_cookies(),
+        )?);
     }
     Ok(attack)
 }

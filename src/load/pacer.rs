@@ -34,7 +34,12 @@ impl Pacer {
         let mut current = self.next_ns.load(Ordering::Relaxed);
         let slot = loop {
             let slot = current.max(oldest);
-            match self.next_ns.compare_exchange_weak(current, slot + self.interval_ns, Ordering::Relaxed, Ordering::Relaxed) {
+            match self.next_ns.compare_exchange_weak(
+                current,
+                slot + self.interval_ns,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => break slot,
                 Err(actual) => current = actual,
             }

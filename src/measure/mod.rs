@@ -10,7 +10,7 @@ use crate::security::{CheckStatus, SecurityOutcome};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub use recorder::{ErrorKind, Recorder, RequestSample, SecondStats};
+pub use recorder::{ErrorKind, Recorder, RequestObserver, RequestSample, SecondStats};
 
 /// Latency percentiles in milliseconds.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
@@ -93,6 +93,18 @@ pub struct Measurements {
     pub security: Option<SecurityCounts>,
     /// The target arrival rate and what was achieved, when the stage set one.
     pub arrival: Option<ArrivalRate>,
+    /// Values of the gate's PromQL criteria, keyed by the query as written.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub promql: BTreeMap<String, PromqlObservation>,
+}
+
+/// What the environment's Prometheus answered for one query over the run's window.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PromqlObservation {
+    /// The query as sent, variables substituted.
+    pub query: String,
+    /// The value and its number of points, or why there is none.
+    pub observed: Observed,
 }
 
 /// A target arrival rate and how close the run came to it.
@@ -108,13 +120,26 @@ pub struct ArrivalRate {
 
 impl ArrivalRate {
     /// Computes the achieved rate over seconds `from..to` of the series.
-    pub fn measure(target_rps: f64, series: &[SecondSample], from: u64, to: u64) -> Option<ArrivalRate> {
-        let window: Vec<&SecondSample> = series.iter().filter(|s| s.second >= from && s.second < to).collect();
+    pub fn measure(
+        target_rps: f64,
+        series: &[SecondSample],
+        from: u64,
+        to: u64,
+    ) -> Option<ArrivalRate> {
+        let window: Vec<&SecondSample> = series
+            .iter()
+            .filter(|s| s.second >= from && s.second < to)
+            .collect();
         if window.is_empty() {
             return None;
         }
-        let achieved_rps = window.iter().map(|s| s.requests).sum::<u64>() as f64 / window.len() as f64;
-        Some(ArrivalRate { target_rps, achieved_rps, shortfall: (1.0 - achieved_rps / target_rps).max(0.0) })
+        let achieved_rps =
+            window.iter().map(|s| s.requests).sum::<u64>() as f64 / window.len() as f64;
+        Some(ArrivalRate {
+            target_rps,
+            achieved_rps,
+            shortfall: (1.0 - achieved_rps / target_rps).max(0.0),
+        })
     }
 }
 
@@ -220,15 +245,33 @@ impl Measurements {
                 samples: self.requests,
             },
             MetricId::RateShortfall => match &self.arrival {
-                Some(a) if self.requests > 0 => Observed::Value { value: a.shortfall, samples: self.requests },
+                Some(a) if self.requests > 0 => Observed::Value {
+                    value: a.shortfall,
+                    samples: self.requests,
+                },
                 Some(_) => no_requests(),
-                None => Observed::NoData { reason: "no data: the stage sets no target rate".into() },
+                None => Observed::NoData {
+                    reason: "no data: the stage sets no target rate".into(),
+                },
             },
             MetricId::SecurityInfo => self.findings(Severity::Info),
             MetricId::SecurityLow => self.findings(Severity::Low),
             MetricId::SecurityMedium => self.findings(Severity::Medium),
             MetricId::SecurityHigh => self.findings(Severity::High),
             MetricId::SecurityCritical => self.findings(Severity::Critical),
+            MetricId::Promql => Observed::NoData {
+                reason: "no data: a `promql` criterion is observed by its query".into(),
+            },
+        }
+    }
+
+    /// The value of a PromQL criterion's query (as written), or why there is none.
+    pub fn observe_promql(&self, query: &str) -> Observed {
+        match self.promql.get(query) {
+            Some(o) => o.observed.clone(),
+            None => Observed::NoData {
+                reason: "no data: the query was not run".into(),
+            },
         }
     }
 

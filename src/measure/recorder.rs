@@ -6,8 +6,8 @@
 use super::{Measurements, Percentiles, SecondSample, TransactionMeasurements};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Why a request counts as failed.
@@ -85,12 +85,27 @@ struct Inner {
     transactions: BTreeMap<String, (u64, u64, Histogram<u64>)>,
     seconds: Vec<SecondSlot>,
     first_error: Option<String>,
+    /// Virtual user index → the second it last started a transaction.
+    users_seen: HashMap<usize, u64>,
+}
+
+/// A virtual user counts as active when it started a transaction within this many
+/// seconds: longer than the sample suites' think times (≤ 200ms) plus a slow request,
+/// short enough that the count falls soon after the ramp-down.
+const ACTIVE_USER_WINDOW_S: u64 = 3;
+
+/// Sees every request as it is recorded, e.g. to feed live Prometheus metrics. Called
+/// from the load engine's tasks: it must be quick and must not block.
+pub trait RequestObserver: Send + Sync {
+    /// One completed request.
+    fn observe(&self, sample: &RequestSample<'_>);
 }
 
 /// Thread-safe collector for one run.
 pub struct Recorder {
     started: Instant,
     inner: Mutex<Inner>,
+    observer: Option<Arc<dyn RequestObserver>>,
 }
 
 /// A snapshot for live progress.
@@ -102,6 +117,8 @@ pub struct LiveSnapshot {
     pub errors: u64,
     /// p95 over everything so far, ms.
     pub p95_ms: Option<f64>,
+    /// Virtual users that started a transaction in the last few seconds.
+    pub active_users: u64,
 }
 
 impl Default for Recorder {
@@ -116,11 +133,33 @@ impl Recorder {
         Recorder {
             started: Instant::now(),
             inner: Mutex::new(Inner::default()),
+            observer: None,
         }
+    }
+
+    /// A recorder that also shows every request to `observer`.
+    pub fn with_observer(observer: Arc<dyn RequestObserver>) -> Recorder {
+        Recorder {
+            observer: Some(observer),
+            ..Recorder::new()
+        }
+    }
+
+    /// Notes that virtual user `user` starts a transaction (for the active-user count).
+    pub fn note_user(&self, user: usize) {
+        let second = self.started.elapsed().as_secs();
+        let mut inner = match self.inner.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        inner.users_seen.insert(user, second);
     }
 
     /// Records one request.
     pub fn record(&self, sample: RequestSample<'_>) {
+        if let Some(observer) = &self.observer {
+            observer.observe(&sample);
+        }
         let micros = (sample.latency.as_micros() as u64).clamp(1, 3_600_000_000);
         let second = self.started.elapsed().as_secs();
         let mut inner = match self.inner.lock() {
@@ -165,7 +204,10 @@ impl Recorder {
         slot.errors += failed;
         slot.checks += u64::from(sample.checks);
         slot.check_failures += failed_checks;
-        let _ = slot.latency.get_or_insert_with(new_histogram).record(micros);
+        let _ = slot
+            .latency
+            .get_or_insert_with(new_histogram)
+            .record(micros);
     }
 
     /// Counts so far, for progress lines.
@@ -174,6 +216,7 @@ impl Recorder {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
+        let now = self.started.elapsed().as_secs();
         LiveSnapshot {
             requests: inner.requests,
             errors: inner.errors,
@@ -181,6 +224,11 @@ impl Recorder {
                 .overall
                 .as_ref()
                 .map(|h| h.value_at_quantile(0.95) as f64 / 1000.0),
+            active_users: inner
+                .users_seen
+                .values()
+                .filter(|&&last| last + ACTIVE_USER_WINDOW_S > now)
+                .count() as u64,
         }
     }
 
@@ -250,7 +298,10 @@ impl Recorder {
                 second: second as u64,
                 requests: slot.requests,
                 errors: slot.errors,
-                p95_ms: slot.latency.as_ref().map(|h| h.value_at_quantile(0.95) as f64 / 1000.0),
+                p95_ms: slot
+                    .latency
+                    .as_ref()
+                    .map(|h| h.value_at_quantile(0.95) as f64 / 1000.0),
             })
             .collect();
     }

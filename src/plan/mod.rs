@@ -4,8 +4,8 @@
 
 use crate::config::environment::{Environment, Tier};
 use crate::config::rollout::{AbortCriterion, ApprovalPolicy, GateSpec};
-use crate::config::traffic::Traffic;
 use crate::config::suite::{Suite, SuiteBody};
+use crate::config::traffic::Traffic;
 use crate::config::Project;
 use crate::security::catalogue;
 use crate::stage::StageId;
@@ -289,7 +289,11 @@ impl Target {
 
     /// A target with no secrets, for ad-hoc runs against a URL.
     pub fn without_secrets(base: &str) -> Target {
-        Target { base: base.trim_end_matches('/').to_string(), headers: Vec::new(), secrets: Vec::new() }
+        Target {
+            base: base.trim_end_matches('/').to_string(),
+            headers: Vec::new(),
+            secrets: Vec::new(),
+        }
     }
 
     /// A full URL for a path.

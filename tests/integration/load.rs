@@ -10,7 +10,9 @@ use std::time::Duration;
 const SYSTEM: &str = "dichvucong";
 
 fn summary(project: &Project, release: &str, stage: &str, run_id: u32) -> serde_json::Value {
-    let path = project.path(&format!(".stagegate/runs/dichvucong/{release}/{stage}/run-{run_id}/summary.json"));
+    let path = project.path(&format!(
+        ".stagegate/runs/dichvucong/{release}/{stage}/run-{run_id}/summary.json"
+    ));
     serde_json::from_str(&std::fs::read_to_string(path).expect("summary")).expect("JSON")
 }
 
@@ -28,7 +30,16 @@ fn load_only_project(sample: &Sample, users: u32, duration: &str) -> Project {
 }
 
 fn run_trial(project: &Project) -> std::process::Output {
-    run(stagegate(project.root()).args(["run", SYSTEM, "--release", "1.0.0", "--stage", "trial-test", "--as", "qa.an"]))
+    run(stagegate(project.root()).args([
+        "run",
+        SYSTEM,
+        "--release",
+        "1.0.0",
+        "--stage",
+        "trial-test",
+        "--as",
+        "qa.an",
+    ]))
 }
 
 #[test]
@@ -42,37 +53,92 @@ fn a_journey_with_extraction_passes_and_feeder_names_arrive_byte_exact() {
     assert_eq!(m["check_failures"], 0, "{m}");
     assert_eq!(m["errors"], 0, "{m}");
     // Every step of the journey ran: the status read used the id the submission returned.
-    let tx: Vec<&str> = m["transactions"].as_array().expect("tx").iter().map(|t| t["name"].as_str().unwrap_or("")).collect();
-    assert!(tx.contains(&"tra-cuu-va-nop-ho-so/nop-ho-so") && tx.contains(&"tra-cuu-va-nop-ho-so/tra-cuu-thu-tuc"), "{tx:?}");
+    let tx: Vec<&str> = m["transactions"]
+        .as_array()
+        .expect("tx")
+        .iter()
+        .map(|t| t["name"].as_str().unwrap_or(""))
+        .collect();
+    assert!(
+        tx.contains(&"tra-cuu-va-nop-ho-so/nop-ho-so")
+            && tx.contains(&"tra-cuu-va-nop-ho-so/tra-cuu-thu-tuc"),
+        "{tx:?}"
+    );
 
     let names: Vec<String> = reqwest_get_json(&format!("{}/__mau/ten-da-nhan", sample.url));
-    let csv = std::fs::read_to_string(project.path("scenarios/dichvucong/data/cong_dan_thu_nghiem.csv")).expect("csv");
-    let expected: std::collections::BTreeSet<&str> = csv.lines().skip(1).filter_map(|l| l.split(',').nth(2)).collect();
+    let csv =
+        std::fs::read_to_string(project.path("scenarios/dichvucong/data/cong_dan_thu_nghiem.csv"))
+            .expect("csv");
+    let expected: std::collections::BTreeSet<&str> = csv
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').nth(2))
+        .collect();
     assert!(!names.is_empty(), "no dossier reached the server: {m}");
     for name in &names {
-        assert!(expected.contains(name.as_str()), "`{name}` is not a name from the feeder, byte for byte");
+        assert!(
+            expected.contains(name.as_str()),
+            "`{name}` is not a name from the feeder, byte for byte"
+        );
     }
-    assert!(names.iter().any(|n| n.chars().any(|c| "ăâđêôơưáàảãạắằẳẵặấầẩẫậéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ".contains(c.to_lowercase().next().unwrap_or(c)))), "{names:?}");
+    assert!(
+        names.iter().any(|n| n.chars().any(|c| {
+            "ăâđêôơưáàảãạắằẳẵặấầẩẫậéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ"
+                .contains(c.to_lowercase().next().unwrap_or(c))
+        })),
+        "{names:?}"
+    );
 }
 
 fn reqwest_get_json<T: serde::de::DeserializeOwned>(url: &str) -> T {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
-    rt.block_on(async { reqwest::get(url).await.expect("get").json::<T>().await.expect("json") })
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    rt.block_on(async {
+        reqwest::get(url)
+            .await
+            .expect("get")
+            .json::<T>()
+            .await
+            .expect("json")
+    })
 }
 
 #[test]
 fn a_failed_check_is_counted_and_named() {
     let sample = Sample::start(&[]);
     let project = load_only_project(&sample, 2, "2s");
-    project.edit("scenarios/dichvucong/tra-cuu-va-nop-ho-so.toml", "{ kind = \"body-contains\", text = \"Đăng ký khai sinh\" }", "{ kind = \"body-contains\", text = \"Đăng ký khai tử\" }");
+    project.edit(
+        "scenarios/dichvucong/tra-cuu-va-nop-ho-so.toml",
+        "{ kind = \"body-contains\", text = \"Đăng ký khai sinh\" }",
+        "{ kind = \"body-contains\", text = \"Đăng ký khai tử\" }",
+    );
     let out = run_trial(&project);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let s = summary(&project, "1.0.0", "trial-test", 1);
-    let failed = s["measurements"]["failed_checks"].as_object().expect("failed checks");
-    let key = "tra-cuu-va-nop-ho-so/tra-cuu-thu-tuc/tim-khai-sinh: body contains \"Đăng ký khai tử\"";
-    assert!(failed.get(key).and_then(|v| v.as_u64()).unwrap_or(0) > 0, "{failed:?}");
-    assert!(s["measurements"]["errors_by_kind"]["check"].as_u64().unwrap_or(0) > 0);
-    let result = s["verdict"]["results"].as_array().expect("results").iter().find(|r| r["metric"] == "check-failure-rate").cloned().expect("criterion");
+    let failed = s["measurements"]["failed_checks"]
+        .as_object()
+        .expect("failed checks");
+    let key =
+        "tra-cuu-va-nop-ho-so/tra-cuu-thu-tuc/tim-khai-sinh: body contains \"Đăng ký khai tử\"";
+    assert!(
+        failed.get(key).and_then(|v| v.as_u64()).unwrap_or(0) > 0,
+        "{failed:?}"
+    );
+    assert!(
+        s["measurements"]["errors_by_kind"]["check"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0
+    );
+    let result = s["verdict"]["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .find(|r| r["metric"] == "check-failure-rate")
+        .cloned()
+        .expect("criterion");
     assert_eq!(result["status"], "fail");
 }
 
@@ -84,8 +150,14 @@ fn a_profile_above_the_environment_cap_is_refused() {
     let out = run(stagegate(project.root()).args(["plan", SYSTEM, "--release", "1.0.0"]));
     let all = text(&out);
     assert_eq!(out.status.code(), Some(2), "{all}");
-    assert!(all.contains("150 virtual users exceed `max-users = 100` of environment `test`"), "{all}");
-    assert!(all.contains("40 virtual users exceed `max-users = 10` of environment `production`"), "{all}");
+    assert!(
+        all.contains("150 virtual users exceed `max-users = 100` of environment `test`"),
+        "{all}"
+    );
+    assert!(
+        all.contains("40 virtual users exceed `max-users = 10` of environment `production`"),
+        "{all}"
+    );
 }
 
 #[test]
@@ -106,15 +178,34 @@ fn a_breach_aborts_the_load_within_two_seconds_and_records_why() {
     let s = summary(&project, "1.0.0", "trial-test", 1);
     assert_eq!(s["state"], "aborted");
     let reason = s["abort_reason"].as_str().unwrap_or_default();
-    assert!(reason.contains("abort criterion `error-rate < 5.00%` breached"), "{reason}");
-    let value: f64 = reason.split("breached: ").nth(1).and_then(|r| r.split('%').next()).and_then(|v| v.parse().ok()).unwrap_or(0.0);
-    assert!((20.0..=40.0).contains(&value), "the breaching value is recorded: {reason}");
+    assert!(
+        reason.contains("abort criterion `error-rate < 5.00%` breached"),
+        "{reason}"
+    );
+    let value: f64 = reason
+        .split("breached: ")
+        .nth(1)
+        .and_then(|r| r.split('%').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    assert!(
+        (20.0..=40.0).contains(&value),
+        "the breaching value is recorded: {reason}"
+    );
     // The first second breaches; traffic must stop within 2 seconds of that.
     let load_seconds = s["measurements"]["duration_s"].as_f64().unwrap_or(f64::MAX);
-    assert!(load_seconds < 3.0, "load ran {load_seconds}s after a breach in its first second");
+    assert!(
+        load_seconds < 3.0,
+        "load ran {load_seconds}s after a breach in its first second"
+    );
     assert!(wall < Duration::from_secs(15), "{wall:?}");
-    let last_second = s["measurements"]["series"].as_array().map_or(0, |a| a.len());
-    assert!(last_second <= 3, "requests were still completing in second {last_second}");
+    let last_second = s["measurements"]["series"]
+        .as_array()
+        .map_or(0, |a| a.len());
+    assert!(
+        last_second <= 3,
+        "requests were still completing in second {last_second}"
+    );
 }
 
 #[test]
@@ -128,7 +219,11 @@ fn production_stages_must_declare_abort_criteria() {
     let out = run(stagegate(project.root()).arg("validate"));
     let all = text(&out);
     assert_eq!(out.status.code(), Some(2), "{all}");
-    assert!(all.contains("--> scenarios/dichvucong/rollout.toml:38:15") && all.contains("declares no abort criteria"), "{all}");
+    assert!(
+        all.contains("--> scenarios/dichvucong/rollout.toml:38:15")
+            && all.contains("declares no abort criteria"),
+        "{all}"
+    );
 }
 
 /// A server answering every request after exactly `delay`, tiny and fast even unoptimised.
@@ -149,7 +244,10 @@ fn fixed_latency_server(delay: Duration) -> String {
                     while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
                         pending.drain(..end + 4);
                         std::thread::sleep(delay);
-                        if stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").is_err() {
+                        if stream
+                            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                            .is_err()
+                        {
                             return;
                         }
                     }
@@ -161,7 +259,10 @@ fn fixed_latency_server(delay: Duration) -> String {
 }
 
 fn adhoc(args: &[&str]) -> (Option<i32>, serde_json::Value, String) {
-    let out = run(Command::new(stagegate_bin()).arg("load").args(args).args(["--output", "json"]));
+    let out = run(Command::new(stagegate_bin())
+        .arg("load")
+        .args(args)
+        .args(["--output", "json"]));
     let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
     (out.status.code(), json, text(&out))
 }
@@ -177,14 +278,23 @@ fn reported_p50_is_within_ten_percent_of_a_fixed_50ms_server() {
         assert!(json[key].is_number(), "{key} missing: {json}");
     }
     for key in ["p50", "p90", "p95", "p99", "max"] {
-        assert!(json["latency_ms"][key].is_number(), "latency_ms.{key} missing: {json}");
+        assert!(
+            json["latency_ms"][key].is_number(),
+            "latency_ms.{key} missing: {json}"
+        );
     }
 }
 
 #[test]
 fn one_failure_in_twenty_reports_five_percent() {
     let sample = Sample::start(&["--error-rate", "0.05"]);
-    let (code, json, all) = adhoc(&[&format!("{}/api/thu-tuc?q=sinh", sample.url), "--users", "4", "--duration", "3s"]);
+    let (code, json, all) = adhoc(&[
+        &format!("{}/api/thu-tuc?q=sinh", sample.url),
+        "--users",
+        "4",
+        "--duration",
+        "3s",
+    ]);
     assert_eq!(code, Some(0), "{all}");
     let rate = json["error_rate"].as_f64().expect("error_rate");
     assert!((rate - 0.05).abs() <= 0.01, "error rate {rate}\n{json}");
@@ -197,7 +307,10 @@ fn a_target_rate_is_held_within_five_percent() {
     let (code, json, all) = adhoc(&[&url, "--users", "30", "--duration", "5s", "--rate", "100"]);
     assert_eq!(code, Some(0), "{all}");
     let achieved = json["rate"]["achieved_rps"].as_f64().expect("achieved");
-    assert!((achieved - 100.0).abs() <= 5.0, "achieved {achieved}/s\n{json}");
+    assert!(
+        (achieved - 100.0).abs() <= 5.0,
+        "achieved {achieved}/s\n{json}"
+    );
     assert!(json["rate"]["shortfall"].as_f64().unwrap_or(1.0) <= 0.05);
 }
 
@@ -213,8 +326,18 @@ fn a_shortfall_is_reported_when_the_system_cannot_keep_up() {
 
 #[test]
 fn adhoc_load_exit_codes_follow_the_table() {
-    let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-    let (code, json, all) = adhoc(&[&format!("http://127.0.0.1:{port}/"), "--users", "2", "--duration", "1s"]);
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let (code, json, all) = adhoc(&[
+        &format!("http://127.0.0.1:{port}/"),
+        "--users",
+        "2",
+        "--duration",
+        "1s",
+    ]);
     assert_eq!(code, Some(1), "every request failed\n{all}");
     assert_eq!(json["error_rate"], 1.0, "{json}");
     let (code, _, all) = adhoc(&["not a url"]);
@@ -228,7 +351,63 @@ fn adhoc_load_exit_codes_follow_the_table() {
 #[test]
 fn goose_output_never_reaches_standard_output() {
     let url = fixed_latency_server(Duration::from_millis(1));
-    let out = run(Command::new(stagegate_bin()).args(["load", &url, "--users", "3", "--duration", "1s", "--output", "json"]));
+    let out = run(Command::new(stagegate_bin()).args([
+        "load",
+        &url,
+        "--users",
+        "3",
+        "--duration",
+        "1s",
+        "--output",
+        "json",
+    ]));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(serde_json::from_str::<serde_json::Value>(&stdout).is_ok(), "stdout must be exactly the JSON summary:\n{stdout}");
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&stdout).is_ok(),
+        "stdout must be exactly the JSON summary:\n{stdout}"
+    );
+}
+
+#[test]
+fn an_interrupted_run_is_recorded_as_aborted_never_passed() {
+    let sample = Sample::start(&[]);
+    let project = load_only_project(&sample, 2, "60s");
+    let child = stagegate(project.root())
+        .args([
+            "run",
+            SYSTEM,
+            "--release",
+            "1.0.0",
+            "--stage",
+            "trial-test",
+            "--as",
+            "qa.an",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Let the load get going, then press Ctrl-C.
+    std::thread::sleep(Duration::from_secs(4));
+    // SAFETY: sending SIGINT to our own child process.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let started = std::time::Instant::now();
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the run did not stop promptly"
+    );
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    let s = summary(&project, "1.0.0", "trial-test", 1);
+    assert_eq!(s["state"], "aborted", "{s}");
+    assert!(
+        s["abort_reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("interrupted"),
+        "{s}"
+    );
 }

@@ -1,0 +1,40 @@
+//! `stagegate serve`: a long-running Prometheus exporter of the ledger's state (the
+//! rollout board: stage states, last gate results, pending approvals, run age).
+
+use crate::exit_code;
+use crate::metrics::ledger_export;
+use crate::metrics::server::{MetricsServer, Render};
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to serve /metrics on; port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9464")]
+    pub listen: SocketAddr,
+}
+
+pub(super) async fn run(ledger_path: &Path, args: ServeArgs) -> u8 {
+    // Refuse at once when the ledger cannot be opened, rather than on every scrape.
+    if let Err(code) = super::open_ledger(ledger_path) {
+        return code;
+    }
+    let path = ledger_path.to_path_buf();
+    let render: Render = Arc::new(move || ledger_export::render(&path));
+    let server = match MetricsServer::start(args.listen, render).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit_code::INVALID_INPUT;
+        }
+    };
+    // The first line on stdout is the address, so scripts and tests can read it.
+    println!("serving ledger metrics on http://{}/metrics", server.addr);
+    tokio::select! {
+        _ = server.wait() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    exit_code::OK
+}
