@@ -7,7 +7,7 @@ use crate::ledger::{Ledger, RunResult, RunState};
 use crate::measure::Measurements;
 use crate::stage_run::{EventSink, RunEvent};
 use std::path::Path;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
 /// SIGINT and SIGTERM, caught for the whole run.
@@ -51,10 +51,12 @@ impl Interrupts {
     }
 }
 
-/// The terminal reporter, remembering the id of the run the ledger started.
+/// The terminal reporter, remembering the id of the run the ledger started and whether
+/// a load suite is running.
 pub(super) struct RunTracker {
     inner: TerminalProgress,
     run_id: AtomicI64,
+    load_running: AtomicBool,
 }
 
 impl RunTracker {
@@ -62,7 +64,13 @@ impl RunTracker {
         RunTracker {
             inner,
             run_id: AtomicI64::new(0),
+            load_running: AtomicBool::new(false),
         }
+    }
+
+    /// Whether a load suite is sending traffic now.
+    pub(super) fn load_running(&self) -> bool {
+        self.load_running.load(Ordering::SeqCst)
     }
 
     /// The run's id, once the ledger started it.
@@ -73,8 +81,13 @@ impl RunTracker {
 
 impl EventSink for RunTracker {
     fn event(&self, event: RunEvent<'_>) {
-        if let RunEvent::Started { run } = &event {
-            self.run_id.store(run.id, Ordering::SeqCst);
+        match &event {
+            RunEvent::Started { run } => self.run_id.store(run.id, Ordering::SeqCst),
+            RunEvent::SuiteStarted { kind, .. } => {
+                self.load_running.store(*kind == "load", Ordering::SeqCst)
+            }
+            RunEvent::SuiteFinished { .. } => self.load_running.store(false, Ordering::SeqCst),
+            _ => {}
         }
         self.inner.event(event);
     }

@@ -13,6 +13,11 @@ use crate::stage_run::{self, StageRunError};
 use clap::Args;
 use std::path::{Path, PathBuf};
 
+/// How long an interrupted load may take to stop and record its run before the stage
+/// is abandoned and recorded as aborted here: goose stops users within a second; ten
+/// leaves room for in-flight requests to time out on a struggling system.
+const LOAD_STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// System (a folder under `scenarios/`).
@@ -79,9 +84,28 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
     let secrets = |name: &str| std::env::var(name).ok();
     let tracker = RunTracker::new(TerminalProgress::new());
     let sink = LiveMetrics::sink(&live, &tracker);
-    let ended = tokio::select! {
-        result = stage_run::run_stage(&plan, &mut ledger, &args.actor, &out, &secrets, &*sink) => Ok(result),
-        signal = interrupts.recv() => Err(signal),
+    let ended = {
+        let stage = stage_run::run_stage(&plan, &mut ledger, &args.actor, &out, &secrets, &*sink);
+        tokio::pin!(stage);
+        let first = tokio::select! {
+            result = &mut stage => Ok(result),
+            signal = interrupts.recv() => Err(signal),
+        };
+        match first {
+            // During a load, the load stops itself and the stage records the run as
+            // aborted with what was measured (summary.json included). A second signal,
+            // or a load that does not stop in time, ends the stage here instead.
+            Err(signal) if tracker.load_running() => {
+                eprintln!("  {signal}: stopping the load ...");
+                crate::load::interrupt(&format!("interrupted by {signal}"));
+                tokio::select! {
+                    result = &mut stage => Ok(result),
+                    again = interrupts.recv() => Err(again),
+                    _ = tokio::time::sleep(LOAD_STOP_GRACE) => Err(signal),
+                }
+            }
+            other => other,
+        }
     };
     drop(sink);
     let report_dir = tracker

@@ -268,15 +268,72 @@ fn issue_7_interrupted_container_stage_is_aborted_and_leaves_no_container() {
         .read_to_string(&mut stdout);
     let text = reader.join().expect("reader");
     assert_eq!(status.code(), Some(1), "{text}");
-    assert!(
-        text.contains("interrupted by SIGINT: recorded as aborted"),
-        "{text}"
-    );
+    assert!(text.contains("SIGINT: stopping the load"), "{text}");
     let runs = ledger_runs(&project);
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].0, "aborted", "{text}");
-    assert_eq!(runs[0].2.as_deref(), Some("interrupted by SIGINT"));
+    let reason = runs[0].2.clone().unwrap_or_default();
+    assert!(reason.starts_with("interrupted"), "{reason}");
+    // What was measured before the interruption is kept, and never judged as a pass.
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            PathBuf::from(runs[0].1.as_deref().expect("report dir")).join("summary.json"),
+        )
+        .expect("summary.json"),
+    )
+    .expect("summary json");
+    assert_eq!(summary["state"], "aborted", "{summary}");
+    assert!(
+        summary["measurements"]["requests"].as_u64().unwrap_or(0) > 0,
+        "{summary}"
+    );
     assert!(container_log(runs[0].1.as_deref().expect("report dir")).contains("listening on"));
+    assert_eq!(
+        containers_of(&project),
+        Vec::<String>::new(),
+        "a container was left behind"
+    );
+}
+
+#[test]
+fn issue_7_interrupted_while_the_container_starts_removes_it_and_records_nothing() {
+    let project = container_project(
+        &[
+            (
+                "ready = { http = \"/health\" }",
+                "ready = { log = \"a line it never prints\" }",
+            ),
+            ("start-timeout = \"30s\"", "start-timeout = \"60s\""),
+        ],
+        "2s",
+    );
+    let mut child = run_trial_test(&project)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("stagegate starts");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let first = lines.next().and_then(Result::ok).unwrap_or_default();
+    assert!(first.contains("starting a container"), "{first}");
+    // Wait until the container exists, then interrupt the wait for readiness.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while containers_of(&project).is_empty() {
+        assert!(Instant::now() < deadline, "the container never appeared");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let pid = i32::try_from(child.id()).expect("pid");
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().expect("wait");
+    let text = rest.join("\n");
+    assert_eq!(status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("interrupted by SIGINT while the container was starting; it was removed and nothing ran"),
+        "{text}"
+    );
+    assert!(ledger_runs(&project).is_empty(), "nothing may be recorded");
     assert_eq!(
         containers_of(&project),
         Vec::<String>::new(),
