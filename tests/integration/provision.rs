@@ -296,6 +296,64 @@ fn issue_7_interrupted_container_stage_is_aborted_and_leaves_no_container() {
 }
 
 #[test]
+fn issue_7_terminated_outside_the_load_is_aborted_and_leaves_no_container() {
+    // Only the security suite, against a container whose API answers after 8 s: the
+    // dossier probe is still waiting when SIGTERM arrives, and no load is running.
+    let project = container_project(
+        &[(
+            "STAGEGATE_SAMPLE_LATENCY_MS = \"0\"",
+            "STAGEGATE_SAMPLE_LATENCY_MS = \"8000\"",
+        )],
+        "2s",
+    );
+    project.edit(
+        "scenarios/dichvucong/rollout.toml",
+        "suites = [\"tra-cuu-va-nop-ho-so\", \"bao-mat-co-ban\"]\ntraffic = { users = 2,",
+        "suites = [\"bao-mat-co-ban\"]\ntraffic = { users = 2,",
+    );
+    let mut child = run_trial_test(&project)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("stagegate starts");
+    let mut lines = BufReader::new(child.stderr.take().expect("piped stderr")).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref().map_while(Result::ok) {
+        let security = line.contains("suite bao-mat-co-ban (security)");
+        seen.push(line);
+        if security {
+            break;
+        }
+    }
+    assert!(
+        seen.last().is_some_and(|l| l.contains("(security)")),
+        "{seen:?}"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let pid = i32::try_from(child.id()).expect("pid");
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().expect("wait");
+    let text = rest.join("\n");
+    assert_eq!(status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("interrupted by SIGTERM: recorded as aborted"),
+        "{text}"
+    );
+    let runs = ledger_runs(&project);
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].0, "aborted", "{text}");
+    assert_eq!(runs[0].2.as_deref(), Some("interrupted by SIGTERM"));
+    assert!(container_log(runs[0].1.as_deref().expect("report dir")).contains("listening on"));
+    assert_eq!(
+        containers_of(&project),
+        Vec::<String>::new(),
+        "a container was left behind"
+    );
+}
+
+#[test]
 fn issue_7_interrupted_while_the_container_starts_removes_it_and_records_nothing() {
     let project = container_project(
         &[
