@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod evidence;
 pub mod exit_code;
 pub mod gate;
 pub mod ledger;

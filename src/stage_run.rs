@@ -8,7 +8,8 @@ use crate::ledger::{Ledger, LedgerError, NewRun, RunResult, RunRow, RunState};
 use crate::load::{self, Breach, LoadOptions, LoadTick};
 use crate::measure::{ArrivalRate, Measurements, Recorder, RequestObserver};
 use crate::plan::{Plan, Target, TargetError};
-use crate::report::{self, RunSummary, SUMMARY_FORMAT};
+use crate::report::context::ReleaseContext;
+use crate::report::{self, BaselineRecord, RunSummary, SecurityCheckResult, SUMMARY_FORMAT};
 use crate::security::{self, Finding};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -149,9 +150,35 @@ pub async fn run_stage(
     })?;
     sink.event(RunEvent::Started { run: &run });
     let report_dir = report_dir(out_dir, plan, run.id);
+    // The files as run are kept next to the reports, before any traffic, so evidence
+    // shows exactly what was run even after the project changes.
+    if let Err(source) = report::keep_files(&plan.files_root, &plan.files, &report_dir) {
+        let reason = format!("cannot keep the files as run: {source}");
+        let empty = GateVerdict {
+            outcome: GateOutcome::Failed,
+            results: vec![],
+            warnings: 0,
+            warnings_block: false,
+        };
+        finish(
+            ledger,
+            &run,
+            RunState::Aborted,
+            None,
+            &empty,
+            &Measurements::default(),
+            &report_dir,
+            Some(&reason),
+        )?;
+        return Err(StageRunError::Reports {
+            path: report_dir,
+            source,
+        });
+    }
 
     let mut measurements = Measurements::default();
     let mut findings = Vec::new();
+    let mut security_checks: Vec<SecurityCheckResult> = Vec::new();
     let mut version_seen = None;
     let mut version_problem = None;
     if let Some(endpoint) = &plan.environment.version_endpoint {
@@ -277,6 +304,7 @@ pub async fn run_stage(
                         errored,
                         outcome.requests
                     );
+                    security_checks.extend(outcome.checks.iter().map(SecurityCheckResult::from));
                     findings.extend(outcome.findings);
                     line
                 }
@@ -296,7 +324,8 @@ pub async fn run_stage(
         measurements.promql = crate::metrics::promql::observe_gate(plan, &window).await;
     }
 
-    let baseline = match ledger.baseline(&plan.system, plan.stage, &plan.release)? {
+    let baseline_row = ledger.baseline(&plan.system, plan.stage, &plan.release)?;
+    let baseline = match &baseline_row {
         Some(row) => row
             .measurements
             .as_deref()
@@ -382,12 +411,23 @@ pub async fn run_stage(
         measurements: measurements.clone(),
         findings: findings.clone(),
         abort_reason,
+        security_checks,
+        baseline: match (&baseline_row, &baseline) {
+            (Some(row), Some(b)) => Some(BaselineRecord {
+                release: b.release.clone(),
+                run_id: row.id,
+                measurements: b.measurements.clone(),
+            }),
+            _ => None,
+        },
     };
+    let context = ReleaseContext::from_ledger(ledger, &plan.system, &plan.release)?;
     let summary_path =
-        report::write_summary(&report_dir, &summary).map_err(|source| StageRunError::Reports {
-            path: report_dir.clone(),
-            source,
-        })?;
+        report::write_run_reports(&report_dir, &summary, &context, report::i18n::Lang::En)
+            .map_err(|source| StageRunError::Reports {
+                path: report_dir.clone(),
+                source,
+            })?;
     Ok(StageRunOutcome {
         run,
         verdict,

@@ -16,5 +16,8 @@ mod load;
 #[path = "integration/metrics.rs"]
 mod metrics;
 
+#[path = "integration/reports.rs"]
+mod reports;
+
 #[path = "integration/provision.rs"]
 mod provision;

@@ -195,6 +195,14 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
         "     cargo run -- --root {} history dichvucong --release 1.1.0",
         dir.display()
     );
+    println!(
+        "     cargo run -- --root {} report dichvucong --release 1.0.0 --lang vi",
+        dir.display()
+    );
+    println!(
+        "     cargo run -- --root {} evidence dichvucong --release 1.0.0 -o evidence-1.0.0.tar.gz",
+        dir.display()
+    );
     drop(sink);
     if let Some(live) = live {
         live.finish().await;

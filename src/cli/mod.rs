@@ -4,6 +4,7 @@
 
 mod approve;
 mod demo;
+mod evidence_cmd;
 mod history;
 mod interruption;
 mod ledger_cmd;
@@ -12,6 +13,7 @@ mod metrics_args;
 mod plan_cmd;
 mod progress;
 mod provisioning;
+mod report_cmd;
 mod run;
 mod sample_system;
 mod serve;
@@ -98,6 +100,18 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Every run, approval and promotion of one release, from the ledger.
     History(history::HistoryArgs),
+    /// Write the go-live dossier of a release (all four stages, gates, charts, findings,
+    /// approvals) as one self-contained HTML page, in English or Vietnamese.
+    #[command(
+        after_help = "Example:\n  stagegate report dichvucong --release 1.0.0 --lang vi -o ho-so-1.0.0.html"
+    )]
+    Report(report_cmd::ReportArgs),
+    /// Write a release's evidence archive (files as run, summaries, reports, ledger events
+    /// with their hash chain, SHA-256 manifest), or `evidence verify FILE` to check one.
+    #[command(
+        after_help = "Examples:\n  stagegate evidence dichvucong --release 1.0.0 -o evidence-1.0.0.tar.gz\n  stagegate evidence verify evidence-1.0.0.tar.gz"
+    )]
+    Evidence(evidence_cmd::EvidenceArgs),
     /// Ledger maintenance.
     #[command(subcommand)]
     Ledger(ledger_cmd::LedgerCommand),
@@ -178,6 +192,8 @@ async fn dispatch(cli: Cli) -> u8 {
         Command::Status(args) => status::run(&ledger_path, args),
         Command::History(args) => history::run(&ledger_path, args),
         Command::Ledger(cmd) => ledger_cmd::run(&ledger_path, cmd),
+        Command::Report(args) => report_cmd::run(&cli.root, &ledger_path, args),
+        Command::Evidence(args) => evidence_cmd::run(&ledger_path, args),
         Command::Load(args) => load_cmd::run(args).await,
         Command::SampleSystem(args) => sample_system::run(args).await,
         Command::Demo(args) => demo::run(args).await,

@@ -66,6 +66,9 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
         .out
         .clone()
         .unwrap_or_else(|| root.join(".stagegate").join("runs"));
+    // The ledger keeps the report folder's path: absolute, so `stagegate report` and
+    // `stagegate evidence` find it from any working directory.
+    let out = std::path::absolute(&out).unwrap_or(out);
     // Before the container starts, so that a bad metrics flag leaves nothing to clean up.
     let live = match LiveMetrics::start(&args.metrics).await {
         Ok(l) => l,
@@ -151,6 +154,16 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
                 println!("  finding [{}] {} at {}", f.severity, f.check, f.url);
             }
             println!("  summary: {}", outcome.summary_path.display());
+            if let Some(dir) = outcome.summary_path.parent() {
+                println!(
+                    "  report:  {}",
+                    dir.join(crate::report::HTML_FILE).display()
+                );
+                println!(
+                    "  junit:   {}",
+                    dir.join(crate::report::JUNIT_FILE).display()
+                );
+            }
             if outcome.verdict.outcome == GateOutcome::Passed {
                 println!(
                     "  next: stagegate approve {} --release {} --stage {} --as <release manager>",

@@ -6,16 +6,16 @@ use super::rows::{self, ApprovalRow, PromotionRow, ReleaseRow, RunRow};
 use super::LedgerError;
 use crate::stage::StageId;
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fmt;
 
 /// The hash before the first event.
-const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// One audit event.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuditEvent {
     /// Position in the log.
     pub seq: i64,
@@ -94,6 +94,12 @@ impl EventContent<'_> {
 }
 
 impl AuditEvent {
+    /// The hash this event's content and link give, to compare with [`AuditEvent::hash`]
+    /// (evidence archives check their events without the database).
+    pub fn computed_hash(&self) -> String {
+        self.content().hash()
+    }
+
     fn content(&self) -> EventContent<'_> {
         EventContent {
             seq: self.seq,

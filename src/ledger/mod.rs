@@ -13,7 +13,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::Path;
 use std::time::Duration;
 
-pub use audit::VerifyProblem;
+pub use audit::{AuditEvent, VerifyProblem, GENESIS};
 pub use rows::{ApprovalRow, Decision, PromotionRow, RunRow, RunState};
 
 /// How long a writer waits for another process's transaction: approvals racing from

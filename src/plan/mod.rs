@@ -38,6 +38,12 @@ pub struct Plan {
     pub abort: Vec<AbortCriterion>,
     /// SHA-256 of the files this plan came from.
     pub files_digest: String,
+    /// The project folder the files are read from.
+    #[serde(skip)]
+    pub files_root: std::path::PathBuf,
+    /// The files behind `files_digest`, relative to `files_root`; a run keeps a copy.
+    #[serde(skip)]
+    pub files: Vec<std::path::PathBuf>,
 }
 
 fn suite_names<S: serde::Serializer>(suites: &[Suite], s: S) -> Result<S::Ok, S::Error> {
@@ -212,6 +218,8 @@ pub fn build(
         approval: spec.approval.clone(),
         abort: spec.abort.clone(),
         files_digest: files.files_digest.clone(),
+        files_root: project.root.clone(),
+        files: files.files.clone(),
     })
 }
 

@@ -1,11 +1,17 @@
 //! Takes a finished stage run (plan, measurements, verdict, findings), gives its
-//! reports: `summary.json` (versioned, machine-readable) and the verdict table shown
-//! on the terminal.
+//! reports: `summary.json` (versioned, machine-readable), `junit.xml` (for CI
+//! servers), a self-contained `report.html`, the release's go-live dossier, and the
+//! verdict table shown on the terminal.
+
+pub mod context;
+pub mod html;
+pub mod i18n;
+pub mod junit;
 
 use crate::gate::{CriterionStatus, GateVerdict};
 use crate::ledger::RunState;
 use crate::measure::Measurements;
-use crate::security::Finding;
+use crate::security::{CheckRun, CheckStatus, Finding};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -54,12 +60,109 @@ pub struct RunSummary {
     pub findings: Vec<Finding>,
     /// Why it was aborted.
     pub abort_reason: Option<String>,
+    /// Each security check or probe and whether it could run (added in v1; absent in
+    /// older summaries, read as empty).
+    #[serde(default)]
+    pub security_checks: Vec<SecurityCheckResult>,
+    /// The earlier release regression criteria were compared with, when there was one
+    /// (added in v1; absent means none).
+    #[serde(default)]
+    pub baseline: Option<BaselineRecord>,
+}
+
+/// One security check or probe of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecurityCheckResult {
+    /// Check id (`probe.<name>` for probes).
+    pub check: String,
+    /// Whether it ran.
+    pub ran: bool,
+    /// Why it could not run.
+    pub error: Option<String>,
+    /// Findings it produced.
+    pub findings: usize,
+}
+
+impl From<&CheckRun> for SecurityCheckResult {
+    fn from(run: &CheckRun) -> Self {
+        let error = match &run.status {
+            CheckStatus::Ran => None,
+            CheckStatus::Error(reason) => Some(reason.clone()),
+        };
+        SecurityCheckResult {
+            check: run.check.clone(),
+            ran: error.is_none(),
+            error,
+            findings: run.findings,
+        }
+    }
+}
+
+/// The baseline of a run: the last release that passed the same stage, and what it
+/// measured, so the verdict can be evaluated again later from the summary alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BaselineRecord {
+    /// That release.
+    pub release: String,
+    /// Its run.
+    pub run_id: i64,
+    /// Its measurements.
+    pub measurements: Measurements,
+}
+
+/// The file names of a run's reports, in its report folder.
+pub const SUMMARY_FILE: &str = "summary.json";
+/// JUnit XML.
+pub const JUNIT_FILE: &str = "junit.xml";
+/// HTML.
+pub const HTML_FILE: &str = "report.html";
+/// The folder holding a copy of the files as run.
+pub const FILES_DIR: &str = "files";
+
+/// Writes every report of a run into `dir`: `summary.json`, `junit.xml`,
+/// `report.html` (in `lang`) and `report.<code>.html` in the other language. Returns
+/// the path of `summary.json`.
+pub fn write_run_reports(
+    dir: &Path,
+    summary: &RunSummary,
+    context: &context::ReleaseContext,
+    lang: i18n::Lang,
+) -> std::io::Result<PathBuf> {
+    let path = write_summary(dir, summary)?;
+    let xml = junit::run_junit(summary).map_err(std::io::Error::other)?;
+    std::fs::write(dir.join(JUNIT_FILE), xml)?;
+    std::fs::write(dir.join(HTML_FILE), html::run_page(summary, context, lang))?;
+    // Reports can be read in English or Vietnamese: the other language is written too,
+    // so the run's folder (and its evidence) holds both.
+    let other = match lang {
+        i18n::Lang::En => i18n::Lang::Vi,
+        i18n::Lang::Vi => i18n::Lang::En,
+    };
+    std::fs::write(
+        dir.join(format!("report.{}.html", other.messages().code)),
+        html::run_page(summary, context, other),
+    )?;
+    Ok(path)
+}
+
+/// Copies the files a run used (paths relative to `root`) into `<dir>/files/`, so
+/// the files as run are kept even when the project changes later.
+pub fn keep_files(root: &Path, files: &[PathBuf], dir: &Path) -> std::io::Result<()> {
+    let base = dir.join(FILES_DIR);
+    for rel in files {
+        let to = base.join(rel);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::copy(root.join(rel), &to)?;
+    }
+    Ok(())
 }
 
 /// Writes `summary.json` into `dir`, creating it.
 pub fn write_summary(dir: &Path, summary: &RunSummary) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
-    let path = dir.join("summary.json");
+    let path = dir.join(SUMMARY_FILE);
     let json = serde_json::to_string_pretty(summary).map_err(std::io::Error::other)?;
     std::fs::write(&path, json + "\n")?;
     Ok(path)

@@ -1,0 +1,111 @@
+//! `stagegate evidence`: write a release's evidence archive, or verify one.
+
+use crate::evidence;
+use crate::exit_code;
+use clap::{Args, Subcommand};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct EvidenceArgs {
+    #[command(subcommand)]
+    pub command: Option<EvidenceCommand>,
+    /// System.
+    #[arg(required = true)]
+    pub system: Option<String>,
+    /// Release.
+    #[arg(long, required = true)]
+    pub release: Option<String>,
+    /// The archive to write (`.tar.gz`).
+    #[arg(short = 'o', long = "output", value_name = "FILE", required = true)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    /// Check an archive: every file against the manifest, the ledger events against
+    /// their hash chain, and every stored gate evaluated again from the files as run
+    /// and the stored measurements. Exit 1, naming each problem, when anything changed.
+    Verify {
+        /// The archive.
+        file: PathBuf,
+    },
+}
+
+pub(super) fn run(ledger_path: &Path, args: EvidenceArgs) -> u8 {
+    match (args.command, args.system, args.release, args.output) {
+        (Some(EvidenceCommand::Verify { file }), ..) => verify(&file),
+        (None, Some(system), Some(release), Some(output)) => {
+            write(ledger_path, &system, &release, &output)
+        }
+        _ => {
+            eprintln!("error: give a system, --release and -o FILE, or `verify FILE`");
+            exit_code::INVALID_INPUT
+        }
+    }
+}
+
+fn write(ledger_path: &Path, system: &str, release: &str, output: &Path) -> u8 {
+    if !ledger_path.exists() {
+        eprintln!(
+            "error: no ledger at `{}` (hint: run a stage first, or pass --ledger)",
+            ledger_path.display()
+        );
+        return exit_code::INVALID_INPUT;
+    }
+    let ledger = match super::open_ledger(ledger_path) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    match evidence::write(&ledger, system, release, output) {
+        Ok(files) => {
+            println!(
+                "evidence of {system} {release}: {files} files in {}",
+                output.display()
+            );
+            exit_code::OK
+        }
+        Err(e @ evidence::EvidenceError::UnknownRelease { .. }) => {
+            eprintln!("error: {e}");
+            exit_code::INVALID_INPUT
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit_code::FAILED
+        }
+    }
+}
+
+fn verify(file: &Path) -> u8 {
+    if !file.is_file() {
+        eprintln!("error: no archive at `{}`", file.display());
+        return exit_code::INVALID_INPUT;
+    }
+    let entries = match evidence::archive::read(file) {
+        Ok(e) => e,
+        Err(e) => {
+            println!(
+                "evidence verification FAILED: `{}` cannot be read as a .tar.gz archive: {e}",
+                file.display()
+            );
+            return exit_code::FAILED;
+        }
+    };
+    let outcome = evidence::verify(&entries);
+    if outcome.ok() {
+        println!(
+            "evidence ok: {} files match the manifest, {} ledger events match the hash chain, {} gates ({} criteria) evaluated again give the stored verdicts",
+            outcome.files, outcome.events, outcome.runs, outcome.criteria
+        );
+        exit_code::OK
+    } else {
+        println!(
+            "evidence verification FAILED: {} problem(s)",
+            outcome.problems.len()
+        );
+        for p in &outcome.problems {
+            println!("  - {p}");
+        }
+        exit_code::FAILED
+    }
+}

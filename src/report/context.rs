@@ -1,0 +1,158 @@
+//! Takes the ledger, gives what a report shows about a whole release: the state of
+//! each of the four stages ([`ReleaseContext`]) and, for the go-live dossier, the
+//! summary of every run ([`ReleaseDossier`]).
+
+use super::i18n::StageState;
+use super::{RunSummary, SUMMARY_FILE, SUMMARY_FORMAT};
+use crate::gate::{GateOutcome, GateVerdict};
+use crate::ledger::{ApprovalRow, Ledger, LedgerError, RunRow, RunState};
+use crate::measure::Measurements;
+use crate::stage::StageId;
+use std::path::Path;
+
+/// One stage of a release.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageStatus {
+    /// The stage.
+    pub stage: StageId,
+    /// Where it stands.
+    pub state: StageState,
+    /// Its latest run.
+    pub run: Option<i64>,
+}
+
+/// A release as the ledger holds it: four stages and every decision.
+#[derive(Debug, Clone)]
+pub struct ReleaseContext {
+    /// System.
+    pub system: String,
+    /// Release.
+    pub release: String,
+    /// The four stages in rollout order.
+    pub stages: Vec<StageStatus>,
+    /// Approvals and rejections, oldest first.
+    pub approvals: Vec<ApprovalRow>,
+}
+
+impl ReleaseContext {
+    /// Reads the release from the ledger.
+    pub fn from_ledger(
+        ledger: &Ledger,
+        system: &str,
+        release: &str,
+    ) -> Result<ReleaseContext, LedgerError> {
+        let runs = ledger.runs(Some(system), Some(release))?;
+        let promotions = ledger.promotions(Some(system))?;
+        let stages = StageId::ALL
+            .into_iter()
+            .map(|stage| {
+                let last = runs.iter().rev().find(|r| r.stage == stage);
+                let promoted = promotions
+                    .iter()
+                    .any(|p| p.release == release && p.stage == stage);
+                let state = match (promoted, last.map(|r| r.state)) {
+                    (true, _) => StageState::Promoted,
+                    (false, None) => StageState::NotRun,
+                    (false, Some(RunState::Running)) => StageState::Running,
+                    (false, Some(RunState::Passed)) => StageState::AwaitingApproval,
+                    (false, Some(RunState::Failed)) => StageState::Failed,
+                    (false, Some(RunState::Aborted)) => StageState::Aborted,
+                };
+                StageStatus {
+                    stage,
+                    state,
+                    run: last.map(|r| r.id),
+                }
+            })
+            .collect();
+        Ok(ReleaseContext {
+            system: system.to_string(),
+            release: release.to_string(),
+            stages,
+            approvals: ledger.approvals(system, release)?,
+        })
+    }
+}
+
+/// The go-live dossier of a release: its context and the summary of every run.
+#[derive(Debug, Clone)]
+pub struct ReleaseDossier {
+    /// Stages and approvals.
+    pub context: ReleaseContext,
+    /// Every run of the release, oldest first.
+    pub runs: Vec<RunSummary>,
+}
+
+impl ReleaseDossier {
+    /// Reads the release from the ledger, and each run's `summary.json` from its report
+    /// folder; a run whose summary is gone is rebuilt from the ledger (its findings are
+    /// then unknown and shown as such by the count of checks).
+    pub fn from_ledger(
+        ledger: &Ledger,
+        system: &str,
+        release: &str,
+    ) -> Result<ReleaseDossier, LedgerError> {
+        let context = ReleaseContext::from_ledger(ledger, system, release)?;
+        let runs = ledger
+            .runs(Some(system), Some(release))?
+            .iter()
+            .map(summary_of)
+            .collect();
+        Ok(ReleaseDossier { context, runs })
+    }
+
+    /// The latest run of a stage.
+    pub fn latest(&self, stage: StageId) -> Option<&RunSummary> {
+        self.runs.iter().rev().find(|r| r.stage == stage.as_str())
+    }
+}
+
+/// The summary of a run: its `summary.json` when it is there and belongs to it,
+/// otherwise what the ledger recorded.
+pub fn summary_of(row: &RunRow) -> RunSummary {
+    if let Some(dir) = &row.report_dir {
+        let stored = std::fs::read(Path::new(dir).join(SUMMARY_FILE))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<RunSummary>(&b).ok());
+        if let Some(summary) = stored.filter(|s| s.run_id == row.id) {
+            return summary;
+        }
+    }
+    let verdict = row
+        .verdict
+        .as_deref()
+        .and_then(|v| serde_json::from_str::<GateVerdict>(v).ok())
+        .unwrap_or(GateVerdict {
+            outcome: GateOutcome::Failed,
+            results: vec![],
+            warnings: 0,
+            warnings_block: false,
+        });
+    RunSummary {
+        format: SUMMARY_FORMAT.into(),
+        system: row.system.clone(),
+        release: row.release.clone(),
+        stage: row.stage.as_str().into(),
+        stage_number: row.stage.number(),
+        environment: row.environment.clone(),
+        tier: String::new(),
+        run_id: row.id,
+        run_by: row.run_by.clone(),
+        started_at: row.started_at.clone(),
+        finished_at: row.finished_at.clone(),
+        state: row.state,
+        version_seen: row.version_seen.clone(),
+        files_digest: row.files_digest.clone(),
+        suites: vec![],
+        verdict,
+        measurements: row
+            .measurements
+            .as_deref()
+            .and_then(|m| serde_json::from_str::<Measurements>(m).ok())
+            .unwrap_or_default(),
+        findings: vec![],
+        abort_reason: row.abort_reason.clone(),
+        security_checks: vec![],
+        baseline: None,
+    }
+}

@@ -1,0 +1,45 @@
+//! Takes a release's approvals and rejections, gives them as an HTML table.
+
+use super::escape::escape;
+use crate::ledger::{ApprovalRow, Decision};
+use crate::report::i18n::Messages;
+use std::fmt::Write as _;
+
+/// The approvals section.
+pub fn approvals(m: &Messages, rows: &[ApprovalRow]) -> String {
+    let mut out = format!(
+        r#"<section id="approvals"><h2>{}</h2>"#,
+        escape(m.approvals)
+    );
+    if rows.is_empty() {
+        let _ = write!(
+            out,
+            r#"<p class="empty">{}</p></section>"#,
+            escape(m.no_approvals)
+        );
+        return out;
+    }
+    out.push_str("<table><thead><tr>");
+    for column in m.approval_columns {
+        let _ = write!(out, "<th>{}</th>", escape(column));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for a in rows {
+        let (class, words) = match a.decision {
+            Decision::Approve => ("approve", m.approved),
+            Decision::Reject => ("reject", m.rejected),
+        };
+        let _ = write!(
+            out,
+            r#"<tr class="{class}"><td>{} <code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            escape(m.stage_title(a.stage)),
+            a.stage,
+            escape(&a.actor),
+            escape(words),
+            escape(&a.note),
+            escape(&a.at)
+        );
+    }
+    out.push_str("</tbody></table></section>");
+    out
+}

@@ -1,0 +1,118 @@
+//! Takes a [`GateVerdict`], gives the gate table as HTML: each criterion's value, pass
+//! and warning thresholds, result and reason, and the decision.
+
+use super::escape::escape;
+use crate::gate::{CriterionStatus, GateVerdict};
+use crate::report::i18n::Messages;
+use std::fmt::Write as _;
+
+/// The gate section of one run.
+pub fn gate_table(m: &Messages, verdict: &GateVerdict, run_id: i64) -> String {
+    let failed = verdict
+        .results
+        .iter()
+        .filter(|r| r.status == CriterionStatus::Fail)
+        .count();
+    let mut out = format!(
+        r#"<h3>{} <span class="outcome {}">{}</span></h3><table class="gate" id="gate-table-{run_id}"><thead><tr>"#,
+        escape(m.gate),
+        verdict.outcome,
+        escape(m.outcome(verdict.outcome))
+    );
+    for column in m.gate_columns {
+        let _ = write!(out, "<th>{}</th>", escape(column));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for r in &verdict.results {
+        let status = match r.status {
+            CriterionStatus::Pass => "pass",
+            CriterionStatus::Warn => "warn",
+            CriterionStatus::Fail => "fail",
+        };
+        let _ = write!(
+            out,
+            r#"<tr class="{status}"><td><code>{}</code></td><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td class="result">{}</td><td>{}</td></tr>"#,
+            escape(&(m.criterion)(r)),
+            // The gate writes "no data" when there is no value; said in the page's language.
+            escape(if r.value.is_none() && r.shown == "no data" {
+                m.no_data
+            } else {
+                &r.shown
+            }),
+            escape(&(m.threshold)(&r.pass)),
+            escape(&r.warn.as_deref().map_or("–".into(), m.threshold)),
+            escape(m.status(r.status)),
+            escape(&(m.reason)(r)),
+        );
+    }
+    let _ = write!(
+        out,
+        r#"</tbody></table><p class="counts">{}</p>"#,
+        escape(&(m.gate_counts)(
+            verdict.results.len(),
+            failed,
+            verdict.warnings
+        ))
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gate::{CriterionResult, GateOutcome};
+    use crate::report::i18n::{EN, VI};
+
+    fn verdict() -> GateVerdict {
+        let result =
+            |criterion: &str, shown: &str, pass: &str, warn: Option<&str>, status, reason: &str| {
+                CriterionResult {
+                    criterion: criterion.into(),
+                    metric: criterion.split(' ').next().unwrap_or("").into(),
+                    value: (shown != "no data").then_some(1.0),
+                    shown: shown.into(),
+                    pass: pass.into(),
+                    warn: warn.map(str::to_string),
+                    status,
+                    reason: reason.into(),
+                }
+            };
+        GateVerdict {
+            outcome: GateOutcome::Failed,
+            results: vec![
+                result(
+                    "error-rate < 1.00%",
+                    "0.00%",
+                    "< 1.00%",
+                    None,
+                    CriterionStatus::Pass,
+                    "error-rate is 0.00%",
+                ),
+                result(
+                    "latency-p95 < 200.0ms",
+                    "309.5ms",
+                    "< 200.0ms",
+                    Some("< 100.0ms"),
+                    CriterionStatus::Fail,
+                    "latency-p95 is 309.5ms, must be < 200.0ms",
+                ),
+                result(
+                    "security-high == 0",
+                    "no data",
+                    "== 0",
+                    None,
+                    CriterionStatus::Fail,
+                    "no data: the stage ran no security suite",
+                ),
+            ],
+            warnings: 0,
+            warnings_block: false,
+        }
+    }
+
+    #[test]
+    fn gate_table_in_english_and_vietnamese() {
+        insta::assert_snapshot!("gate_table_en", gate_table(&EN, &verdict(), 6));
+        insta::assert_snapshot!("gate_table_vi", gate_table(&VI, &verdict(), 6));
+    }
+}

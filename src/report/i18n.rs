@@ -1,0 +1,828 @@
+//! Takes a report language, gives its typed message catalogue: every word a report
+//! shows is a field of [`Messages`], so a language cannot miss one (the compiler
+//! refuses an incomplete catalogue) and a report is never a mix of two languages.
+//! Values recorded by people or systems (notes, probe names, evidence) are data and
+//! are shown as recorded.
+
+use crate::config::suite::Severity;
+use crate::gate::{CriterionResult, CriterionStatus, GateOutcome};
+use crate::measure::ErrorKind;
+use crate::security::catalogue;
+use crate::stage::StageId;
+
+/// A report language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    /// English.
+    #[default]
+    En,
+    /// Vietnamese (tiếng Việt).
+    Vi,
+}
+
+impl Lang {
+    /// The catalogue of this language.
+    pub fn messages(self) -> &'static Messages {
+        match self {
+            Lang::En => &EN,
+            Lang::Vi => &VI,
+        }
+    }
+}
+
+/// The state of one stage of a release, as the pipeline shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StageState {
+    /// No run yet.
+    NotRun,
+    /// A run is in progress.
+    Running,
+    /// The latest run failed its gate.
+    Failed,
+    /// The latest run was stopped.
+    Aborted,
+    /// The latest run passed; approvals are missing.
+    AwaitingApproval,
+    /// Approved and promoted.
+    Promoted,
+}
+
+impl StageState {
+    /// A stable identifier (CSS class, JSON).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StageState::NotRun => "not-run",
+            StageState::Running => "running",
+            StageState::Failed => "failed",
+            StageState::Aborted => "aborted",
+            StageState::AwaitingApproval => "awaiting-approval",
+            StageState::Promoted => "promoted",
+        }
+    }
+}
+
+/// Every word of a report in one language.
+pub struct Messages {
+    /// `lang` attribute of the page.
+    pub code: &'static str,
+    /// Title of a run report.
+    pub run_report: &'static str,
+    /// Title of a release report.
+    pub release_report: &'static str,
+    /// Field labels.
+    pub system: &'static str,
+    /// Release label.
+    pub release: &'static str,
+    /// Stage label.
+    pub stage: &'static str,
+    /// Environment label.
+    pub environment: &'static str,
+    /// Run label.
+    pub run: &'static str,
+    /// Run by label.
+    pub run_by: &'static str,
+    /// Start label.
+    pub started: &'static str,
+    /// End label.
+    pub finished: &'static str,
+    /// Files digest label.
+    pub files_digest: &'static str,
+    /// Release reported by the environment.
+    pub version_seen: &'static str,
+    /// Suites label.
+    pub suites: &'static str,
+    /// Tier names.
+    pub tier_test: &'static str,
+    /// Production tier.
+    pub tier_production: &'static str,
+    /// Pipeline heading.
+    pub pipeline: &'static str,
+    /// Stage titles in rollout order.
+    pub stage_titles: [&'static str; 4],
+    /// Stage states.
+    pub state_not_run: &'static str,
+    /// Running.
+    pub state_running: &'static str,
+    /// Failed.
+    pub state_failed: &'static str,
+    /// Aborted.
+    pub state_aborted: &'static str,
+    /// Awaiting approval.
+    pub state_awaiting: &'static str,
+    /// Promoted.
+    pub state_promoted: &'static str,
+    /// Gate heading.
+    pub gate: &'static str,
+    /// Gate table columns: criterion, value, pass, warn, result, reason.
+    pub gate_columns: [&'static str; 6],
+    /// Criterion results.
+    pub status_pass: &'static str,
+    /// Warned.
+    pub status_warn: &'static str,
+    /// Failed.
+    pub status_fail: &'static str,
+    /// A criterion value that could not be measured.
+    pub no_data: &'static str,
+    /// Gate decision passed.
+    pub outcome_passed: &'static str,
+    /// Gate decision failed.
+    pub outcome_failed: &'static str,
+    /// Summary line under the gate table: criteria, failed, warned.
+    pub gate_counts: fn(usize, usize, usize) -> String,
+    /// The run was stopped before it finished.
+    pub aborted_note: &'static str,
+    /// Load heading.
+    pub load: &'static str,
+    /// Requests label.
+    pub requests: &'static str,
+    /// Errors label.
+    pub errors: &'static str,
+    /// Duration label.
+    pub duration: &'static str,
+    /// Throughput label.
+    pub throughput: &'static str,
+    /// Latency percentiles chart title.
+    pub latency_percentiles: &'static str,
+    /// Latency over time chart title.
+    pub latency_over_time: &'static str,
+    /// Throughput over time chart title.
+    pub throughput_over_time: &'static str,
+    /// Axis label: seconds since start.
+    pub seconds: &'static str,
+    /// No load measured.
+    pub no_load: &'static str,
+    /// Errors by kind heading.
+    pub errors_by_kind: &'static str,
+    /// Error kinds: connection, timeout, status, check.
+    pub error_kinds: [&'static str; 4],
+    /// No failed request.
+    pub no_errors: &'static str,
+    /// Transactions heading.
+    pub transactions: &'static str,
+    /// Transaction column.
+    pub transaction: &'static str,
+    /// Findings heading.
+    pub findings: &'static str,
+    /// Severity names, lowest first.
+    pub severities: [&'static str; 5],
+    /// Severity label.
+    pub severity: &'static str,
+    /// Evidence label.
+    pub evidence: &'static str,
+    /// Remediation label.
+    pub remediation: &'static str,
+    /// Address label.
+    pub url: &'static str,
+    /// No finding.
+    pub no_findings: &'static str,
+    /// Security checks heading.
+    pub security_checks: &'static str,
+    /// The check ran.
+    pub check_ran: &'static str,
+    /// The check could not run.
+    pub check_error: &'static str,
+    /// No security suite ran.
+    pub no_security: &'static str,
+    /// Approvals heading.
+    pub approvals: &'static str,
+    /// Approval columns: stage, by, decision, note, at.
+    pub approval_columns: [&'static str; 5],
+    /// Decisions.
+    pub approved: &'static str,
+    /// Rejected.
+    pub rejected: &'static str,
+    /// No approval yet.
+    pub no_approvals: &'static str,
+    /// Runs heading (release report).
+    pub runs: &'static str,
+    /// State label.
+    pub state: &'static str,
+    /// Footer.
+    pub generated: &'static str,
+    /// A built-in check's name and remediation, when this language has its own words.
+    pub check_text: fn(&str) -> Option<(&'static str, &'static str)>,
+    /// A criterion's reason in this language.
+    pub reason: fn(&CriterionResult) -> String,
+    /// A criterion as written, in this language (`metric op value` is notation; a
+    /// regression criterion has words).
+    pub criterion: fn(&CriterionResult) -> String,
+    /// A threshold as written, in this language.
+    pub threshold: fn(&str) -> String,
+}
+
+impl Messages {
+    /// Every fixed phrase of the catalogue, for completeness checks.
+    pub fn phrases(&self) -> Vec<&'static str> {
+        let mut all = vec![
+            self.code,
+            self.run_report,
+            self.release_report,
+            self.system,
+            self.release,
+            self.stage,
+            self.environment,
+            self.run,
+            self.run_by,
+            self.started,
+            self.finished,
+            self.files_digest,
+            self.version_seen,
+            self.suites,
+            self.tier_test,
+            self.tier_production,
+            self.pipeline,
+            self.state_not_run,
+            self.state_running,
+            self.state_failed,
+            self.state_aborted,
+            self.state_awaiting,
+            self.state_promoted,
+            self.gate,
+            self.status_pass,
+            self.status_warn,
+            self.status_fail,
+            self.no_data,
+            self.outcome_passed,
+            self.outcome_failed,
+            self.aborted_note,
+            self.load,
+            self.requests,
+            self.errors,
+            self.duration,
+            self.throughput,
+            self.latency_percentiles,
+            self.latency_over_time,
+            self.throughput_over_time,
+            self.seconds,
+            self.no_load,
+            self.errors_by_kind,
+            self.no_errors,
+            self.transactions,
+            self.transaction,
+            self.findings,
+            self.severity,
+            self.evidence,
+            self.remediation,
+            self.url,
+            self.no_findings,
+            self.security_checks,
+            self.check_ran,
+            self.check_error,
+            self.no_security,
+            self.approvals,
+            self.approved,
+            self.rejected,
+            self.no_approvals,
+            self.runs,
+            self.state,
+            self.generated,
+        ];
+        all.extend(self.stage_titles);
+        all.extend(self.gate_columns);
+        all.extend(self.error_kinds);
+        all.extend(self.severities);
+        all.extend(self.approval_columns);
+        all
+    }
+
+    /// The title of a stage.
+    pub fn stage_title(&self, stage: StageId) -> &'static str {
+        self.stage_titles[stage.index()]
+    }
+
+    /// A stage state in words.
+    pub fn state(&self, state: StageState) -> &'static str {
+        match state {
+            StageState::NotRun => self.state_not_run,
+            StageState::Running => self.state_running,
+            StageState::Failed => self.state_failed,
+            StageState::Aborted => self.state_aborted,
+            StageState::AwaitingApproval => self.state_awaiting,
+            StageState::Promoted => self.state_promoted,
+        }
+    }
+
+    /// A criterion status in words.
+    pub fn status(&self, status: CriterionStatus) -> &'static str {
+        match status {
+            CriterionStatus::Pass => self.status_pass,
+            CriterionStatus::Warn => self.status_warn,
+            CriterionStatus::Fail => self.status_fail,
+        }
+    }
+
+    /// A gate decision in words.
+    pub fn outcome(&self, outcome: GateOutcome) -> &'static str {
+        match outcome {
+            GateOutcome::Passed => self.outcome_passed,
+            GateOutcome::Failed => self.outcome_failed,
+        }
+    }
+
+    /// A severity in words.
+    pub fn severity_name(&self, severity: Severity) -> &'static str {
+        let index = Severity::ALL
+            .iter()
+            .position(|s| *s == severity)
+            .unwrap_or(0);
+        self.severities[index]
+    }
+
+    /// An error kind in words.
+    pub fn error_kind(&self, kind: ErrorKind) -> &'static str {
+        self.error_kinds[match kind {
+            ErrorKind::Connection => 0,
+            ErrorKind::Timeout => 1,
+            ErrorKind::Status => 2,
+            ErrorKind::Check => 3,
+        }]
+    }
+
+    /// A tier in words.
+    pub fn tier(&self, tier: &str) -> &'static str {
+        if tier == "production" {
+            self.tier_production
+        } else {
+            self.tier_test
+        }
+    }
+}
+
+/// English.
+pub const EN: Messages = Messages {
+    code: "en",
+    run_report: "Stage run report",
+    release_report: "Go-live dossier",
+    system: "System",
+    release: "Release",
+    stage: "Stage",
+    environment: "Environment",
+    run: "Run",
+    run_by: "Run by",
+    started: "Started",
+    finished: "Finished",
+    files_digest: "Files digest (SHA-256)",
+    version_seen: "Release served by the environment",
+    suites: "Suites",
+    tier_test: "test",
+    tier_production: "production",
+    pipeline: "Four-stage pipeline",
+    stage_titles: [
+        "Trial run on test",
+        "Real run on test",
+        "Trial run on production",
+        "Real run on production",
+    ],
+    state_not_run: "not run",
+    state_running: "running",
+    state_failed: "failed",
+    state_aborted: "aborted",
+    state_awaiting: "awaiting approval",
+    state_promoted: "promoted",
+    gate: "Gate",
+    gate_columns: [
+        "Criterion",
+        "Value",
+        "Pass threshold",
+        "Warning threshold",
+        "Result",
+        "Reason",
+    ],
+    status_pass: "pass",
+    status_warn: "warning",
+    status_fail: "FAIL",
+    no_data: "no data",
+    outcome_passed: "PASSED",
+    outcome_failed: "FAILED",
+    gate_counts: |criteria, failed, warned| {
+        format!("{criteria} criteria, {failed} failed, {warned} warned")
+    },
+    aborted_note: "The run was stopped before it finished; it never counts as passed.",
+    load: "Load",
+    requests: "Requests",
+    errors: "Errors",
+    duration: "Duration",
+    throughput: "Throughput",
+    latency_percentiles: "Latency percentiles (ms)",
+    latency_over_time: "Latency p95 over time (ms)",
+    throughput_over_time: "Throughput over time (requests/s)",
+    seconds: "seconds",
+    no_load: "No load was measured in this run.",
+    errors_by_kind: "Errors by kind",
+    error_kinds: ["connection", "timeout", "error status", "failed check"],
+    no_errors: "No request failed.",
+    transactions: "Transactions",
+    transaction: "Transaction",
+    findings: "Security findings",
+    severities: ["info", "low", "medium", "high", "critical"],
+    severity: "Severity",
+    evidence: "Evidence",
+    remediation: "Remediation",
+    url: "Address",
+    no_findings: "No findings.",
+    security_checks: "Security checks",
+    check_ran: "ran",
+    check_error: "could not run",
+    no_security: "This stage ran no security suite.",
+    approvals: "Approvals",
+    approval_columns: ["Stage", "By", "Decision", "Note", "At"],
+    approved: "approved",
+    rejected: "rejected",
+    no_approvals: "No approvals yet.",
+    runs: "Runs",
+    state: "State",
+    generated: "Generated by stagegate. Self-contained: this page loads nothing from the network.",
+    check_text: |_| None,
+    reason: |r| r.reason.clone(),
+    criterion: |r| r.criterion.clone(),
+    threshold: |t| t.to_string(),
+};
+
+/// Vietnamese.
+pub const VI: Messages = Messages {
+    code: "vi",
+    run_report: "Báo cáo lượt chạy giai đoạn",
+    release_report: "Hồ sơ đưa vào vận hành",
+    system: "Hệ thống",
+    release: "Phiên bản",
+    stage: "Giai đoạn",
+    environment: "Môi trường",
+    run: "Lượt chạy",
+    run_by: "Người chạy",
+    started: "Bắt đầu",
+    finished: "Kết thúc",
+    files_digest: "Mã băm tệp (SHA-256)",
+    version_seen: "Phiên bản môi trường đang chạy",
+    suites: "Bộ kịch bản",
+    tier_test: "thử nghiệm",
+    tier_production: "thật",
+    pipeline: "Quy trình bốn giai đoạn",
+    stage_titles: [
+        "Chạy thử trên môi trường thử nghiệm",
+        "Chạy thật trên môi trường thử nghiệm",
+        "Chạy thử trên môi trường thật",
+        "Chạy thật trên môi trường thật",
+    ],
+    state_not_run: "chưa chạy",
+    state_running: "đang chạy",
+    state_failed: "không đạt",
+    state_aborted: "đã dừng",
+    state_awaiting: "chờ phê duyệt",
+    state_promoted: "đã phê duyệt chuyển tiếp",
+    gate: "Cổng kiểm soát",
+    gate_columns: [
+        "Tiêu chí",
+        "Giá trị",
+        "Ngưỡng đạt",
+        "Ngưỡng cảnh báo",
+        "Kết quả",
+        "Lý do",
+    ],
+    status_pass: "đạt",
+    status_warn: "cảnh báo",
+    status_fail: "KHÔNG ĐẠT",
+    no_data: "không có dữ liệu",
+    outcome_passed: "ĐẠT",
+    outcome_failed: "KHÔNG ĐẠT",
+    gate_counts: |criteria, failed, warned| {
+        format!("{criteria} tiêu chí, {failed} không đạt, {warned} cảnh báo")
+    },
+    aborted_note: "Lượt chạy đã bị dừng trước khi kết thúc; không bao giờ được tính là đạt.",
+    load: "Tải",
+    requests: "Số yêu cầu",
+    errors: "Số lỗi",
+    duration: "Thời lượng",
+    throughput: "Thông lượng",
+    latency_percentiles: "Phân vị độ trễ (ms)",
+    latency_over_time: "Độ trễ p95 theo thời gian (ms)",
+    throughput_over_time: "Thông lượng theo thời gian (yêu cầu/giây)",
+    seconds: "giây",
+    no_load: "Lượt chạy này không đo tải.",
+    errors_by_kind: "Lỗi theo loại",
+    error_kinds: [
+        "kết nối",
+        "hết thời gian chờ",
+        "mã trạng thái lỗi",
+        "kiểm tra không đạt",
+    ],
+    no_errors: "Không có yêu cầu nào thất bại.",
+    transactions: "Giao dịch",
+    transaction: "Giao dịch",
+    findings: "Phát hiện bảo mật",
+    severities: ["thông tin", "thấp", "trung bình", "cao", "nghiêm trọng"],
+    severity: "Mức độ",
+    evidence: "Bằng chứng",
+    remediation: "Cách khắc phục",
+    url: "Địa chỉ",
+    no_findings: "Không có phát hiện nào.",
+    security_checks: "Các kiểm tra bảo mật",
+    check_ran: "đã chạy",
+    check_error: "không chạy được",
+    no_security: "Giai đoạn này không chạy bộ kiểm tra bảo mật nào.",
+    approvals: "Phê duyệt",
+    approval_columns: [
+        "Giai đoạn",
+        "Người quyết định",
+        "Quyết định",
+        "Ghi chú",
+        "Thời điểm",
+    ],
+    approved: "phê duyệt",
+    rejected: "từ chối",
+    no_approvals: "Chưa có phê duyệt nào.",
+    runs: "Các lượt chạy",
+    state: "Trạng thái",
+    generated: "Tạo bởi stagegate. Trang độc lập: không tải gì từ mạng.",
+    check_text: vi_check_text,
+    reason: vi_reason,
+    criterion: vi_criterion,
+    threshold: vi_threshold,
+};
+
+/// The gate writes a regression criterion as `<metric> regression <= N% vs last passed
+/// release` and its thresholds as `regression <= N%`.
+fn vi_criterion(r: &CriterionResult) -> String {
+    match r.criterion.split_once(" regression <= ") {
+        Some((metric, rest)) => {
+            let limit = rest.split(' ').next().unwrap_or(rest);
+            format!("{metric} suy giảm <= {limit} so với phiên bản đạt trước đó")
+        }
+        None => r.criterion.clone(),
+    }
+}
+
+fn vi_threshold(t: &str) -> String {
+    t.replace("regression", "suy giảm")
+}
+
+/// Vietnamese names and remediation of the built-in checks, by check id.
+fn vi_check_text(check: &str) -> Option<(&'static str, &'static str)> {
+    Some(match check {
+        "header.x-content-type-options" => (
+            "Thiếu tiêu đề X-Content-Type-Options",
+            "Gửi `X-Content-Type-Options: nosniff` trong mọi phản hồi.",
+        ),
+        "header.clickjacking" => (
+            "Thiếu bảo vệ chống clickjacking",
+            "Gửi `Content-Security-Policy: frame-ancestors 'none'` (hoặc `X-Frame-Options: DENY`).",
+        ),
+        "header.csp" => (
+            "Thiếu Content-Security-Policy",
+            "Gửi Content-Security-Policy giới hạn nguồn mã lệnh, ví dụ `default-src 'self'`.",
+        ),
+        "disclosure.server-version" => (
+            "Lộ phiên bản máy chủ",
+            "Bỏ số phiên bản khỏi tiêu đề `Server` và `X-Powered-By`.",
+        ),
+        "exposure.git" => (
+            "Lộ kho mã Git",
+            "Không triển khai thư mục `.git`; chặn `/.git/` tại máy chủ web.",
+        ),
+        "exposure.env" => (
+            "Lộ tệp biến môi trường",
+            "Không bao giờ phục vụ tệp `.env`; giữ bí mật ngoài thư mục web.",
+        ),
+        other => {
+            return catalogue::lookup(other)
+                .map(|_| ("Kiểm tra bảo mật", "Xem tài liệu của kiểm tra này."))
+        }
+    })
+}
+
+/// The kind of reason a gate gave, read from its result so it can be said in another
+/// language. The gate writes its reasons in English; these prefixes are its contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReasonKind {
+    /// The value met the thresholds.
+    Met,
+    /// The value missed the warning threshold.
+    Warned,
+    /// The value missed the pass threshold.
+    Missed,
+    /// Worse than the last passed release by more than allowed.
+    Regression,
+    /// No earlier release to compare with.
+    NoBaseline,
+    /// Fewer samples than the criterion needs.
+    Insufficient,
+    /// No request was sent.
+    NoRequests,
+    /// Requests were sent but none succeeded.
+    NoneSucceeded,
+    /// No check was evaluated.
+    NoChecks,
+    /// No security suite ran.
+    NoSecuritySuite,
+    /// Some security check could not run.
+    ChecksErrored,
+    /// The release served by the environment could not be read.
+    NoRelease,
+    /// Any other missing value.
+    NoData,
+    /// Traffic was stopped by an abort criterion.
+    Aborted,
+}
+
+impl ReasonKind {
+    /// Classifies a criterion result.
+    pub fn of(result: &CriterionResult) -> ReasonKind {
+        let reason = result.reason.as_str();
+        if result.metric == "abort" || reason.starts_with("aborted") {
+            ReasonKind::Aborted
+        } else if reason.starts_with("no baseline") {
+            ReasonKind::NoBaseline
+        } else if reason.starts_with("insufficient data") {
+            ReasonKind::Insufficient
+        } else if reason.starts_with("regression") {
+            ReasonKind::Regression
+        } else if let Some(rest) = reason.strip_prefix("no data") {
+            if rest.contains("sent no requests") {
+                ReasonKind::NoRequests
+            } else if rest.contains("no request succeeded") {
+                ReasonKind::NoneSucceeded
+            } else if rest.contains("no check was evaluated") {
+                ReasonKind::NoChecks
+            } else if rest.contains("no security suite") || rest.contains("no security check ran") {
+                ReasonKind::NoSecuritySuite
+            } else if rest.contains("could not run") {
+                ReasonKind::ChecksErrored
+            } else if rest.contains("cannot read the release") {
+                ReasonKind::NoRelease
+            } else {
+                ReasonKind::NoData
+            }
+        } else {
+            match result.status {
+                CriterionStatus::Pass => ReasonKind::Met,
+                CriterionStatus::Warn => ReasonKind::Warned,
+                CriterionStatus::Fail => ReasonKind::Missed,
+            }
+        }
+    }
+}
+
+fn vi_reason(r: &CriterionResult) -> String {
+    let metric = &r.metric;
+    match ReasonKind::of(r) {
+        ReasonKind::Met => format!("{metric} = {}, đạt ngưỡng {}", r.shown, r.pass),
+        ReasonKind::Warned => match &r.warn {
+            Some(warn) => format!("{metric} = {}, chưa đạt ngưỡng cảnh báo {warn}", r.shown),
+            None => format!("{metric} = {}, cần chú ý", r.shown),
+        },
+        ReasonKind::Missed => format!("{metric} = {}, phải {}", r.shown, r.pass),
+        ReasonKind::Regression => format!(
+            "suy giảm: {metric} = {}, kém hơn phiên bản đạt trước đó quá mức cho phép ({})",
+            r.shown, r.pass
+        ),
+        ReasonKind::NoBaseline => {
+            "chưa có mốc so sánh: chưa có phiên bản nào trước đó đạt giai đoạn này".into()
+        }
+        ReasonKind::Insufficient => format!(
+            "không đủ dữ liệu: {metric} = {}, số mẫu ít hơn mức tiêu chí yêu cầu",
+            r.shown
+        ),
+        ReasonKind::NoRequests => "không có dữ liệu: lượt chạy không gửi yêu cầu nào".into(),
+        ReasonKind::NoneSucceeded => "không có dữ liệu: không có yêu cầu nào thành công".into(),
+        ReasonKind::NoChecks => "không có dữ liệu: không có phép kiểm tra nào được đánh giá".into(),
+        ReasonKind::NoSecuritySuite => {
+            "không có dữ liệu: giai đoạn không chạy kiểm tra bảo mật nào".into()
+        }
+        ReasonKind::ChecksErrored => "không có dữ liệu: có kiểm tra bảo mật không chạy được".into(),
+        ReasonKind::NoRelease => "không có dữ liệu: không đọc được phiên bản từ môi trường".into(),
+        ReasonKind::NoData => "không có dữ liệu".into(),
+        ReasonKind::Aborted => format!(
+            "đã dừng tải: vi phạm tiêu chí dừng khẩn `{}` (giá trị {})",
+            r.criterion, r.shown
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(status: CriterionStatus, reason: &str) -> CriterionResult {
+        CriterionResult {
+            criterion: "latency-p95 < 200.0ms".into(),
+            metric: "latency-p95".into(),
+            value: Some(350.0),
+            shown: "350.0ms".into(),
+            pass: "< 200.0ms".into(),
+            warn: None,
+            status,
+            reason: reason.into(),
+        }
+    }
+
+    #[test]
+    fn gate_reasons_are_classified_by_their_prefix() {
+        let cases = [
+            (
+                CriterionStatus::Fail,
+                "latency-p95 is 350.0ms, must be < 200.0ms",
+                ReasonKind::Missed,
+            ),
+            (
+                CriterionStatus::Pass,
+                "latency-p95 is 50.0ms",
+                ReasonKind::Met,
+            ),
+            (
+                CriterionStatus::Fail,
+                "no data: the run sent no requests",
+                ReasonKind::NoRequests,
+            ),
+            (
+                CriterionStatus::Fail,
+                "no data: no request succeeded (connection refused)",
+                ReasonKind::NoneSucceeded,
+            ),
+            (
+                CriterionStatus::Fail,
+                "no data: 1 security check(s) could not run (x)",
+                ReasonKind::ChecksErrored,
+            ),
+            (
+                CriterionStatus::Fail,
+                "insufficient data: 3 samples, the criterion needs 10",
+                ReasonKind::Insufficient,
+            ),
+            (
+                CriterionStatus::Fail,
+                "regression: latency-p95 is ...",
+                ReasonKind::Regression,
+            ),
+            (
+                CriterionStatus::Warn,
+                "no baseline: no earlier release passed this stage",
+                ReasonKind::NoBaseline,
+            ),
+            (
+                CriterionStatus::Fail,
+                "aborted: error-rate 40.00% > 5% for 3s",
+                ReasonKind::Aborted,
+            ),
+        ];
+        for (status, reason, kind) in cases {
+            assert_eq!(ReasonKind::of(&result(status, reason)), kind, "{reason}");
+        }
+    }
+
+    #[test]
+    fn vietnamese_reasons_carry_no_english_words() {
+        let english = ["must", "no data", "request", "is ", "samples", "baseline"];
+        for reason in [
+            "latency-p95 is 350.0ms, must be < 200.0ms",
+            "no data: the run sent no requests",
+            "insufficient data: 3 samples",
+        ] {
+            let text = (VI.reason)(&result(CriterionStatus::Fail, reason));
+            for word in english {
+                assert!(!text.contains(word), "`{word}` in `{text}`");
+            }
+        }
+    }
+
+    #[test]
+    fn every_built_in_check_has_vietnamese_words() {
+        for check in catalogue::CATALOGUE {
+            let (name, remediation) = (VI.check_text)(check.id).unwrap_or(("", ""));
+            assert!(
+                !name.is_empty() && name != "Kiểm tra bảo mật",
+                "{} has no Vietnamese name",
+                check.id
+            );
+            assert_ne!(remediation, check.remediation);
+        }
+    }
+
+    #[test]
+    fn every_vietnamese_phrase_is_translated() {
+        // The phrases are listed field by field, so position i is the same phrase.
+        let (en, vi) = (EN.phrases(), VI.phrases());
+        assert_eq!(en.len(), vi.len());
+        let same: Vec<_> = en
+            .iter()
+            .zip(&vi)
+            .filter(|(e, v)| e == v)
+            .map(|(e, _)| *e)
+            .collect();
+        assert!(same.is_empty(), "not translated: {same:?}");
+    }
+
+    #[test]
+    fn regression_criteria_are_said_in_vietnamese() {
+        let mut r = result(
+            CriterionStatus::Pass,
+            "latency-p95 is 1.0ms vs 1.0ms in 0.9.0 (+0%)",
+        );
+        r.criterion = "latency-p95 regression <= 25% vs last passed release".into();
+        assert_eq!(
+            (VI.criterion)(&r),
+            "latency-p95 suy giảm <= 25% so với phiên bản đạt trước đó"
+        );
+        assert_eq!((VI.threshold)("regression <= 25.00%"), "suy giảm <= 25.00%");
+        assert_eq!((EN.criterion)(&r), r.criterion);
+    }
+}

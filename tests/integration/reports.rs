@@ -1,0 +1,715 @@
+//! Reports and evidence: junit.xml read by an independent JUnit library, report.html
+//! opened in headless Chromium with no network, the Vietnamese go-live dossier, the
+//! evidence archive and its verification, and approvals pinned to the files as run.
+
+use crate::support::{quick_traffic, run, stagegate, text, Project, Sample};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SYSTEM: &str = "dichvucong";
+const RELEASE: &str = "1.0.0";
+
+/// A sample system and a project whose trial-test stage has run once (short load).
+struct TrialRun {
+    _sample: Sample,
+    project: Project,
+    /// Exit code of `stagegate run`.
+    code: i32,
+}
+
+impl TrialRun {
+    fn start(sample_args: &[&str]) -> TrialRun {
+        TrialRun::start_with(sample_args, |_| {})
+    }
+
+    /// Starts the sample, lets `prepare` edit the project, runs trial-test.
+    fn start_with(sample_args: &[&str], prepare: impl Fn(&Project)) -> TrialRun {
+        let sample = Sample::start(sample_args);
+        let project = Project::new(&sample.url, &sample.url);
+        quick_traffic(&project, "trial-test", 2, "1s");
+        prepare(&project);
+        let out = run(stagegate(project.root()).args([
+            "run",
+            SYSTEM,
+            "--release",
+            RELEASE,
+            "--stage",
+            "trial-test",
+            "--as",
+            "qa.nguyen",
+        ]));
+        let code = out.status.code().unwrap_or(-1);
+        assert!(
+            code == 0 || code == 1,
+            "run did not complete: {}",
+            text(&out)
+        );
+        TrialRun {
+            _sample: sample,
+            project,
+            code,
+        }
+    }
+
+    /// The run's report folder (run #1 of the fresh ledger).
+    fn report_dir(&self) -> PathBuf {
+        self.project
+            .path(".stagegate/runs/dichvucong/1.0.0/trial-test/run-1")
+    }
+
+    fn summary(&self) -> serde_json::Value {
+        serde_json::from_slice(
+            &std::fs::read(self.report_dir().join("summary.json")).expect("summary.json"),
+        )
+        .expect("json")
+    }
+
+    fn approve(&self, actor: &str) -> std::process::Output {
+        run(stagegate(self.project.root()).args([
+            "approve",
+            SYSTEM,
+            "--release",
+            RELEASE,
+            "--stage",
+            "trial-test",
+            "--as",
+            actor,
+            "--note",
+            "đã xem xét bằng chứng, đồng ý",
+        ]))
+    }
+}
+
+/// The Python interpreter that has the `junitparser` library (Debian's
+/// `python3-junitparser` lives in /usr/bin/python3's path, pip's in any python3).
+fn python_with_junitparser() -> String {
+    for python in ["/usr/bin/python3", "python3"] {
+        let ok = Command::new(python)
+            .args(["-c", "import junitparser"])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if ok {
+            return python.to_string();
+        }
+    }
+    panic!("no python3 with junitparser (hint: scripts/test installs the Debian package `junitparser`)");
+}
+
+#[test]
+fn junit_xml_is_read_by_an_independent_consumer_with_the_right_counts() {
+    let trial = TrialRun::start(&["--flaw", "exposed-git"]);
+    assert_eq!(
+        trial.code, 1,
+        "an exposed .git must fail the trial-test gate"
+    );
+    let summary = trial.summary();
+    let results = summary["verdict"]["results"].as_array().expect("results");
+    let checks = summary["security_checks"]
+        .as_array()
+        .expect("security checks");
+    let expected_tests = results.len() + checks.len();
+    let expected_failures = results.iter().filter(|r| r["status"] == "fail").count()
+        + checks
+            .iter()
+            .filter(|c| c["ran"] == true && c["findings"].as_u64() > Some(0))
+            .count();
+    let expected_errors = checks.iter().filter(|c| c["ran"] == false).count();
+    assert!(
+        expected_failures >= 2,
+        "the flaw gives a failed criterion and a failed check: {summary}"
+    );
+
+    let script = r#"
+import sys
+from junitparser import JUnitXml, Failure, Error
+xml = JUnitXml.fromfile(sys.argv[1])
+tests = failures = errors = 0
+messages = []
+for suite in xml:
+    for case in suite:
+        tests += 1
+        for r in case.result:
+            if isinstance(r, Failure):
+                failures += 1
+                messages.append(r.message)
+            elif isinstance(r, Error):
+                errors += 1
+print(tests, failures, errors)
+for m in messages:
+    print(m)
+"#;
+    let junit = trial.report_dir().join("junit.xml");
+    let out = Command::new(python_with_junitparser())
+        .args(["-c", script])
+        .arg(&junit)
+        .output()
+        .expect("python runs");
+    assert!(out.status.success(), "junitparser failed: {}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut lines = stdout.lines();
+    let counts: Vec<usize> = lines
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .map(|n| n.parse().expect("count"))
+        .collect();
+    assert_eq!(
+        counts,
+        vec![expected_tests, expected_failures, expected_errors],
+        "junit.xml:\n{}",
+        std::fs::read_to_string(&junit).unwrap_or_default()
+    );
+    let messages: Vec<&str> = lines.collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("security-high is 1, must be == 0")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("[high] Git repository exposed")),
+        "{messages:?}"
+    );
+}
+
+/// Chromium, headless, with every host name resolving to nothing: a page that tried
+/// to load anything from the network would find no host.
+fn chromium(args: &[&str], page: &Path) -> std::process::Output {
+    let profile = tempfile::tempdir().expect("profile dir");
+    // A page with no script renders in well under a second; the bound only keeps a
+    // wedged browser from holding the test run.
+    Command::new("timeout")
+        .args(["60", "chromium"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--window-size=1280,2400",
+            // The page has no script: nothing to wait for once it is laid out.
+            "--virtual-time-budget=2000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium runs (hint: scripts/test installs the Debian package `chromium`)")
+}
+
+/// Asserts the page references nothing outside itself.
+fn assert_self_contained(html: &str) {
+    let lower = html.to_lowercase();
+    for needle in [
+        "src=", "href=", "<script", "<link", "@import", "url(", "<iframe", "<img",
+    ] {
+        assert!(
+            !lower.contains(needle),
+            "the page must load nothing: found `{needle}`"
+        );
+    }
+    assert!(
+        !lower.contains("=\"http") && !lower.contains("='http"),
+        "no external address in an attribute"
+    );
+}
+
+/// The addresses a page asked for while Chromium loaded it, from Chromium's own network
+/// log. Chromium's background requests (updates, accounts) carry no origin; anything the
+/// page asks for carries the page's origin (`null` for a file).
+fn page_requests(page: &Path) -> Vec<String> {
+    let log_dir = tempfile::tempdir().expect("log dir");
+    let log = log_dir.path().join("netlog.json");
+    let out = chromium(
+        &["--dump-dom", &format!("--log-net-log={}", log.display())],
+        page,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let netlog: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&log).expect("net log written"))
+            .expect("net log is JSON");
+    let start_job = netlog["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+        .as_i64()
+        .expect("event type known");
+    netlog["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["type"].as_i64() == Some(start_job))
+        .filter(|e| e["params"]["url"].is_string() && e["params"]["initiator"] != "not an origin")
+        .map(|e| e["params"]["url"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+fn screenshot_path(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    dir.join(name)
+}
+
+fn assert_png(path: &Path) {
+    let mut head = [0u8; 8];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .expect("screenshot written");
+    assert_eq!(
+        &head,
+        b"\x89PNG\r\n\x1a\n",
+        "{} is not a PNG",
+        path.display()
+    );
+    assert!(
+        std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) > 20_000,
+        "the screenshot is nearly empty"
+    );
+}
+
+#[test]
+fn run_report_opens_in_headless_chromium_with_no_network() {
+    let trial = TrialRun::start(&[]);
+    assert_eq!(trial.code, 0);
+    let page = trial.report_dir().join("report.html");
+    let html = std::fs::read_to_string(&page).expect("report.html");
+    assert_self_contained(&html);
+
+    let shot = screenshot_path("run-report-en.png");
+    let _ = std::fs::remove_file(&shot);
+    let out = chromium(&[&format!("--screenshot={}", shot.display())], &page);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_png(&shot);
+
+    let out = chromium(&["--dump-dom"], &page);
+    assert!(out.status.success(), "{}", text(&out));
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dom.contains(r#"id="pipeline""#),
+        "pipeline missing from the DOM"
+    );
+    for stage in [
+        "trial-test",
+        "real-test",
+        "trial-production",
+        "real-production",
+    ] {
+        assert!(
+            dom.contains(&format!(r#"data-stage="{stage}""#)),
+            "stage {stage} missing from the pipeline"
+        );
+    }
+    assert!(
+        dom.contains(r#"data-stage="trial-test" data-state="awaiting-approval""#),
+        "trial-test passed and awaits approval"
+    );
+    assert!(
+        dom.contains(r#"<table class="gate" id="gate-table-1">"#),
+        "gate table missing"
+    );
+    assert!(
+        dom.contains("<td><code>error-rate &lt; 1.00%</code></td>"),
+        "gate table has its criteria"
+    );
+    assert!(
+        dom.contains(r#"<svg class="chart" id="throughput-1""#),
+        "throughput chart missing"
+    );
+    assert!(
+        dom.contains(r#"<svg class="chart" id="latency-percentiles-1""#),
+        "latency chart missing"
+    );
+    assert!(dom.contains("<polyline"), "charts have lines");
+
+    assert_eq!(
+        page_requests(&page),
+        Vec::<String>::new(),
+        "report.html asked the network for something"
+    );
+    // The same check sees a page that does load something.
+    let dir = tempfile::tempdir().expect("dir");
+    let leaky = dir.path().join("leaky.html");
+    std::fs::write(
+        &leaky,
+        r#"<html><body><img src="http://example.invalid/x.png"></body></html>"#,
+    )
+    .expect("write");
+    assert_eq!(
+        page_requests(&leaky),
+        vec!["http://example.invalid/x.png".to_string()]
+    );
+}
+
+/// Visible text of a page: tags, the style sheet and the title removed.
+fn visible_text(html: &str) -> String {
+    let body = html.split("</style>").nth(1).unwrap_or(html);
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in body.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn the_vietnamese_release_report_is_complete_and_renders_diacritics() {
+    let trial = TrialRun::start(&[]);
+    assert_eq!(trial.code, 0);
+    let approved = trial.approve("rm.tran-thi-binh");
+    assert!(approved.status.success(), "{}", text(&approved));
+
+    let mut pages = BTreeMap::new();
+    for lang in ["en", "vi"] {
+        let file = trial.project.path(&format!("dossier.{lang}.html"));
+        let out = run(stagegate(trial.project.root())
+            .args(["report", SYSTEM, "--release", RELEASE, "--lang", lang, "-o"])
+            .arg(&file));
+        assert!(out.status.success(), "{}", text(&out));
+        pages.insert(
+            lang,
+            (
+                file.clone(),
+                std::fs::read_to_string(&file).expect("report written"),
+            ),
+        );
+    }
+    let unknown =
+        run(stagegate(trial.project.root()).args(["report", SYSTEM, "--release", "9.9.9"]));
+    assert_eq!(unknown.status.code(), Some(2), "{}", text(&unknown));
+    assert!(
+        text(&unknown).contains("no release 9.9.9"),
+        "{}",
+        text(&unknown)
+    );
+    let (vi_path, vi) = &pages["vi"];
+    let (_, en) = &pages["en"];
+    assert!(
+        en.contains("Go-live dossier") && en.contains(r#"<html lang="en">"#),
+        "the English report is English"
+    );
+    assert_self_contained(vi);
+    assert!(vi.contains(r#"<html lang="vi">"#));
+    for phrase in [
+        "Hồ sơ đưa vào vận hành",
+        "Quy trình bốn giai đoạn",
+        "Chạy thử trên môi trường thử nghiệm",
+        "đã phê duyệt chuyển tiếp",
+        "Cổng kiểm soát",
+        "Phê duyệt",
+    ] {
+        assert!(
+            vi.contains(phrase),
+            "`{phrase}` missing from the Vietnamese report"
+        );
+    }
+    // Complete, not a mix: no English phrase of the catalogue is visible in Vietnamese.
+    let en_words = stagegate::report::i18n::EN.phrases();
+    let shown = visible_text(vi);
+    let mut checked = 0;
+    for phrase in en_words.iter() {
+        // Short lowercase words ("test", "ran") also occur inside names and ids.
+        if phrase.chars().count() < 4
+            || !(phrase.contains(' ') || phrase.chars().any(char::is_uppercase))
+        {
+            continue;
+        }
+        checked += 1;
+        assert!(
+            !shown.contains(phrase),
+            "English `{phrase}` in the Vietnamese report"
+        );
+    }
+    assert!(checked > 40, "only {checked} phrases checked");
+    // The gate's English reasons are said in Vietnamese too.
+    assert!(
+        !shown.contains(" is ") && !shown.contains("must be"),
+        "an English gate reason in the Vietnamese report"
+    );
+    assert!(shown.contains("đạt ngưỡng"), "gate reasons in Vietnamese");
+
+    let shot = screenshot_path("release-report-vi.png");
+    let _ = std::fs::remove_file(&shot);
+    let out = chromium(&[&format!("--screenshot={}", shot.display())], vi_path);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_png(&shot);
+}
+
+#[test]
+fn an_approval_is_refused_when_the_files_changed_since_the_run() {
+    let trial = TrialRun::start(&[]);
+    assert_eq!(trial.code, 0);
+    let rollout = "scenarios/dichvucong/rollout.toml";
+    let original = std::fs::read_to_string(trial.project.path(rollout)).expect("rollout");
+    trial
+        .project
+        .write(rollout, &format!("{original}\n# edited after the run\n"));
+    let refused = trial.approve("rm.tran-thi-binh");
+    assert_eq!(refused.status.code(), Some(3), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("changed since run #1"),
+        "{}",
+        text(&refused)
+    );
+
+    // The files as run are kept: putting them back makes the approval acceptable.
+    let kept = std::fs::read_to_string(trial.report_dir().join("files").join(rollout))
+        .expect("rollout kept as run");
+    assert_eq!(kept, original);
+    trial.project.write(rollout, &kept);
+    let approved = trial.approve("rm.tran-thi-binh");
+    assert!(approved.status.success(), "{}", text(&approved));
+}
+
+/// A trial run, approved, and its evidence archive.
+fn evidence_archive() -> (TrialRun, PathBuf) {
+    let trial = TrialRun::start(&[]);
+    assert_eq!(trial.code, 0);
+    assert!(trial.approve("rm.tran-thi-binh").status.success());
+    let archive = trial.project.path("evidence.tar.gz");
+    let out = run(stagegate(trial.project.root())
+        .args(["evidence", SYSTEM, "--release", RELEASE, "-o"])
+        .arg(&archive));
+    assert!(out.status.success(), "{}", text(&out));
+    (trial, archive)
+}
+
+fn verify(root: &Path, archive: &Path) -> std::process::Output {
+    run(stagegate(root).args(["evidence", "verify"]).arg(archive))
+}
+
+type Entries = BTreeMap<String, Vec<u8>>;
+
+fn unpack(archive: &Path) -> Entries {
+    stagegate::evidence::archive::read(archive).expect("archive reads")
+}
+
+fn repack(archive: &Path, entries: &Entries) {
+    stagegate::evidence::archive::write(archive, entries).expect("archive writes");
+}
+
+/// Recomputes the manifest's SHA-256 of every file, as a forger would.
+fn forge_manifest(entries: &mut Entries) {
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&entries["manifest.json"]).expect("manifest");
+    for file in manifest["files"].as_array_mut().expect("files") {
+        let path = file["path"].as_str().expect("path").to_string();
+        file["sha256"] = stagegate::evidence::sha256_hex(&entries[&path]).into();
+    }
+    entries.insert(
+        "manifest.json".into(),
+        serde_json::to_vec_pretty(&manifest).expect("json"),
+    );
+}
+
+#[test]
+fn evidence_verify_passes_on_an_untouched_archive() {
+    let (trial, archive) = evidence_archive();
+    let entries = unpack(&archive);
+    for expected in [
+        "manifest.json",
+        "ledger/events.json",
+        "ledger/chain.json",
+        "runs/trial-test/run-1/summary.json",
+        "runs/trial-test/run-1/junit.xml",
+        "runs/trial-test/run-1/report.html",
+        "runs/trial-test/run-1/report.vi.html",
+        "runs/trial-test/run-1/files/scenarios/dichvucong/rollout.toml",
+        "runs/trial-test/run-1/files/environments/test.toml",
+        "reports/dichvucong-1.0.0.en.html",
+        "reports/dichvucong-1.0.0.vi.html",
+    ] {
+        assert!(
+            entries.contains_key(expected),
+            "{expected} missing from {:?}",
+            entries.keys().collect::<Vec<_>>()
+        );
+    }
+    let unknown = run(stagegate(trial.project.root())
+        .args(["evidence", SYSTEM, "--release", "9.9.9", "-o"])
+        .arg(trial.project.path("x.tar.gz")));
+    assert_eq!(unknown.status.code(), Some(2), "{}", text(&unknown));
+    let out = verify(trial.project.root(), &archive);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("1 gates (5 criteria) evaluated again"),
+        "{}",
+        text(&out)
+    );
+
+    // Leaving a run out (its folder and its manifest lines) is noticed from the events.
+    let mut entries = entries;
+    entries.retain(|path, _| !path.starts_with("runs/trial-test/run-1/"));
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&entries["manifest.json"]).expect("manifest");
+    manifest["files"]
+        .as_array_mut()
+        .expect("files")
+        .retain(|f| {
+            !f["path"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("runs/trial-test/run-1/")
+        });
+    entries.insert(
+        "manifest.json".into(),
+        serde_json::to_vec_pretty(&manifest).expect("json"),
+    );
+    repack(&archive, &entries);
+    let out = verify(trial.project.root(), &archive);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains(
+            "run #1 (trial-test passed) is in the ledger's events but its reports are missing"
+        ),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn evidence_verify_names_the_file_after_a_one_byte_change() {
+    let (trial, archive) = evidence_archive();
+    let mut entries = unpack(&archive);
+    let target = "runs/trial-test/run-1/report.html";
+    let bytes = entries.get_mut(target).expect("report in archive");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    repack(&archive, &entries);
+    let out = verify(trial.project.root(), &archive);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("file `{target}` was changed")),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn evidence_verify_names_the_criterion_when_a_stored_threshold_is_edited() {
+    let (trial, archive) = evidence_archive();
+    let mut entries = unpack(&archive);
+    let target = "runs/trial-test/run-1/summary.json";
+    let mut summary: serde_json::Value = serde_json::from_slice(&entries[target]).expect("summary");
+    let criterion = summary["verdict"]["results"]
+        .as_array_mut()
+        .expect("results")
+        .iter_mut()
+        .find(|r| r["metric"] == "latency-p95")
+        .expect("latency criterion");
+    assert_eq!(criterion["pass"], "< 1000.0ms");
+    criterion["pass"] = "< 5000.0ms".into();
+    entries.insert(
+        target.into(),
+        serde_json::to_vec_pretty(&summary).expect("json"),
+    );
+    // The forger also fixes the manifest: only the re-evaluation can notice.
+    forge_manifest(&mut entries);
+    repack(&archive, &entries);
+    let out = verify(trial.project.root(), &archive);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let shown = text(&out);
+    assert!(
+        !shown.contains("was changed: its SHA-256"),
+        "the manifest was forged to match: {shown}"
+    );
+    assert!(
+        shown.contains(
+            "criterion `latency-p95 < 1000.0ms`: the stored threshold (pass `< 5000.0ms`"
+        ),
+        "{shown}"
+    );
+    assert!(shown.contains("is not the gate as run"), "{shown}");
+}
+
+#[test]
+fn evidence_verify_notices_an_edited_gate_in_the_files_as_run() {
+    let (trial, archive) = evidence_archive();
+    let mut entries = unpack(&archive);
+    let target = "runs/trial-test/run-1/files/scenarios/dichvucong/rollout.toml";
+    let rollout = String::from_utf8(entries[target].clone()).expect("utf-8");
+    let edited = rollout.replacen(
+        r#"{ metric = "latency-p95", pass = "< 1s", warn = "< 250ms" }"#,
+        r#"{ metric = "latency-p95", pass = "< 1ms" }"#,
+        1,
+    );
+    assert_ne!(edited, rollout, "fixture line not found");
+    entries.insert(target.into(), edited.into_bytes());
+    forge_manifest(&mut entries);
+    repack(&archive, &entries);
+    let out = verify(trial.project.root(), &archive);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let shown = text(&out);
+    assert!(shown.contains("a file was changed"), "{shown}");
+    assert!(
+        shown.contains("criterion `latency-p95 < 1000.0ms`"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn evidence_verify_notices_an_edited_ledger_event() {
+    let (trial, archive) = evidence_archive();
+    let mut entries = unpack(&archive);
+    // Rewrite who approved, in both copies of the event, and fix the manifest.
+    for file in ["ledger/events.json", "ledger/chain.json"] {
+        let edited = String::from_utf8(entries[file].clone())
+            .expect("utf-8")
+            .replace("rm.tran-thi-binh", "rm.mallory");
+        entries.insert(file.into(), edited.into_bytes());
+    }
+    forge_manifest(&mut entries);
+    repack(&archive, &entries);
+    let out = verify(trial.project.root(), &archive);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("(approval by rm.mallory) does not match its hash: it was edited"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn an_aborted_run_has_reports_and_its_evidence_verifies() {
+    let trial = TrialRun::start_with(&["--error-rate", "0.5"], |project| {
+        quick_traffic(project, "trial-test", 2, "10s");
+        project.edit(
+            "scenarios/dichvucong/rollout.toml",
+            "approval = { approvers = 1 }\n\n# 2.",
+            "approval = { approvers = 1 }\nabort = [{ metric = \"error-rate\", pass = \"< 5%\" }]\n\n# 2.",
+        );
+    });
+    assert_eq!(trial.code, 1);
+    assert_eq!(trial.summary()["state"], "aborted");
+    let junit = std::fs::read_to_string(trial.report_dir().join("junit.xml")).expect("junit.xml");
+    assert!(
+        junit.contains("aborted: abort criterion `error-rate &lt; 5.00%` breached"),
+        "{junit}"
+    );
+    let vi =
+        std::fs::read_to_string(trial.report_dir().join("report.vi.html")).expect("report.vi.html");
+    assert!(
+        visible_text(&vi).contains("đã dừng tải: vi phạm tiêu chí dừng khẩn"),
+        "the abort is said in Vietnamese"
+    );
+
+    let archive = trial.project.path("evidence.tar.gz");
+    let out = run(stagegate(trial.project.root())
+        .args(["evidence", SYSTEM, "--release", RELEASE, "-o"])
+        .arg(&archive));
+    assert!(out.status.success(), "{}", text(&out));
+    let out = verify(trial.project.root(), &archive);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
