@@ -15,5 +15,9 @@ mod load;
 
 #[path = "integration/metrics.rs"]
 mod metrics;
+
 #[path = "integration/reports.rs"]
 mod reports;
+
+#[path = "integration/provision.rs"]
+mod provision;

@@ -8,6 +8,7 @@
 pub mod diagnostic;
 pub mod environment;
 pub mod matcher;
+pub mod provision;
 pub mod promql;
 pub mod rollout;
 pub mod suite;
