@@ -8,8 +8,8 @@
 pub mod diagnostic;
 pub mod environment;
 pub mod matcher;
-pub mod provision;
 pub mod promql;
+pub mod provision;
 pub mod rollout;
 pub mod suite;
 pub mod traffic;
