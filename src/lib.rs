@@ -16,6 +16,7 @@ pub mod load;
 pub mod measure;
 pub mod metrics;
 pub mod plan;
+pub mod provision;
 pub mod report;
 pub mod sample;
 pub mod security;

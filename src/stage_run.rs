@@ -7,7 +7,7 @@ use crate::gate::{self, Baseline, CriterionResult, CriterionStatus, GateOutcome,
 use crate::ledger::{Ledger, LedgerError, NewRun, RunResult, RunRow, RunState};
 use crate::load::{self, Breach, LoadOptions, LoadTick};
 use crate::measure::{ArrivalRate, Measurements, Recorder, RequestObserver};
-use crate::plan::{MissingSecret, Plan, Target};
+use crate::plan::{Plan, Target, TargetError};
 use crate::report::context::ReleaseContext;
 use crate::report::{self, BaselineRecord, RunSummary, SecurityCheckResult, SUMMARY_FORMAT};
 use crate::security::{self, Finding};
@@ -85,9 +85,9 @@ impl EventSink for NoEvents {
 /// Why a stage could not be run (as opposed to: it ran and failed its gate).
 #[derive(Debug, thiserror::Error)]
 pub enum StageRunError {
-    /// The environment's secret is not set.
+    /// The environment's secret is not set, or its container was not started.
     #[error(transparent)]
-    MissingSecret(#[from] MissingSecret),
+    Target(#[from] TargetError),
     /// The ledger refused or failed.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
@@ -149,11 +149,7 @@ pub async fn run_stage(
         allow_self_approval: plan.approval.allow_self_approval,
     })?;
     sink.event(RunEvent::Started { run: &run });
-    let report_dir = out_dir
-        .join(&plan.system)
-        .join(&plan.release)
-        .join(plan.stage.as_str())
-        .join(format!("run-{}", run.id));
+    let report_dir = report_dir(out_dir, plan, run.id);
     // The files as run are kept next to the reports, before any traffic, so evidence
     // shows exactly what was run even after the project changes.
     if let Err(source) = report::keep_files(&plan.files_root, &plan.files, &report_dir) {
@@ -445,6 +441,15 @@ pub async fn run_stage(
         measurements,
         findings,
     })
+}
+
+/// The folder of one run's reports under `out_dir`.
+pub fn report_dir(out_dir: &Path, plan: &Plan, run_id: i64) -> PathBuf {
+    out_dir
+        .join(&plan.system)
+        .join(&plan.release)
+        .join(plan.stage.as_str())
+        .join(format!("run-{run_id}"))
 }
 
 #[allow(clippy::too_many_arguments)]

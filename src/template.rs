@@ -69,6 +69,15 @@ impl Template {
         })
     }
 
+    /// The text, when the template is a single literal (no rendering needed).
+    pub fn as_literal(&self) -> Option<&str> {
+        match self.parts.as_slice() {
+            [Part::Literal(text)] => Some(text),
+            [] => Some(""),
+            _ => None,
+        }
+    }
+
     /// True when the template has no variables.
     pub fn is_literal(&self) -> bool {
         self.variables().next().is_none()

@@ -19,5 +19,8 @@ mod metrics;
 #[path = "integration/reports.rs"]
 mod reports;
 
+#[path = "integration/provision.rs"]
+mod provision;
+
 #[path = "integration/security.rs"]
 mod security;

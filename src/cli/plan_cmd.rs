@@ -69,7 +69,7 @@ fn print_plan(p: &Plan) {
         "  environment  {} ({}) at {}",
         p.environment.name,
         p.environment.tier.as_str(),
-        p.environment.base_url
+        p.environment.reach
     );
     let limits = &p.environment.limits;
     println!(

@@ -1,7 +1,9 @@
 //! `stagegate run`: one stage of one release, end to end.
 
+use super::interruption::{self, Interrupts, RunTracker};
 use super::metrics_args::LiveMetrics;
 use super::progress::TerminalProgress;
+use super::provisioning;
 use super::OutputFormat;
 use crate::exit_code;
 use crate::gate::GateOutcome;
@@ -10,6 +12,11 @@ use crate::stage::StageId;
 use crate::stage_run::{self, StageRunError};
 use clap::Args;
 use std::path::{Path, PathBuf};
+
+/// How long an interrupted load may take to stop and record its run before the stage
+/// is abandoned and recorded as aborted here: goose stops users within a second; ten
+/// leaves room for in-flight requests to time out on a struggling system.
+const LOAD_STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -35,6 +42,11 @@ pub struct RunArgs {
 }
 
 pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
+    // Caught from the start, so that no later handler (goose's) takes them.
+    let mut interrupts = match Interrupts::install() {
+        Ok(i) => i,
+        Err(code) => return code,
+    };
     let project = match super::load_project(root) {
         Ok(p) => p,
         Err(code) => return code,
@@ -57,7 +69,7 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
     // The ledger keeps the report folder's path: absolute, so `stagegate report` and
     // `stagegate evidence` find it from any working directory.
     let out = std::path::absolute(&out).unwrap_or(out);
-    let secrets = |name: &str| std::env::var(name).ok();
+    // Before the container starts, so that a bad metrics flag leaves nothing to clean up.
     let live = match LiveMetrics::start(&args.metrics).await {
         Ok(l) => l,
         Err(e) => {
@@ -65,20 +77,62 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
             return exit_code::INVALID_INPUT;
         }
     };
-    let terminal = TerminalProgress::new();
-    let sink = LiveMetrics::sink(&live, &terminal);
-    let result =
-        stage_run::run_stage(&plan, &mut ledger, &args.actor, &out, &secrets, &*sink).await;
+    let container = match provisioning::start(root, &plan, &mut interrupts).await {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let plan = container
+        .as_ref()
+        .map_or_else(|| plan.clone(), |c| c.point(&plan));
+    let secrets = |name: &str| std::env::var(name).ok();
+    let tracker = RunTracker::new(TerminalProgress::new());
+    let sink = LiveMetrics::sink(&live, &tracker);
+    let ended = {
+        let stage = stage_run::run_stage(&plan, &mut ledger, &args.actor, &out, &secrets, &*sink);
+        tokio::pin!(stage);
+        let first = tokio::select! {
+            result = &mut stage => Ok(result),
+            signal = interrupts.recv() => Err(signal),
+        };
+        match first {
+            // During a load, the load stops itself and the stage records the run as
+            // aborted with what was measured (summary.json included). A second signal,
+            // or a load that does not stop in time, ends the stage here instead.
+            Err(signal) if tracker.load_running() => {
+                eprintln!("  {signal}: stopping the load ...");
+                crate::load::interrupt(&format!("interrupted by {signal}"));
+                tokio::select! {
+                    result = &mut stage => Ok(result),
+                    again = interrupts.recv() => Err(again),
+                    _ = tokio::time::sleep(LOAD_STOP_GRACE) => Err(signal),
+                }
+            }
+            other => other,
+        }
+    };
     drop(sink);
-    let outcome = match result {
-        Ok(o) => o,
-        Err(e) => {
+    let report_dir = tracker
+        .run_id()
+        .map(|id| stage_run::report_dir(&out, &plan, id));
+    provisioning::finish(container, report_dir.as_deref()).await;
+    let outcome = match ended {
+        Err(signal) => {
+            // No lingering for a last scrape: an interrupted command should end now.
+            return interruption::record_aborted(
+                &mut ledger,
+                tracker.run_id(),
+                report_dir.as_deref(),
+                signal,
+            );
+        }
+        Ok(Ok(o)) => o,
+        Ok(Err(e)) => {
             eprintln!("error: {e}");
             if let Some(live) = live {
                 live.finish().await;
             }
             return match e {
-                StageRunError::MissingSecret(_) => exit_code::INVALID_INPUT,
+                StageRunError::Target(_) => exit_code::INVALID_INPUT,
                 StageRunError::Ledger(crate::ledger::LedgerError::Refused(_))
                 | StageRunError::WrongRelease { .. } => exit_code::REFUSED,
                 StageRunError::Ledger(_) | StageRunError::Reports { .. } => exit_code::FAILED,

@@ -12,13 +12,13 @@ pub struct SampleArgs {
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
     /// Release it reports at /api/phien-ban.
-    #[arg(long, default_value = "1.0.0")]
+    #[arg(long, default_value = "1.0.0", env = "STAGEGATE_SAMPLE_RELEASE")]
     pub release: String,
     /// Added latency on every API request, in milliseconds.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, env = "STAGEGATE_SAMPLE_LATENCY_MS")]
     pub latency_ms: u64,
     /// Fraction of API requests answered with HTTP 500, spread evenly (0.05 = exactly 1 in 20).
-    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+    #[arg(long, default_value_t = 0.0, value_parser = parse_rate, env = "STAGEGATE_SAMPLE_ERROR_RATE")]
     pub error_rate: f64,
     /// A security flaw to plant (repeatable): missing-security-headers, weak-csp,
     /// insecure-cookie, server-version, verbose-errors, cors-reflect, cors-wildcard,

@@ -1,9 +1,12 @@
 //! Takes `environments/<name>.toml`, gives an [`Environment`]: where a stage sends
-//! traffic, which tier it is, how its secrets are found, and the limits it imposes.
+//! traffic (a base URL, or a container it starts itself), which tier it is, how its
+//! secrets are found, and the limits it imposes.
 
 use super::diagnostic::{Diagnostics, SourceFile};
+use super::provision::{self, ProvisionSpec, RawProvision};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+use std::fmt;
 use toml::Spanned;
 use url::Url;
 
@@ -38,8 +41,8 @@ pub struct Environment {
     pub name: String,
     /// Test or production.
     pub tier: Tier,
-    /// Where the system under test answers.
-    pub base_url: Url,
+    /// Where the system under test answers, or how to start it.
+    pub reach: Reach,
     /// The environment's Prometheus, for server-side criteria.
     pub prometheus_url: Option<Url>,
     /// A header that carries a secret read from the process environment.
@@ -48,6 +51,40 @@ pub struct Environment {
     pub version_endpoint: Option<VersionEndpoint>,
     /// Safety limits for traffic sent to this environment.
     pub limits: Limits,
+}
+
+/// How a stage reaches the system under test.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reach {
+    /// A standing environment at this URL.
+    BaseUrl(Url),
+    /// A container started for the stage and removed after it (test tier only).
+    Provision(ProvisionSpec),
+}
+
+impl Reach {
+    /// The base URL, when the environment is a standing one (or once its container
+    /// has been started and the plan points at it).
+    pub fn base_url(&self) -> Option<&Url> {
+        match self {
+            Reach::BaseUrl(url) => Some(url),
+            Reach::Provision(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Reach {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reach::BaseUrl(url) => write!(f, "{url}"),
+            Reach::Provision(spec) => write!(
+                f,
+                "a container of image `{}` (port {}), started for the stage",
+                spec.image, spec.port
+            ),
+        }
+    }
 }
 
 /// A secret sent as a header. Only the variable's *name* is ever stored.
@@ -83,8 +120,9 @@ pub struct Limits {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawEnvironment {
     version: Spanned<u32>,
-    tier: Tier,
-    base_url: Spanned<String>,
+    tier: Spanned<Tier>,
+    base_url: Option<Spanned<String>>,
+    provision: Option<Spanned<RawProvision>>,
     prometheus_url: Option<Spanned<String>>,
     auth: Option<RawAuth>,
     version_endpoint: Option<RawVersionEndpoint>,
@@ -126,7 +164,41 @@ pub fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics) -> Op
     };
     let before = diagnostics.0.len();
     super::check_version(file, &raw.version, diagnostics);
-    let base_url = parse_url(file, &raw.base_url, diagnostics);
+    let tier = *raw.tier.get_ref();
+    let reach = match (raw.base_url, raw.provision) {
+        (Some(url), None) => parse_url(file, &url, diagnostics).map(Reach::BaseUrl),
+        (None, Some(block)) => {
+            let span = block.span();
+            let spec = provision::parse(file, block.into_inner(), diagnostics);
+            if tier == Tier::Production {
+                // A production environment is the real system: starting a stand-in
+                // container would test something other than what goes live.
+                diagnostics.push(file.diagnostic(
+                    span,
+                    "a production environment cannot be provisioned in a container",
+                    Some("`base-url` of the real production system, or `tier = \"test\"`".into()),
+                ));
+                None
+            } else {
+                spec.map(Reach::Provision)
+            }
+        }
+        (Some(url), Some(_)) => {
+            diagnostics.push(file.diagnostic(
+                url.span(),
+                "an environment has either `base-url` or a `[provision]` block, not both",
+                Some("`base-url` for a standing environment, or `[provision]` to start one in a container".into()),
+            ));
+            None
+        }
+        (None, None) => {
+            diagnostics.push(file.whole_file(
+                "missing `base-url` or `[provision]`: the environment does not say where the system is",
+                Some("`base-url = \"http://127.0.0.1:8080\"`, or a `[provision]` block with `image`, `port` and `ready`".into()),
+            ));
+            None
+        }
+    };
     let prometheus_url = raw
         .prometheus_url
         .as_ref()
@@ -172,13 +244,13 @@ pub fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics) -> Op
         return None;
     }
     let mut forbidden_tags: BTreeSet<String> = raw.limits.forbidden_tags.into_iter().collect();
-    if raw.tier == Tier::Production {
+    if tier == Tier::Production {
         forbidden_tags.extend(PRODUCTION_FORBIDDEN_TAGS.iter().map(|t| t.to_string()));
     }
     Some(Environment {
         name: name.to_string(),
-        tier: raw.tier,
-        base_url: base_url?,
+        tier,
+        reach: reach?,
         prometheus_url,
         auth: raw.auth.map(|a| AuthHeader {
             header: a.header,
@@ -227,5 +299,106 @@ fn check_env_name(file: &SourceFile, name: &Spanned<String>, diagnostics: &mut D
             "`token-env` names an environment variable; it never holds the secret itself",
             Some("an upper-case variable name such as `PORTAL_TOKEN`".into()),
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::provision::Readiness;
+
+    fn check(text: &str) -> (Option<Environment>, Vec<(usize, usize, String)>) {
+        let file = SourceFile {
+            path: "environments/x.toml".into(),
+            text: text.into(),
+        };
+        let mut diagnostics = Diagnostics::default();
+        let env = parse(&file, "x", &mut diagnostics);
+        (
+            env,
+            diagnostics
+                .0
+                .into_iter()
+                .map(|d| (d.line, d.column, d.message))
+                .collect(),
+        )
+    }
+
+    const PROVISION: &str = "[provision]\nimage = \"stagegate-sample:dev\"\nport = 8080\nready = { http = \"/health\" }\n[provision.env]\nA_B = \"1\"\n";
+
+    #[test]
+    fn a_provision_block_replaces_the_base_url() {
+        let (env, problems) = check(&format!("version = 1\ntier = \"test\"\n{PROVISION}"));
+        assert_eq!(problems, vec![]);
+        let Some(Environment {
+            reach: Reach::Provision(spec),
+            ..
+        }) = env
+        else {
+            panic!("not a provisioned environment")
+        };
+        assert_eq!(spec.image.to_string(), "stagegate-sample:dev");
+        assert_eq!(spec.port, 8080);
+        assert_eq!(spec.ready, Readiness::Http("/health".into()));
+        assert_eq!(spec.env.get("A_B").map(String::as_str), Some("1"));
+        assert_eq!(
+            spec.start_timeout,
+            crate::config::provision::DEFAULT_START_TIMEOUT
+        );
+    }
+
+    #[test]
+    fn base_url_and_provision_together_point_at_the_base_url() {
+        let (env, problems) = check(&format!(
+            "version = 1\ntier = \"test\"\nbase-url = \"http://127.0.0.1:1\"\n{PROVISION}"
+        ));
+        assert!(env.is_none());
+        assert_eq!(
+            problems,
+            vec![(
+                3,
+                12,
+                "an environment has either `base-url` or a `[provision]` block, not both"
+                    .to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn neither_base_url_nor_provision_is_reported_on_the_file() {
+        let (_, problems) = check("version = 1\ntier = \"test\"\n");
+        assert_eq!(problems.len(), 1);
+        assert_eq!((problems[0].0, problems[0].1), (1, 1));
+        assert!(
+            problems[0]
+                .2
+                .starts_with("missing `base-url` or `[provision]`"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn production_cannot_provision_and_the_error_points_at_the_block() {
+        let (env, problems) = check(&format!("version = 1\ntier = \"production\"\n{PROVISION}"));
+        assert!(env.is_none());
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(
+            problems[0].2,
+            "a production environment cannot be provisioned in a container"
+        );
+        assert_eq!(problems[0].0, 3, "{problems:?}");
+    }
+
+    #[test]
+    fn every_provision_mistake_is_reported_at_its_value() {
+        let text = "version = 1\ntier = \"test\"\n[provision]\nimage = \"a b\"\nport = 70000\nready = { http = \"/x\", log = \"y\" }\nstart-timeout = \"soon\"\n[provision.env]\n\"1X\" = \"v\"\n";
+        let (env, problems) = check(text);
+        assert!(env.is_none());
+        let at: Vec<(usize, usize)> = problems.iter().map(|p| (p.0, p.1)).collect();
+        assert_eq!(
+            at,
+            vec![(4, 9), (5, 8), (9, 1), (6, 9), (7, 17)],
+            "{problems:?}"
+        );
     }
 }

@@ -9,6 +9,7 @@ pub mod diagnostic;
 pub mod environment;
 pub mod matcher;
 pub mod promql;
+pub mod provision;
 pub mod rollout;
 pub mod security_suite;
 pub mod suite;

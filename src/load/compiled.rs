@@ -1,5 +1,7 @@
-//! A load suite made ready for the hot path: templates parsed, feeders shared, the
-//! target's headers resolved once. `run_transaction` is what every goose user calls.
+//! A load suite made ready for the hot path: templates parsed, names and variable keys
+//! built, what each step needs from a response worked out, and the target's headers
+//! resolved — all once, at start-up. `run_transaction` is what every goose user calls;
+//! per request it allocates only what the request itself needs.
 
 use super::pacer::Pacer;
 use crate::config::matcher::{Matcher, ObservedResponse};
@@ -7,6 +9,7 @@ use crate::config::suite::{Extraction, FeederMode, HttpMethod, LoadSuite, StepBo
 use crate::measure::recorder::{ErrorKind, Recorder, RequestSample};
 use crate::plan::Target;
 use goose::prelude::*;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -14,9 +17,9 @@ use std::time::{Duration, Instant};
 
 /// A feeder shared by every virtual user.
 struct SharedFeeder {
-    name: String,
     mode: FeederMode,
-    columns: Vec<String>,
+    /// `feeder.column` for each column, built once.
+    keys: Vec<String>,
     rows: Vec<Vec<String>>,
     next: AtomicUsize,
 }
@@ -31,9 +34,74 @@ impl SharedFeeder {
     }
 }
 
+/// What a step's checks and extractions read from a response.
+#[derive(Debug, Clone, Copy, Default)]
+struct Needs {
+    headers: bool,
+    body: bool,
+}
+
+impl Needs {
+    fn of_matcher(m: &Matcher) -> Needs {
+        match m {
+            Matcher::Status { .. } => Needs::default(),
+            Matcher::Header { .. } => Needs {
+                headers: true,
+                body: false,
+            },
+            Matcher::BodyContains { .. } | Matcher::JsonPath { .. } | Matcher::Regex { .. } => {
+                Needs {
+                    headers: false,
+                    body: true,
+                }
+            }
+            Matcher::Not { matcher } => Needs::of_matcher(matcher),
+            Matcher::All { matchers } | Matcher::Any { matchers } => {
+                matchers.iter().fold(Needs::default(), |acc, m| {
+                    let n = Needs::of_matcher(m);
+                    Needs {
+                        headers: acc.headers || n.headers,
+                        body: acc.body || n.body,
+                    }
+                })
+            }
+        }
+    }
+
+    fn of_step(step: &StepSpec) -> Needs {
+        let mut needs = Needs::default();
+        let mut add = |n: Needs| {
+            needs.headers |= n.headers;
+            needs.body |= n.body;
+        };
+        step.checks.iter().for_each(|c| add(Needs::of_matcher(c)));
+        for e in &step.extract {
+            add(match e {
+                Extraction::Header { .. } => Needs {
+                    headers: true,
+                    body: false,
+                },
+                Extraction::JsonPath { .. } | Extraction::Regex { .. } => Needs {
+                    headers: false,
+                    body: true,
+                },
+            });
+        }
+        needs
+    }
+}
+
+struct CompiledStep {
+    spec: StepSpec,
+    /// goose's request name and the prefix of failed-check names: `suite/tx/step`.
+    name: String,
+    needs: Needs,
+    has_status_check: bool,
+}
+
 pub(super) struct CompiledTransaction {
     pub(super) label: String,
-    steps: Vec<StepSpec>,
+    steps: Vec<CompiledStep>,
 }
 
 pub(super) struct CompiledSuite {
@@ -43,6 +111,10 @@ pub(super) struct CompiledSuite {
     headers: Vec<(String, String)>,
     recorder: Arc<Recorder>,
 }
+
+/// One iteration's variables: feeder values borrowed from the shared rows, extracted
+/// values owned.
+type Vars<'a> = HashMap<&'a str, Cow<'a, str>>;
 
 impl CompiledSuite {
     pub(super) fn new(
@@ -57,18 +129,34 @@ impl CompiledSuite {
             transactions: suite
                 .transactions
                 .iter()
-                .map(|t| CompiledTransaction {
-                    label: format!("{suite_name}/{}", t.name),
-                    steps: t.steps.clone(),
+                .map(|t| {
+                    let label = format!("{suite_name}/{}", t.name);
+                    let steps = t
+                        .steps
+                        .iter()
+                        .map(|s| CompiledStep {
+                            name: format!("{label}/{}", s.name),
+                            needs: Needs::of_step(s),
+                            has_status_check: s
+                                .checks
+                                .iter()
+                                .any(|c| matches!(c, Matcher::Status { .. })),
+                            spec: s.clone(),
+                        })
+                        .collect();
+                    CompiledTransaction { label, steps }
                 })
                 .collect(),
             feeders: suite
                 .feeders
                 .iter()
                 .map(|f| SharedFeeder {
-                    name: f.name.clone(),
                     mode: f.mode,
-                    columns: f.columns.clone(),
+                    keys: f
+                        .columns
+                        .iter()
+                        .map(|c| format!("{}.{c}", f.name))
+                        .collect(),
                     rows: f.rows.clone(),
                     next: AtomicUsize::new(0),
                 })
@@ -88,12 +176,12 @@ impl CompiledSuite {
             return Ok(());
         };
         self.recorder.note_user(user.weighted_users_index);
-        let mut vars: HashMap<String, String> = HashMap::new();
+        let mut vars: Vars<'_> = HashMap::new();
         for feeder in &self.feeders {
             match feeder.take() {
                 Some(row) => {
-                    for (column, value) in feeder.columns.iter().zip(row) {
-                        vars.insert(format!("{}.{}", feeder.name, column), value.clone());
+                    for (key, value) in feeder.keys.iter().zip(row) {
+                        vars.insert(key.as_str(), Cow::Borrowed(value.as_str()));
                     }
                 }
                 None => {
@@ -112,38 +200,61 @@ impl CompiledSuite {
         Ok(())
     }
 
-    /// Sends one step; returns whether the transaction may continue.
-    async fn run_step(
+    fn record_failure(
         &self,
+        user: usize,
         label: &str,
-        step: &StepSpec,
+        latency: Duration,
+        kind: ErrorKind,
+        text: String,
+    ) {
+        self.recorder.record(RequestSample {
+            user,
+            transaction: label,
+            latency,
+            error: Some(kind),
+            checks: 0,
+            failed_checks: Vec::new(),
+            error_text: Some(text),
+        });
+    }
+
+    /// Sends one step; returns whether the transaction may continue.
+    async fn run_step<'s>(
+        &'s self,
+        label: &str,
+        step: &'s CompiledStep,
         user: &mut GooseUser,
-        vars: &mut HashMap<String, String>,
+        vars: &mut Vars<'s>,
     ) -> bool {
-        let lookup = |name: &str| vars.get(name).map(String::as_str);
-        let path = step.path.render(lookup);
-        let method = goose_method(step.method);
+        let spec = &step.spec;
+        let user_index = user.weighted_users_index;
+        let lookup = |name: &str| vars.get(name).map(|v| v.as_ref());
+        let path: Cow<'_, str> = match spec.path.as_literal() {
+            Some(literal) => Cow::Borrowed(literal),
+            None => Cow::Owned(spec.path.render(lookup)),
+        };
+        let method = goose_method(spec.method);
         let mut builder = match user.get_request_builder(&method, &path) {
             Ok(b) => b,
             Err(e) => {
-                self.recorder.record(RequestSample {
-                    transaction: label,
-                    latency: Duration::ZERO,
-                    error: Some(ErrorKind::Connection),
-                    checks: 0,
-                    failed_checks: Vec::new(),
-                    error_text: Some(format!("cannot build request for `{path}`: {e}")),
-                });
+                self.record_failure(
+                    user_index,
+                    label,
+                    Duration::ZERO,
+                    ErrorKind::Connection,
+                    format!("cannot build request for `{path}`: {e}"),
+                );
                 return false;
             }
         };
         for (name, value) in &self.headers {
             builder = builder.header(name, value);
         }
-        for (name, template) in &step.headers {
+        for (name, template) in &spec.headers {
             builder = builder.header(name, template.render(lookup));
         }
-        builder = match &step.body {
+        builder = match &spec.body {
             StepBody::None => builder,
             StepBody::Json(json) => builder.json(&json.render(&lookup)),
             StepBody::Text(text) => builder.body(text.render(lookup)),
@@ -155,11 +266,10 @@ impl CompiledSuite {
                 builder.form(&pairs)
             }
         };
-        let name = format!("{label}/{}", step.name);
         let request = GooseRequest::builder()
             .method(method)
-            .path(path.as_str())
-            .name(name.as_str())
+            .path(path.as_ref())
+            .name(step.name.as_str())
             .set_request_builder(builder)
             .build();
         if let Some(pacer) = &self.pacer {
@@ -176,27 +286,7 @@ impl CompiledSuite {
         let to_headers = Duration::from_micros(goose_response.request.response_time_micros());
         let body_started = Instant::now();
         let observed = match goose_response.response {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                let headers: Vec<(String, String)> = response
-                    .headers()
-                    .iter()
-                    .map(|(k, v)| {
-                        (
-                            k.as_str().to_string(),
-                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                        )
-                    })
-                    .collect();
-                match response.text().await {
-                    Ok(body) => Ok(ObservedResponse {
-                        status,
-                        headers,
-                        body,
-                    }),
-                    Err(e) => Err(e),
-                }
-            }
+            Ok(response) => read_response(response, step.needs).await,
             Err(e) => Err(e),
         };
         let latency = to_headers + body_started.elapsed();
@@ -208,40 +298,27 @@ impl CompiledSuite {
                 } else {
                     ErrorKind::Connection
                 };
-                self.recorder.record(RequestSample {
-                    transaction: label,
-                    latency,
-                    error: Some(kind),
-                    checks: 0,
-                    failed_checks: Vec::new(),
-                    error_text: Some(error_chain(&e)),
-                });
+                self.record_failure(user_index, label, latency, kind, error_chain(&e));
                 return false;
             }
         };
         let mut json = None;
-        let failed_checks: Vec<String> = step
+        let mut failed_checks: Vec<String> = spec
             .checks
             .iter()
             .filter(|c| !c.matches_with(&observed, &mut json))
-            .map(|c| format!("{}/{}: {c}", label, step.name))
+            .map(|c| format!("{}: {c}", step.name))
             .collect();
-        let mut failed_checks = failed_checks;
-        if let Some(budget) = step.latency_budget.filter(|b| latency > *b) {
+        if let Some(budget) = spec.latency_budget.filter(|b| latency > *b) {
             failed_checks.push(format!(
-                "{}/{}: latency {:.1}ms over budget {}ms",
-                label,
+                "{}: latency {:.1}ms over budget {}ms",
                 step.name,
                 latency.as_secs_f64() * 1000.0,
                 budget.as_millis()
             ));
         }
-        let checks = step.checks.len() as u32 + u32::from(step.latency_budget.is_some());
-        let has_status_check = step
-            .checks
-            .iter()
-            .any(|c| matches!(c, Matcher::Status { .. }));
-        let error = if !has_status_check && observed.status >= 400 {
+        let checks = spec.checks.len() as u32 + u32::from(spec.latency_budget.is_some());
+        let error = if !step.has_status_check && observed.status >= 400 {
             Some(ErrorKind::Status)
         } else if !failed_checks.is_empty() {
             Some(ErrorKind::Check)
@@ -249,17 +326,18 @@ impl CompiledSuite {
             None
         };
         if error.is_some() {
-            let _ = user.set_failure(&name, &mut goose_response.request, None, None);
+            let _ = user.set_failure(&step.name, &mut goose_response.request, None, None);
         }
         let ok = error.is_none();
         if ok {
-            for extraction in &step.extract {
+            for extraction in &spec.extract {
                 if let Some(value) = extract(extraction, &observed, &mut json) {
-                    vars.insert(extraction.variable().to_string(), value);
+                    vars.insert(extraction.variable(), Cow::Owned(value));
                 }
             }
         }
         self.recorder.record(RequestSample {
+            user: user_index,
             transaction: label,
             latency,
             error,
@@ -269,6 +347,41 @@ impl CompiledSuite {
         });
         ok
     }
+}
+
+/// Reads a response as far as the step needs it. The body is always read to its end
+/// (the connection is reused and the latency is time to the last byte), but it is only
+/// decoded, and headers only copied, when a check or an extraction looks at them.
+async fn read_response(
+    response: reqwest::Response,
+    needs: Needs,
+) -> Result<ObservedResponse, reqwest::Error> {
+    let status = response.status().as_u16();
+    let headers = if needs.headers {
+        response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let body = if needs.body {
+        response.text().await?
+    } else {
+        response.bytes().await?;
+        String::new()
+    };
+    Ok(ObservedResponse {
+        status,
+        headers,
+        body,
+    })
 }
 
 fn extract(
@@ -295,7 +408,8 @@ fn extract(
 
 fn goose_method(method: HttpMethod) -> GooseMethod {
     match method {
-        HttpMethod::Get | HttpMethod::Options => GooseMethod::Get, // OPTIONS is refused by validation
+        // OPTIONS is refused for load steps by validation.
+        HttpMethod::Get | HttpMethod::Options => GooseMethod::Get,
         HttpMethod::Head => GooseMethod::Head,
         HttpMethod::Post => GooseMethod::Post,
         HttpMethod::Put => GooseMethod::Put,

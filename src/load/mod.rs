@@ -78,6 +78,13 @@ pub struct LoadOptions<'a> {
 /// end of a second stops traffic well within the 2 seconds production allows.
 const ABORT_CHECK_EVERY: Duration = Duration::from_millis(200);
 
+/// Stops the running load as goose's own Ctrl-C handler would: traffic stops within a
+/// second and the load reports itself `interrupted`, so the stage is recorded as aborted
+/// with what was measured so far. For a command that catches the signal itself.
+pub fn interrupt(reason: &str) {
+    goose::trigger_killswitch(reason);
+}
+
 /// Runs `suite` with `traffic` against `target`, recording into `recorder`, calling
 /// `on_tick` about once a second.
 pub async fn run(

@@ -27,6 +27,8 @@ pub enum ErrorKind {
 /// One completed request.
 #[derive(Debug, Clone)]
 pub struct RequestSample<'a> {
+    /// The virtual user that sent it (goose's user index).
+    pub user: usize,
     /// `suite/transaction`.
     pub transaction: &'a str,
     /// Time to the last byte of the body.
@@ -101,12 +103,17 @@ pub trait RequestObserver: Send + Sync {
     fn observe(&self, sample: &RequestSample<'_>);
 }
 
-/// Thread-safe collector for one run.
+/// Thread-safe collector for one run. Requests are recorded into one of several shards,
+/// chosen by virtual user, so users on different threads rarely wait for each other's
+/// lock; readers (progress, abort checks, the final measurements) merge the shards.
 pub struct Recorder {
     started: Instant,
-    inner: Mutex<Inner>,
+    shards: Vec<Mutex<Inner>>,
     observer: Option<Arc<dyn RequestObserver>>,
 }
+
+/// Enough shards that the engine's worker threads (one per core) seldom meet on a lock.
+const SHARDS: usize = 16;
 
 /// A snapshot for live progress.
 #[derive(Debug, Clone, Copy, Default)]
@@ -127,12 +134,76 @@ impl Default for Recorder {
     }
 }
 
+fn locked(m: &Mutex<Inner>) -> std::sync::MutexGuard<'_, Inner> {
+    match m.lock() {
+        Ok(guard) => guard,
+        // A panicking user task must not lose every other measurement.
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+fn add_histogram(into: &mut Option<Histogram<u64>>, from: &Histogram<u64>) {
+    let _ = into.get_or_insert_with(new_histogram).add(from);
+}
+
+impl Inner {
+    /// Adds another shard's counts into this one.
+    fn absorb(&mut self, other: &Inner) {
+        self.requests += other.requests;
+        self.errors += other.errors;
+        for (kind, n) in &other.errors_by_kind {
+            *self.errors_by_kind.entry(*kind).or_default() += n;
+        }
+        self.checks += other.checks;
+        self.check_failures += other.check_failures;
+        for (name, n) in &other.failed_checks {
+            *self.failed_checks.entry(name.clone()).or_default() += n;
+        }
+        if let Some(h) = &other.overall {
+            add_histogram(&mut self.overall, h);
+        }
+        for (name, (requests, errors, h)) in &other.transactions {
+            let tx = self
+                .transactions
+                .entry(name.clone())
+                .or_insert_with(|| (0, 0, new_histogram()));
+            tx.0 += requests;
+            tx.1 += errors;
+            let _ = tx.2.add(h);
+        }
+        if self.seconds.len() < other.seconds.len() {
+            self.seconds
+                .resize_with(other.seconds.len(), SecondSlot::default);
+        }
+        for (mine, theirs) in self.seconds.iter_mut().zip(&other.seconds) {
+            mine.absorb(theirs);
+        }
+        if self.first_error.is_none() {
+            self.first_error = other.first_error.clone();
+        }
+        self.users_seen
+            .extend(other.users_seen.iter().map(|(u, s)| (*u, *s)));
+    }
+}
+
+impl SecondSlot {
+    fn absorb(&mut self, other: &SecondSlot) {
+        self.requests += other.requests;
+        self.errors += other.errors;
+        self.checks += other.checks;
+        self.check_failures += other.check_failures;
+        if let Some(h) = &other.latency {
+            add_histogram(&mut self.latency, h);
+        }
+    }
+}
+
 impl Recorder {
     /// Starts the clock.
     pub fn new() -> Recorder {
         Recorder {
             started: Instant::now(),
-            inner: Mutex::new(Inner::default()),
+            shards: (0..SHARDS).map(|_| Mutex::new(Inner::default())).collect(),
             observer: None,
         }
     }
@@ -145,14 +216,22 @@ impl Recorder {
         }
     }
 
+    fn shard(&self, user: usize) -> std::sync::MutexGuard<'_, Inner> {
+        locked(&self.shards[user % SHARDS])
+    }
+
+    fn merged(&self) -> Inner {
+        let mut all = Inner::default();
+        for shard in &self.shards {
+            all.absorb(&locked(shard));
+        }
+        all
+    }
+
     /// Notes that virtual user `user` starts a transaction (for the active-user count).
     pub fn note_user(&self, user: usize) {
         let second = self.started.elapsed().as_secs();
-        let mut inner = match self.inner.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        inner.users_seen.insert(user, second);
+        self.shard(user).users_seen.insert(user, second);
     }
 
     /// Records one request.
@@ -162,11 +241,7 @@ impl Recorder {
         }
         let micros = (sample.latency.as_micros() as u64).clamp(1, 3_600_000_000);
         let second = self.started.elapsed().as_secs();
-        let mut inner = match self.inner.lock() {
-            Ok(guard) => guard,
-            // A panicking user task must not lose every other measurement.
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut inner = self.shard(sample.user);
         inner.requests += 1;
         inner.checks += u64::from(sample.checks);
         let failed_checks = sample.failed_checks.len() as u64;
@@ -188,10 +263,14 @@ impl Recorder {
             .get_or_insert_with(new_histogram)
             .record(micros);
         let failed = u64::from(sample.error.is_some());
-        let tx = inner
-            .transactions
-            .entry(sample.transaction.to_string())
-            .or_insert_with(|| (0, 0, new_histogram()));
+        // Look up before inserting: the key is only allocated for a new transaction.
+        let tx = match inner.transactions.get_mut(sample.transaction) {
+            Some(tx) => tx,
+            None => inner
+                .transactions
+                .entry(sample.transaction.to_string())
+                .or_insert_with(|| (0, 0, new_histogram())),
+        };
         tx.0 += 1;
         tx.1 += failed;
         let _ = tx.2.record(micros);
@@ -212,24 +291,24 @@ impl Recorder {
 
     /// Counts so far, for progress lines.
     pub fn snapshot(&self) -> LiveSnapshot {
-        let inner = match self.inner.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
         let now = self.started.elapsed().as_secs();
-        LiveSnapshot {
-            requests: inner.requests,
-            errors: inner.errors,
-            p95_ms: inner
-                .overall
-                .as_ref()
-                .map(|h| h.value_at_quantile(0.95) as f64 / 1000.0),
-            active_users: inner
+        let mut snapshot = LiveSnapshot::default();
+        let mut overall: Option<Histogram<u64>> = None;
+        for shard in &self.shards {
+            let inner = locked(shard);
+            snapshot.requests += inner.requests;
+            snapshot.errors += inner.errors;
+            snapshot.active_users += inner
                 .users_seen
                 .values()
                 .filter(|&&last| last + ACTIVE_USER_WINDOW_S > now)
-                .count() as u64,
+                .count() as u64;
+            if let Some(h) = &inner.overall {
+                add_histogram(&mut overall, h);
+            }
         }
+        snapshot.p95_ms = overall.map(|h| h.value_at_quantile(0.95) as f64 / 1000.0);
+        snapshot
     }
 
     /// The statistics of second `second` (0-based), once it has ended; `None` while it
@@ -238,19 +317,18 @@ impl Recorder {
         if self.started.elapsed().as_secs() <= second {
             return None;
         }
-        let inner = match self.inner.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        Some(match inner.seconds.get(second as usize) {
-            None => SecondStats::default(),
-            Some(slot) => SecondStats {
-                requests: slot.requests,
-                errors: slot.errors,
-                checks: slot.checks,
-                check_failures: slot.check_failures,
-                latency_ms: slot.latency.as_ref().map(percentiles),
-            },
+        let mut slot = SecondSlot::default();
+        for shard in &self.shards {
+            if let Some(theirs) = locked(shard).seconds.get(second as usize) {
+                slot.absorb(theirs);
+            }
+        }
+        Some(SecondStats {
+            requests: slot.requests,
+            errors: slot.errors,
+            checks: slot.checks,
+            check_failures: slot.check_failures,
+            latency_ms: slot.latency.as_ref().map(percentiles),
         })
     }
 
@@ -261,10 +339,7 @@ impl Recorder {
 
     /// Adds everything recorded into `measurements`, with the load's wall time.
     pub fn finish_into(&self, measurements: &mut Measurements, load_time: Duration) {
-        let inner = match self.inner.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let inner = self.merged();
         measurements.requests += inner.requests;
         measurements.errors += inner.errors;
         for (kind, n) in &inner.errors_by_kind {
@@ -327,6 +402,7 @@ mod tests {
         let r = Recorder::new();
         for i in 0..100u64 {
             r.record(RequestSample {
+                user: i as usize,
                 transaction: "s/t",
                 latency: Duration::from_millis(i + 1),
                 error: (i % 20 == 0).then_some(ErrorKind::Status),

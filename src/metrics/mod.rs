@@ -484,6 +484,7 @@ mod tests {
         let observer = m.request_observer("tai").unwrap();
         for (ms, error) in [(5, None), (150, None), (20, Some(ErrorKind::Status))] {
             observer.observe(&RequestSample {
+                user: 0,
                 transaction: "tai/tra-cuu",
                 latency: Duration::from_millis(ms),
                 error,
@@ -619,6 +620,7 @@ mod tests {
         });
         let observer = m.request_observer("tai").unwrap();
         observer.observe(&RequestSample {
+            user: 0,
             transaction: "tai/tra-cuu",
             latency: Duration::from_millis(5),
             error: None,

@@ -254,13 +254,28 @@ pub struct MissingSecret {
     pub variable: String,
 }
 
+/// Why a plan's target cannot be resolved.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// The environment's secret is not set.
+    #[error(transparent)]
+    MissingSecret(#[from] MissingSecret),
+    /// The environment starts itself in a container, and it has not been started.
+    #[error("environment `{0}` starts itself in a container, which has not been started (hint: `stagegate run` starts it; a library caller uses `provision::start` and `provision::Provisioned::point`)")]
+    NotStarted(String),
+}
+
 impl Target {
     /// Resolves the environment's address and secret; `lookup` reads a variable
     /// (the process environment in the CLI).
     pub fn resolve(
         environment: &Environment,
         lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<Target, MissingSecret> {
+    ) -> Result<Target, TargetError> {
+        let base_url = environment
+            .reach
+            .base_url()
+            .ok_or_else(|| TargetError::NotStarted(environment.name.clone()))?;
         let mut headers = Vec::new();
         let mut secrets = Vec::new();
         if let Some(auth) = &environment.auth {
@@ -274,11 +289,7 @@ impl Target {
             secrets.push(value);
         }
         Ok(Target {
-            base: environment
-                .base_url
-                .as_str()
-                .trim_end_matches('/')
-                .to_string(),
+            base: base_url.as_str().trim_end_matches('/').to_string(),
             headers,
             secrets,
         })
