@@ -44,17 +44,25 @@ nginx -c "$work/nginx.conf" -p "$work"
 URL="http://127.0.0.1:$port/index.html"
 sleep 0.5
 
-echo "target: nginx static file at $URL; concurrency $C; duration ${D}s"
-sg_rps=$("$SG" load "$URL" --users "$C" --duration "${D}s" --output json 2>/dev/null | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["rps"],1))')
-goose_rps=$("$GOOSE" "$URL" "$C" "$D" 2>/dev/null | awk '/requests_per_second/ {print $2}')
-hey_rps=$(hey -z "${D}s" -c "$C" "$URL" | awk '/Requests\/sec/ {print $2}')
-wrk_rps=$(wrk -t2 -c "$C" -d "${D}s" "$URL" | awk '/Requests\/sec/ {print $2}')
-
-printf '\n%-22s %12s\n' tool requests/s
-printf '%-22s %12s\n' stagegate "$sg_rps" "plain goose" "$goose_rps" hey "$hey_rps" wrk "$wrk_rps"
-python3 - "$sg_rps" "$goose_rps" "$hey_rps" "$wrk_rps" <<'PY'
-import sys
-sg, goose, hey, wrk = map(float, sys.argv[1:])
+ROUNDS=${ROUNDS:-3}
+echo "target: nginx static file at $URL; concurrency $C; duration ${D}s; $ROUNDS interleaved rounds (median shown)"
+# Rounds interleave the tools so a burst of background load hits them all alike.
+: > "$work/results"
+for round in $(seq "$ROUNDS"); do
+  sg=$("$SG" load "$URL" --users "$C" --duration "${D}s" --output json 2>/dev/null | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["rps"],1))')
+  goose=$("$GOOSE" "$URL" "$C" "$D" 2>/dev/null | awk '/requests_per_second/ {print $2}')
+  hey_rps=$(hey -z "${D}s" -c "$C" "$URL" | awk '/Requests\/sec/ {print $2}')
+  wrk_rps=$(wrk -t2 -c "$C" -d "${D}s" "$URL" | awk '/Requests\/sec/ {print $2}')
+  echo "round $round: stagegate $sg, plain goose $goose, hey $hey_rps, wrk $wrk_rps"
+  echo "$sg $goose $hey_rps $wrk_rps" >> "$work/results"
+done
+python3 - "$work/results" <<'PY'
+import statistics, sys
+rows = [list(map(float, line.split())) for line in open(sys.argv[1]) if line.strip()]
+sg, goose, hey, wrk = (statistics.median(col) for col in zip(*rows))
+print(f"\n{'tool':<14}{'requests/s (median)':>22}")
+for name, v in [("stagegate", sg), ("plain goose", goose), ("hey", hey), ("wrk", wrk)]:
+    print(f"{name:<14}{v:>22.1f}")
 print(f"\nstagegate / plain goose = {sg/goose:.3f}x   (target >= 0.95x)")
 print(f"stagegate / hey         = {sg/hey:.3f}x")
 print(f"stagegate / wrk         = {sg/wrk:.3f}x")

@@ -85,7 +85,10 @@ struct Inner {
     failed_checks: BTreeMap<String, u64>,
     overall: Option<Histogram<u64>>,
     transactions: BTreeMap<String, (u64, u64, Histogram<u64>)>,
-    seconds: Vec<SecondSlot>,
+    /// Seconds not yet compacted into the recorder's series (at most the last two).
+    seconds: BTreeMap<u64, SecondSlot>,
+    /// Every second before this one has been compacted; a late record moves forward.
+    compacted_before: u64,
     first_error: Option<String>,
     /// Virtual user index → the second it last started a transaction.
     users_seen: HashMap<usize, u64>,
@@ -109,6 +112,9 @@ pub trait RequestObserver: Send + Sync {
 pub struct Recorder {
     started: Instant,
     shards: Vec<Mutex<Inner>>,
+    /// Completed seconds, compacted from the shards: memory stays flat however long the
+    /// run (a soak of hours keeps a few dozen bytes a second).
+    series: Mutex<Vec<SecondStats>>,
     observer: Option<Arc<dyn RequestObserver>>,
 }
 
@@ -142,6 +148,13 @@ fn locked(m: &Mutex<Inner>) -> std::sync::MutexGuard<'_, Inner> {
     }
 }
 
+fn lock_series(m: &Mutex<Vec<SecondStats>>) -> std::sync::MutexGuard<'_, Vec<SecondStats>> {
+    match m.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
 fn add_histogram(into: &mut Option<Histogram<u64>>, from: &Histogram<u64>) {
     let _ = into.get_or_insert_with(new_histogram).add(from);
 }
@@ -171,13 +184,6 @@ impl Inner {
             tx.1 += errors;
             let _ = tx.2.add(h);
         }
-        if self.seconds.len() < other.seconds.len() {
-            self.seconds
-                .resize_with(other.seconds.len(), SecondSlot::default);
-        }
-        for (mine, theirs) in self.seconds.iter_mut().zip(&other.seconds) {
-            mine.absorb(theirs);
-        }
         if self.first_error.is_none() {
             self.first_error = other.first_error.clone();
         }
@@ -187,15 +193,32 @@ impl Inner {
 }
 
 impl SecondSlot {
+    fn stats(&self) -> SecondStats {
+        SecondStats {
+            requests: self.requests,
+            errors: self.errors,
+            checks: self.checks,
+            check_failures: self.check_failures,
+            latency_ms: self.latency.as_ref().map(percentiles),
+        }
+    }
+
     fn absorb(&mut self, other: &SecondSlot) {
         self.requests += other.requests;
         self.errors += other.errors;
         self.checks += other.checks;
         self.check_failures += other.check_failures;
         if let Some(h) = &other.latency {
-            add_histogram(&mut self.latency, h);
+            let _ = self.latency.get_or_insert_with(new_second_histogram).add(h);
         }
     }
+}
+
+/// A second's histogram lives only until the second is compacted; 2 significant
+/// figures (1% error) keep it at about 26 KB, so many shards cost little.
+fn new_second_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 2)
+        .unwrap_or_else(|_| unreachable!("static bounds are valid"))
 }
 
 impl Recorder {
@@ -204,6 +227,7 @@ impl Recorder {
         Recorder {
             started: Instant::now(),
             shards: (0..SHARDS).map(|_| Mutex::new(Inner::default())).collect(),
+            series: Mutex::new(Vec::new()),
             observer: None,
         }
     }
@@ -274,18 +298,16 @@ impl Recorder {
         tx.0 += 1;
         tx.1 += failed;
         let _ = tx.2.record(micros);
-        let index = second as usize;
-        if inner.seconds.len() <= index {
-            inner.seconds.resize_with(index + 1, SecondSlot::default);
-        }
-        let slot = &mut inner.seconds[index];
+        // A request that completes just as its second is compacted counts in the next.
+        let second = second.max(inner.compacted_before);
+        let slot = inner.seconds.entry(second).or_default();
         slot.requests += 1;
         slot.errors += failed;
         slot.checks += u64::from(sample.checks);
         slot.check_failures += failed_checks;
         let _ = slot
             .latency
-            .get_or_insert_with(new_histogram)
+            .get_or_insert_with(new_second_histogram)
             .record(micros);
     }
 
@@ -314,22 +336,30 @@ impl Recorder {
     /// The statistics of second `second` (0-based), once it has ended; `None` while it
     /// is still running.
     pub fn completed_second(&self, second: u64) -> Option<SecondStats> {
-        if self.started.elapsed().as_secs() <= second {
-            return None;
+        self.compact(self.started.elapsed().as_secs());
+        lock_series(&self.series).get(second as usize).copied()
+    }
+
+    /// Moves every second before `until` out of the shards into the series.
+    fn compact(&self, until: u64) {
+        let mut series = lock_series(&self.series);
+        let from = series.len() as u64;
+        if from >= until {
+            return;
         }
-        let mut slot = SecondSlot::default();
+        let mut slots: Vec<SecondSlot> = (from..until).map(|_| SecondSlot::default()).collect();
+        let last = slots.len() - 1;
         for shard in &self.shards {
-            if let Some(theirs) = locked(shard).seconds.get(second as usize) {
-                slot.absorb(theirs);
+            let mut inner = locked(shard);
+            inner.compacted_before = inner.compacted_before.max(until);
+            let later = inner.seconds.split_off(&until);
+            let done = std::mem::replace(&mut inner.seconds, later);
+            for (second, slot) in done {
+                let index = second.saturating_sub(from) as usize;
+                slots[index.min(last)].absorb(&slot);
             }
         }
-        Some(SecondStats {
-            requests: slot.requests,
-            errors: slot.errors,
-            checks: slot.checks,
-            check_failures: slot.check_failures,
-            latency_ms: slot.latency.as_ref().map(percentiles),
-        })
+        series.extend(slots.iter().map(SecondSlot::stats));
     }
 
     /// Seconds since the recorder started.
@@ -365,18 +395,23 @@ impl Recorder {
                 latency_ms: (!h.is_empty()).then(|| percentiles(h)),
             });
         }
-        measurements.series = inner
-            .seconds
+        let last = self
+            .shards
+            .iter()
+            .filter_map(|shard| locked(shard).seconds.keys().next_back().copied())
+            .max();
+        self.compact(
+            last.map_or(0, |l| l + 1)
+                .max(self.started.elapsed().as_secs()),
+        );
+        measurements.series = lock_series(&self.series)
             .iter()
             .enumerate()
-            .map(|(second, slot)| SecondSample {
+            .map(|(second, stats)| SecondSample {
                 second: second as u64,
-                requests: slot.requests,
-                errors: slot.errors,
-                p95_ms: slot
-                    .latency
-                    .as_ref()
-                    .map(|h| h.value_at_quantile(0.95) as f64 / 1000.0),
+                requests: stats.requests,
+                errors: stats.errors,
+                p95_ms: stats.latency_ms.map(|p| p.p95),
             })
             .collect();
     }
@@ -427,5 +462,33 @@ mod tests {
         assert!((p.p50 - 50.0).abs() < 0.5, "p50 {}", p.p50);
         assert!((p.max - 100.0).abs() < 0.5);
         assert_eq!(m.failed_checks.get("step: status"), Some(&2));
+    }
+
+    #[test]
+    fn completed_seconds_are_compacted_out_of_the_shards() {
+        let r = Recorder::new();
+        let sample = |user: usize, ms: u64| RequestSample {
+            user,
+            transaction: "s/t",
+            latency: Duration::from_millis(ms),
+            error: None,
+            checks: 0,
+            failed_checks: Vec::new(),
+            error_text: None,
+        };
+        r.record(sample(0, 10));
+        r.record(sample(1, 30));
+        assert!(r.completed_second(0).is_none(), "second 0 is still running");
+        std::thread::sleep(Duration::from_millis(1100));
+        r.record(sample(2, 20));
+        let first = r.completed_second(0).expect("second 0 has ended");
+        assert_eq!(first.requests, 2);
+        assert!((first.latency_ms.expect("latency").max - 30.0).abs() < 0.5);
+        let held: usize = r.shards.iter().map(|s| locked(s).seconds.len()).sum();
+        assert_eq!(held, 1, "only the running second stays in the shards");
+        let mut m = Measurements::default();
+        r.finish_into(&mut m, Duration::from_secs(2));
+        assert_eq!(m.series.iter().map(|s| s.requests).sum::<u64>(), 3);
+        assert_eq!(m.requests, 3);
     }
 }
