@@ -55,6 +55,20 @@ impl SourceFile {
         }
     }
 
+    /// Parses the file into `T`; a syntax or type error becomes a diagnostic.
+    pub fn parse_toml<T: serde::de::DeserializeOwned>(
+        &self,
+        diagnostics: &mut Diagnostics,
+    ) -> Option<T> {
+        match toml::from_str(&self.text) {
+            Ok(value) => Some(value),
+            Err(e) => {
+                diagnostics.push(from_toml_error(self, &e));
+                None
+            }
+        }
+    }
+
     /// A diagnostic for the first line, for problems that belong to the whole file.
     pub fn whole_file(&self, message: impl Into<String>, expected: Option<String>) -> Diagnostic {
         self.diagnostic(0..0, message, expected)

@@ -155,13 +155,7 @@ struct RawLimits {
 
 /// Parses and validates one environment file; mistakes go to `diagnostics`.
 pub fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics) -> Option<Environment> {
-    let raw: RawEnvironment = match toml::from_str(&file.text) {
-        Ok(raw) => raw,
-        Err(e) => {
-            diagnostics.push(super::diagnostic::from_toml_error(file, &e));
-            return None;
-        }
-    };
+    let raw: RawEnvironment = file.parse_toml(diagnostics)?;
     let before = diagnostics.0.len();
     super::check_version(file, &raw.version, diagnostics);
     let tier = *raw.tier.get_ref();

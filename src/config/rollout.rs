@@ -339,13 +339,7 @@ pub fn parse(
     known: &KnownNames<'_>,
     diagnostics: &mut Diagnostics,
 ) -> Option<Rollout> {
-    let raw: RawRollout = match toml::from_str(&file.text) {
-        Ok(raw) => raw,
-        Err(e) => {
-            diagnostics.push(super::diagnostic::from_toml_error(file, &e));
-            return None;
-        }
-    };
+    let raw: RawRollout = file.parse_toml(diagnostics)?;
     let before = diagnostics.0.len();
     super::check_version(file, &raw.version, diagnostics);
     if raw.system.get_ref() != folder {

@@ -336,13 +336,7 @@ fn get() -> HttpMethod {
 
 /// Parses and validates a security suite.
 pub(super) fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics) -> Option<Suite> {
-    let raw: RawSecuritySuite = match toml::from_str(&file.text) {
-        Ok(raw) => raw,
-        Err(e) => {
-            diagnostics.push(super::diagnostic::from_toml_error(file, &e));
-            return None;
-        }
-    };
+    let raw: RawSecuritySuite = file.parse_toml(diagnostics)?;
     let before = diagnostics.0.len();
     super::check_version(file, &raw.version, diagnostics);
     let tags = super::suite::check_tags(file, &raw.tags, diagnostics);

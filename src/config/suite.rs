@@ -408,13 +408,7 @@ pub fn parse(
     dir: &Path,
     diagnostics: &mut Diagnostics,
 ) -> Option<Suite> {
-    let kind: KindOnly = match toml::from_str(&file.text) {
-        Ok(k) => k,
-        Err(e) => {
-            diagnostics.push(super::diagnostic::from_toml_error(file, &e));
-            return None;
-        }
-    };
+    let kind: KindOnly = file.parse_toml(diagnostics)?;
     match kind.kind.as_ref().map(|k| k.get_ref().as_str()) {
         Some("load") => parse_load(file, name, dir, diagnostics),
         Some("security") => super::security_suite::parse(file, name, diagnostics),
@@ -517,13 +511,7 @@ fn parse_load(
     dir: &Path,
     diagnostics: &mut Diagnostics,
 ) -> Option<Suite> {
-    let raw: RawLoadSuite = match toml::from_str(&file.text) {
-        Ok(raw) => raw,
-        Err(e) => {
-            diagnostics.push(super::diagnostic::from_toml_error(file, &e));
-            return None;
-        }
-    };
+    let raw: RawLoadSuite = file.parse_toml(diagnostics)?;
     let before = diagnostics.0.len();
     super::check_version(file, &raw.version, diagnostics);
     let tags = check_tags(file, &raw.tags, diagnostics);
