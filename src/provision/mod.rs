@@ -428,26 +428,8 @@ pub async fn sweep(session: &str) -> Result<usize, ProvisionError> {
     let mut removed = 0;
     for summary in listed {
         let Some(id) = summary.id else { continue };
-        let options = RemoveContainerOptionsBuilder::new()
-            .force(true)
-            .v(true)
-            .build();
-        match tokio::time::timeout(REMOVE_TIMEOUT, docker.remove_container(&id, Some(options)))
-            .await
-        {
-            Ok(Ok(()))
-            | Ok(Err(testcontainers::bollard::errors::Error::DockerResponseServerError {
-                status_code: 404,
-                ..
-            })) => removed += 1,
-            Ok(Err(e)) => {
-                return Err(ProvisionError::Container {
-                    id,
-                    reason: format!("cannot remove it: {e}"),
-                })
-            }
-            Err(_) => return Err(timed_out(&id)),
-        }
+        remove_container(&docker, id).await?;
+        removed += 1;
     }
     Ok(removed)
 }
@@ -497,26 +479,29 @@ pub async fn sweep_orphans(root: &Path) -> Result<usize, ProvisionError> {
             Some(_) => {}
             None => continue,
         }
-        let options = RemoveContainerOptionsBuilder::new()
-            .force(true)
-            .v(true)
-            .build();
-        match tokio::time::timeout(REMOVE_TIMEOUT, docker.remove_container(&id, Some(options)))
-            .await
-        {
-            Ok(Ok(()))
-            | Ok(Err(testcontainers::bollard::errors::Error::DockerResponseServerError {
-                status_code: 404,
-                ..
-            })) => removed += 1,
-            Ok(Err(e)) => {
-                return Err(ProvisionError::Container {
-                    id,
-                    reason: format!("cannot remove it: {e}"),
-                })
-            }
-            Err(_) => return Err(timed_out(&id)),
-        }
+        remove_container(&docker, id).await?;
+        removed += 1;
     }
     Ok(removed)
+}
+
+/// Removes one container with its volumes, bounded in time; one already gone counts as
+/// removed.
+async fn remove_container(docker: &Docker, id: String) -> Result<(), ProvisionError> {
+    let options = RemoveContainerOptionsBuilder::new()
+        .force(true)
+        .v(true)
+        .build();
+    match tokio::time::timeout(REMOVE_TIMEOUT, docker.remove_container(&id, Some(options))).await {
+        Ok(Ok(()))
+        | Ok(Err(testcontainers::bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        })) => Ok(()),
+        Ok(Err(e)) => Err(ProvisionError::Container {
+            id,
+            reason: format!("cannot remove it: {e}"),
+        }),
+        Err(_) => Err(timed_out(&id)),
+    }
 }
