@@ -62,6 +62,11 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
         Ok(l) => l,
         Err(code) => return code,
     };
+    // Refuse before anything starts (metrics server, container): a stage out of order
+    // must cost nothing.
+    if let Err(e) = ledger.may_begin(&plan.system, &plan.release, plan.stage) {
+        return super::ledger_failure(&e);
+    }
     let out = args
         .out
         .clone()

@@ -267,38 +267,7 @@ impl Ledger {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if let Some(previous) = new.stage.previous() {
-            if !rows::is_promoted(&tx, new.system, new.release, previous)? {
-                let state = describe_stage(&tx, new.system, new.release, previous)?;
-                return Err(Refusal::PreviousStageNotPromoted {
-                    stage: new.stage,
-                    release: new.release.to_string(),
-                    previous,
-                    state,
-                }
-                .into());
-            }
-        }
-        if rows::is_promoted(&tx, new.system, new.release, new.stage)? {
-            return Err(Refusal::AlreadyPromoted {
-                stage: new.stage,
-                release: new.release.to_string(),
-            }
-            .into());
-        }
-        let running: Vec<RunRow> = rows::runs_where(
-            &tx,
-            "system = ?1 AND release = ?2 AND stage = ?3 AND state = 'running'",
-            params![new.system, new.release, new.stage.as_str()],
-        )?;
-        if let Some(run) = running.first() {
-            return Err(Refusal::AlreadyRunning {
-                run: run.id,
-                stage: new.stage,
-                by: run.run_by.clone(),
-            }
-            .into());
-        }
+        check_may_begin(&tx, new.system, new.release, new.stage)?;
         let created = tx.execute(
             "INSERT OR IGNORE INTO releases (system, release, created_at) VALUES (?1, ?2, ?3)",
             params![new.system, new.release, now()],
@@ -350,6 +319,18 @@ impl Ledger {
         )?;
         tx.commit()?;
         Ok(run)
+    }
+
+    /// Whether the rollout rules would let this stage start now (read-only): asked before
+    /// anything is started for the run, such as a container. `begin_run` asks again inside
+    /// its transaction, which is what makes the rule hold under races.
+    pub fn may_begin(
+        &self,
+        system: &str,
+        release: &str,
+        stage: StageId,
+    ) -> Result<(), LedgerError> {
+        check_may_begin(&self.conn, system, release, stage)
     }
 
     /// Records how a run ended.
@@ -613,6 +594,49 @@ impl Ledger {
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
+}
+
+/// The rollout rules for starting a run: the previous stage promoted, this one not yet,
+/// and no other run of it in progress.
+fn check_may_begin(
+    conn: &Connection,
+    system: &str,
+    release: &str,
+    stage: StageId,
+) -> Result<(), LedgerError> {
+    if let Some(previous) = stage.previous() {
+        if !rows::is_promoted(conn, system, release, previous)? {
+            let state = describe_stage(conn, system, release, previous)?;
+            return Err(Refusal::PreviousStageNotPromoted {
+                stage,
+                release: release.to_string(),
+                previous,
+                state,
+            }
+            .into());
+        }
+    }
+    if rows::is_promoted(conn, system, release, stage)? {
+        return Err(Refusal::AlreadyPromoted {
+            stage,
+            release: release.to_string(),
+        }
+        .into());
+    }
+    let running: Vec<RunRow> = rows::runs_where(
+        conn,
+        "system = ?1 AND release = ?2 AND stage = ?3 AND state = 'running'",
+        params![system, release, stage.as_str()],
+    )?;
+    if let Some(run) = running.first() {
+        return Err(Refusal::AlreadyRunning {
+            run: run.id,
+            stage,
+            by: run.run_by.clone(),
+        }
+        .into());
+    }
+    Ok(())
 }
 
 fn describe_stage(

@@ -491,3 +491,44 @@ fn issue_7_production_environment_cannot_provision() {
     );
     assert!(text.contains("environments/test-container.toml:"), "{text}");
 }
+
+#[test]
+fn issue_7_a_stage_out_of_order_is_refused_before_its_container_starts() {
+    let project = container_project(&[], "2s");
+    // real-test also runs on the self-provisioning environment, but trial-test never ran.
+    project.edit(
+        "scenarios/dichvucong/rollout.toml",
+        "[stages.real-test]\nenvironment = \"test\"",
+        "[stages.real-test]\nenvironment = \"test-container\"",
+    );
+    let started = Instant::now();
+    let out = support::run(stagegate(project.root()).args([
+        "run",
+        "dichvucong",
+        "--release",
+        "1.0.0",
+        "--stage",
+        "real-test",
+        "--as",
+        "qa.container",
+    ]));
+    let all = support::text(&out);
+    assert_eq!(out.status.code(), Some(3), "{all}");
+    assert!(
+        all.contains("previous stage `trial-test` has not run"),
+        "{all}"
+    );
+    assert!(
+        !all.contains("container"),
+        "no container may be started or mentioned:\n{all}"
+    );
+    assert!(containers_of(&project).is_empty());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "refused at once"
+    );
+    assert!(
+        ledger_runs(&project).is_empty(),
+        "nothing is recorded for a refused run"
+    );
+}
