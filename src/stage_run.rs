@@ -154,12 +154,7 @@ pub async fn run_stage(
     // shows exactly what was run even after the project changes.
     if let Err(source) = report::keep_files(&plan.files_root, &plan.files, &report_dir) {
         let reason = format!("cannot keep the files as run: {source}");
-        let empty = GateVerdict {
-            outcome: GateOutcome::Failed,
-            results: vec![],
-            warnings: 0,
-            warnings_block: false,
-        };
+        let empty = GateVerdict::not_evaluated();
         finish(
             ledger,
             &run,
@@ -189,12 +184,7 @@ pub async fn run_stage(
             }
             Ok(seen) => {
                 let reason = format!("environment serves release {seen}, not {}", plan.release);
-                let verdict = GateVerdict {
-                    outcome: GateOutcome::Failed,
-                    results: vec![],
-                    warnings: 0,
-                    warnings_block: false,
-                };
+                let verdict = GateVerdict::not_evaluated();
                 let aborted = finish(
                     ledger,
                     &run,

@@ -2,7 +2,7 @@
 //! its container (if any) is removed, and the run is recorded in the ledger as aborted.
 
 use super::progress::TerminalProgress;
-use crate::gate::{GateOutcome, GateVerdict};
+use crate::gate::GateVerdict;
 use crate::ledger::{Ledger, RunResult, RunState};
 use crate::measure::Measurements;
 use crate::stage_run::{EventSink, RunEvent};
@@ -107,12 +107,7 @@ pub(super) fn record_aborted(
     };
     let reason = format!("interrupted by {signal}");
     // No gate was evaluated: the verdict is an empty failure, never a pass.
-    let verdict = GateVerdict {
-        outcome: GateOutcome::Failed,
-        results: vec![],
-        warnings: 0,
-        warnings_block: false,
-    };
+    let verdict = GateVerdict::not_evaluated();
     let verdict_json = serde_json::to_string(&verdict).unwrap_or_else(|_| "{}".into());
     let measurements_json =
         serde_json::to_string(&Measurements::default()).unwrap_or_else(|_| "{}".into());

@@ -62,8 +62,14 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
         Ok(l) => l,
         Err(code) => return code,
     };
-    // Refuse before anything starts (metrics server, container): a stage out of order
-    // must cost nothing.
+    // Refuse before anything starts (metrics server, container): first a missing secret
+    // (invalid input, exit 2), then a stage out of order (exit 3).
+    if let Err(crate::plan::TargetError::MissingSecret(e)) =
+        crate::plan::Target::resolve(&plan.environment, |name| std::env::var(name).ok())
+    {
+        eprintln!("error: {e}");
+        return exit_code::INVALID_INPUT;
+    }
     if let Err(e) = ledger.may_begin(&plan.system, &plan.release, plan.stage) {
         return super::ledger_failure(&e);
     }

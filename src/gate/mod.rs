@@ -83,6 +83,19 @@ pub struct GateVerdict {
     pub warnings_block: bool,
 }
 
+impl GateVerdict {
+    /// The verdict of a run stopped before its gate could be evaluated: failed, with no
+    /// criterion results (the run's abort reason says why).
+    pub fn not_evaluated() -> GateVerdict {
+        GateVerdict {
+            outcome: GateOutcome::Failed,
+            results: Vec::new(),
+            warnings: 0,
+            warnings_block: false,
+        }
+    }
+}
+
 /// The last release that passed the same stage, for regression criteria.
 #[derive(Debug, Clone)]
 pub struct Baseline {

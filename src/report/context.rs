@@ -4,7 +4,7 @@
 
 use super::i18n::StageState;
 use super::{RunSummary, SUMMARY_FILE, SUMMARY_FORMAT};
-use crate::gate::{GateOutcome, GateVerdict};
+use crate::gate::GateVerdict;
 use crate::ledger::{ApprovalRow, Ledger, LedgerError, RunRow, RunState};
 use crate::measure::Measurements;
 use crate::stage::StageId;
@@ -122,12 +122,7 @@ pub fn summary_of(row: &RunRow) -> RunSummary {
         .verdict
         .as_deref()
         .and_then(|v| serde_json::from_str::<GateVerdict>(v).ok())
-        .unwrap_or(GateVerdict {
-            outcome: GateOutcome::Failed,
-            results: vec![],
-            warnings: 0,
-            warnings_block: false,
-        });
+        .unwrap_or_else(GateVerdict::not_evaluated);
     RunSummary {
         format: SUMMARY_FORMAT.into(),
         system: row.system.clone(),
