@@ -103,6 +103,9 @@ fn print_plan(p: &Plan) {
     for c in &p.gate.criteria {
         println!("  gate         {c}");
     }
+    for a in &p.abort {
+        println!("  abort        {a} (checked every second while load runs)");
+    }
     println!(
         "  approval     {} distinct approver(s){}",
         p.approval.approvers,
