@@ -64,6 +64,16 @@ fn containers_of(project: &Project) -> Vec<String> {
         .collect()
 }
 
+/// A run that never started leaves neither a ledger record nor a container.
+fn assert_nothing_recorded_and_no_container(project: &Project) {
+    assert!(ledger_runs(project).is_empty(), "nothing may be recorded");
+    assert_eq!(
+        containers_of(project),
+        Vec::<String>::new(),
+        "a container was left behind"
+    );
+}
+
 fn run_trial_test(project: &Project) -> Command {
     let mut cmd = stagegate(project.root());
     cmd.args([
@@ -391,12 +401,7 @@ fn issue_7_interrupted_while_the_container_starts_removes_it_and_records_nothing
         text.contains("interrupted by SIGINT while the container was starting; it was removed and nothing ran"),
         "{text}"
     );
-    assert!(ledger_runs(&project).is_empty(), "nothing may be recorded");
-    assert_eq!(
-        containers_of(&project),
-        Vec::<String>::new(),
-        "a container was left behind"
-    );
+    assert_nothing_recorded_and_no_container(&project);
 }
 
 #[test]
@@ -418,12 +423,7 @@ fn issue_7_container_that_never_gets_ready_is_removed_and_nothing_runs() {
         text.contains("did not become ready within 3s: not ready in time (`a line it never prints` never appeared in its output)"),
         "{text}"
     );
-    assert!(ledger_runs(&project).is_empty(), "nothing may be recorded");
-    assert_eq!(
-        containers_of(&project),
-        Vec::<String>::new(),
-        "a container was left behind"
-    );
+    assert_nothing_recorded_and_no_container(&project);
 }
 
 #[test]
