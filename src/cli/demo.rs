@@ -4,16 +4,16 @@
 //! regression, is stopped by its `real-test` gate.
 
 use super::metrics_args::LiveMetrics;
-use super::progress::TerminalProgress;
+use super::outputs::RunOutputs;
 use super::status::{pipeline_table, release_states};
 use crate::config::Project;
 use crate::exit_code;
 use crate::gate::GateOutcome;
 use crate::ledger::{Decision, DecisionRequest, Ledger};
 use crate::report;
+use crate::run::{self, Cancel, RunConsumer, RunRequest};
 use crate::sample::{self, Behaviour};
 use crate::stage::StageId;
-use crate::stage_run;
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -69,10 +69,7 @@ pub(super) async fn run(args: DemoArgs) -> u8 {
     match demo(args).await {
         Ok(true) => exit_code::OK,
         Ok(false) => exit_code::FAILED,
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit_code::FAILED
-        }
+        Err(e) => super::CliError::Internal(e).report(),
     }
 }
 
@@ -123,8 +120,8 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
     let secrets = move |name: &str| (name == "DVC_PROD_API_KEY").then(|| api_key.clone());
     let mut as_designed = true;
     let live = LiveMetrics::start(&args.metrics).await?;
-    let terminal = TerminalProgress::new();
-    let sink = LiveMetrics::sink(&live, &terminal);
+    let outputs = RunOutputs::new(None).map_err(|e| e.to_string())?;
+    let consumers = outputs.consumers(live.as_ref());
 
     println!("== release 1.0.0: a good release goes through all four stages ==");
     for stage in StageId::ALL {
@@ -136,7 +133,7 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
             stage,
             &secrets,
             true,
-            &*sink,
+            &consumers,
         )
         .await?;
         as_designed &= passed;
@@ -158,7 +155,7 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
         StageId::TrialTest,
         &secrets,
         true,
-        &*sink,
+        &consumers,
     )
     .await?;
     let real = stage_and_approve(
@@ -169,7 +166,7 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
         StageId::RealTest,
         &secrets,
         false,
-        &*sink,
+        &consumers,
     )
     .await?;
     as_designed &= trial && !real;
@@ -203,7 +200,7 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
         "     cargo run -- --root {} evidence dichvucong --release 1.0.0 -o evidence-1.0.0.tar.gz",
         dir.display()
     );
-    drop(sink);
+    drop(consumers);
     if let Some(live) = live {
         live.finish().await;
     }
@@ -230,7 +227,7 @@ async fn stage_and_approve(
     stage: StageId,
     secrets: &(dyn Fn(&str) -> Option<String> + Sync),
     approve: bool,
-    sink: &dyn crate::stage_run::EventSink,
+    out: &dyn RunConsumer,
 ) -> Result<bool, String> {
     println!(
         "\n-- stage {} `{stage}` ({}) of release {release}",
@@ -239,8 +236,16 @@ async fn stage_and_approve(
     );
     let plan =
         crate::plan::build(project, "dichvucong", release, stage).map_err(|e| e.to_string())?;
-    let out = dir.join(".stagegate").join("runs");
-    let outcome = stage_run::run_stage(&plan, ledger, QA, &out, secrets, sink)
+    let dir = dir.join(".stagegate").join("runs");
+    let target =
+        crate::vocab::Target::resolve(&plan.environment, secrets).map_err(|e| e.to_string())?;
+    let request = RunRequest {
+        plan: &plan,
+        actor: QA,
+        out_dir: &dir,
+    };
+    // The demo catches no signal: Ctrl-C ends it at once, as any short command.
+    let outcome = run::run_stage(&request, &target, ledger, &Cancel::new(), out)
         .await
         .map_err(|e| e.to_string())?;
     println!("{}", report::verdict_table(&outcome.verdict));

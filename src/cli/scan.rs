@@ -7,9 +7,9 @@ use super::OutputFormat;
 use crate::config::security_suite::SecuritySuite;
 use crate::config::suite::Severity;
 use crate::exit_code;
-use crate::plan::Target;
 use crate::security::catalogue::Profile;
 use crate::security::{self, CheckStatus, ScanOptions};
+use crate::vocab::Target;
 use clap::{Args, ValueEnum};
 
 #[derive(Debug, Args)]

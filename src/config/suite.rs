@@ -7,6 +7,8 @@ use super::diagnostic::{Diagnostics, SourceFile};
 use super::matcher::Matcher;
 pub use super::security_suite::{Probe, SecuritySuite};
 use crate::template::Template;
+/// Kept here too: suites and the catalogue name severities by this path.
+pub use crate::vocab::Severity;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -297,50 +299,6 @@ impl Extraction {
             | Extraction::Header { into, .. }
             | Extraction::Regex { into, .. } => into,
         }
-    }
-}
-
-/// Severity of a security finding, lowest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Severity {
-    /// Worth knowing, no risk by itself.
-    Info,
-    /// Low risk.
-    Low,
-    /// Medium risk.
-    Medium,
-    /// High risk: blocks go-live in the sample plan.
-    High,
-    /// Critical: an incident waiting to happen.
-    Critical,
-}
-
-impl Severity {
-    /// All severities, lowest first.
-    pub const ALL: [Severity; 5] = [
-        Severity::Info,
-        Severity::Low,
-        Severity::Medium,
-        Severity::High,
-        Severity::Critical,
-    ];
-
-    /// The identifier used in files and reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

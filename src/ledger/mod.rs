@@ -6,6 +6,7 @@
 
 mod audit;
 mod liveness;
+pub mod release_state;
 mod rows;
 
 use crate::stage::StageId;
@@ -14,6 +15,7 @@ use std::path::Path;
 use std::time::Duration;
 
 pub use audit::{AuditEvent, VerifyProblem, GENESIS};
+pub use release_state::{stage_state, ReleaseContext, StageState, StageStatus};
 pub use rows::{ApprovalRow, Decision, PromotionRow, RunRow, RunState};
 
 /// How long a writer waits for another process's transaction: approvals racing from

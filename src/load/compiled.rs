@@ -7,7 +7,7 @@ use super::pacer::Pacer;
 use crate::config::matcher::{Matcher, ObservedResponse};
 use crate::config::suite::{Extraction, FeederMode, HttpMethod, LoadSuite, StepBody, StepSpec};
 use crate::measure::recorder::{ErrorKind, Recorder, RequestSample};
-use crate::plan::Target;
+use crate::vocab::Target;
 use goose::prelude::*;
 use std::borrow::Cow;
 use std::collections::HashMap;

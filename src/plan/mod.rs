@@ -12,6 +12,9 @@ use crate::stage::StageId;
 use serde::Serialize;
 use std::fmt;
 
+mod target;
+pub use target::{MissingSecret, Target, TargetError};
+
 /// Everything one stage run needs, resolved.
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
@@ -221,112 +224,4 @@ pub fn build(
         files_root: project.root.clone(),
         files: files.files.clone(),
     })
-}
-
-/// Where traffic goes, with the secret header resolved from the process environment.
-#[derive(Clone)]
-pub struct Target {
-    /// Base URL without a trailing slash.
-    pub base: String,
-    /// Headers sent with every request (the environment's auth header).
-    pub headers: Vec<(String, String)>,
-    /// Secret values to scrub from anything written.
-    secrets: Vec<String>,
-}
-
-impl fmt::Debug for Target {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Never print secrets, even in debug output.
-        f.debug_struct("Target")
-            .field("base", &self.base)
-            .field("headers", &self.headers.len())
-            .finish()
-    }
-}
-
-/// The secret an environment needs is not set.
-#[derive(Debug, thiserror::Error)]
-#[error("environment `{environment}` needs the secret in `${variable}`, which is not set (hint: export {variable}=...)")]
-pub struct MissingSecret {
-    /// Environment name.
-    pub environment: String,
-    /// Variable name.
-    pub variable: String,
-}
-
-/// Why a plan's target cannot be resolved.
-#[derive(Debug, thiserror::Error)]
-pub enum TargetError {
-    /// The environment's secret is not set.
-    #[error(transparent)]
-    MissingSecret(#[from] MissingSecret),
-    /// The environment starts itself in a container, and it has not been started.
-    #[error("environment `{0}` starts itself in a container, which has not been started (hint: `stagegate run` starts it; a library caller uses `provision::start` and `provision::Provisioned::point`)")]
-    NotStarted(String),
-}
-
-impl Target {
-    /// Resolves the environment's address and secret; `lookup` reads a variable
-    /// (the process environment in the CLI).
-    pub fn resolve(
-        environment: &Environment,
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<Target, TargetError> {
-        let base_url = environment
-            .reach
-            .base_url()
-            .ok_or_else(|| TargetError::NotStarted(environment.name.clone()))?;
-        let mut headers = Vec::new();
-        let mut secrets = Vec::new();
-        if let Some(auth) = &environment.auth {
-            let value = lookup(&auth.token_env)
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| MissingSecret {
-                    environment: environment.name.clone(),
-                    variable: auth.token_env.clone(),
-                })?;
-            headers.push((auth.header.clone(), value.clone()));
-            secrets.push(value);
-        }
-        Ok(Target {
-            base: base_url.as_str().trim_end_matches('/').to_string(),
-            headers,
-            secrets,
-        })
-    }
-
-    /// A target with no secrets, for ad-hoc runs against a URL.
-    pub fn without_secrets(base: &str) -> Target {
-        Target {
-            base: base.trim_end_matches('/').to_string(),
-            headers: Vec::new(),
-            secrets: Vec::new(),
-        }
-    }
-
-    /// Adds a header sent with every request whose value is a secret.
-    pub fn with_secret_header(mut self, name: &str, value: &str) -> Target {
-        self.headers.push((name.to_string(), value.to_string()));
-        self.add_secret(value);
-        self
-    }
-
-    /// Adds a value to scrub from anything written (a token learned during a run).
-    pub fn add_secret(&mut self, secret: &str) {
-        if !secret.is_empty() && !self.secrets.iter().any(|s| s == secret) {
-            self.secrets.push(secret.to_string());
-        }
-    }
-
-    /// A full URL for a path.
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-
-    /// Replaces every secret in `text` with `***`.
-    pub fn redact(&self, text: &str) -> String {
-        self.secrets
-            .iter()
-            .fold(text.to_string(), |t, s| t.replace(s.as_str(), "***"))
-    }
 }
