@@ -7,13 +7,15 @@ use crate::config::rollout::{AbortCriterion, ApprovalPolicy, GateSpec};
 use crate::config::suite::{Suite, SuiteBody};
 use crate::config::traffic::Traffic;
 use crate::config::Project;
+use crate::http_model::HttpMethod;
 use crate::security::catalogue;
 use crate::stage::StageId;
 use serde::Serialize;
 use std::fmt;
 
+pub mod descriptors;
 mod target;
-pub use target::{MissingSecret, Target, TargetError};
+pub use target::{MissingSecret, Target, TargetError, DEFAULT_BODY_LIMIT};
 
 /// Everything one stage run needs, resolved.
 #[derive(Debug, Clone, Serialize)]
@@ -39,6 +41,9 @@ pub struct Plan {
     pub approval: ApprovalPolicy,
     /// Criteria that stop the load while it runs.
     pub abort: Vec<AbortCriterion>,
+    /// Suites that may write to this (production) environment, with their written
+    /// reasons; empty on a test tier.
+    pub production_writes: Vec<ProductionWrite>,
     /// SHA-256 of the files this plan came from.
     pub files_digest: String,
     /// The project folder the files are read from.
@@ -47,6 +52,15 @@ pub struct Plan {
     /// The files behind `files_digest`, relative to `files_root`; a run keeps a copy.
     #[serde(skip)]
     pub files: Vec<std::path::PathBuf>,
+}
+
+/// A suite allowed to send unsafe methods to production, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProductionWrite {
+    /// Suite name.
+    pub suite: String,
+    /// The reason written in the suite (`production-write-reason`).
+    pub reason: String,
 }
 
 fn suite_names<S: serde::Serializer>(suites: &[Suite], s: S) -> Result<S::Ok, S::Error> {
@@ -78,6 +92,29 @@ pub enum PlanViolation {
         check: String,
         /// Environment name.
         environment: String,
+    },
+    /// A request of a method that changes state, on a production tier, in a suite not
+    /// declared a production write.
+    #[error("step `{step}` of suite `{suite}` sends {method}, and environment `{environment}` is production: only GET, HEAD and OPTIONS run there (hint: tag the suite `production-write` with a `production-write-reason`, or run it on a test stage)")]
+    UnsafeMethod {
+        /// Suite name.
+        suite: String,
+        /// `transaction/step`.
+        step: String,
+        /// The method.
+        method: String,
+        /// Environment name.
+        environment: String,
+    },
+    /// More virtual users than this process may open connections for.
+    #[error("{users} virtual users need more file descriptors than this process may open ({limit}, of which {usable} can be connections) (hint: raise `ulimit -n`, or run fewer users)")]
+    DescriptorLimit {
+        /// Requested users.
+        users: u32,
+        /// Users the limit allows.
+        usable: u64,
+        /// The process's open-file limit.
+        limit: u64,
     },
     /// More users than the environment allows.
     #[error("{users} virtual users exceed `max-users = {limit}` of environment `{environment}`")]
@@ -176,7 +213,34 @@ pub fn build(
             }
         }
     }
+    let mut production_writes = Vec::new();
+    if environment.tier == Tier::Production {
+        for suite in &suites {
+            if let Some(reason) = &suite.production_write {
+                production_writes.push(ProductionWrite {
+                    suite: suite.name.clone(),
+                    reason: reason.clone(),
+                });
+                continue;
+            }
+            violations.extend(unsafe_steps(suite).map(|(step, method)| {
+                PlanViolation::UnsafeMethod {
+                    suite: suite.name.clone(),
+                    step,
+                    method: method.to_string(),
+                    environment: environment.name.clone(),
+                }
+            }));
+        }
+    }
     let mut traffic = spec.traffic.clone();
+    if let Some((usable, limit)) = descriptors::too_many(traffic.peak_users()) {
+        violations.push(PlanViolation::DescriptorLimit {
+            users: traffic.peak_users(),
+            usable,
+            limit,
+        });
+    }
     if let Some(limit) = limits.max_users {
         if traffic.peak_users() > limit {
             violations.push(PlanViolation::TooManyUsers {
@@ -220,8 +284,24 @@ pub fn build(
         gate: spec.gate.clone(),
         approval: spec.approval.clone(),
         abort: spec.abort.clone(),
+        production_writes,
         files_digest: files.files_digest.clone(),
         files_root: project.root.clone(),
         files: files.files.clone(),
+    })
+}
+
+/// The steps of a load suite that send a method other than GET, HEAD and OPTIONS, as
+/// `transaction/step` with the method.
+fn unsafe_steps(suite: &Suite) -> impl Iterator<Item = (String, HttpMethod)> + '_ {
+    let steps = match &suite.body {
+        SuiteBody::Load(load) => load.transactions.as_slice(),
+        SuiteBody::Security(_) => &[],
+    };
+    steps.iter().flat_map(|t| {
+        t.steps
+            .iter()
+            .filter(|s| !s.request.method.is_safe())
+            .map(move |s| (format!("{}/{}", t.name, s.name), s.request.method))
     })
 }

@@ -1,6 +1,7 @@
 //! Takes an environment and a way to read secrets, gives its [`Target`] (or why not).
 
 use crate::config::environment::Environment;
+pub use crate::vocab::target::DEFAULT_BODY_LIMIT;
 pub use crate::vocab::Target;
 
 /// The secret an environment needs is not set.
@@ -35,16 +36,35 @@ impl Target {
             .reach
             .base_url()
             .ok_or_else(|| TargetError::NotStarted(environment.name.clone()))?;
-        let mut target = Target::without_secrets(base_url.as_str());
-        if let Some(auth) = &environment.auth {
+        let mut secrets = Vec::new();
+        let mut header_of = |auth: &Option<crate::config::environment::AuthHeader>| {
+            let Some(auth) = auth else {
+                return Ok(Vec::new());
+            };
             let value = lookup(&auth.token_env)
                 .filter(|v| !v.is_empty())
                 .ok_or_else(|| MissingSecret {
                     environment: environment.name.clone(),
                     variable: auth.token_env.clone(),
                 })?;
-            target = target.with_secret_header(&auth.header, &value);
+            secrets.push(value.clone());
+            Ok::<_, MissingSecret>(vec![(auth.header.clone(), value)])
+        };
+        let headers = header_of(&environment.auth)?;
+        let mut other_origins = Vec::new();
+        for other in &environment.other_origins {
+            other_origins.push((other.origin.clone(), header_of(&other.auth)?));
         }
-        Ok(target)
+        let body_limit = environment
+            .limits
+            .max_body_bytes
+            .map_or(DEFAULT_BODY_LIMIT, |b| b as usize);
+        Ok(Target::from_parts(
+            base_url.as_str(),
+            headers,
+            other_origins,
+            secrets,
+            body_limit,
+        ))
     }
 }
