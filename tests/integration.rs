@@ -24,3 +24,9 @@ mod provision;
 
 #[path = "integration/security.rs"]
 mod security;
+
+#[path = "integration/security_discovery.rs"]
+mod security_discovery;
+
+#[path = "integration/security_scan.rs"]
+mod security_scan;
