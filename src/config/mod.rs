@@ -37,6 +37,9 @@ pub struct Project {
     pub environments: BTreeMap<String, Environment>,
     /// Systems by name.
     pub systems: BTreeMap<String, SystemFiles>,
+    /// The people who may sign runs and decisions (`people.toml`), when the project has
+    /// one; running or deciding needs it.
+    pub roster: Option<crate::identity::Roster>,
 }
 
 /// One system's rollout and suites, with the digest of the files they came from.
@@ -87,6 +90,21 @@ pub fn load(root: &Path) -> Result<Project, LoadError> {
         return Err(LoadError::NotAProject(root.to_path_buf()));
     }
     let mut diagnostics = Diagnostics::default();
+
+    // The roster first: rollouts name its roles.
+    let people_path = root.join(crate::identity::people_file::FILE_NAME);
+    let (roster, people_file) = if people_path.is_file() {
+        let file = read(root, &people_path)?;
+        (
+            crate::identity::people_file::parse(&file, &mut diagnostics),
+            Some(file),
+        )
+    } else {
+        (None, None)
+    };
+    let roles: Option<BTreeSet<String>> = roster
+        .as_ref()
+        .map(|r| r.roles().into_iter().map(|r| r.0.clone()).collect());
 
     let mut environments = BTreeMap::new();
     let mut env_names = BTreeSet::new();
@@ -140,9 +158,16 @@ pub fn load(root: &Path) -> Result<Project, LoadError> {
             suites: &suite_names,
             production: &production_names,
             with_prometheus: &prometheus_names,
+            roles: roles.as_ref(),
         };
         if let Some(rollout) = rollout::parse(&rollout_file, &folder, &known, &mut diagnostics) {
-            let (files_digest, files) = digest_system(root, &system_dir, &rollout, &env_files)?;
+            let (files_digest, files) = digest_system(
+                root,
+                &system_dir,
+                &rollout,
+                &env_files,
+                people_file.as_ref(),
+            )?;
             systems.insert(
                 folder.clone(),
                 SystemFiles {
@@ -162,6 +187,7 @@ pub fn load(root: &Path) -> Result<Project, LoadError> {
         root: root.to_path_buf(),
         environments,
         systems,
+        roster,
     })
 }
 
@@ -185,6 +211,7 @@ fn digest_system(
     system_dir: &Path,
     rollout: &Rollout,
     env_files: &BTreeMap<String, SourceFile>,
+    people: Option<&SourceFile>,
 ) -> Result<(String, Vec<PathBuf>), LoadError> {
     let mut paths: Vec<PathBuf> = Vec::new();
     let mut stack = vec![system_dir.to_path_buf()];
@@ -212,6 +239,10 @@ fn digest_system(
         if let Some(file) = env_files.get(name) {
             paths.push(root.join(&file.path));
         }
+    }
+    // The roster is pinned like the plan: a run is judged by the people of its time.
+    if let Some(file) = people {
+        paths.push(root.join(&file.path));
     }
     paths.sort();
     let mut hasher = Sha256::new();
