@@ -24,3 +24,6 @@ mod provision;
 
 #[path = "integration/security.rs"]
 mod security;
+
+#[path = "integration/fence.rs"]
+mod fence;

@@ -301,7 +301,7 @@ fn a_run_against_a_dead_port_fails_and_never_passes() {
     let all = text(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(
-        all.contains("no data: no request succeeded (connection failed"),
+        all.contains("no data: no request succeeded (connection refused"),
         "{all}"
     );
     assert_every_criterion_failed(&project, 2, &all);

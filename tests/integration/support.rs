@@ -153,9 +153,16 @@ impl Project {
         let test = std::fs::read_to_string(repo.join("environments/test.toml"))
             .expect("test env")
             .replace("http://127.0.0.1:18080", test_url);
+        // Two environments at one origin with different tiers are refused (issue 12):
+        // a test that points both at one server names production by another host.
+        let production_url = if production_url == test_url {
+            production_url.replace("127.0.0.1", "localhost")
+        } else {
+            production_url.to_string()
+        };
         let prod = std::fs::read_to_string(repo.join("environments/production.toml"))
             .expect("production env")
-            .replace("http://127.0.0.1:18443", production_url);
+            .replace("http://127.0.0.1:18443", &production_url);
         std::fs::write(dir.path().join("environments/test.toml"), test).expect("write");
         std::fs::write(dir.path().join("environments/production.toml"), prod).expect("write");
         write_people(dir.path());

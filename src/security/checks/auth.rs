@@ -461,6 +461,7 @@ mod tests {
             status,
             headers: vec![],
             body: body.into(),
+            truncated: false,
         }
     }
 
