@@ -11,6 +11,8 @@ pub mod config;
 pub mod evidence;
 pub mod exit_code;
 pub mod gate;
+pub mod http_model;
+pub mod identity;
 pub mod ledger;
 pub mod load;
 pub mod measure;

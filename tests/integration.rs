@@ -30,3 +30,6 @@ mod security_discovery;
 
 #[path = "integration/security_scan.rs"]
 mod security_scan;
+
+#[path = "integration/fence.rs"]
+mod fence;

@@ -2,9 +2,10 @@
 
 use super::progress::TerminalProgress;
 use super::OutputFormat;
-use crate::config::suite::{HttpMethod, LoadSuite, StepBody, StepSpec, TransactionSpec};
+use crate::config::suite::{LoadSuite, StepSpec, TransactionSpec};
 use crate::config::traffic::{Profile, Traffic};
 use crate::exit_code;
+use crate::http_model::{HttpMethod, RequestBody, RequestSpec};
 use crate::load::{self, LoadOptions, LoadTick};
 use crate::measure::{ArrivalRate, Measurements, Recorder};
 use crate::plan::Target;
@@ -44,6 +45,10 @@ pub struct LoadArgs {
     /// Output format of the summary on standard output.
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
+    /// The URL is a production environment of the project in `--root`: load it anyway,
+    /// within that environment's `max-users` and `max-rps`, safe methods only.
+    #[arg(long)]
+    pub production: bool,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -110,7 +115,7 @@ impl Progress {
     }
 }
 
-pub(super) async fn run(args: LoadArgs) -> u8 {
+pub(super) async fn run(root: &std::path::Path, args: LoadArgs) -> u8 {
     let url = match url::Url::parse(&args.url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => u,
         _ => {
@@ -128,6 +133,45 @@ pub(super) async fn run(args: LoadArgs) -> u8 {
         eprintln!("error: --users, --duration and --rate must be positive");
         return exit_code::INVALID_INPUT;
     }
+    if let Some((usable, limit)) = crate::plan::descriptors::too_many(args.users) {
+        eprintln!("error: {} virtual users need more file descriptors than this process may open ({limit}, of which {usable} can be connections); nothing was sent (hint: raise `ulimit -n`, or run fewer users)", args.users);
+        return exit_code::INVALID_INPUT;
+    }
+    let mut cap = None;
+    if let Some(env) = super::production_guard::production_environment(root, &url) {
+        if !args.production {
+            eprintln!(
+                "{}",
+                super::production_guard::refusal("load", &args.url, &env, root)
+            );
+            return exit_code::INVALID_INPUT;
+        }
+        let limits = &env.limits;
+        let mut problems = Vec::new();
+        if !args.method.is_safe() {
+            problems.push(format!(
+                "{} changes state; production runs GET and HEAD only",
+                args.method
+            ));
+        }
+        if let Some(most) = limits.max_users.filter(|m| args.users > *m) {
+            problems.push(format!("{} users exceed `max-users = {most}`", args.users));
+        }
+        if let (Some(rate), Some(most)) = (args.rate, limits.max_rps) {
+            if rate > most {
+                problems.push(format!("{rate} requests/s exceed `max-rps = {most}`"));
+            }
+        }
+        if !problems.is_empty() {
+            eprintln!(
+                "error: production environment `{}` refuses this load; nothing was sent: {}",
+                env.name,
+                problems.join("; ")
+            );
+            return exit_code::INVALID_INPUT;
+        }
+        cap = limits.max_rps;
+    }
     let base = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default())
         + &url.port().map(|p| format!(":{p}")).unwrap_or_default();
     let path = match url.query() {
@@ -142,17 +186,18 @@ pub(super) async fn run(args: LoadArgs) -> u8 {
             weight: 1,
             steps: vec![StepSpec {
                 name: format!("{} {}", args.method, url.path()),
-                method: args.method,
-                path: Template::literal(&path),
-                headers: args
-                    .headers
-                    .iter()
-                    .map(|(k, v)| (k.clone(), Template::literal(v)))
-                    .collect(),
-                body: args
-                    .body
-                    .as_deref()
-                    .map_or(StepBody::None, |b| StepBody::Text(Template::literal(b))),
+                request: RequestSpec {
+                    method: args.method,
+                    path: Template::literal(&path),
+                    headers: args
+                        .headers
+                        .iter()
+                        .map(|(k, v)| (k.clone(), Template::literal(v)))
+                        .collect(),
+                    body: args.body.as_deref().map_or(RequestBody::None, |b| {
+                        RequestBody::Text(Template::literal(b))
+                    }),
+                },
                 checks: Vec::new(),
                 extract: Vec::new(),
                 latency_budget: None,
@@ -164,7 +209,7 @@ pub(super) async fn run(args: LoadArgs) -> u8 {
         users: args.users,
         ramp_up: args.ramp_up,
         duration: args.duration,
-        max_rps: None,
+        max_rps: cap,
         rate: args.rate,
         iterations: None,
         scale: 1.0,

@@ -92,6 +92,12 @@ fn print_plan(p: &Plan) {
             tags.join(", ")
         );
     }
+    for w in &p.production_writes {
+        println!(
+            "  production write  suite `{}` may change production: {}",
+            w.suite, w.reason
+        );
+    }
     let t = &p.traffic;
     println!(
         "  traffic      {} users, ramp-up {:?}, duration {:?}, rate cap {}",

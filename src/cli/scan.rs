@@ -35,6 +35,10 @@ pub struct ScanArgs {
     /// `out-of-scope`: e.g. `--out-of-scope '/metrics'` for an endpoint meant for a scraper.
     #[arg(long, value_name = "PATTERN")]
     pub out_of_scope: Vec<String>,
+    /// The URL is a production environment of the project in `--root`: scan it anyway,
+    /// with the passive profile only.
+    #[arg(long)]
+    pub production: bool,
 }
 
 /// Scan profile on the command line.
@@ -55,7 +59,7 @@ impl From<ProfileArg> for Profile {
     }
 }
 
-pub(super) async fn run(args: ScanArgs) -> u8 {
+pub(super) async fn run(root: &std::path::Path, args: ScanArgs) -> u8 {
     let base = match url::Url::parse(&args.url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => u,
         Ok(u) => {
@@ -70,6 +74,19 @@ pub(super) async fn run(args: ScanArgs) -> u8 {
             return exit_code::INVALID_INPUT;
         }
     };
+    if let Some(env) = super::production_guard::production_environment(root, &base) {
+        if !args.production {
+            eprintln!(
+                "{}",
+                super::production_guard::refusal("scan", &args.url, &env, root)
+            );
+            return exit_code::INVALID_INPUT;
+        }
+        if args.profile != ProfileArg::Passive {
+            eprintln!("error: production environment `{}` takes the passive profile only; nothing was sent (hint: `--profile passive`)", env.name);
+            return exit_code::INVALID_INPUT;
+        }
+    }
     let profile = Profile::from(args.profile);
     let mut suite = SecuritySuite::from_checks(profile.checks().iter().map(|c| c.id));
     suite.out_of_scope = args.out_of_scope.clone();

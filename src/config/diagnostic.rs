@@ -30,7 +30,10 @@ impl SourceFile {
         message: impl Into<String>,
         expected: Option<String>,
     ) -> Diagnostic {
-        let start = span.start.min(self.text.len());
+        let mut start = span.start.min(self.text.len());
+        while !self.text.is_char_boundary(start) {
+            start -= 1;
+        }
         let before = &self.text[..start];
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
@@ -42,7 +45,10 @@ impl SourceFile {
             .to_string();
         // Columns count characters, not bytes: Vietnamese text is multi-byte.
         let column = self.text[line_start..start].chars().count() + 1;
-        let end = span.end.clamp(start, line_end);
+        let mut end = span.end.clamp(start, line_end);
+        while !self.text.is_char_boundary(end) {
+            end += 1;
+        }
         let width = self.text[start..end].chars().count().max(1);
         Diagnostic {
             path: self.path.clone(),

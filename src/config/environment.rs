@@ -4,11 +4,21 @@
 
 use super::diagnostic::{Diagnostics, SourceFile};
 use super::provision::{self, ProvisionSpec, RawProvision};
+use crate::http_model::Origin;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
 use toml::Spanned;
 use url::Url;
+
+/// The most virtual users any file may ask for: far above what one machine drives
+/// (the descriptor limit is checked at plan time), low enough that no count overflows.
+pub const MAX_USERS: u32 = 1_000_000;
+/// The largest `max-body-bytes`: 256 MiB per response per user is already more memory
+/// than a load machine has to spare.
+pub const MAX_BODY_BYTES: i64 = 256 << 20;
+/// The highest rate any file may ask for, in requests per second.
+pub const MAX_RPS: f64 = 1_000_000.0;
 
 /// Tags that a production environment always forbids, whatever its file says: a
 /// destructive or intrusive scenario against production is itself an incident.
@@ -51,6 +61,40 @@ pub struct Environment {
     pub version_endpoint: Option<VersionEndpoint>,
     /// Safety limits for traffic sent to this environment.
     pub limits: Limits,
+    /// Other origins its requests may go to, each with its own credentials or none;
+    /// the environment's own credentials never go to them.
+    pub other_origins: Vec<OtherOrigin>,
+    /// Where `base-url` is written, for errors that concern the address.
+    #[serde(skip)]
+    pub base_url_span: Option<std::ops::Range<usize>>,
+}
+
+/// An origin other than the base URL's that requests of this environment may go to
+/// (a single sign-on server, a document store).
+#[derive(Debug, Clone, Serialize)]
+pub struct OtherOrigin {
+    /// Scheme, host and port.
+    #[serde(serialize_with = "origin_text")]
+    pub origin: Origin,
+    /// Its own secret header, if it needs one.
+    pub auth: Option<AuthHeader>,
+}
+
+fn origin_text<S: serde::Serializer>(origin: &Origin, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&origin.to_string())
+}
+
+impl Environment {
+    /// The origin of the base URL (none while a provisioned environment is not started).
+    pub fn origin(&self) -> Option<Origin> {
+        self.reach.base_url().and_then(Origin::of)
+    }
+
+    /// Whether requests of this environment may go to `origin`.
+    pub fn allows(&self, origin: &Origin) -> bool {
+        self.origin().as_ref() == Some(origin)
+            || self.other_origins.iter().any(|o| &o.origin == origin)
+    }
 }
 
 /// How a stage reaches the system under test.
@@ -114,6 +158,9 @@ pub struct Limits {
     pub max_users: Option<u32>,
     /// Suite and check tags that may not run here.
     pub forbidden_tags: BTreeSet<String>,
+    /// The most body bytes of one response kept for checks and evidence (the rest is
+    /// read and dropped, and the cut is recorded); `None` for the default, 1 MiB.
+    pub max_body_bytes: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -128,6 +175,15 @@ struct RawEnvironment {
     version_endpoint: Option<RawVersionEndpoint>,
     #[serde(default)]
     limits: RawLimits,
+    #[serde(default)]
+    other_origins: Vec<RawOtherOrigin>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawOtherOrigin {
+    url: Spanned<String>,
+    auth: Option<RawAuth>,
 }
 
 #[derive(Deserialize)]
@@ -148,7 +204,8 @@ struct RawVersionEndpoint {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawLimits {
     max_rps: Option<Spanned<f64>>,
-    max_users: Option<Spanned<u32>>,
+    max_users: Option<Spanned<i64>>,
+    max_body_bytes: Option<Spanned<i64>>,
     #[serde(default)]
     forbidden_tags: Vec<String>,
 }
@@ -159,6 +216,7 @@ pub fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics) -> Op
     let before = diagnostics.0.len();
     super::check_version(file, &raw.version, diagnostics);
     let tier = *raw.tier.get_ref();
+    let base_url_span = raw.base_url.as_ref().map(|u| u.span());
     let reach = match (raw.base_url, raw.provision) {
         (Some(url), None) => parse_url(file, &url, diagnostics).map(Reach::BaseUrl),
         (None, Some(block)) => {
@@ -225,13 +283,71 @@ pub fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics) -> Op
             ));
         }
     }
+    if let Some(rps) = raw
+        .limits
+        .max_rps
+        .as_ref()
+        .filter(|r| *r.get_ref() > MAX_RPS)
+    {
+        diagnostics.push(file.diagnostic(
+            rps.span(),
+            "`max-rps` is out of range",
+            Some(format!("a number above 0 and at most {MAX_RPS}")),
+        ));
+    }
     if let Some(users) = &raw.limits.max_users {
-        if *users.get_ref() == 0 {
+        if *users.get_ref() < 1 {
             diagnostics.push(file.diagnostic(
                 users.span(),
                 "`max-users` must be positive",
                 Some("a whole number above 0".into()),
             ));
+        } else if *users.get_ref() > i64::from(MAX_USERS) {
+            diagnostics.push(file.diagnostic(
+                users.span(),
+                format!("`max-users` of {} is out of range", users.get_ref()),
+                Some(format!("a whole number from 1 to {MAX_USERS}")),
+            ));
+        }
+    }
+    if let Some(bytes) = &raw.limits.max_body_bytes {
+        if !(1..=MAX_BODY_BYTES).contains(bytes.get_ref()) {
+            diagnostics.push(file.diagnostic(
+                bytes.span(),
+                format!("`max-body-bytes` of {} is out of range", bytes.get_ref()),
+                Some(format!("a whole number from 1 to {MAX_BODY_BYTES}")),
+            ));
+        }
+    }
+    let base_origin = reach
+        .as_ref()
+        .and_then(|r| r.base_url())
+        .and_then(Origin::of);
+    let mut other_origins = Vec::new();
+    for other in &raw.other_origins {
+        if let Some(auth) = &other.auth {
+            check_env_name(file, &auth.token_env, diagnostics);
+        }
+        match Origin::parse(other.url.get_ref()) {
+            Ok(origin) if Some(&origin) == base_origin.as_ref() => {
+                diagnostics.push(file.diagnostic(
+                    other.url.span(),
+                    "this is the environment's own origin",
+                    Some("an origin other than `base-url`'s".into()),
+                ))
+            }
+            Ok(origin) => other_origins.push(OtherOrigin {
+                origin,
+                auth: other.auth.as_ref().map(|a| AuthHeader {
+                    header: a.header.clone(),
+                    token_env: a.token_env.get_ref().clone(),
+                }),
+            }),
+            Err(e) => diagnostics.push(file.diagnostic(
+                other.url.span(),
+                format!("`{}` is not an origin: {e}", other.url.get_ref()),
+                Some("`https://host[:port]`, without a path".into()),
+            )),
         }
     }
     if diagnostics.0.len() > before {
@@ -256,9 +372,18 @@ pub fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics) -> Op
         }),
         limits: Limits {
             max_rps: raw.limits.max_rps.map(|r| r.into_inner()),
-            max_users: raw.limits.max_users.map(|u| u.into_inner()),
+            max_users: raw
+                .limits
+                .max_users
+                .and_then(|u| u32::try_from(u.into_inner()).ok()),
             forbidden_tags,
+            max_body_bytes: raw
+                .limits
+                .max_body_bytes
+                .and_then(|b| u64::try_from(b.into_inner()).ok()),
         },
+        other_origins,
+        base_url_span,
     })
 }
 
@@ -282,17 +407,25 @@ fn parse_url(
 
 fn check_env_name(file: &SourceFile, name: &Spanned<String>, diagnostics: &mut Diagnostics) {
     let valid = !name.get_ref().is_empty()
+        && name.get_ref().len() <= 128
         && name
             .get_ref()
             .chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
     if !valid {
-        // A secret pasted here instead of a variable name would end up in the ledger.
-        diagnostics.push(file.diagnostic(
+        // A secret pasted here instead of a variable name would end up in the ledger,
+        // and an error that quoted it would print it: the line is shown with the value
+        // masked.
+        let mut diagnostic = file.diagnostic(
             name.span(),
             "`token-env` names an environment variable; it never holds the secret itself",
             Some("an upper-case variable name such as `PORTAL_TOKEN`".into()),
-        ));
+        );
+        if !name.get_ref().is_empty() {
+            diagnostic.line_text = diagnostic.line_text.replace(name.get_ref().as_str(), "***");
+            diagnostic.width = 3;
+        }
+        diagnostics.push(diagnostic);
     }
 }
 

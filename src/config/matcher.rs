@@ -2,7 +2,8 @@
 //! [`Matcher`]s and evaluates them against an [`ObservedResponse`] (status, headers,
 //! body) with no HTTP of their own.
 
-use super::suite::RegexPattern;
+pub use crate::http_model::ObservedResponse;
+use crate::http_model::RegexPattern;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -70,40 +71,6 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u16>, D::Er
         OneOrMany::One(code) => vec![code],
         OneOrMany::Many(codes) => codes,
     })
-}
-
-/// What a matcher may look at.
-#[derive(Debug, Clone, Default)]
-pub struct ObservedResponse {
-    /// HTTP status code.
-    pub status: u16,
-    /// Headers, names lower-cased.
-    pub headers: Vec<(String, String)>,
-    /// The body as text (lossy UTF-8).
-    pub body: String,
-}
-
-impl ObservedResponse {
-    /// The first value of a header, case-insensitive.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Every value of a header, case-insensitive.
-    pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers
-            .iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The body parsed as JSON, when it is JSON.
-    pub fn json(&self) -> Option<serde_json::Value> {
-        serde_json::from_str(&self.body).ok()
-    }
 }
 
 impl Matcher {
@@ -200,6 +167,7 @@ mod tests {
             status: 201,
             headers: vec![("content-type".into(), "application/json".into())],
             body: r#"{"ma_ho_so":"HS-7","trang_thai":"da-tiep-nhan","so":3}"#.into(),
+            truncated: false,
         }
     }
 

@@ -3,7 +3,6 @@
 //! environment variables, how to tell it is ready and how long to wait for that.
 
 use super::diagnostic::{Diagnostics, SourceFile};
-use super::units::parse_duration;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -187,9 +186,8 @@ pub(super) fn parse(
     };
     let start_timeout = match &raw.start_timeout {
         None => Some(DEFAULT_START_TIMEOUT),
-        Some(text) => match parse_duration(text.get_ref()) {
-            Ok(d) if !d.is_zero() => Some(d),
-            Ok(_) => {
+        Some(text) => match super::units::duration_field(file, text, "30s", diagnostics) {
+            Some(d) if d.is_zero() => {
                 diagnostics.push(file.diagnostic(
                     text.span(),
                     "`start-timeout` must be longer than zero",
@@ -197,14 +195,7 @@ pub(super) fn parse(
                 ));
                 None
             }
-            Err(e) => {
-                diagnostics.push(file.diagnostic(
-                    text.span(),
-                    format!("bad duration `{}`: {e}", text.get_ref()),
-                    Some("a duration such as `30s`".into()),
-                ));
-                None
-            }
+            other => other,
         },
     };
     if diagnostics.0.len() > before {

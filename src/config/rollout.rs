@@ -3,9 +3,11 @@
 //! policy. Names of environments and suites are checked against the project here.
 
 use super::diagnostic::{Diagnostics, SourceFile};
+use super::gate_spec::{parse_gate, RawGate};
+pub use super::gate_spec::{Criterion, CriterionRule, GateSpec, MetricId};
 pub use super::promql::PromqlQuery;
 use super::traffic::{self, RawTraffic, Traffic};
-use super::units::{Threshold, Unit};
+use super::units::Threshold;
 use crate::stage::StageId;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -71,170 +73,6 @@ impl fmt::Display for AbortCriterion {
     }
 }
 
-/// A gate: typed criteria and whether warnings block.
-#[derive(Debug, Clone, Serialize)]
-pub struct GateSpec {
-    /// Every criterion must pass.
-    pub criteria: Vec<Criterion>,
-    /// When true a warning fails the gate too.
-    pub warnings_block: bool,
-}
-
-/// What a criterion measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum MetricId {
-    /// Median latency.
-    LatencyP50,
-    /// 90th percentile latency.
-    LatencyP90,
-    /// 95th percentile latency.
-    LatencyP95,
-    /// 99th percentile latency.
-    LatencyP99,
-    /// Slowest request.
-    LatencyMax,
-    /// Failed requests / all requests.
-    ErrorRate,
-    /// Failed checks / all checks.
-    CheckFailureRate,
-    /// Requests per second over the run.
-    Throughput,
-    /// Number of requests sent.
-    Requests,
-    /// How far the achieved arrival rate fell short of the target rate.
-    RateShortfall,
-    /// Security findings of severity info.
-    SecurityInfo,
-    /// Security findings of severity low.
-    SecurityLow,
-    /// Security findings of severity medium.
-    SecurityMedium,
-    /// Security findings of severity high.
-    SecurityHigh,
-    /// Security findings of severity critical.
-    SecurityCritical,
-    /// A PromQL query against the environment's Prometheus (server-side metrics).
-    Promql,
-}
-
-impl MetricId {
-    /// The identifier used in files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MetricId::LatencyP50 => "latency-p50",
-            MetricId::LatencyP90 => "latency-p90",
-            MetricId::LatencyP95 => "latency-p95",
-            MetricId::LatencyP99 => "latency-p99",
-            MetricId::LatencyMax => "latency-max",
-            MetricId::ErrorRate => "error-rate",
-            MetricId::CheckFailureRate => "check-failure-rate",
-            MetricId::Throughput => "throughput",
-            MetricId::Requests => "requests",
-            MetricId::RateShortfall => "rate-shortfall",
-            MetricId::SecurityInfo => "security-info",
-            MetricId::SecurityLow => "security-low",
-            MetricId::SecurityMedium => "security-medium",
-            MetricId::SecurityHigh => "security-high",
-            MetricId::SecurityCritical => "security-critical",
-            MetricId::Promql => "promql",
-        }
-    }
-
-    /// The unit its thresholds are written in.
-    pub fn unit(self) -> Unit {
-        match self {
-            MetricId::LatencyP50
-            | MetricId::LatencyP90
-            | MetricId::LatencyP95
-            | MetricId::LatencyP99
-            | MetricId::LatencyMax => Unit::Milliseconds,
-            MetricId::ErrorRate | MetricId::CheckFailureRate | MetricId::RateShortfall => {
-                Unit::Ratio
-            }
-            MetricId::Throughput => Unit::PerSecond,
-            MetricId::Requests
-            | MetricId::SecurityInfo
-            | MetricId::SecurityLow
-            | MetricId::SecurityMedium
-            | MetricId::SecurityHigh
-            | MetricId::SecurityCritical => Unit::Count,
-            MetricId::Promql => Unit::Number,
-        }
-    }
-
-    /// For regressions: whether a larger value is an improvement.
-    pub fn higher_is_better(self) -> bool {
-        matches!(self, MetricId::Throughput | MetricId::Requests)
-    }
-}
-
-impl fmt::Display for MetricId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One line of a gate.
-#[derive(Debug, Clone, Serialize)]
-pub struct Criterion {
-    /// What is measured.
-    pub metric: MetricId,
-    /// How it is judged.
-    pub rule: CriterionRule,
-    /// Fewer samples than this is "insufficient data", never a pass.
-    pub min_samples: Option<u64>,
-    /// The query of a `promql` criterion; `None` for every other metric.
-    pub query: Option<PromqlQuery>,
-}
-
-impl Criterion {
-    /// A short label for tables and metrics: the metric id, or `promql:<name>`.
-    pub fn label(&self) -> String {
-        match &self.query {
-            Some(q) => format!("promql:{}", q.name()),
-            None => self.metric.to_string(),
-        }
-    }
-}
-
-/// How a criterion is judged.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum CriterionRule {
-    /// The value must meet `pass`; missing `warn` makes a warning.
-    Threshold {
-        /// Must hold, or the criterion fails.
-        pass: Threshold,
-        /// Should hold, or the criterion warns.
-        warn: Option<Threshold>,
-    },
-    /// The value may be at most this much worse than the last release that passed the
-    /// same stage (as a ratio: 0.25 = 25% worse).
-    Regression {
-        /// Worse than this fails.
-        max: f64,
-        /// Worse than this warns.
-        warn: Option<f64>,
-    },
-}
-
-impl fmt::Display for Criterion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = self.label();
-        match &self.rule {
-            CriterionRule::Threshold { pass, .. } => write!(f, "{what} {pass}"),
-            CriterionRule::Regression { max, .. } => {
-                write!(
-                    f,
-                    "{what} regression <= {:.0}% vs last passed release",
-                    max * 100.0
-                )
-            }
-        }
-    }
-}
-
 /// Who must approve the promotion of a stage.
 #[derive(Debug, Clone, Serialize)]
 pub struct ApprovalPolicy {
@@ -242,6 +80,10 @@ pub struct ApprovalPolicy {
     pub approvers: u32,
     /// Whether the person who ran the stage may be one of them.
     pub allow_self_approval: bool,
+    /// Roles (from `people.toml`) that may approve or reject; empty: anyone in the roster.
+    pub roles: Vec<String>,
+    /// How many of the approvers must hold each role (`require = { release-manager = 2 }`).
+    pub require: BTreeMap<String, u32>,
 }
 
 #[derive(Deserialize)]
@@ -286,37 +128,74 @@ struct RawAbort {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawGate {
-    #[serde(default)]
-    warnings_block: bool,
-    criteria: Spanned<Vec<RawCriterion>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawCriterion {
-    metric: Spanned<MetricId>,
-    pass: Option<Spanned<String>>,
-    warn: Option<Spanned<String>>,
-    max_regression: Option<Spanned<String>>,
-    warn_regression: Option<Spanned<String>>,
-    min_samples: Option<u64>,
-    query: Option<Spanned<String>>,
-    name: Option<Spanned<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawApproval {
     approvers: Spanned<u32>,
     #[serde(default)]
     allow_self_approval: bool,
+    #[serde(default)]
+    roles: Vec<Spanned<String>>,
+    #[serde(default)]
+    require: BTreeMap<String, Spanned<u32>>,
 }
 
 impl Default for RawApproval {
     fn default() -> Self {
         // No approval table: one approver who did not run the stage (four-eyes principle).
         toml::from_str("approvers = 1").unwrap_or_else(|_| unreachable!("literal parses"))
+    }
+}
+
+/// Approval roles must be role names that someone in `people.toml` holds, and a
+/// required count can be met by the stage's approvers.
+fn check_approval_roles(
+    file: &SourceFile,
+    raw: &RawApproval,
+    known: &KnownNames<'_>,
+    diagnostics: &mut Diagnostics,
+) {
+    let held = |role: &str| known.roles.is_none_or(|roles| roles.contains(role));
+    let expected = || match known.roles {
+        Some(roles) if !roles.is_empty() => Some(format!(
+            "a role someone in people.toml holds: {}",
+            roles
+                .iter()
+                .map(|r| format!("`{r}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        _ => Some("a role from people.toml, such as `release-manager`".into()),
+    };
+    for role in &raw.roles {
+        if !held(role.get_ref()) {
+            diagnostics.push(file.diagnostic(
+                role.span(),
+                format!("nobody in people.toml holds the role `{}`", role.get_ref()),
+                expected(),
+            ));
+        }
+    }
+    for (role, count) in &raw.require {
+        let allowed = raw.roles.is_empty() || raw.roles.iter().any(|r| r.get_ref() == role);
+        if !held(role) || !allowed {
+            diagnostics.push(file.diagnostic(
+                count.span(),
+                format!("the stage requires approvals by `{role}`, a role that cannot approve it"),
+                expected(),
+            ));
+        } else if count.get_ref() > raw.approvers.get_ref() {
+            diagnostics.push(file.diagnostic(
+                count.span(),
+                format!(
+                    "the stage requires {} `{role}` approvals but only {} approvers",
+                    count.get_ref(),
+                    raw.approvers.get_ref()
+                ),
+                Some(format!(
+                    "at most {}, or raise `approvers`",
+                    raw.approvers.get_ref()
+                )),
+            ));
+        }
     }
 }
 
@@ -328,6 +207,10 @@ pub struct KnownNames<'a> {
     pub suites: &'a BTreeSet<String>,
     /// Names of the environments whose tier is production.
     pub production: &'a BTreeSet<String>,
+    /// Roles someone in `people.toml` holds (`None` when the project has no roster).
+    pub roles: Option<&'a BTreeSet<String>>,
+    /// Names of the (valid) environments whose tier is test.
+    pub test: &'a BTreeSet<String>,
     /// Names of the environments that have a `prometheus-url`.
     pub with_prometheus: &'a BTreeSet<String>,
 }
@@ -365,7 +248,7 @@ pub fn parse(
         (StageId::TrialProduction, trial_production),
         (StageId::RealProduction, real_production),
     ] {
-        if let Some(stage) = parse_stage(file, raw_stage, known, diagnostics) {
+        if let Some(stage) = parse_stage(file, id, raw_stage, known, diagnostics) {
             stages.insert(id, stage);
         }
     }
@@ -381,6 +264,7 @@ pub fn parse(
 
 fn parse_stage(
     file: &SourceFile,
+    id: StageId,
     raw: RawStage,
     known: &KnownNames<'_>,
     diagnostics: &mut Diagnostics,
@@ -392,6 +276,43 @@ fn parse_stage(
             format!("unknown environment `{}`", raw.environment.get_ref()),
             Some(one_of(known.environments, "environments/<name>.toml")),
         ));
+    }
+    let on_production = known.production.contains(raw.environment.get_ref());
+    let on_test = known.test.contains(raw.environment.get_ref());
+    let wants_production = matches!(id, StageId::TrialProduction | StageId::RealProduction);
+    // An environment whose file is invalid is in neither set: its own error says why.
+    if (on_production || on_test) && on_production != wants_production {
+        // A stage's tier is what makes its rules: trials on test may be intrusive, and
+        // production stages are capped and judged on production itself.
+        let (tier, want) = if on_production {
+            ("production", "test")
+        } else {
+            ("test", "production")
+        };
+        diagnostics.push(
+            file.diagnostic(
+                raw.environment.span(),
+                format!(
+                    "stage `{id}` must run on a {want}-tier environment; `{}` is {tier} tier",
+                    raw.environment.get_ref()
+                ),
+                Some(one_of(
+                    &known
+                        .environments
+                        .iter()
+                        .filter(|e| {
+                            if wants_production {
+                                known.production.contains(*e)
+                            } else {
+                                known.test.contains(*e)
+                            }
+                        })
+                        .cloned()
+                        .collect(),
+                    &format!("an environment with `tier = \"{want}\"`"),
+                )),
+            ),
+        );
     }
     if raw.suites.get_ref().is_empty() {
         diagnostics.push(file.diagnostic(
@@ -431,7 +352,7 @@ fn parse_stage(
         }
     }
     let abort = parse_abort(file, &raw.abort, diagnostics);
-    if raw.abort.is_empty() && known.production.contains(raw.environment.get_ref()) {
+    if raw.abort.is_empty() && on_production {
         // Production load without a brake is how a trial becomes an outage.
         diagnostics.push(file.diagnostic(
             raw.environment.span(),
@@ -447,6 +368,7 @@ fn parse_stage(
             Some("a whole number of 1 or more".into()),
         ));
     }
+    check_approval_roles(file, &raw.approval, known, diagnostics);
     if diagnostics.0.len() > before {
         return None;
     }
@@ -463,6 +385,18 @@ fn parse_stage(
         approval: ApprovalPolicy {
             approvers: raw.approval.approvers.into_inner(),
             allow_self_approval: raw.approval.allow_self_approval,
+            roles: raw
+                .approval
+                .roles
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
+            require: raw
+                .approval
+                .require
+                .into_iter()
+                .map(|(role, n)| (role, n.into_inner()))
+                .collect(),
         },
         abort,
     })
@@ -507,16 +441,9 @@ fn parse_abort(
         };
         let for_ = match &a.for_ {
             None => std::time::Duration::ZERO,
-            Some(text) => match super::units::parse_duration(text.get_ref()) {
-                Ok(d) => d,
-                Err(e) => {
-                    diagnostics.push(file.diagnostic(
-                        text.span(),
-                        format!("bad duration `{}`: {e}", text.get_ref()),
-                        Some("a duration such as `3s`".into()),
-                    ));
-                    continue;
-                }
+            Some(text) => match super::units::duration_field(file, text, "3s", diagnostics) {
+                Some(d) => d,
+                None => continue,
             },
         };
         out.push(AbortCriterion { metric, pass, for_ });
@@ -537,210 +464,6 @@ fn one_of(names: &BTreeSet<String>, fallback: &str) -> String {
                 .join(", ")
         )
     }
-}
-
-fn parse_gate(file: &SourceFile, raw: &RawGate, diagnostics: &mut Diagnostics) -> Option<GateSpec> {
-    let before = diagnostics.0.len();
-    if raw.criteria.get_ref().is_empty() {
-        // Keptn passes a gate with no objectives; we refuse to: no evidence, no promotion.
-        diagnostics.push(file.diagnostic(
-            raw.criteria.span(),
-            "a gate needs at least one criterion",
-            Some("e.g. `[{ metric = \"error-rate\", pass = \"< 1%\" }]`".into()),
-        ));
-    }
-    let mut criteria = Vec::new();
-    for c in raw.criteria.get_ref() {
-        let metric = *c.metric.get_ref();
-        let unit = metric.unit();
-        let threshold =
-            |text: &Spanned<String>, diagnostics: &mut Diagnostics| match Threshold::parse(
-                text.get_ref(),
-                unit,
-            ) {
-                Ok(t) => Some(t),
-                Err(e) => {
-                    diagnostics.push(file.diagnostic(
-                        text.span(),
-                        format!("bad threshold `{}` for `{metric}`: {e}", text.get_ref()),
-                        Some(format!(
-                            "an operator and {}, e.g. `{}`",
-                            unit.example(),
-                            example_threshold(unit)
-                        )),
-                    ));
-                    None
-                }
-            };
-        let regression = |text: &Spanned<String>, diagnostics: &mut Diagnostics| match Unit::Ratio
-            .parse_quantity(text.get_ref())
-        {
-            Ok(r) => Some(r),
-            Err(e) => {
-                diagnostics.push(file.diagnostic(
-                    text.span(),
-                    format!("bad regression `{}`: {e}", text.get_ref()),
-                    Some("a percentage such as `20%`".into()),
-                ));
-                None
-            }
-        };
-        let rule = match (&c.pass, &c.max_regression) {
-            (Some(pass), None) => {
-                if let Some(w) = &c.warn_regression {
-                    diagnostics.push(file.diagnostic(
-                        w.span(),
-                        "`warn-regression` goes with `max-regression`",
-                        Some("`warn` for a `pass` threshold".into()),
-                    ));
-                }
-                let pass = threshold(pass, diagnostics);
-                let warn = c.warn.as_ref().map(|w| threshold(w, diagnostics));
-                match (pass, warn) {
-                    (Some(pass), None) => Some(CriterionRule::Threshold { pass, warn: None }),
-                    (Some(pass), Some(Some(warn))) => Some(CriterionRule::Threshold {
-                        pass,
-                        warn: Some(warn),
-                    }),
-                    _ => None,
-                }
-            }
-            (None, Some(max)) => {
-                if let Some(w) = &c.warn {
-                    diagnostics.push(file.diagnostic(
-                        w.span(),
-                        "`warn` goes with `pass`",
-                        Some("`warn-regression` for a `max-regression`".into()),
-                    ));
-                }
-                let max = regression(max, diagnostics);
-                let warn = c
-                    .warn_regression
-                    .as_ref()
-                    .map(|w| regression(w, diagnostics));
-                match (max, warn) {
-                    (Some(max), None) => Some(CriterionRule::Regression { max, warn: None }),
-                    (Some(max), Some(Some(warn))) => Some(CriterionRule::Regression {
-                        max,
-                        warn: Some(warn),
-                    }),
-                    _ => None,
-                }
-            }
-            (Some(pass), Some(_)) => {
-                diagnostics.push(file.diagnostic(
-                    pass.span(),
-                    "a criterion has either `pass` or `max-regression`, not both",
-                    Some("two separate criteria".into()),
-                ));
-                None
-            }
-            (None, None) => {
-                diagnostics.push(file.diagnostic(
-                    c.metric.span(),
-                    format!("criterion `{metric}` has no threshold"),
-                    Some(format!(
-                        "`pass = \"{}\"` or `max-regression = \"20%\"`",
-                        example_threshold(unit)
-                    )),
-                ));
-                None
-            }
-        };
-        let query = promql_query(file, c, diagnostics);
-        if let Some(rule) = rule {
-            criteria.push(Criterion {
-                metric,
-                rule,
-                min_samples: c.min_samples,
-                query,
-            });
-        }
-    }
-    (diagnostics.0.len() == before).then_some(GateSpec {
-        criteria,
-        warnings_block: raw.warnings_block,
-    })
-}
-
-fn example_threshold(unit: Unit) -> &'static str {
-    match unit {
-        Unit::Milliseconds => "< 800ms",
-        Unit::Ratio => "< 1%",
-        Unit::PerSecond => ">= 20/s",
-        Unit::Count => "== 0",
-        Unit::Number => "< 0.5",
-    }
-}
-
-/// The `query` (and `name`) of a `promql` criterion, checked: present exactly when the
-/// metric is `promql`, not blank, and using only known `$variables`.
-fn promql_query(
-    file: &SourceFile,
-    c: &RawCriterion,
-    diagnostics: &mut Diagnostics,
-) -> Option<PromqlQuery> {
-    let is_promql = *c.metric.get_ref() == MetricId::Promql;
-    if !is_promql {
-        if let Some(q) = &c.query {
-            diagnostics.push(file.diagnostic(
-                q.span(),
-                "`query` goes with `metric = \"promql\"`",
-                Some("`metric = \"promql\"`, or remove `query`".into()),
-            ));
-        }
-        if let Some(n) = &c.name {
-            diagnostics.push(file.diagnostic(
-                n.span(),
-                "`name` goes with `metric = \"promql\"`",
-                Some("remove `name`".into()),
-            ));
-        }
-        return None;
-    }
-    let Some(query) = &c.query else {
-        diagnostics.push(file.diagnostic(
-            c.metric.span(),
-            "a `promql` criterion needs a `query`",
-            Some(
-                "e.g. `query = \"sum(rate(http_requests_total{status=~'5..'}[$__range]))\"`".into(),
-            ),
-        ));
-        return None;
-    };
-    let before = diagnostics.0.len();
-    if query.get_ref().trim().is_empty() {
-        diagnostics.push(file.diagnostic(
-            query.span(),
-            "the query is empty",
-            Some("a PromQL expression".into()),
-        ));
-    }
-    for name in super::promql::unknown_variables(query.get_ref()) {
-        diagnostics.push(file.diagnostic(
-            query.span(),
-            format!("unknown variable `${name}` in the query"),
-            Some(format!(
-                    "one of {}",
-                    super::promql::VARIABLES
-                        .map(|v| format!("`${v}`"))
-                        .join(", ")
-                )),
-        ));
-    }
-    if let Some(n) = &c.name {
-        if n.get_ref().trim().is_empty() || n.get_ref().chars().any(char::is_control) {
-            diagnostics.push(file.diagnostic(
-                n.span(),
-                "the name is empty",
-                Some("a short name such as `server-p95`".into()),
-            ));
-        }
-    }
-    (diagnostics.0.len() == before).then(|| PromqlQuery {
-        text: query.get_ref().clone(),
-        name: c.name.as_ref().map(|n| n.get_ref().clone()),
-    })
 }
 
 #[cfg(test)]
@@ -774,7 +497,9 @@ mod promql_tests {
                 environments: &environments,
                 suites: &suites,
                 production: &["production".to_string()].into(),
+                test: &["test".to_string()].into(),
                 with_prometheus: &["production".to_string()].into(),
+                roles: None,
             },
             &mut diagnostics,
         );
@@ -862,7 +587,9 @@ mod promql_tests {
             environments: &environments,
             suites: &suites,
             production: &production,
+            test: &["test".to_string()].into(),
             with_prometheus: &production,
+            roles: None,
         };
         assert!(parse(&file, "dichvucong", &known, &mut diagnostics).is_none());
         assert_eq!(diagnostics.0.len(), 1, "{diagnostics:?}");

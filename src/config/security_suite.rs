@@ -5,8 +5,9 @@
 //! pattern and account reference is checked here, with the span of the offending text.
 
 use super::diagnostic::{Diagnostics, SourceFile};
-use super::matcher::Matcher;
-use super::suite::{Extraction, HttpMethod, Severity, Suite, SuiteBody};
+use super::probe_spec::RawProbe;
+pub use super::probe_spec::{Probe, ProbeStep};
+use super::suite::{Suite, SuiteBody};
 use crate::vocabulary::{AccountNeed, CheckId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -138,81 +139,6 @@ pub struct OfficerEndpoint {
     pub marker: String,
 }
 
-/// A declarative probe: one request; a finding when every matcher matches (and, with
-/// `same_as`, when the answer equals the other account's answer to the same request).
-#[derive(Debug, Clone)]
-pub struct Probe {
-    /// Name, used as the finding's check id (`probe.<name>`).
-    pub name: String,
-    /// Severity of the finding.
-    pub severity: Severity,
-    /// Method.
-    pub method: HttpMethod,
-    /// Path below the base URL; `{{object}}` is account A's object id.
-    pub path: String,
-    /// Extra headers.
-    pub headers: Vec<(String, String)>,
-    /// Raw request body.
-    pub body: Option<String>,
-    /// All must match for a finding.
-    pub matchers: Vec<Matcher>,
-    /// Send as this test account.
-    pub as_account: Option<Account>,
-    /// Also send as this account; a finding needs both answers to be the same.
-    pub same_as: Option<Account>,
-    /// Requests sent first, in order, whose extracted values the later requests use.
-    pub setup: Vec<ProbeStep>,
-    /// May run against production.
-    pub production_safe: bool,
-    /// What to do about it.
-    pub remediation: String,
-}
-
-/// A request a probe sends before the one it judges, to prepare state and take values
-/// (`{{name}}` in later paths, headers and bodies).
-#[derive(Debug, Clone)]
-pub struct ProbeStep {
-    /// Method.
-    pub method: HttpMethod,
-    /// Path below the base URL.
-    pub path: String,
-    /// Extra headers.
-    pub headers: Vec<(String, String)>,
-    /// Raw request body.
-    pub body: Option<String>,
-    /// Send as this test account.
-    pub as_account: Option<Account>,
-    /// Values taken from the answer.
-    pub extract: Vec<Extraction>,
-}
-
-impl Probe {
-    /// The id its findings carry.
-    pub fn id(&self) -> String {
-        format!("probe.{}", self.name)
-    }
-
-    /// Whether it needs the test accounts' session (a login, or account a's object).
-    pub fn needs_session(&self) -> bool {
-        let uses_object = |text: &str| text.contains("{{object}}");
-        self.as_account.is_some()
-            || self.same_as.is_some()
-            || uses_object(&self.path)
-            || self.body.as_deref().is_some_and(uses_object)
-            || self.setup.iter().any(|s| {
-                s.as_account.is_some()
-                    || uses_object(&s.path)
-                    || s.body.as_deref().is_some_and(uses_object)
-            })
-    }
-
-    /// The requests it sends of its own: setup steps, the judged request, and the
-    /// other account's request when it compares two.
-    pub fn requests(&self) -> u64 {
-        self.setup.len() as u64 + if self.same_as.is_some() { 2 } else { 1 }
-    }
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawSecuritySuite {
@@ -227,6 +153,7 @@ struct RawSecuritySuite {
     checks: Vec<RawCheckRef>,
     #[serde(default)]
     probes: Vec<RawProbe>,
+    production_write_reason: Option<Spanned<String>>,
     #[serde(default)]
     rules: BTreeMap<Spanned<String>, RuleAction>,
     #[serde(default)]
@@ -242,7 +169,7 @@ struct RawCheckRef {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawAccounts {
+pub(super) struct RawAccounts {
     a: String,
     b: String,
     #[serde(default = "authorization")]
@@ -251,7 +178,7 @@ struct RawAccounts {
     scheme: String,
     login: Spanned<LoginSpec>,
     expired_login_body: Option<String>,
-    create: Option<CreateSpec>,
+    pub(super) create: Option<CreateSpec>,
     object: Option<Spanned<String>>,
     #[serde(default)]
     officer: Vec<OfficerEndpoint>,
@@ -265,86 +192,17 @@ fn bearer() -> String {
     "Bearer".into()
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawProbe {
-    name: Spanned<String>,
-    severity: Severity,
-    #[serde(default = "get")]
-    method: HttpMethod,
-    path: Spanned<String>,
-    #[serde(default)]
-    headers: BTreeMap<String, String>,
-    body: Option<String>,
-    matchers: Option<Spanned<Vec<Matcher>>>,
-    #[serde(rename = "as")]
-    as_account: Option<Spanned<Account>>,
-    same_as: Option<Spanned<Account>>,
-    production_safe: Option<Spanned<bool>>,
-    #[serde(default)]
-    remediation: String,
-    #[serde(default)]
-    setup: Vec<RawProbeStep>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawProbeStep {
-    #[serde(default = "get")]
-    method: HttpMethod,
-    path: Spanned<String>,
-    #[serde(default)]
-    headers: BTreeMap<String, String>,
-    body: Option<String>,
-    #[serde(rename = "as")]
-    as_account: Option<Spanned<Account>>,
-    #[serde(default)]
-    extract: Vec<Extraction>,
-}
-
-/// Reports `{{name}}` placeholders in `text` that nothing defines.
-fn check_placeholders(
-    file: &SourceFile,
-    span: std::ops::Range<usize>,
-    text: &str,
-    known: &std::collections::BTreeSet<String>,
-    diagnostics: &mut Diagnostics,
-) {
-    match crate::template::Template::parse(text) {
-        Ok(template) => {
-            for name in template.variables() {
-                if !known.contains(name) {
-                    let names: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
-                    diagnostics.push(file.diagnostic(
-                        span.clone(),
-                        format!("unknown variable `{name}`"),
-                        Some(if names.is_empty() {
-                            "a value extracted by an earlier `setup` step, or `object`".into()
-                        } else {
-                            format!("one of {}", names.join(", "))
-                        }),
-                    ));
-                }
-            }
-        }
-        Err(e) => diagnostics.push(file.diagnostic(
-            span,
-            format!("bad template: {e}"),
-            Some("text with `{{name}}` placeholders".into()),
-        )),
-    }
-}
-
-fn get() -> HttpMethod {
-    HttpMethod::Get
-}
-
 /// Parses and validates a security suite.
 pub(super) fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics) -> Option<Suite> {
     let raw: RawSecuritySuite = file.parse_toml(diagnostics)?;
     let before = diagnostics.0.len();
     super::check_version(file, &raw.version, diagnostics);
-    let tags = super::suite::check_tags(file, &raw.tags, diagnostics);
+    let (tags, production_write) = super::suite::check_tags(
+        file,
+        &raw.tags,
+        raw.production_write_reason.as_ref(),
+        diagnostics,
+    );
     let accounts = raw.accounts.as_ref().map(|a| a.get_ref());
     let mut check_ids = Vec::new();
     for check in &raw.checks {
@@ -402,159 +260,8 @@ pub(super) fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics
             ));
         }
     }
-    let mut probes = Vec::new();
-    for p in raw.probes {
-        // Variables a probe may use: account a's object, then what its setup extracts.
-        let mut known = std::collections::BTreeSet::new();
-        if accounts.is_some_and(|a| a.create.is_some()) {
-            known.insert("object".to_string());
-        }
-        let mut setup = Vec::new();
-        for step in &p.setup {
-            check_placeholders(
-                file,
-                step.path.span(),
-                step.path.get_ref(),
-                &known,
-                diagnostics,
-            );
-            if let Some(account) = &step.as_account {
-                if accounts.is_none() {
-                    diagnostics.push(file.diagnostic(
-                        account.span(),
-                        format!(
-                            "setup step sends as account `{}`, but the suite has no `[accounts]`",
-                            account.get_ref()
-                        ),
-                        Some("an `[accounts]` table".into()),
-                    ));
-                }
-            }
-            for text in step.body.iter().chain(step.headers.values()) {
-                check_placeholders(file, step.path.span(), text, &known, diagnostics);
-            }
-            for e in &step.extract {
-                known.insert(e.variable().to_string());
-            }
-            setup.push(ProbeStep {
-                method: step.method,
-                path: step.path.get_ref().clone(),
-                headers: step.headers.clone().into_iter().collect(),
-                body: step.body.clone(),
-                as_account: step.as_account.as_ref().map(|a| *a.get_ref()),
-                extract: step.extract.clone(),
-            });
-        }
-        let path = p.path.get_ref();
-        // A missing `{{object}}` has its own message just below.
-        if !path.contains("{{object}}") || known.contains("object") {
-            check_placeholders(file, p.path.span(), path, &known, diagnostics);
-        }
-        for text in p.body.iter().chain(p.headers.values()) {
-            check_placeholders(file, p.path.span(), text, &known, diagnostics);
-        }
-        if !path.starts_with('/') {
-            diagnostics.push(file.diagnostic(
-                p.path.span(),
-                "a probe path must start with `/`",
-                Some("a path such as `/.git/config`".into()),
-            ));
-        }
-        if path.contains("{{object}}") && accounts.is_none_or(|a| a.create.is_none()) {
-            diagnostics.push(file.diagnostic(
-                p.path.span(),
-                "`{{object}}` needs an object created by account a",
-                Some("`create = { path, body, id }` in `[accounts]`".into()),
-            ));
-        }
-        for account in [&p.as_account, &p.same_as].into_iter().flatten() {
-            if accounts.is_none() {
-                diagnostics.push(file.diagnostic(
-                    account.span(),
-                    format!(
-                        "probe sends as account `{}`, but the suite has no `[accounts]`",
-                        account.get_ref()
-                    ),
-                    Some("an `[accounts]` table".into()),
-                ));
-            }
-        }
-        let matchers_span = p
-            .matchers
-            .as_ref()
-            .map_or_else(|| p.name.span(), |m| m.span());
-        let matchers: Vec<Matcher> = p.matchers.map(Spanned::into_inner).unwrap_or_default();
-        if let (Some(same), Some(who)) = (&p.same_as, &p.as_account) {
-            if same.get_ref() == who.get_ref() {
-                diagnostics.push(file.diagnostic(
-                    same.span(),
-                    "a probe compared with itself always matches",
-                    Some("the other account".into()),
-                ));
-            }
-        }
-        if p.same_as.is_none() {
-            if matchers.is_empty() {
-                diagnostics.push(file.diagnostic(matchers_span.clone(), "a probe needs at least one matcher", Some("e.g. `[{ kind = \"status\", equals = 200 }, { kind = \"body-contains\", text = \"...\" }]`".into())));
-            } else if matchers.iter().all(|m| matches!(m, Matcher::Status { .. })) {
-                // Status alone is how scanners invent findings (soft 404s, catch-all routes).
-                diagnostics.push(
-                    file.diagnostic(
-                        matchers_span.clone(),
-                        "a probe may not judge on the status code alone",
-                        Some(
-                            "a body, header or JSON matcher as well, or `same-as` another account"
-                                .into(),
-                        ),
-                    ),
-                );
-            }
-        }
-        // A probe that logs in sends a POST; production-safe means GET, HEAD, OPTIONS only.
-        let safe_by_nature = p.method.is_safe()
-            && p.as_account.is_none()
-            && p.same_as.is_none()
-            && setup
-                .iter()
-                .all(|s| s.method.is_safe() && s.as_account.is_none());
-        if let Some(claim) = p
-            .production_safe
-            .as_ref()
-            .filter(|c| *c.get_ref() && !safe_by_nature)
-        {
-            diagnostics.push(file.diagnostic(
-                claim.span(),
-                format!(
-                    "probe `{}` cannot be production-safe: it sends {}",
-                    p.name.get_ref(),
-                    if !p.method.is_safe() {
-                        p.method.to_string()
-                    } else if let Some(step) = setup.iter().find(|s| !s.method.is_safe()) {
-                        format!("{} in its setup", step.method)
-                    } else {
-                        "a login (POST)".to_string()
-                    }
-                ),
-                Some("production-safe probes send GET, HEAD or OPTIONS without logging in".into()),
-            ));
-        }
-        probes.push(Probe {
-            name: p.name.get_ref().clone(),
-            severity: p.severity,
-            method: p.method,
-            path: p.path.into_inner(),
-            headers: p.headers.into_iter().collect(),
-            body: p.body,
-            matchers,
-            as_account: p.as_account.map(Spanned::into_inner),
-            same_as: p.same_as.map(Spanned::into_inner),
-            setup,
-            production_safe: p
-                .production_safe
-                .map_or(safe_by_nature, |c| *c.get_ref() && safe_by_nature),
-            remediation: p.remediation,
-        });
-    }
+    let mut off_base = Vec::new();
+    let probes = super::probe_spec::parse(file, raw.probes, accounts, &mut off_base, diagnostics);
     let probe_ids: Vec<String> = probes.iter().map(Probe::id).collect();
     let mut rules = BTreeMap::new();
     for (id, action) in raw.rules {
@@ -601,6 +308,8 @@ pub(super) fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics
         name: name.to_string(),
         description: raw.description,
         tags,
+        production_write,
+        off_base,
         body: SuiteBody::Security(SecuritySuite {
             checks: check_ids,
             probes,

@@ -3,7 +3,6 @@
 //! optional iteration count, and the steps of users over time that the load engine runs.
 
 use super::diagnostic::{Diagnostics, SourceFile};
-use super::units::parse_duration;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use toml::Spanned;
@@ -153,7 +152,7 @@ impl Traffic {
 pub(super) struct RawTraffic {
     #[serde(default)]
     profile: Profile,
-    users: Spanned<u32>,
+    users: Spanned<i64>,
     ramp_up: Option<Spanned<String>>,
     duration: Spanned<String>,
     max_rps: Option<Spanned<f64>>,
@@ -169,18 +168,8 @@ pub(super) fn parse(
     diagnostics: &mut Diagnostics,
 ) -> Option<Traffic> {
     let before = diagnostics.0.len();
-    let duration_of = |text: &Spanned<String>, diagnostics: &mut Diagnostics| match parse_duration(
-        text.get_ref(),
-    ) {
-        Ok(d) => Some(d),
-        Err(e) => {
-            diagnostics.push(file.diagnostic(
-                text.span(),
-                format!("bad duration `{}`: {e}", text.get_ref()),
-                Some("a duration such as `30s` or `2m`".into()),
-            ));
-            None
-        }
+    let duration_of = |text: &Spanned<String>, diagnostics: &mut Diagnostics| {
+        super::units::duration_field(file, text, "30s` or `2m", diagnostics)
     };
     let ramp_up = match &raw.ramp_up {
         Some(r) => duration_of(r, diagnostics),
@@ -194,20 +183,34 @@ pub(super) fn parse(
             Some("a duration above zero".into()),
         ));
     }
-    if *raw.users.get_ref() == 0 {
+    let max_users = super::environment::MAX_USERS;
+    if *raw.users.get_ref() < 1 {
         diagnostics.push(file.diagnostic(
             raw.users.span(),
             "`users` must be at least 1",
             Some("a whole number of 1 or more".into()),
         ));
+    } else if *raw.users.get_ref() > i64::from(max_users) {
+        diagnostics.push(file.diagnostic(
+            raw.users.span(),
+            format!("{} users is out of range", raw.users.get_ref()),
+            Some(format!("a whole number from 1 to {max_users}")),
+        ));
     }
     let positive = |value: &Option<Spanned<f64>>, name: &str, diagnostics: &mut Diagnostics| {
         if let Some(v) = value {
+            let max = super::environment::MAX_RPS;
             if !(v.get_ref().is_finite() && *v.get_ref() > 0.0) {
                 diagnostics.push(file.diagnostic(
                     v.span(),
                     format!("`{name}` must be positive"),
                     Some("a number above 0".into()),
+                ));
+            } else if *v.get_ref() > max {
+                diagnostics.push(file.diagnostic(
+                    v.span(),
+                    format!("`{name}` is out of range"),
+                    Some(format!("a number above 0 and at most {max}")),
                 ));
             }
         }
@@ -248,7 +251,7 @@ pub(super) fn parse(
     }
     let scale = raw.scale.as_ref().map_or(1.0, |s| *s.get_ref());
     // Scaling rounds users up: a trial of a 3-user profile at 0.1 still runs one user.
-    let users = ((f64::from(*raw.users.get_ref()) * scale).ceil() as u32).max(1);
+    let users = ((*raw.users.get_ref() as f64 * scale).ceil() as u32).max(1);
     Some(Traffic {
         profile: raw.profile,
         users,

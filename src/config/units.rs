@@ -1,13 +1,46 @@
 //! Takes the short texts users write for durations, rates and thresholds
 //! (`"1m30s"`, `"1%"`, `"< 800ms"`), gives typed values in canonical units.
 
+use super::diagnostic::{Diagnostics, SourceFile};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::time::Duration;
+use toml::Spanned;
 
-/// Parses a duration such as `500ms`, `10s`, `2m`, `1m 30s`.
+/// The longest duration any file or flag may give: a week. Longer than any soak test a
+/// stage runs, and far below what the arithmetic on it (milliseconds in a `u64`, goose's
+/// test plan in seconds) could overflow on.
+pub const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Parses a duration such as `500ms`, `10s`, `2m`, `1m 30s`, at most [`MAX_DURATION`]:
+/// the one duration parser of files and flags.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim()).map_err(|e| e.to_string().to_lowercase())
+    let d = humantime::parse_duration(text.trim()).map_err(|e| e.to_string().to_lowercase())?;
+    if d > MAX_DURATION {
+        return Err("longer than the longest allowed, 7days".into());
+    }
+    Ok(d)
+}
+
+/// A duration field of a file: parsed with [`parse_duration`], a mistake reported at
+/// the text with `example` as what was expected.
+pub(crate) fn duration_field(
+    file: &SourceFile,
+    text: &Spanned<String>,
+    example: &str,
+    diagnostics: &mut Diagnostics,
+) -> Option<Duration> {
+    match parse_duration(text.get_ref()) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            diagnostics.push(file.diagnostic(
+                text.span(),
+                format!("bad duration `{}`: {e}", text.get_ref()),
+                Some(format!("a duration such as `{example}`")),
+            ));
+            None
+        }
+    }
 }
 
 /// What a metric is measured in; decides how its thresholds are written.

@@ -5,7 +5,8 @@
 
 use super::pacer::Pacer;
 use crate::config::matcher::{Matcher, ObservedResponse};
-use crate::config::suite::{Extraction, FeederMode, HttpMethod, LoadSuite, StepBody, StepSpec};
+use crate::config::suite::{FeederMode, LoadSuite, StepSpec};
+use crate::http_model::{self, failure, origin, HttpMethod, RequestBody};
 use crate::measure::recorder::{ErrorKind, Recorder, RequestSample};
 use crate::plan::Target;
 use goose::prelude::*;
@@ -76,15 +77,9 @@ impl Needs {
         };
         step.checks.iter().for_each(|c| add(Needs::of_matcher(c)));
         for e in &step.extract {
-            add(match e {
-                Extraction::Header { .. } => Needs {
-                    headers: true,
-                    body: false,
-                },
-                Extraction::JsonPath { .. } | Extraction::Regex { .. } => Needs {
-                    headers: false,
-                    body: true,
-                },
+            add(Needs {
+                headers: !e.reads_body(),
+                body: e.reads_body(),
             });
         }
         needs
@@ -108,7 +103,11 @@ pub(super) struct CompiledSuite {
     pub(super) transactions: Vec<CompiledTransaction>,
     pacer: Option<Pacer>,
     feeders: Vec<SharedFeeder>,
-    headers: Vec<(String, String)>,
+    target: Target,
+    /// One fenced client shared by every user (no cookies), or `None` for one per user.
+    shared_client: Option<reqwest::Client>,
+    /// The most body bytes kept for checks and extraction; the rest is read and dropped.
+    body_limit: usize,
     recorder: Arc<Recorder>,
 }
 
@@ -123,6 +122,8 @@ impl CompiledSuite {
         target: &Target,
         recorder: Arc<Recorder>,
         rate: Option<f64>,
+        body_limit: usize,
+        shared_client: Option<reqwest::Client>,
     ) -> CompiledSuite {
         CompiledSuite {
             pacer: rate.map(Pacer::new),
@@ -161,9 +162,21 @@ impl CompiledSuite {
                     next: AtomicUsize::new(0),
                 })
                 .collect(),
-            headers: target.headers.clone(),
+            target: target.clone(),
+            shared_client,
+            body_limit,
             recorder,
         }
+    }
+
+    /// Gives a virtual user its fenced client: redirects followed only within the
+    /// origin, a bounded number of times (see [`origin::redirect_policy`]).
+    pub(super) fn equip(&self, user: &mut GooseUser) -> TransactionResult {
+        user.client = match &self.shared_client {
+            Some(client) => client.clone(),
+            None => fenced_client(true).map_err(|e| Box::new(TransactionError::Reqwest(e)))?,
+        };
+        Ok(())
     }
 
     /// One iteration of one transaction by one virtual user.
@@ -228,37 +241,43 @@ impl CompiledSuite {
         vars: &mut Vars<'s>,
     ) -> bool {
         let spec = &step.spec;
+        let request = &spec.request;
         let user_index = user.weighted_users_index;
         let lookup = |name: &str| vars.get(name).map(|v| v.as_ref());
-        let path: Cow<'_, str> = match spec.path.as_literal() {
+        let path: Cow<'_, str> = match request.path.as_literal() {
             Some(literal) => Cow::Borrowed(literal),
-            None => Cow::Owned(spec.path.render(lookup)),
+            None => Cow::Owned(request.path.render(lookup)),
         };
-        let method = goose_method(spec.method);
-        let mut builder = match user.get_request_builder(&method, &path) {
-            Ok(b) => b,
+        // The origin fence: a rendered path that would leave the environment's origin
+        // (`//host`, a full URL elsewhere) is never sent, so its credentials stay home.
+        let url = match self.target.resolve_url(&path) {
+            Ok(url) => url,
             Err(e) => {
                 self.record_failure(
                     user_index,
                     label,
                     Duration::ZERO,
                     ErrorKind::Connection,
-                    format!("cannot build request for `{path}`: {e}"),
+                    format!("not sent: {e}"),
                 );
                 return false;
             }
         };
-        for (name, value) in &self.headers {
+        let method = goose_method(request.method);
+        let mut builder = user
+            .client
+            .request(reqwest_method(request.method), url.clone());
+        for (name, value) in self.target.credentials_for(&url) {
             builder = builder.header(name, value);
         }
-        for (name, template) in &spec.headers {
+        for (name, template) in &request.headers {
             builder = builder.header(name, template.render(lookup));
         }
-        builder = match &spec.body {
-            StepBody::None => builder,
-            StepBody::Json(json) => builder.json(&json.render(&lookup)),
-            StepBody::Text(text) => builder.body(text.render(lookup)),
-            StepBody::Form(fields) => {
+        builder = match &request.body {
+            RequestBody::None => builder,
+            RequestBody::Json(json) => builder.json(&json.render(&lookup)),
+            RequestBody::Text(text) => builder.body(text.render(lookup)),
+            RequestBody::Form(fields) => {
                 let pairs: Vec<(&str, String)> = fields
                     .iter()
                     .map(|(k, t)| (k.as_str(), t.render(lookup)))
@@ -268,7 +287,7 @@ impl CompiledSuite {
         };
         let request = GooseRequest::builder()
             .method(method)
-            .path(path.as_ref())
+            .path(url.as_str())
             .name(step.name.as_str())
             .set_request_builder(builder)
             .build();
@@ -285,29 +304,52 @@ impl CompiledSuite {
         // never includes waiting for the rate cap.
         let to_headers = Duration::from_micros(goose_response.request.response_time_micros());
         let body_started = Instant::now();
+        let mut unfollowed = None;
         let observed = match goose_response.response {
-            Ok(response) => read_response(response, step.needs).await,
+            Ok(response) => {
+                // The fenced client does not follow a redirect to another origin; say so.
+                unfollowed = origin::unfollowed_redirect(
+                    response.status().as_u16(),
+                    response.url(),
+                    response
+                        .headers()
+                        .get(reqwest::header::LOCATION)
+                        .and_then(|v| v.to_str().ok()),
+                );
+                read_response(response, step.needs, self.body_limit).await
+            }
             Err(e) => Err(e),
         };
         let latency = to_headers + body_started.elapsed();
         let observed = match observed {
             Ok(o) => o,
             Err(e) => {
-                let kind = if e.is_timeout() {
+                let kind = if failure::kind(&e) == failure::FailureKind::Timeout {
                     ErrorKind::Timeout
                 } else {
                     ErrorKind::Connection
                 };
-                self.record_failure(user_index, label, latency, kind, error_chain(&e));
+                self.record_failure(user_index, label, latency, kind, failure::describe(&e));
                 return false;
             }
         };
+        if let Some(text) = unfollowed {
+            let _ = user.set_failure(&step.name, &mut goose_response.request, None, None);
+            self.record_failure(user_index, label, latency, ErrorKind::Status, text);
+            return false;
+        }
         let mut json = None;
         let mut failed_checks: Vec<String> = spec
             .checks
             .iter()
             .filter(|c| !c.matches_with(&observed, &mut json))
-            .map(|c| format!("{}: {c}", step.name))
+            .map(|c| {
+                if observed.truncated {
+                    format!("{}: {c} (body cut at {} bytes)", step.name, self.body_limit)
+                } else {
+                    format!("{}: {c}", step.name)
+                }
+            })
             .collect();
         if let Some(budget) = spec.latency_budget.filter(|b| latency > *b) {
             failed_checks.push(format!(
@@ -331,7 +373,7 @@ impl CompiledSuite {
         let ok = error.is_none();
         if ok {
             for extraction in &spec.extract {
-                if let Some(value) = extract(extraction, &observed, &mut json) {
+                if let Some(value) = http_model::extract(extraction, &observed, &mut json) {
                     vars.insert(extraction.variable(), Cow::Owned(value));
                 }
             }
@@ -349,12 +391,15 @@ impl CompiledSuite {
     }
 }
 
-/// Reads a response as far as the step needs it. The body is always read to its end
-/// (the connection is reused and the latency is time to the last byte), but it is only
-/// decoded, and headers only copied, when a check or an extraction looks at them.
+/// Reads a response as far as the step needs it, in chunks. The body is always read to
+/// its end (the connection is reused and the latency is time to the last byte), but
+/// only its first `limit` bytes are kept, and only when a check or an extraction looks
+/// at it: memory stays flat however large the answer. Headers are copied only when
+/// needed.
 async fn read_response(
-    response: reqwest::Response,
+    mut response: reqwest::Response,
     needs: Needs,
+    limit: usize,
 ) -> Result<ObservedResponse, reqwest::Error> {
     let status = response.status().as_u16();
     let headers = if needs.headers {
@@ -371,38 +416,50 @@ async fn read_response(
     } else {
         Vec::new()
     };
-    let body = if needs.body {
-        response.text().await?
-    } else {
-        response.bytes().await?;
-        String::new()
-    };
+    let mut kept: Vec<u8> = Vec::new();
+    let mut truncated = false;
+    while let Some(chunk) = response.chunk().await? {
+        if !needs.body {
+            continue;
+        }
+        let room = limit.saturating_sub(kept.len());
+        if chunk.len() > room {
+            truncated = true;
+        }
+        kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
     Ok(ObservedResponse {
         status,
         headers,
-        body,
+        body: String::from_utf8_lossy(&kept).into_owned(),
+        truncated,
     })
 }
 
-fn extract(
-    extraction: &Extraction,
-    response: &ObservedResponse,
-    json: &mut Option<Option<serde_json::Value>>,
-) -> Option<String> {
-    match extraction {
-        Extraction::JsonPath { path, .. } => {
-            let parsed = json.get_or_insert_with(|| response.json());
-            parsed.as_ref()?.pointer(path).map(|v| match v {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
-        }
-        Extraction::Header { name, .. } => response.header(name).map(str::to_string),
-        Extraction::Regex { pattern, .. } => pattern
-            .0
-            .captures(&response.body)
-            .and_then(|c| c.get(1).or_else(|| c.get(0)))
-            .map(|m| m.as_str().to_string()),
+/// A reqwest client behind the origin fence: same-origin redirects only, at most
+/// [`origin::MAX_REDIRECTS`], a connect timeout so an unanswered SYN cannot hold a user.
+pub(super) fn fenced_client(cookies: bool) -> Result<reqwest::Client, reqwest::Error> {
+    let builder = reqwest::Client::builder()
+        .redirect(origin::redirect_policy())
+        .connect_timeout(origin::CONNECT_TIMEOUT)
+        .timeout(super::REQUEST_TIMEOUT)
+        .user_agent(concat!("stagegate/", env!("CARGO_PKG_VERSION")));
+    if cookies {
+        builder.cookie_store(true).build()
+    } else {
+        builder.build()
+    }
+}
+
+fn reqwest_method(method: HttpMethod) -> reqwest::Method {
+    match method {
+        HttpMethod::Get => reqwest::Method::GET,
+        HttpMethod::Head => reqwest::Method::HEAD,
+        HttpMethod::Options => reqwest::Method::OPTIONS,
+        HttpMethod::Post => reqwest::Method::POST,
+        HttpMethod::Put => reqwest::Method::PUT,
+        HttpMethod::Patch => reqwest::Method::PATCH,
+        HttpMethod::Delete => reqwest::Method::DELETE,
     }
 }
 
@@ -416,20 +473,4 @@ fn goose_method(method: HttpMethod) -> GooseMethod {
         HttpMethod::Patch => GooseMethod::Patch,
         HttpMethod::Delete => GooseMethod::Delete,
     }
-}
-
-fn error_chain(e: &reqwest::Error) -> String {
-    let mut text = if e.is_connect() {
-        "connection failed".to_string()
-    } else if e.is_timeout() {
-        "timed out".to_string()
-    } else {
-        e.to_string()
-    };
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text = format!("{text}: {s}");
-        source = s.source();
-    }
-    text
 }

@@ -25,9 +25,16 @@ use std::time::{Duration, Instant};
 
 /// How long a single request may take before it counts as a timeout.
 const REQUEST_TIMEOUT_SECS: &str = "30";
+/// The same, for the fenced clients stagegate gives its users.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Grace period after the planned end before stagegate stops goose itself: goose
 /// stops on its own, this only guards against a hang so a stage always ends.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// How long goose has to stop once told to after that grace; past it the load is
+/// abandoned where it stands (its users are dropped with the runtime), so a run ends
+/// within its planned time plus both graces whatever is stuck underneath.
+const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// Why the load engine could not run.
 #[derive(Debug, thiserror::Error)]
@@ -104,12 +111,19 @@ pub async fn run(
         (Some(rate), None) => Some(rate),
         (None, _) => None,
     };
+    let shared_client = if options.shared_client {
+        Some(compiled::fenced_client(false).map_err(|e| LoadError::Engine(e.to_string()))?)
+    } else {
+        None
+    };
     let compiled = Arc::new(CompiledSuite::new(
         suite_name,
         suite,
         target,
         recorder.clone(),
         pace,
+        target.body_limit(),
+        shared_client,
     ));
     let traffic = options.traffic;
     let attack = build_attack(suite_name, suite, options, target, &compiled)
@@ -133,10 +147,13 @@ pub async fn run(
     };
     let deadline = tokio::time::sleep(limit + SHUTDOWN_GRACE);
     tokio::pin!(deadline);
+    let hard_stop = tokio::time::sleep(limit + SHUTDOWN_GRACE + STOP_GRACE);
+    tokio::pin!(hard_stop);
     let mut hung = false;
     let result = loop {
         tokio::select! {
-            result = &mut execute => break result,
+            result = &mut execute => break Some(result),
+            _ = &mut hard_stop => break None,
             _ = ticker.tick() => {
                 if breach.is_none() {
                     if let Some(b) = monitor.check(&recorder) {
@@ -157,9 +174,9 @@ pub async fn run(
         }
     };
     drop(muted);
-    if hung {
+    let Some(result) = result.filter(|_| !hung) else {
         return Err(LoadError::Hung(SHUTDOWN_GRACE));
-    }
+    };
     // goose's Ctrl-C handler ends the attack early and quietly; a load cut short by the
     // operator is not evidence of anything and must never reach the gate as a full run.
     if breach.is_none() && goose::is_killswitch_triggered() {
@@ -208,6 +225,16 @@ fn build_attack(
     if let Some(think) = suite.think_time {
         scenario = scenario.set_wait_time(think, think)?;
     }
+    let equip = compiled.clone();
+    let on_start: TransactionFunction = Arc::new(move |user: &mut GooseUser| {
+        let equip = equip.clone();
+        Box::pin(async move { equip.equip(user) })
+    });
+    scenario = scenario.register_transaction(
+        Transaction::new(on_start)
+            .set_name("stagegate-fenced-client")
+            .set_on_start(),
+    );
     for index in 0..compiled.transactions.len() {
         let shared = compiled.clone();
         let function: TransactionFunction = Arc::new(move |user: &mut GooseUser| {

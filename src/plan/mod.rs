@@ -7,10 +7,14 @@ use crate::config::rollout::{AbortCriterion, ApprovalPolicy, GateSpec};
 use crate::config::suite::{Suite, SuiteBody};
 use crate::config::traffic::Traffic;
 use crate::config::Project;
+use crate::http_model::origin::Fence;
+use crate::http_model::{HttpMethod, Origin, OriginError};
 use crate::security::catalogue;
 use crate::stage::StageId;
 use serde::Serialize;
 use std::fmt;
+
+pub mod descriptors;
 
 /// Everything one stage run needs, resolved.
 #[derive(Debug, Clone, Serialize)]
@@ -36,6 +40,9 @@ pub struct Plan {
     pub approval: ApprovalPolicy,
     /// Criteria that stop the load while it runs.
     pub abort: Vec<AbortCriterion>,
+    /// Suites that may write to this (production) environment, with their written
+    /// reasons; empty on a test tier.
+    pub production_writes: Vec<ProductionWrite>,
     /// SHA-256 of the files this plan came from.
     pub files_digest: String,
     /// The project folder the files are read from.
@@ -44,6 +51,15 @@ pub struct Plan {
     /// The files behind `files_digest`, relative to `files_root`; a run keeps a copy.
     #[serde(skip)]
     pub files: Vec<std::path::PathBuf>,
+}
+
+/// A suite allowed to send unsafe methods to production, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProductionWrite {
+    /// Suite name.
+    pub suite: String,
+    /// The reason written in the suite (`production-write-reason`).
+    pub reason: String,
 }
 
 fn suite_names<S: serde::Serializer>(suites: &[Suite], s: S) -> Result<S::Ok, S::Error> {
@@ -75,6 +91,29 @@ pub enum PlanViolation {
         check: String,
         /// Environment name.
         environment: String,
+    },
+    /// A request of a method that changes state, on a production tier, in a suite not
+    /// declared a production write.
+    #[error("step `{step}` of suite `{suite}` sends {method}, and environment `{environment}` is production: only GET, HEAD and OPTIONS run there (hint: tag the suite `production-write` with a `production-write-reason`, or run it on a test stage)")]
+    UnsafeMethod {
+        /// Suite name.
+        suite: String,
+        /// `transaction/step`.
+        step: String,
+        /// The method.
+        method: String,
+        /// Environment name.
+        environment: String,
+    },
+    /// More virtual users than this process may open connections for.
+    #[error("{users} virtual users need more file descriptors than this process may open ({limit}, of which {usable} can be connections) (hint: raise `ulimit -n`, or run fewer users)")]
+    DescriptorLimit {
+        /// Requested users.
+        users: u32,
+        /// Users the limit allows.
+        usable: u64,
+        /// The process's open-file limit.
+        limit: u64,
     },
     /// More users than the environment allows.
     #[error("{users} virtual users exceed `max-users = {limit}` of environment `{environment}`")]
@@ -173,7 +212,34 @@ pub fn build(
             }
         }
     }
+    let mut production_writes = Vec::new();
+    if environment.tier == Tier::Production {
+        for suite in &suites {
+            if let Some(reason) = &suite.production_write {
+                production_writes.push(ProductionWrite {
+                    suite: suite.name.clone(),
+                    reason: reason.clone(),
+                });
+                continue;
+            }
+            violations.extend(unsafe_steps(suite).map(|(step, method)| {
+                PlanViolation::UnsafeMethod {
+                    suite: suite.name.clone(),
+                    step,
+                    method: method.to_string(),
+                    environment: environment.name.clone(),
+                }
+            }));
+        }
+    }
     let mut traffic = spec.traffic.clone();
+    if let Some((usable, limit)) = descriptors::too_many(traffic.peak_users()) {
+        violations.push(PlanViolation::DescriptorLimit {
+            users: traffic.peak_users(),
+            usable,
+            limit,
+        });
+    }
     if let Some(limit) = limits.max_users {
         if traffic.peak_users() > limit {
             violations.push(PlanViolation::TooManyUsers {
@@ -217,32 +283,51 @@ pub fn build(
         gate: spec.gate.clone(),
         approval: spec.approval.clone(),
         abort: spec.abort.clone(),
+        production_writes,
         files_digest: files.files_digest.clone(),
         files_root: project.root.clone(),
         files: files.files.clone(),
     })
 }
 
-/// Where traffic goes, with the secret header resolved from the process environment.
+/// The steps of a load suite that send a method other than GET, HEAD and OPTIONS, as
+/// `transaction/step` with the method.
+fn unsafe_steps(suite: &Suite) -> impl Iterator<Item = (String, HttpMethod)> + '_ {
+    let steps = match &suite.body {
+        SuiteBody::Load(load) => load.transactions.as_slice(),
+        SuiteBody::Security(_) => &[],
+    };
+    steps.iter().flat_map(|t| {
+        t.steps
+            .iter()
+            .filter(|s| !s.request.method.is_safe())
+            .map(move |s| (format!("{}/{}", t.name, s.name), s.request.method))
+    })
+}
+
+/// Where traffic goes, with the secret headers resolved from the process environment,
+/// and the origin fence that keeps each credential on its own origin.
 #[derive(Clone)]
 pub struct Target {
     /// Base URL without a trailing slash.
     pub base: String,
-    /// Headers sent with every request (the environment's auth header).
+    /// Headers sent with every request to the base URL's origin (the environment's
+    /// auth header) — and to no other origin.
     pub headers: Vec<(String, String)>,
+    /// The other origins the environment lists, with their own headers (or none).
+    other_origins: Vec<(Origin, Vec<(String, String)>)>,
+    /// Where requests may go; an error when the base URL itself is not http(s).
+    fence: Result<Fence, OriginError>,
     /// Secret values to scrub from anything written.
     secrets: Vec<String>,
+    /// The most body bytes of one response kept for checks, matchers and evidence.
+    body_limit: usize,
 }
 
-impl fmt::Debug for Target {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Never print secrets, even in debug output.
-        f.debug_struct("Target")
-            .field("base", &self.base)
-            .field("headers", &self.headers.len())
-            .finish()
-    }
-}
+/// The most body bytes of one response kept for checks and evidence unless the
+/// environment says otherwise (`limits.max-body-bytes`): a page of JSON is a few KiB;
+/// a 50 MB download is read to its end but never held.
+pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
 
 /// The secret an environment needs is not set.
 #[derive(Debug, thiserror::Error)]
@@ -276,22 +361,40 @@ impl Target {
             .reach
             .base_url()
             .ok_or_else(|| TargetError::NotStarted(environment.name.clone()))?;
-        let mut headers = Vec::new();
         let mut secrets = Vec::new();
-        if let Some(auth) = &environment.auth {
+        let mut header_of = |auth: &Option<crate::config::environment::AuthHeader>| {
+            let Some(auth) = auth else {
+                return Ok(Vec::new());
+            };
             let value = lookup(&auth.token_env)
                 .filter(|v| !v.is_empty())
                 .ok_or_else(|| MissingSecret {
                     environment: environment.name.clone(),
                     variable: auth.token_env.clone(),
                 })?;
-            headers.push((auth.header.clone(), value.clone()));
-            secrets.push(value);
+            secrets.push(value.clone());
+            Ok::<_, MissingSecret>(vec![(auth.header.clone(), value)])
+        };
+        let headers = header_of(&environment.auth)?;
+        let mut other_origins = Vec::new();
+        for other in &environment.other_origins {
+            other_origins.push((other.origin.clone(), header_of(&other.auth)?));
         }
+        let base = base_url.as_str().trim_end_matches('/').to_string();
+        let fence = Fence::new(
+            &base,
+            other_origins.iter().map(|(o, _)| o.clone()).collect(),
+        );
         Ok(Target {
-            base: base_url.as_str().trim_end_matches('/').to_string(),
+            base,
             headers,
+            other_origins,
+            fence,
             secrets,
+            body_limit: environment
+                .limits
+                .max_body_bytes
+                .map_or(DEFAULT_BODY_LIMIT, |b| b as usize),
         })
     }
 
@@ -300,8 +403,48 @@ impl Target {
         Target {
             base: base.trim_end_matches('/').to_string(),
             headers: Vec::new(),
+            other_origins: Vec::new(),
+            fence: Fence::new(base, Vec::new()),
             secrets: Vec::new(),
+            body_limit: DEFAULT_BODY_LIMIT,
         }
+    }
+
+    /// The most body bytes of one response kept for checks and evidence.
+    pub fn body_limit(&self) -> usize {
+        self.body_limit
+    }
+
+    /// The same target keeping at most `bytes` of each response body.
+    pub fn with_body_limit(mut self, bytes: usize) -> Target {
+        self.body_limit = bytes.max(1);
+        self
+    }
+
+    /// The URL a rendered path (or full URL) goes to, refused when it would leave the
+    /// environment's origin and the origins it lists.
+    pub fn resolve_url(&self, rendered: &str) -> Result<url::Url, OriginError> {
+        self.fence.as_ref().map_err(Clone::clone)?.resolve(rendered)
+    }
+
+    /// Whether a URL is on the environment's own origin.
+    pub fn is_home(&self, url: &url::Url) -> bool {
+        self.fence
+            .as_ref()
+            .is_ok_and(|f| Origin::of(url).as_ref() == Some(f.home()))
+    }
+
+    /// The headers that go with a request to `url`: the environment's own on its
+    /// origin, a listed origin's own there, and none anywhere else.
+    pub fn credentials_for(&self, url: &url::Url) -> &[(String, String)] {
+        if self.is_home(url) {
+            return &self.headers;
+        }
+        let origin = Origin::of(url);
+        self.other_origins
+            .iter()
+            .find(|(o, _)| Some(o) == origin.as_ref())
+            .map_or(&[], |(_, h)| h.as_slice())
     }
 
     /// Adds a header sent with every request whose value is a secret.

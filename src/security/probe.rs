@@ -6,9 +6,8 @@
 use super::checks::{self, Context, Session};
 use super::outcome::Finding;
 use super::scanner::FetchError;
-use crate::config::matcher::ObservedResponse;
 use crate::config::security_suite::{Account, AccountsSpec, Probe, RuleAction};
-use crate::config::suite::{Extraction, HttpMethod};
+use crate::http_model::{self, HttpMethod, RequestSpec};
 use std::collections::BTreeMap;
 
 /// Extracted values whose names say they are secrets are scrubbed from evidence.
@@ -22,12 +21,6 @@ struct Request {
     body: Option<String>,
 }
 
-fn fill(text: &str, vars: &BTreeMap<String, String>) -> String {
-    vars.iter().fold(text.to_string(), |t, (k, v)| {
-        t.replace(&format!("{{{{{k}}}}}"), v)
-    })
-}
-
 /// What fills a probe's requests: the session's tokens and the variables so far.
 struct Filler<'a> {
     accounts: Option<&'a AccountsSpec>,
@@ -36,45 +29,21 @@ struct Filler<'a> {
 }
 
 impl Filler<'_> {
-    fn request(
-        &self,
-        method: HttpMethod,
-        path: &str,
-        headers: &[(String, String)],
-        body: Option<&str>,
-        account: Option<Account>,
-    ) -> Request {
-        let mut headers: Vec<(String, String)> = headers
-            .iter()
-            .map(|(k, v)| (k.clone(), fill(v, self.vars)))
-            .collect();
+    /// The shared request model rendered with the variables so far, as `account`.
+    fn request(&self, spec: &RequestSpec, account: Option<Account>) -> Request {
+        let rendered = spec.render(&|name: &str| self.vars.get(name).map(String::as_str));
+        let mut headers = rendered.headers;
         if let (Some(account), Some(session), Some(accounts)) =
             (account, self.session, self.accounts)
         {
             headers.push(checks::auth_header(accounts, session.token(account)));
         }
         Request {
-            method,
-            path: fill(path, self.vars),
+            method: rendered.method,
+            path: rendered.path,
             headers,
-            body: body.map(|b| fill(b, self.vars)),
+            body: rendered.body.to_text().map(|(text, _)| text),
         }
-    }
-}
-
-/// The value an extraction takes from a response, if the response has it.
-fn extract(extraction: &Extraction, response: &ObservedResponse) -> Option<String> {
-    match extraction {
-        Extraction::JsonPath { path, .. } => response.json().and_then(|v| {
-            v.pointer(path)
-                .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
-        }),
-        Extraction::Header { name, .. } => response.header(name).map(str::to_string),
-        Extraction::Regex { pattern, .. } => pattern
-            .0
-            .captures(&response.body)
-            .and_then(|c| c.get(1).or_else(|| c.get(0)))
-            .map(|m| m.as_str().to_string()),
     }
 }
 
@@ -97,13 +66,7 @@ pub(crate) async fn run(
             session: session.as_ref(),
             vars: &vars,
         };
-        let request = filler.request(
-            step.method,
-            &step.path,
-            &step.headers,
-            step.body.as_deref(),
-            step.as_account,
-        );
+        let request = filler.request(&step.request, step.as_account);
         let exchange = context
             .scanner
             .fetch(
@@ -115,7 +78,7 @@ pub(crate) async fn run(
             .await?;
         for extraction in &step.extract {
             let into = extraction.variable();
-            let Some(value) = extract(extraction, &exchange.response) else {
+            let Some(value) = http_model::extract(extraction, &exchange.response, &mut None) else {
                 return Err(FetchError::Transport(format!(
                     "setup step `{} {}` answered HTTP {} without a value for `{into}`",
                     request.method, request.path, exchange.response.status
@@ -135,25 +98,10 @@ pub(crate) async fn run(
         session: session.as_ref(),
         vars: &vars,
     };
-    let mine = filler.request(
-        probe.method,
-        &probe.path,
-        &probe.headers,
-        probe.body.as_deref(),
-        probe.as_account,
-    );
-    let theirs = probe.same_as.map(|other| {
-        (
-            other,
-            filler.request(
-                probe.method,
-                &probe.path,
-                &probe.headers,
-                probe.body.as_deref(),
-                Some(other),
-            ),
-        )
-    });
+    let mine = filler.request(&probe.request, probe.as_account);
+    let theirs = probe
+        .same_as
+        .map(|other| (other, filler.request(&probe.request, Some(other))));
     let scanner = &mut context.scanner;
     let exchange = scanner
         .fetch(

@@ -111,6 +111,9 @@ impl Scanner {
     }
 
     /// Sends one request. `path` is below the base URL, or a full `http(s)://` URL.
+    /// A path is resolved by the origin fence (one that would leave the origin is not
+    /// sent); the environment's credentials go only to its own origin, a listed origin
+    /// gets its own, and any other full URL (a built-in check's plain-HTTP twin) none.
     pub async fn fetch(
         &mut self,
         method: &str,
@@ -118,11 +121,16 @@ impl Scanner {
         headers: &[(String, String)],
         body: Option<&str>,
     ) -> Result<Exchange, FetchError> {
-        let url = if path.starts_with("http://") || path.starts_with("https://") {
-            path.to_string()
+        let lower = path.to_ascii_lowercase();
+        let resolved = if lower.starts_with("http://") || lower.starts_with("https://") {
+            url::Url::parse(path)
+                .map_err(|e| FetchError::Refused(format!("`{path}` is not a URL: {e}")))
         } else {
-            self.target.url(path)
-        };
+            self.target
+                .resolve_url(path)
+                .map_err(|e| FetchError::Refused(format!("not sent: {e}")))
+        }?;
+        let url = resolved.as_str().to_string();
         let scoped_path = url::Url::parse(&url).map(|u| match u.query() {
             Some(q) => format!("{}?{q}", u.path()),
             None => u.path().to_string(),
@@ -151,7 +159,7 @@ impl Scanner {
             .client
             .request(method_value, &url)
             .timeout(REQUEST_TIMEOUT);
-        for (name, value) in self.target.headers.iter().chain(headers) {
+        for (name, value) in self.target.credentials_for(&resolved).iter().chain(headers) {
             request = request.header(name, value);
         }
         if let Some(body) = body {
@@ -173,8 +181,7 @@ impl Scanner {
                 )
             })
             .collect();
-        let body = response
-            .text()
+        let (body, truncated) = read_bounded(response, self.target.body_limit())
             .await
             .map_err(|e| FetchError::Transport(describe_error(&e)))?;
         Ok(Exchange {
@@ -184,6 +191,7 @@ impl Scanner {
                 status,
                 headers,
                 body,
+                truncated,
             },
         })
     }
@@ -205,17 +213,16 @@ impl Scanner {
     }
 
     /// Evidence for a finding: request line, status, a note and the start of the body,
-    /// with every known secret replaced by `***`.
+    /// with every known secret replaced by `***` — redacted before it is cut, so a
+    /// secret across the cut cannot leave a fragment behind.
     pub fn evidence(&self, exchange: &Exchange, note: &str) -> String {
-        let excerpt: String = exchange
-            .response
-            .body
-            .chars()
-            .take(EVIDENCE_CHARS)
-            .collect();
+        let redacted = self.target.redact(&exchange.response.body);
+        let excerpt: String = redacted.chars().take(EVIDENCE_CHARS).collect();
         let text = format!(
             "{} {} → {} {note}\n{excerpt}",
-            exchange.method, exchange.url, exchange.response.status
+            exchange.method,
+            self.target.redact(&exchange.url),
+            exchange.response.status
         );
         self.target.redact(text.trim_end())
     }
@@ -235,21 +242,28 @@ impl Scanner {
 }
 
 fn describe_error(e: &reqwest::Error) -> String {
-    let mut chain = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        chain = format!("{chain}: {s}");
-        source = s.source();
+    crate::http_model::failure::describe(e)
+}
+
+/// Reads at most `limit` bytes of a body, chunk by chunk, dropping the rest as it
+/// arrives (memory stays flat); gives the text kept and whether the body was cut.
+async fn read_bounded(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<(String, bool), reqwest::Error> {
+    let mut kept: Vec<u8> = Vec::new();
+    let mut truncated = false;
+    while let Some(chunk) = response.chunk().await? {
+        let room = limit.saturating_sub(kept.len());
+        if chunk.len() > room {
+            truncated = true;
+            // Enough is known: the rest of a huge body is not worth waiting for.
+            kept.extend_from_slice(&chunk[..room]);
+            break;
+        }
+        kept.extend_from_slice(&chunk);
     }
-    if e.is_timeout() {
-        "timed out".into()
-    } else if e.is_connect() && !chain.contains("certificate") {
-        // A refused TLS handshake is a connect error too; keep its reason, which the
-        // certificate check reads.
-        "connection refused or unreachable".into()
-    } else {
-        chain
-    }
+    Ok((String::from_utf8_lossy(&kept).into_owned(), truncated))
 }
 
 /// Runs every check and probe of `suite` against `target`, with default options.

@@ -465,6 +465,7 @@ mod tests {
             status,
             headers: vec![],
             body: body.into(),
+            truncated: false,
         }
     }
 

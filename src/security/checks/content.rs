@@ -134,6 +134,7 @@ mod tests {
                     status: 200,
                     headers: vec![("content-type".into(), "text/html".into())],
                     body: body.into(),
+                    truncated: false,
                 },
             },
             url: url::Url::parse(url).unwrap_or_else(|e| panic!("{e}")),

@@ -281,6 +281,7 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             body: String::new(),
+            truncated: false,
         }
     }
 

@@ -103,6 +103,7 @@ mod tests {
             status: 302,
             headers: vec![("location".into(), location.into())],
             body: String::new(),
+            truncated: false,
         }
     }
 
