@@ -2,7 +2,7 @@
 //! stages (trial and real runs on the test environment, then on production).
 //!
 //! The modules follow the pipeline, one direction only, over a shared vocabulary
-//! (`vocab`: stages, severity, targets): `config` → `plan` → `load`/`security` →
+//! (`vocabulary`: stages, severity, check ids, targets): `config` → `plan` → `load`/`security` →
 //! `measure` → `gate` → `ledger` → `report`. `run` drives one stage through that
 //! pipeline and emits typed events; every output is a consumer of them. `cli` is the
 //! only part that knows about the terminal and clap.
@@ -24,8 +24,8 @@ pub mod report;
 /// The sample system (its own crate, so its container image is built from it alone).
 pub use stagegate_sample as sample;
 pub mod security;
-pub mod vocab;
 /// The four stages (kept at this path: `crate::stage::StageId` is used everywhere).
-pub use vocab::stage;
+pub use vocabulary::stage;
 pub mod run;
 pub mod template;
+pub mod vocabulary;

@@ -25,5 +25,11 @@ mod provision;
 #[path = "integration/security.rs"]
 mod security;
 
+#[path = "integration/security_discovery.rs"]
+mod security_discovery;
+
+#[path = "integration/security_scan.rs"]
+mod security_scan;
+
 #[path = "integration/fence.rs"]
 mod fence;

@@ -26,6 +26,10 @@ pub enum CliError {
     /// stagegate could not do its job (I/O, ledger, engine, a bug).
     #[error("error: {0}")]
     Internal(String),
+    /// Already printed where it was found, with its code from the table (helpers that
+    /// still print their own errors).
+    #[error("")]
+    Reported(u8),
 }
 
 impl CliError {
@@ -43,11 +47,15 @@ impl CliError {
             CliError::Refused(_) => exit_code::REFUSED,
             CliError::Interrupted(_) => exit_code::ABORTED,
             CliError::Internal(_) => exit_code::INTERNAL,
+            CliError::Reported(code) => *code,
         }
     }
 
     /// Prints the error on standard error; gives its exit code.
     pub fn report(&self) -> u8 {
+        if let CliError::Reported(code) = self {
+            return *code;
+        }
         let text = self.to_string();
         if text.ends_with('\n') {
             eprint!("{text}");

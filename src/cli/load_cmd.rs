@@ -10,7 +10,7 @@ use crate::load::{self, LoadOptions, LoadTick};
 use crate::measure::{ArrivalRate, Measurements, Recorder};
 use crate::run::{RunConsumer, RunEvent};
 use crate::template::Template;
-use crate::vocab::Target;
+use crate::vocabulary::Target;
 use clap::Args;
 use serde::Serialize;
 use std::sync::Arc;

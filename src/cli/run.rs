@@ -25,9 +25,8 @@ pub struct RunArgs {
     /// Stage to run.
     #[arg(long)]
     pub stage: StageId,
-    /// Who runs the stage (recorded in the ledger).
-    #[arg(long = "as", value_name = "NAME", env = "STAGEGATE_USER")]
-    pub actor: String,
+    #[command(flatten)]
+    pub signer: super::signer_args::SignerArgs,
     /// Folder for reports [default: <root>/.stagegate/runs].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -50,6 +49,12 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> Resul
     let plan = crate::plan::build(&project, &args.system, &args.release, args.stage)?;
     let mut ledger = super::ledger(ledger_path)?;
     let secrets = |name: &str| std::env::var(name).ok();
+    // Who runs it: the key's owner in people.toml; every event of the run is signed.
+    let actor = super::signer_args::actor(&project, &args.signer).map_err(CliError::Reported)?;
+    let signed_by =
+        super::signer_args::describe(&actor.identity.person, &actor.identity.fingerprint);
+    let person = actor.identity.person.id.clone();
+    ledger.sign_as(actor)?;
     run::preflight(&plan, &ledger, &secrets)?;
     // The ledger keeps the report folder's path: absolute, so `stagegate report` and
     // `stagegate evidence` find it from any working directory.
@@ -66,7 +71,7 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> Resul
     let consumers = outputs.consumers(live.as_ref());
     let request = RunRequest {
         plan: &plan,
-        actor: &args.actor,
+        actor: &person,
         out_dir: &out,
     };
     let ran = run::execute(root, &request, &secrets, &mut ledger, &cancel, &consumers).await;
@@ -80,7 +85,7 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> Resul
             return Err(e.into());
         }
     };
-    show(&plan, &record, args.output);
+    show(&plan, &record, &signed_by, args.output);
     // The verdict is shown first; then the final metrics are pushed and, with
     // `--metrics-linger`, left up for one last scrape — unless a signal ended the run.
     if let (Some(live), None) = (live, cancel.signal()) {
@@ -100,7 +105,7 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> Resul
 }
 
 /// The verdict on standard output, as text or JSON.
-fn show(plan: &Plan, record: &RunRecord, format: OutputFormat) {
+fn show(plan: &Plan, record: &RunRecord, signed_by: &str, format: OutputFormat) {
     let summary = record.report_dir.join(SUMMARY_FILE);
     if format == OutputFormat::Json {
         let _ = super::print_json(&serde_json::json!({
@@ -115,6 +120,7 @@ fn show(plan: &Plan, record: &RunRecord, format: OutputFormat) {
     for f in &record.findings {
         println!("  finding [{}] {} at {}", f.severity, f.check, f.url);
     }
+    println!("  signed by {signed_by}");
     println!("  summary: {}", summary.display());
     println!("  report:  {}", record.report_dir.join(HTML_FILE).display());
     println!(
@@ -123,7 +129,7 @@ fn show(plan: &Plan, record: &RunRecord, format: OutputFormat) {
     );
     if record.verdict.outcome == GateOutcome::Passed && record.run.state == RunState::Passed {
         println!(
-            "  next: stagegate approve {} --release {} --stage {} --as <release manager>",
+            "  next: stagegate approve {} --release {} --stage {} (signed by a release manager's key)",
             plan.system, plan.release, plan.stage
         );
     }

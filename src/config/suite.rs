@@ -9,7 +9,7 @@ pub use super::security_suite::{Probe, SecuritySuite};
 use crate::http_model::Origin;
 pub use crate::http_model::{Extraction, HttpMethod, JsonTemplate, RegexPattern};
 /// Kept here too: suites and the catalogue name severities by this path.
-pub use crate::vocab::Severity;
+pub use crate::vocabulary::Severity;
 use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -5,6 +5,7 @@
 use super::{ApprovalRow, Ledger, LedgerError, PromotionRow, RunRow, RunState};
 use crate::stage::StageId;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Where one stage of a release stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,6 +101,9 @@ pub struct ReleaseContext {
     pub stages: Vec<StageStatus>,
     /// Approvals and rejections, oldest first.
     pub approvals: Vec<ApprovalRow>,
+    /// Display name and roles of each person in the ledger's pinned rosters, by id: who
+    /// signed each decision.
+    pub people: BTreeMap<String, (String, String)>,
 }
 
 impl ReleaseContext {
@@ -116,6 +120,12 @@ impl ReleaseContext {
             release: release.to_string(),
             stages: stages_of(system, release, &runs, &promotions),
             approvals: ledger.approvals(system, release)?,
+            people: ledger
+                .pinned_rosters()?
+                .iter()
+                .flat_map(|r| r.people().iter())
+                .map(|p| (p.id.clone(), (p.name.clone(), p.roles_text())))
+                .collect(),
         })
     }
 }

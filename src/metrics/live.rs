@@ -224,7 +224,7 @@ impl RunMetrics {
         let l = self.labels();
         let [s, r, st, e] = l.values();
         if let Some(security) = &record.measurements.security {
-            for severity in crate::vocab::Severity::ALL {
+            for severity in crate::vocabulary::Severity::ALL {
                 let n = security.findings.get(&severity).copied().unwrap_or(0);
                 self.findings
                     .with_label_values(&[s, r, st, e, severity.as_str()])
@@ -342,6 +342,10 @@ mod tests {
             measurements: None,
             report_dir: None,
             abort_reason: None,
+            roster: String::new(),
+            signer: String::new(),
+            approver_roles: Vec::new(),
+            required_roles: Default::default(),
         }
     }
 
@@ -365,6 +369,7 @@ mod tests {
                 release: "1.0.0".into(),
                 stages: vec![],
                 approvals: vec![],
+                people: Default::default(),
             },
         };
         m.finished(&record);
@@ -471,7 +476,9 @@ mod tests {
         };
         let mut measurements = Measurements::default();
         let mut security = SecurityCounts::default();
-        security.findings.insert(crate::vocab::Severity::High, 2);
+        security
+            .findings
+            .insert(crate::vocabulary::Severity::High, 2);
         measurements.security = Some(security);
         finished(&m, RunState::Failed, verdict, measurements);
         let done = m.encode().unwrap();

@@ -1,8 +1,8 @@
 //! Takes an environment and a way to read secrets, gives its [`Target`] (or why not).
 
 use crate::config::environment::Environment;
-pub use crate::vocab::target::DEFAULT_BODY_LIMIT;
-pub use crate::vocab::Target;
+pub use crate::vocabulary::target::DEFAULT_BODY_LIMIT;
+pub use crate::vocabulary::Target;
 
 /// The secret an environment needs is not set.
 #[derive(Debug, thiserror::Error)]

@@ -29,7 +29,7 @@ use crate::gate::{self, GateOutcome, RunObservations};
 use crate::ledger::{Ledger, LedgerError, RunRow, RunState};
 use crate::plan::{Plan, TargetError};
 use crate::provision::ProvisionError;
-use crate::vocab::Target;
+use crate::vocabulary::Target;
 use release_check::ReleaseSeen;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

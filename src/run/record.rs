@@ -17,8 +17,7 @@ pub(super) fn begin(ledger: &mut Ledger, plan: &Plan, actor: &str) -> Result<Run
         environment: &plan.environment.name,
         run_by: actor,
         files_digest: &plan.files_digest,
-        approvals_required: plan.approval.approvers,
-        allow_self_approval: plan.approval.allow_self_approval,
+        approval: &plan.approval,
     })
 }
 

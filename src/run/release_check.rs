@@ -2,7 +2,7 @@
 //! `[version-endpoint]`), or why it could not be read.
 
 use crate::plan::Plan;
-use crate::vocab::Target;
+use crate::vocabulary::Target;
 use std::time::Duration;
 
 /// How long the release check waits for the version endpoint: as long as a slow

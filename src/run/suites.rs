@@ -13,7 +13,7 @@ use crate::load::{self, LoadOptions, LoadTick};
 use crate::measure::{ArrivalRate, Measurements, Recorder};
 use crate::plan::Plan;
 use crate::security::{self, CheckRun, CheckStatus, Finding};
-use crate::vocab::Target;
+use crate::vocabulary::Target;
 use std::sync::Arc;
 use std::time::Duration;
 

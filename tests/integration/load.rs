@@ -25,7 +25,7 @@ fn load_only_project(sample: &Sample, users: u32, duration: &str) -> Project {
         "suites = [\"tra-cuu-va-nop-ho-so\", \"bao-mat-co-ban\"]\ntraffic = { users = ",
         "suites = [\"tra-cuu-va-nop-ho-so\"]\ntraffic = { users = ",
     );
-    project.edit("scenarios/dichvucong/rollout.toml", "  { metric = \"security-high\", pass = \"== 0\" },\n  { metric = \"security-critical\", pass = \"== 0\" },\n]\napproval = { approvers = 1 }\n\n# 2.", "]\napproval = { approvers = 1 }\n\n# 2.");
+    project.edit("scenarios/dichvucong/rollout.toml", "  { metric = \"security-high\", pass = \"== 0\" },\n  { metric = \"security-critical\", pass = \"== 0\" },\n]\napproval = { approvers = 1, roles = [\"release-manager\"] }\n\n# 2.", "]\napproval = { approvers = 1, roles = [\"release-manager\"] }\n\n# 2.");
     project
 }
 
@@ -39,6 +39,8 @@ fn run_trial(project: &Project) -> std::process::Output {
         "trial-test",
         "--as",
         "qa.an",
+        "--key",
+        &crate::support::key_in(project.root(), "qa.an"),
     ]))
 }
 
@@ -166,8 +168,8 @@ fn a_breach_aborts_the_load_within_two_seconds_and_records_why() {
     let project = load_only_project(&sample, 4, "30s");
     project.edit(
         "scenarios/dichvucong/rollout.toml",
-        "approval = { approvers = 1 }\n\n# 2.",
-        "approval = { approvers = 1 }\nabort = [{ metric = \"error-rate\", pass = \"< 5%\" }]\n\n# 2.",
+        "approval = { approvers = 1, roles = [\"release-manager\"] }\n\n# 2.",
+        "approval = { approvers = 1, roles = [\"release-manager\"] }\nabort = [{ metric = \"error-rate\", pass = \"< 5%\" }]\n\n# 2.",
     );
     let started = std::time::Instant::now();
     let out = run_trial(&project);
@@ -372,7 +374,9 @@ fn goose_output_never_reaches_standard_output() {
 fn spawn_run_with_events(project: &Project, events: &std::path::Path) -> std::process::Child {
     stagegate(project.root())
         .args(["run", SYSTEM, "--release", "1.0.0", "--stage", "trial-test"])
-        .args(["--as", "qa.an", "--events"])
+        .args(["--as", "qa.an", "--key"])
+        .arg(crate::support::key_in(project.root(), "qa.an"))
+        .arg("--events")
         .arg(events)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

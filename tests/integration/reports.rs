@@ -39,6 +39,8 @@ impl TrialRun {
             "trial-test",
             "--as",
             "qa.nguyen",
+            "--key",
+            &crate::support::key_in(project.root(), "qa.nguyen"),
         ]));
         let code = out.status.code().unwrap_or(-1);
         // 0 passed, 1 failed, 4 aborted: the run completed and has its reports.
@@ -77,6 +79,8 @@ impl TrialRun {
             "trial-test",
             "--as",
             actor,
+            "--key",
+            &crate::support::key_in(self.project.root(), actor),
             "--note",
             "đã xem xét bằng chứng, đồng ý",
         ]))
@@ -117,7 +121,8 @@ fn junit_xml_is_read_by_an_independent_consumer_with_the_right_counts() {
             .iter()
             .filter(|c| c["ran"] == true && c["findings"].as_u64() > Some(0))
             .count();
-    let expected_errors = checks.iter().filter(|c| c["ran"] == false).count();
+    // Checks that did not run are errors unless skipped or not applicable (TLS on http).
+    let expected_errors = checks.iter().filter(|c| c["error"].is_string()).count();
     assert!(
         expected_failures >= 2,
         "the flaw gives a failed criterion and a failed check: {summary}"
@@ -688,8 +693,8 @@ fn an_aborted_run_has_reports_and_its_evidence_verifies() {
         quick_traffic(project, "trial-test", 2, "10s");
         project.edit(
             "scenarios/dichvucong/rollout.toml",
-            "approval = { approvers = 1 }\n\n# 2.",
-            "approval = { approvers = 1 }\nabort = [{ metric = \"error-rate\", pass = \"< 5%\" }]\n\n# 2.",
+            "approval = { approvers = 1, roles = [\"release-manager\"] }\n\n# 2.",
+            "approval = { approvers = 1, roles = [\"release-manager\"] }\nabort = [{ metric = \"error-rate\", pass = \"< 5%\" }]\n\n# 2.",
         );
     });
     assert_eq!(trial.code, 4, "exit 4: aborted");
