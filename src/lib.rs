@@ -18,6 +18,7 @@ pub mod ledger;
 pub mod load;
 pub mod measure;
 pub mod metrics;
+pub mod notify;
 pub mod plan;
 pub mod provision;
 pub mod report;

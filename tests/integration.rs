@@ -33,3 +33,9 @@ mod security_scan;
 
 #[path = "integration/fence.rs"]
 mod fence;
+
+#[path = "integration/onboarding.rs"]
+mod onboarding;
+
+#[path = "integration/notify.rs"]
+mod notify;

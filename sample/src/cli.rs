@@ -37,6 +37,9 @@ pub struct SampleArgs {
     /// Require `X-Api-Key` on /api/ with the value of this environment variable.
     #[arg(long, value_name = "VAR")]
     pub api_key_env: Option<String>,
+    /// Print the portal's routes and the flaws it can be told to have, then exit.
+    #[arg(long)]
+    pub routes: bool,
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {
@@ -52,6 +55,10 @@ fn parse_rate(text: &str) -> Result<f64, String> {
 
 /// Serves the sample portal until Ctrl-C; gives the exit code (0, or 2 on bad input).
 pub async fn serve(args: SampleArgs) -> u8 {
+    if args.routes {
+        print!("{}", crate::route_list::listing());
+        return 0;
+    }
     let api_key = match &args.api_key_env {
         Some(var) => match std::env::var(var) {
             Ok(v) if !v.is_empty() => Some(v),

@@ -8,6 +8,7 @@ pub mod cli;
 mod data;
 mod flaws;
 mod pages;
+pub mod route_list;
 mod routes;
 mod token;
 

@@ -3,9 +3,11 @@
 //! `--print-payload` and brought back signed by `ssh-keygen -Y sign` with `--signature`.
 
 use super::signer_args::{self, SignerArgs};
+use crate::config::notify_spec::NotifyEvent;
 use crate::exit_code;
 use crate::ledger::statement;
 use crate::ledger::{ApprovalOutcome, Decision, DecisionRequest, Ledger, SignedDecision};
+use crate::notify::{Notification, Notifier};
 use crate::stage::StageId;
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -60,16 +62,31 @@ pub(super) fn run(root: &Path, ledger_path: &Path, args: DecisionArgs, decision:
         );
         return exit_code::INVALID_INPUT;
     };
+    // Promotions are told to the rollout's `[[notify]]` targets.
+    let notifier = Notifier::new(
+        project
+            .system(&args.system)
+            .map(|s| s.rollout.notify.clone())
+            .unwrap_or_default(),
+    );
     let roster = match signer_args::roster(&project) {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let mut ledger = match super::open_ledger(ledger_path) {
+    let mut ledger = match super::open_ledger_for_writing(ledger_path) {
         Ok(l) => l,
         Err(code) => return code,
     };
     if let Some(signature) = &args.signature {
-        return with_signature(&mut ledger, &args, decision, signature, &digest, &roster);
+        return with_signature(
+            &mut ledger,
+            &args,
+            decision,
+            signature,
+            &digest,
+            &roster,
+            &notifier,
+        );
     }
     if args.print_payload {
         return print_payload(&ledger, &args, decision, &roster);
@@ -90,7 +107,24 @@ pub(super) fn run(root: &Path, ledger_path: &Path, args: DecisionArgs, decision:
         note: &args.note,
         current_digest: Some(&digest),
     });
-    report(&ledger, &args, decision, outcome)
+    report(&ledger, &args, decision, outcome, &notifier)
+}
+
+/// How long a command waits, after its own output, for notifications still being sent:
+/// enough for every retry of a slow target ([`crate::notify::delivery::ATTEMPTS`]).
+pub(super) const NOTIFY_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Tells the rollout's targets that `run` promoted its stage, waiting boundedly.
+fn tell_promoted(notifier: &Notifier, args: &DecisionArgs, run: i64) {
+    notifier.send(&Notification::new(
+        NotifyEvent::Promoted,
+        &args.system,
+        &args.release,
+        args.stage,
+        run,
+        "",
+    ));
+    notifier.finish(NOTIFY_WAIT);
 }
 
 fn print_payload(
@@ -135,6 +169,7 @@ fn with_signature(
     signature: &Path,
     digest: &str,
     roster: &crate::identity::Roster,
+    notifier: &Notifier,
 ) -> u8 {
     let payload_path = args
         .payload
@@ -180,7 +215,7 @@ fn with_signature(
         },
         Some(digest),
     );
-    report(ledger, args, decision, outcome)
+    report(ledger, args, decision, outcome, notifier)
 }
 
 fn report(
@@ -188,6 +223,7 @@ fn report(
     args: &DecisionArgs,
     decision: Decision,
     outcome: Result<ApprovalOutcome, crate::ledger::LedgerError>,
+    notifier: &Notifier,
 ) -> u8 {
     let outcome = match outcome {
         Ok(o) => o,
@@ -226,6 +262,9 @@ fn report(
             signer_args::describe(&person, &outcome.fingerprint)
         ),
         None => println!("  signed by {} key {}", outcome.person, outcome.fingerprint),
+    }
+    if decision == Decision::Approve && outcome.promoted {
+        tell_promoted(notifier, args, outcome.run);
     }
     exit_code::OK
 }

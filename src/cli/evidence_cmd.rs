@@ -17,7 +17,7 @@ pub struct EvidenceArgs {
     #[arg(long, required = true)]
     pub release: Option<String>,
     /// The archive to write (`.tar.gz`).
-    #[arg(short = 'o', long = "output", value_name = "FILE", required = true)]
+    #[arg(short = 'o', long = "out", value_name = "FILE", required = true)]
     pub output: Option<PathBuf>,
 }
 

@@ -9,6 +9,7 @@ mod demo_people;
 mod error;
 mod evidence_cmd;
 mod history;
+mod init;
 mod ledger_cmd;
 mod load_cmd;
 mod metrics_args;
@@ -21,6 +22,7 @@ mod run;
 mod sample_system;
 mod scan;
 mod serve;
+mod shell_docs;
 mod signer_args;
 mod status;
 mod validate;
@@ -80,6 +82,13 @@ pub enum OutputFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Scaffold a new system in the project: environments, a commented rollout for the
+    /// four stages, a load suite, a security suite, a feeder CSV and people.toml with
+    /// fresh keys. It validates at once; its trial-test runs against `sample-system`.
+    #[command(
+        after_help = "Example:\n  stagegate --root my-project init van-ban\n  stagegate --root my-project validate"
+    )]
+    Init(init::InitArgs),
     /// Check every environment, rollout and suite file; report every mistake as
     /// file:line:column with what was expected. Sends nothing.
     Validate,
@@ -146,6 +155,14 @@ pub enum Command {
     /// stage states, last gate results, pending approvals, age of the last run.
     #[command(after_help = "Example:\n  stagegate serve --listen 127.0.0.1:9464")]
     Serve(serve::ServeArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_help = "Examples:\n  stagegate completions bash > ~/.local/share/bash-completion/completions/stagegate\n  stagegate completions zsh > \"${fpath[1]}/_stagegate\""
+    )]
+    Completions(shell_docs::CompletionsArgs),
+    /// Print the man page, or write one page per command into a folder.
+    #[command(after_help = "Example:\n  stagegate man -o /usr/local/share/man/man1")]
+    Man(shell_docs::ManArgs),
 }
 
 /// Entry point of the binary.
@@ -189,6 +206,9 @@ async fn dispatch(cli: Cli) -> u8 {
         .clone()
         .unwrap_or_else(|| default_ledger(&cli.root));
     match cli.command {
+        Command::Init(args) => init::run(&cli.root, args),
+        Command::Completions(args) => shell_docs::completions(args),
+        Command::Man(args) => shell_docs::man(args),
         Command::Validate => validate::run(&cli.root),
         Command::Plan(args) => plan_cmd::run(&cli.root, args),
         Command::Run(args) => run::run(&cli.root, &ledger_path, args)
@@ -243,8 +263,25 @@ fn load_project(root: &Path) -> Result<crate::config::Project, u8> {
     project(root).map_err(|e| e.report())
 }
 
-/// Opens the ledger, printing the error; `Err` carries the exit code.
+/// Opens an existing ledger for a read-only command, printing the error; `Err` carries
+/// the exit code. A missing ledger is an error naming where it looked: a read-only
+/// command must never create one (`status --root typo` would otherwise say "nothing
+/// yet" and leave an empty ledger behind).
 fn open_ledger(path: &Path) -> Result<crate::ledger::Ledger, u8> {
+    if !path.is_file() {
+        return Err(CliError::Invalid {
+            text: format!(
+                "error: no ledger at `{}` (hint: pass --root DIR or --ledger PATH, or set STAGEGATE_LEDGER; a ledger is made by the first `stagegate run`)",
+                path.display()
+            ),
+        }
+        .report());
+    }
+    ledger(path).map_err(|e| e.report())
+}
+
+/// Opens the ledger for a command that writes to it, creating it when missing.
+fn open_ledger_for_writing(path: &Path) -> Result<crate::ledger::Ledger, u8> {
     ledger(path).map_err(|e| e.report())
 }
 

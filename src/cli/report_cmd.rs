@@ -38,7 +38,7 @@ pub struct ReportArgs {
     #[arg(long, value_enum, default_value_t)]
     pub lang: ReportLang,
     /// Where to write the page [default: <root>/.stagegate/reports/<system>-<release>.<lang>.html].
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
 

@@ -8,6 +8,7 @@ use super::{CliError, OutputFormat};
 use crate::exit_code;
 use crate::gate::GateOutcome;
 use crate::ledger::RunState;
+use crate::notify::{Notifier, RunNotifier};
 use crate::plan::Plan;
 use crate::report::{self, HTML_FILE, JUNIT_FILE, SUMMARY_FILE};
 use crate::run::{self, Cancel, RunRecord, RunRequest};
@@ -68,7 +69,16 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> Resul
     let live = LiveMetrics::start(&args.metrics)
         .await
         .map_err(CliError::invalid)?;
-    let consumers = outputs.consumers(live.as_ref());
+    // Gate, approval and abort notifications: sent in the background, waited for
+    // (boundedly) only after the verdict is shown.
+    let notifier = Notifier::new(
+        project
+            .system(&args.system)
+            .map(|s| s.rollout.notify.clone())
+            .unwrap_or_default(),
+    );
+    let run_notifier = RunNotifier::new(&notifier);
+    let consumers = outputs.consumers(live.as_ref()).with(&run_notifier);
     let request = RunRequest {
         plan: &plan,
         actor: &person,
@@ -82,10 +92,12 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> Resul
             if let Some(live) = live {
                 live.finish().await;
             }
+            notifier.finish(super::approve::NOTIFY_WAIT);
             return Err(e.into());
         }
     };
     show(&plan, &record, &signed_by, args.output);
+    notifier.finish(super::approve::NOTIFY_WAIT);
     // The verdict is shown first; then the final metrics are pushed and, with
     // `--metrics-linger`, left up for one last scrape — unless a signal ended the run.
     if let (Some(live), None) = (live, cancel.signal()) {

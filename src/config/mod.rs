@@ -12,6 +12,7 @@ mod fence;
 mod gate_spec;
 pub mod load_suite;
 pub mod matcher;
+pub mod notify_spec;
 mod placeholders;
 pub mod probe_spec;
 pub mod project_file;

@@ -23,6 +23,8 @@ pub struct Rollout {
     pub title: String,
     /// The four stages.
     pub stages: BTreeMap<StageId, StageSpec>,
+    /// Who is told about gates, approvals, promotions and aborts (`[[notify]]`).
+    pub notify: Vec<super::notify_spec::NotifyTarget>,
 }
 
 /// What one stage runs and how it is judged.
@@ -93,6 +95,8 @@ struct RawRollout {
     system: Spanned<String>,
     title: Option<String>,
     stages: RawStages,
+    #[serde(default)]
+    notify: Vec<super::notify_spec::RawNotify>,
 }
 
 #[derive(Deserialize)]
@@ -252,6 +256,7 @@ pub fn parse(
             stages.insert(id, stage);
         }
     }
+    let notify = super::notify_spec::parse_notify(file, raw.notify, diagnostics);
     if diagnostics.0.len() > before {
         return None;
     }
@@ -259,6 +264,7 @@ pub fn parse(
         system: raw.system.into_inner(),
         title: raw.title.unwrap_or_else(|| folder.to_string()),
         stages,
+        notify,
     })
 }
 
