@@ -27,3 +27,9 @@ mod security;
 
 #[path = "integration/fence.rs"]
 mod fence;
+
+#[path = "integration/hostile.rs"]
+mod hostile;
+
+#[path = "integration/fuzz.rs"]
+mod fuzz;

@@ -7,7 +7,7 @@
 
 pub mod diagnostic;
 pub mod environment;
-mod feeder;
+pub mod feeder;
 mod fence;
 mod gate_spec;
 pub mod load_suite;
