@@ -145,8 +145,7 @@ pub async fn run_stage(
         environment: &plan.environment.name,
         run_by: actor,
         files_digest: &plan.files_digest,
-        approvals_required: plan.approval.approvers,
-        allow_self_approval: plan.approval.allow_self_approval,
+        approval: &plan.approval,
     })?;
     sink.event(RunEvent::Started { run: &run });
     let report_dir = report_dir(out_dir, plan, run.id);

@@ -1,10 +1,14 @@
-//! `stagegate approve` / `stagegate reject`: a release manager's decision on a stage.
+//! `stagegate approve` / `stagegate reject`: a person's signed decision on a stage run.
+//! The decision is signed with their key (ssh-agent or `--key`), or prepared with
+//! `--print-payload` and brought back signed by `ssh-keygen -Y sign` with `--signature`.
 
+use super::signer_args::{self, SignerArgs};
 use crate::exit_code;
-use crate::ledger::{Decision, DecisionRequest};
+use crate::ledger::statement;
+use crate::ledger::{ApprovalOutcome, Decision, DecisionRequest, Ledger, SignedDecision};
 use crate::stage::StageId;
 use clap::Args;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
 pub struct DecisionArgs {
@@ -16,12 +20,26 @@ pub struct DecisionArgs {
     /// Stage decided on.
     #[arg(long)]
     pub stage: StageId,
-    /// Who decides (recorded in the ledger).
-    #[arg(long = "as", value_name = "NAME", env = "STAGEGATE_USER")]
-    pub actor: String,
-    /// Why (recorded in the ledger).
+    /// The run decided on; refused unless it is the stage's latest run [default: the
+    /// latest run].
+    #[arg(long, value_name = "N")]
+    pub run: Option<i64>,
+    /// Why (signed and recorded in the ledger).
     #[arg(long, default_value = "")]
     pub note: String,
+    #[command(flatten)]
+    pub signer: SignerArgs,
+    /// Print the exact payload to sign and stop (sign it elsewhere with
+    /// `ssh-keygen -Y sign -n stagegate`, then pass `--signature`).
+    #[arg(long, conflicts_with = "signature")]
+    pub print_payload: bool,
+    /// A signature made elsewhere (`ssh-keygen -Y sign -f KEY -n stagegate FILE` writes
+    /// `FILE.sig`) over the payload `--print-payload` printed.
+    #[arg(long, value_name = "FILE")]
+    pub signature: Option<PathBuf>,
+    /// The signed payload file [default: the `--signature` path without `.sig`].
+    #[arg(long, value_name = "FILE", requires = "signature")]
+    pub payload: Option<PathBuf>,
 }
 
 pub(super) fn run(root: &Path, ledger_path: &Path, args: DecisionArgs, decision: Decision) -> u8 {
@@ -29,49 +47,185 @@ pub(super) fn run(root: &Path, ledger_path: &Path, args: DecisionArgs, decision:
         eprintln!("error: a rejection needs a reason (hint: --note 'why')");
         return exit_code::INVALID_INPUT;
     }
+    let project = match super::load_project(root) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
     // The files as they are now: an approval of a run made with other files is refused.
-    let digest = match crate::config::load(root) {
-        Ok(project) => project.system(&args.system).map(|s| s.files_digest.clone()),
-        Err(_) => None,
+    let Some(digest) = project.system(&args.system).map(|s| s.files_digest.clone()) else {
+        eprintln!(
+            "error: no system `{}` under `{}`",
+            args.system,
+            root.join("scenarios").display()
+        );
+        return exit_code::INVALID_INPUT;
+    };
+    let roster = match signer_args::roster(&project) {
+        Ok(r) => r,
+        Err(code) => return code,
     };
     let mut ledger = match super::open_ledger(ledger_path) {
         Ok(l) => l,
         Err(code) => return code,
     };
-    match ledger.decide(&DecisionRequest {
+    if let Some(signature) = &args.signature {
+        return with_signature(&mut ledger, &args, decision, signature, &digest, &roster);
+    }
+    if args.print_payload {
+        return print_payload(&ledger, &args, decision, &roster);
+    }
+    let actor = match signer_args::resolve(&args.signer, &roster) {
+        Ok(identity) => crate::ledger::LedgerActor { identity, roster },
+        Err(code) => return code,
+    };
+    if let Err(e) = ledger.sign_as(actor) {
+        return super::ledger_failure(&e);
+    }
+    let outcome = ledger.decide_as_actor(&DecisionRequest {
         system: &args.system,
         release: &args.release,
         stage: args.stage,
-        actor: &args.actor,
+        run: args.run,
         decision,
         note: &args.note,
-        current_digest: digest.as_deref(),
-    }) {
-        Ok(outcome) => {
-            match decision {
-                Decision::Reject => println!(
-                    "rejected run #{} of {} {} stage `{}`",
-                    outcome.run, args.system, args.release, args.stage
-                ),
-                Decision::Approve if outcome.promoted => println!(
-                    "approved run #{} ({}/{}): stage `{}` of {} {} is PROMOTED",
-                    outcome.run,
-                    outcome.approvals,
-                    outcome.required,
-                    args.stage,
-                    args.system,
-                    args.release
-                ),
-                Decision::Approve => println!(
-                    "approved run #{} ({}/{} approvals): waiting for {} more distinct approver(s)",
-                    outcome.run,
-                    outcome.approvals,
-                    outcome.required,
-                    outcome.required.saturating_sub(outcome.approvals)
-                ),
+        current_digest: Some(&digest),
+    });
+    report(&ledger, &args, decision, outcome)
+}
+
+fn print_payload(
+    ledger: &Ledger,
+    args: &DecisionArgs,
+    decision: Decision,
+    roster: &crate::identity::Roster,
+) -> u8 {
+    // Who signs: `--as`, or the owner of the key that would sign here.
+    let person = match &args.signer.actor {
+        Some(id) => match roster.person(id) {
+            Some(p) => p.id.clone(),
+            None => {
+                eprintln!("error: `--as {id}`: nobody with that id in people.toml");
+                return exit_code::REFUSED;
             }
-            exit_code::OK
+        },
+        None => match signer_args::resolve(&args.signer, roster) {
+            Ok(identity) => identity.person.id,
+            Err(code) => {
+                eprintln!("  (hint: `--print-payload --as ID` names the person who will sign)");
+                return code;
+            }
+        },
+    };
+    let target =
+        match ledger.decision_target(&args.system, &args.release, args.stage, args.run, decision) {
+            Ok(t) => t,
+            Err(e) => return super::ledger_failure(&e),
+        };
+    print!(
+        "{}",
+        statement::render(&target.statement(&person, decision, &args.note))
+    );
+    exit_code::OK
+}
+
+fn with_signature(
+    ledger: &mut Ledger,
+    args: &DecisionArgs,
+    decision: Decision,
+    signature: &Path,
+    digest: &str,
+    roster: &crate::identity::Roster,
+) -> u8 {
+    let payload_path = args
+        .payload
+        .clone()
+        .unwrap_or_else(|| signature.with_extension(""));
+    let read = |p: &Path| {
+        std::fs::read_to_string(p).map_err(|e| {
+            eprintln!("error: cannot read `{}`: {e}", p.display());
+            exit_code::INVALID_INPUT
+        })
+    };
+    let (text, sig) = match (read(&payload_path), read(signature)) {
+        (Ok(t), Ok(s)) => (t, s),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    // The payload must be the decision asked for on the command line.
+    if let Ok(s) = statement::parse_decision(&text) {
+        let mismatch = [
+            (s.system != args.system, "system"),
+            (s.release != args.release, "release"),
+            (s.stage != args.stage, "stage"),
+            (s.decision != decision, "decision"),
+            (args.run.is_some_and(|r| r != s.run), "run"),
+            (
+                args.signer
+                    .actor
+                    .as_deref()
+                    .is_some_and(|a| roster.person(a).map(|p| &p.id) != Some(&s.person)),
+                "person",
+            ),
+        ]
+        .into_iter()
+        .find_map(|(differs, what)| differs.then_some(what));
+        if let Some(what) = mismatch {
+            eprintln!("error: the signed payload names another {what} than this command");
+            return exit_code::REFUSED;
         }
-        Err(e) => super::ledger_failure(&e),
     }
+    let outcome = ledger.decide(
+        &SignedDecision {
+            statement: &text,
+            signature: &sig,
+        },
+        Some(digest),
+    );
+    report(ledger, args, decision, outcome)
+}
+
+fn report(
+    ledger: &Ledger,
+    args: &DecisionArgs,
+    decision: Decision,
+    outcome: Result<ApprovalOutcome, crate::ledger::LedgerError>,
+) -> u8 {
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => return super::ledger_failure(&e),
+    };
+    match decision {
+        Decision::Reject => println!(
+            "rejected run #{} of {} {} stage `{}`",
+            outcome.run, args.system, args.release, args.stage
+        ),
+        Decision::Approve if outcome.promoted => println!(
+            "approved run #{} ({}/{}): stage `{}` of {} {} is PROMOTED",
+            outcome.run, outcome.approvals, outcome.required, args.stage, args.system, args.release
+        ),
+        Decision::Approve => println!(
+            "approved run #{} ({}/{} approvals): waiting for {} more distinct approver(s)",
+            outcome.run,
+            outcome.approvals,
+            outcome.required,
+            outcome.required.saturating_sub(outcome.approvals)
+        ),
+    }
+    let who = ledger
+        .actor()
+        .map(|a| a.roster.clone())
+        .or_else(|| {
+            ledger
+                .pinned_rosters()
+                .ok()
+                .and_then(|r| r.into_iter().last())
+        })
+        .and_then(|r| r.person(&outcome.person).cloned());
+    match who {
+        Some(person) => println!(
+            "  signed by {}",
+            signer_args::describe(&person, &outcome.fingerprint)
+        ),
+        None => println!("  signed by {} key {}", outcome.person, outcome.fingerprint),
+    }
+    exit_code::OK
 }

@@ -3,13 +3,14 @@
 //! release 1.0.0 goes through all four stages, then 1.1.0, which carries a latency
 //! regression, is stopped by its `real-test` gate.
 
+use super::demo_people;
 use super::metrics_args::LiveMetrics;
 use super::progress::TerminalProgress;
 use super::status::{pipeline_table, release_states};
 use crate::config::Project;
 use crate::exit_code;
 use crate::gate::GateOutcome;
-use crate::ledger::{Decision, DecisionRequest, Ledger};
+use crate::ledger::{Decision, DecisionRequest, Ledger, LedgerError, Refusal};
 use crate::report;
 use crate::sample::{self, Behaviour};
 use crate::stage::StageId;
@@ -18,8 +19,8 @@ use clap::Args;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-const QA: &str = "qa.nguyen-van-an";
-const MANAGERS: [&str; 2] = ["rm.tran-thi-binh", "rm.le-van-cuong"];
+const QA: &str = demo_people::PEOPLE[0].0;
+const MANAGERS: [&str; 2] = [demo_people::PEOPLE[1].0, demo_people::PEOPLE[2].0];
 /// The regression 1.1.0 ships with: slow enough to break the real-test latency gate,
 /// fast enough to pass the lenient trial-test smoke gate.
 const REGRESSION: Duration = Duration::from_millis(300);
@@ -102,6 +103,7 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
     .map_err(|e| e.to_string())?;
     write_project(&dir, &test.base_url(), &production.base_url())
         .map_err(|e| format!("cannot write the demo project: {e}"))?;
+    demo_people::write(&dir)?;
     println!("stagegate demo — the national public-service portal (sample), four stages");
     println!("  project and ledger: {}", dir.display());
     println!(
@@ -113,8 +115,12 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
         production.base_url()
     );
     println!(
-        "  QA runs every stage as {QA}; release managers {} and {} approve\n",
+        "  QA runs every stage as {QA}; release managers {} and {} approve",
         MANAGERS[0], MANAGERS[1]
+    );
+    println!(
+        "  every run and decision is signed with its person's ed25519 key ({}, people.toml)\n",
+        dir.join("keys").display()
     );
 
     let project = crate::config::load(&dir).map_err(|e| e.to_string())?;
@@ -181,7 +187,10 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
     let states = release_states(&ledger, Some("dichvucong")).map_err(|e| e.to_string())?;
     print!("{}", pipeline_table(&states));
     match ledger.verify().map_err(|e| e.to_string())? {
-        Ok(n) => println!("\nledger verified: {n} audit events, hash chain intact"),
+        Ok(report) => println!(
+            "\nledger verified: {} audit events, hash chain intact, {} signatures valid",
+            report.events, report.signatures
+        ),
         Err(problem) => {
             println!("\nledger verification FAILED: {problem}");
             as_designed = false;
@@ -240,6 +249,13 @@ async fn stage_and_approve(
     let plan =
         crate::plan::build(project, "dichvucong", release, stage).map_err(|e| e.to_string())?;
     let out = dir.join(".stagegate").join("runs");
+    let roster = project
+        .roster
+        .clone()
+        .ok_or("the demo project has no people.toml")?;
+    ledger
+        .sign_as(demo_people::actor(dir, &roster, QA)?)
+        .map_err(|e| e.to_string())?;
     let outcome = stage_run::run_stage(&plan, ledger, QA, &out, secrets, sink)
         .await
         .map_err(|e| e.to_string())?;
@@ -247,24 +263,45 @@ async fn stage_and_approve(
     if outcome.verdict.outcome == GateOutcome::Failed {
         return Ok(false);
     }
+    let request = DecisionRequest {
+        system: "dichvucong",
+        release,
+        stage,
+        run: Some(outcome.run.id),
+        decision: Decision::Approve,
+        note: "gate green, evidence reviewed",
+        current_digest: Some(&plan.files_digest),
+    };
+    if approve && release == "1.0.0" && stage == StageId::TrialTest {
+        // The QA engineer's own key cannot approve: the plan lets only release managers.
+        match ledger.decide_as_actor(&request) {
+            Err(LedgerError::Refused(refusal @ Refusal::WrongRole { .. })) => {
+                println!("  {QA} tries to approve with their own key: REFUSED — {refusal}");
+            }
+            other => {
+                return Err(format!(
+                    "the QA engineer's approval was not refused: {other:?}"
+                ))
+            }
+        }
+    }
     if approve {
         for manager in MANAGERS.iter().take(plan.approval.approvers as usize) {
-            let result = ledger
-                .decide(&DecisionRequest {
-                    system: "dichvucong",
-                    release,
-                    stage,
-                    actor: manager,
-                    decision: Decision::Approve,
-                    note: "gate green, evidence reviewed",
-                    current_digest: Some(&plan.files_digest),
-                })
+            ledger
+                .sign_as(demo_people::actor(dir, &roster, manager)?)
                 .map_err(|e| e.to_string())?;
+            let result = ledger
+                .decide_as_actor(&request)
+                .map_err(|e| e.to_string())?;
+            let person = roster
+                .person(manager)
+                .ok_or("manager missing from the roster")?;
             println!(
-                "  approved by {manager} ({}/{}){}",
+                "  approved ({}/{}){} — signed by {}",
                 result.approvals,
                 result.required,
-                if result.promoted { " → promoted" } else { "" }
+                if result.promoted { " → promoted" } else { "" },
+                super::signer_args::describe(person, &result.fingerprint)
             );
         }
     }

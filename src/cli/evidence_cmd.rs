@@ -27,14 +27,16 @@ pub enum EvidenceCommand {
     /// their hash chain, and every stored gate evaluated again from the files as run
     /// and the stored measurements. Exit 1, naming each problem, when anything changed.
     Verify {
-        /// The archive.
+        /// The archive. With the global `--ledger PATH` (or `STAGEGATE_LEDGER`), also
+        /// check that this ledger still holds every event of the archive, unchanged: a
+        /// cut-off tail or a rewritten history is reported.
         file: PathBuf,
     },
 }
 
-pub(super) fn run(ledger_path: &Path, args: EvidenceArgs) -> u8 {
+pub(super) fn run(ledger_path: &Path, against: Option<&Path>, args: EvidenceArgs) -> u8 {
     match (args.command, args.system, args.release, args.output) {
-        (Some(EvidenceCommand::Verify { file }), ..) => verify(&file),
+        (Some(EvidenceCommand::Verify { file }), ..) => verify(&file, against),
         (None, Some(system), Some(release), Some(output)) => {
             write(ledger_path, &system, &release, &output)
         }
@@ -76,7 +78,7 @@ fn write(ledger_path: &Path, system: &str, release: &str, output: &Path) -> u8 {
     }
 }
 
-fn verify(file: &Path) -> u8 {
+fn verify(file: &Path, against: Option<&Path>) -> u8 {
     if !file.is_file() {
         eprintln!("error: no archive at `{}`", file.display());
         return exit_code::INVALID_INPUT;
@@ -91,12 +93,32 @@ fn verify(file: &Path) -> u8 {
             return exit_code::FAILED;
         }
     };
-    let outcome = evidence::verify(&entries);
+    let mut outcome = evidence::verify(&entries);
+    if let Some(path) = against {
+        match live_events(path) {
+            Ok(live) => {
+                let archived: Vec<crate::ledger::AuditEvent> = entries
+                    .get(evidence::CHAIN)
+                    .and_then(|b| serde_json::from_slice(b).ok())
+                    .unwrap_or_default();
+                outcome
+                    .problems
+                    .extend(evidence::against_ledger::compare(&archived, &live));
+            }
+            Err(code) => return code,
+        }
+    }
     if outcome.ok() {
         println!(
-            "evidence ok: {} files match the manifest, {} ledger events match the hash chain, {} gates ({} criteria) evaluated again give the stored verdicts",
-            outcome.files, outcome.events, outcome.runs, outcome.criteria
+            "evidence ok: {} files match the manifest, {} ledger events match the hash chain, {} signatures valid, {} gates ({} criteria) evaluated again give the stored verdicts",
+            outcome.files, outcome.events, outcome.signatures, outcome.runs, outcome.criteria
         );
+        if let Some(path) = against {
+            println!(
+                "  the ledger `{}` still holds every event of the archive, unchanged",
+                path.display()
+            );
+        }
         exit_code::OK
     } else {
         println!(
@@ -108,4 +130,15 @@ fn verify(file: &Path) -> u8 {
         }
         exit_code::FAILED
     }
+}
+
+fn live_events(path: &Path) -> Result<Vec<crate::ledger::AuditEvent>, u8> {
+    if !path.exists() {
+        eprintln!("error: no ledger at `{}`", path.display());
+        return Err(exit_code::INVALID_INPUT);
+    }
+    let ledger = super::open_ledger(path)?;
+    ledger
+        .events(None, None)
+        .map_err(|e| super::ledger_failure(&e))
 }

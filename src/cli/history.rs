@@ -57,13 +57,14 @@ pub(super) fn run(ledger_path: &Path, args: HistoryArgs) -> u8 {
             _ => String::new(),
         };
         println!(
-            "#{:<4} {}  {:<18} {:<17} {:<12} {}",
+            "#{:<4} {}  {:<18} {:<17} {:<12} {}  [signed {}]",
             e.seq,
             e.at,
             e.kind,
             e.stage.as_deref().unwrap_or("-"),
             e.actor,
-            extra
+            extra,
+            e.signer
         );
     }
     exit_code::OK

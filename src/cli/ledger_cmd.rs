@@ -1,40 +1,201 @@
-//! `stagegate ledger verify`: check the audit chain and every table against it.
+//! `stagegate ledger …`: verify the audit chain and its signatures, print the head to
+//! publish, print the roster as an OpenSSH `allowed_signers` file, and export one event's
+//! signed payload for `ssh-keygen -Y verify`.
 
 use crate::exit_code;
+use crate::ledger::Ledger;
 use clap::Subcommand;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Subcommand)]
 pub enum LedgerCommand {
-    /// Recompute the hash chain and compare every stored row with the event that
-    /// recorded it. Exit 1, naming the first bad event, when anything was edited.
-    Verify,
+    /// Recompute the hash chain, check every signature against the roster pinned for it,
+    /// judge every decision by the rules again, and compare every stored row with the
+    /// event that recorded it. Exit 1, naming the first bad event, when anything was
+    /// edited or (with --expect-head) the tail is missing or different.
+    Verify {
+        /// A head published earlier (`stagegate ledger head`): the ledger must still hold
+        /// that event with that hash.
+        #[arg(long, value_name = "SEQ:HASH")]
+        expect_head: Option<String>,
+    },
+    /// Print the current head, `SEQ:HASH`, to publish elsewhere (a ticket, a chat): a
+    /// later `verify --expect-head` detects a cut-off or rewritten tail.
+    Head,
+    /// Print an OpenSSH allowed_signers file from the roster (people.toml, or the last
+    /// roster the ledger pinned when the project has none), for `ssh-keygen -Y verify`.
+    Signers,
+    /// Write an event's signed payload and signature: `D/event.payload`, `D/event.sig`,
+    /// and `D/allowed_signers` from the roster the event was checked against.
+    #[command(
+        after_help = "Then: ssh-keygen -Y verify -f D/allowed_signers -I <person> -n stagegate -s D/event.sig < D/event.payload"
+    )]
+    ExportEvent {
+        /// The event's sequence number.
+        seq: i64,
+        /// Folder to write into (created if needed).
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
-pub(super) fn run(ledger_path: &Path, cmd: LedgerCommand) -> u8 {
+pub(super) fn run(root: &Path, ledger_path: &Path, cmd: LedgerCommand) -> u8 {
+    if !ledger_path.exists() {
+        eprintln!("error: no ledger at `{}`", ledger_path.display());
+        return exit_code::INVALID_INPUT;
+    }
+    let ledger = match super::open_ledger(ledger_path) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
     match cmd {
-        LedgerCommand::Verify => {
-            if !ledger_path.exists() {
-                eprintln!("error: no ledger at `{}`", ledger_path.display());
-                return exit_code::INVALID_INPUT;
+        LedgerCommand::Verify { expect_head } => verify(&ledger, expect_head.as_deref()),
+        LedgerCommand::Head => match ledger.head() {
+            Ok((seq, hash)) => {
+                println!("{seq}:{hash}");
+                exit_code::OK
             }
-            let ledger = match super::open_ledger(ledger_path) {
-                Ok(l) => l,
-                Err(code) => return code,
-            };
-            match ledger.verify() {
-                Ok(Ok(n)) => {
-                    println!(
-                        "ledger ok: {n} events, hash chain intact, every record matches its event"
-                    );
-                    exit_code::OK
-                }
-                Ok(Err(problem)) => {
-                    println!("ledger verification FAILED: {problem}");
-                    exit_code::FAILED
-                }
-                Err(e) => super::ledger_failure(&e),
+            Err(e) => super::ledger_failure(&e),
+        },
+        LedgerCommand::Signers => signers(root, &ledger),
+        LedgerCommand::ExportEvent { seq, dir } => export_event(&ledger, seq, &dir),
+    }
+}
+
+/// Parses `SEQ:HASH`.
+pub(super) fn parse_head(text: &str) -> Option<(i64, String)> {
+    let (seq, hash) = text.trim().split_once(':')?;
+    let hash = hash.trim().to_ascii_lowercase();
+    (hash.len() == 64 && hash.chars().all(|c| c.is_ascii_hexdigit()))
+        .then_some(())
+        .and_then(|()| seq.trim().parse().ok().map(|s| (s, hash)))
+}
+
+/// Whether `expected` (a published head) is still in the ledger: `None` when it is, or
+/// what is wrong.
+pub(super) fn check_head(ledger: &Ledger, expected: (i64, &str)) -> Result<Option<String>, u8> {
+    let (seq, hash) = expected;
+    let (head_seq, _) = ledger.head().map_err(|e| super::ledger_failure(&e))?;
+    Ok(match ledger.event(seq).map_err(|e| super::ledger_failure(&e))? {
+        None => Some(format!(
+            "the published head #{seq} is missing: the ledger ends at event #{head_seq} (its tail was cut off)"
+        )),
+        Some(e) if e.hash != hash => Some(format!(
+            "event #{seq} is not the published head: its hash is {} where {hash} was published (the ledger was rewritten)",
+            e.hash
+        )),
+        Some(_) => None,
+    })
+}
+
+fn verify(ledger: &Ledger, expect_head: Option<&str>) -> u8 {
+    let expected = match expect_head.map(parse_head) {
+        None => None,
+        Some(Some(h)) => Some(h),
+        Some(None) => {
+            eprintln!("error: `--expect-head` takes SEQ:HASH as `stagegate ledger head` prints it");
+            return exit_code::INVALID_INPUT;
+        }
+    };
+    let report = match ledger.verify() {
+        Ok(Ok(report)) => report,
+        Ok(Err(problem)) => {
+            println!("ledger verification FAILED: {problem}");
+            return exit_code::FAILED;
+        }
+        Err(e) => return super::ledger_failure(&e),
+    };
+    if let Some((seq, hash)) = &expected {
+        match check_head(ledger, (*seq, hash)) {
+            Ok(None) => {}
+            Ok(Some(problem)) => {
+                println!("ledger verification FAILED: {problem}");
+                return exit_code::FAILED;
             }
+            Err(code) => return code,
         }
     }
+    println!(
+        "ledger ok: {} events, hash chain intact, {} signatures valid against {} pinned roster(s), every record matches its event",
+        report.events,
+        report.signatures,
+        report.rosters.len()
+    );
+    println!("  head {}:{}", report.head.0, report.head.1);
+    for digest in &report.rosters {
+        println!("  roster {digest}");
+    }
+    if let Some((seq, _)) = expected {
+        println!("  published head #{seq} is present and unchanged");
+    }
+    exit_code::OK
+}
+
+fn signers(root: &Path, ledger: &Ledger) -> u8 {
+    let roster = match crate::config::load(root).ok().and_then(|p| p.roster) {
+        Some(r) => r,
+        None => match ledger.pinned_rosters() {
+            Ok(rosters) => match rosters.into_iter().last() {
+                Some(r) => r,
+                None => {
+                    eprintln!("error: no people.toml here and no roster pinned in the ledger");
+                    return exit_code::INVALID_INPUT;
+                }
+            },
+            Err(e) => return super::ledger_failure(&e),
+        },
+    };
+    print!("{}", roster.allowed_signers());
+    exit_code::OK
+}
+
+fn export_event(ledger: &Ledger, seq: i64, dir: &Path) -> u8 {
+    let event = match ledger.event(seq) {
+        Ok(Some(e)) => e,
+        Ok(None) => {
+            eprintln!("error: the ledger has no event #{seq}");
+            return exit_code::INVALID_INPUT;
+        }
+        Err(e) => return super::ledger_failure(&e),
+    };
+    let roster = match ledger.pinned_roster(&event.roster) {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            eprintln!(
+                "error: event #{seq} names roster {}, which is not pinned",
+                event.roster
+            );
+            return exit_code::FAILED;
+        }
+        Err(e) => return super::ledger_failure(&e),
+    };
+    let write = |name: &str, text: &str| std::fs::write(dir.join(name), text);
+    let written = std::fs::create_dir_all(dir)
+        .and_then(|()| write("event.payload", &event.statement))
+        .and_then(|()| write("event.sig", &event.signature))
+        .and_then(|()| write("allowed_signers", &roster.allowed_signers()))
+        .and_then(|()| {
+            write(
+                "event.json",
+                &serde_json::to_string_pretty(&event).unwrap_or_default(),
+            )
+        });
+    if let Err(e) = written {
+        eprintln!("error: cannot write into `{}`: {e}", dir.display());
+        return exit_code::FAILED;
+    }
+    println!(
+        "event #{seq} ({} by {}, key {}) written to {}",
+        event.kind,
+        event.actor,
+        event.signer,
+        dir.display()
+    );
+    println!(
+        "check it: ssh-keygen -Y verify -f {d}/allowed_signers -I {} -n {} -s {d}/event.sig < {d}/event.payload",
+        event.actor,
+        crate::identity::NAMESPACE,
+        d = dir.display()
+    );
+    exit_code::OK
 }

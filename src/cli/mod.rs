@@ -5,6 +5,7 @@
 mod approve;
 mod checks;
 mod demo;
+mod demo_people;
 mod evidence_cmd;
 mod history;
 mod interruption;
@@ -20,6 +21,7 @@ mod run;
 mod sample_system;
 mod scan;
 mod serve;
+mod signer_args;
 mod status;
 mod validate;
 
@@ -202,9 +204,9 @@ async fn dispatch(cli: Cli) -> u8 {
         ),
         Command::Status(args) => status::run(&ledger_path, args),
         Command::History(args) => history::run(&ledger_path, args),
-        Command::Ledger(cmd) => ledger_cmd::run(&ledger_path, cmd),
+        Command::Ledger(cmd) => ledger_cmd::run(&cli.root, &ledger_path, cmd),
         Command::Report(args) => report_cmd::run(&cli.root, &ledger_path, args),
-        Command::Evidence(args) => evidence_cmd::run(&ledger_path, args),
+        Command::Evidence(args) => evidence_cmd::run(&ledger_path, cli.ledger.as_deref(), args),
         Command::Load(args) => load_cmd::run(&cli.root, args).await,
         Command::SampleSystem(args) => sample_system::run(args).await,
         Command::Demo(args) => demo::run(args).await,

@@ -28,9 +28,8 @@ pub struct RunArgs {
     /// Stage to run.
     #[arg(long)]
     pub stage: StageId,
-    /// Who runs the stage (recorded in the ledger).
-    #[arg(long = "as", value_name = "NAME", env = "STAGEGATE_USER")]
-    pub actor: String,
+    #[command(flatten)]
+    pub signer: super::signer_args::SignerArgs,
     /// Folder for reports [default: <root>/.stagegate/runs].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -70,6 +69,17 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
         eprintln!("error: {e}");
         return exit_code::INVALID_INPUT;
     }
+    // Who runs it: the key's owner in people.toml; every event of the run is signed.
+    let actor = match super::signer_args::actor(&project, &args.signer) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    let signed_by =
+        super::signer_args::describe(&actor.identity.person, &actor.identity.fingerprint);
+    let person = actor.identity.person.id.clone();
+    if let Err(e) = ledger.sign_as(actor) {
+        return super::ledger_failure(&e);
+    }
     if let Err(e) = ledger.may_begin(&plan.system, &plan.release, plan.stage) {
         return super::ledger_failure(&e);
     }
@@ -99,7 +109,7 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
     let tracker = RunTracker::new(TerminalProgress::new());
     let sink = LiveMetrics::sink(&live, &tracker);
     let ended = {
-        let stage = stage_run::run_stage(&plan, &mut ledger, &args.actor, &out, &secrets, &*sink);
+        let stage = stage_run::run_stage(&plan, &mut ledger, &person, &out, &secrets, &*sink);
         tokio::pin!(stage);
         let first = tokio::select! {
             result = &mut stage => Ok(result),
@@ -164,6 +174,7 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
             for f in &outcome.findings {
                 println!("  finding [{}] {} at {}", f.severity, f.check, f.url);
             }
+            println!("  signed by {signed_by}");
             println!("  summary: {}", outcome.summary_path.display());
             if let Some(dir) = outcome.summary_path.parent() {
                 println!(
@@ -177,7 +188,7 @@ pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
             }
             if outcome.verdict.outcome == GateOutcome::Passed {
                 println!(
-                    "  next: stagegate approve {} --release {} --stage {} --as <release manager>",
+                    "  next: stagegate approve {} --release {} --stage {} (signed by a release manager's key)",
                     plan.system, plan.release, plan.stage
                 );
             }

@@ -44,6 +44,9 @@ pub struct Project {
     pub environments: BTreeMap<String, Environment>,
     /// Systems by name.
     pub systems: BTreeMap<String, SystemFiles>,
+    /// The people who may sign runs and decisions (`people.toml`), when the project has
+    /// one; running or deciding needs it.
+    pub roster: Option<crate::identity::Roster>,
 }
 
 /// One system's rollout and suites, with the digest of the files they came from.
@@ -94,6 +97,23 @@ pub fn load(root: &Path) -> Result<Project, LoadError> {
         return Err(LoadError::NotAProject(root.to_path_buf()));
     }
     let mut diagnostics = Diagnostics::default();
+
+    // The roster first: rollouts name its roles.
+    let people_path = root.join(crate::identity::people_file::FILE_NAME);
+    let (roster, people_file) = if people_path.exists() {
+        match read(root, &people_path, &mut diagnostics) {
+            Some(file) => (
+                crate::identity::people_file::parse(&file, &mut diagnostics),
+                Some(file),
+            ),
+            None => (None, None),
+        }
+    } else {
+        (None, None)
+    };
+    let roles: Option<BTreeSet<String>> = roster
+        .as_ref()
+        .map(|r| r.roles().into_iter().map(|r| r.0.clone()).collect());
 
     let mut environments = BTreeMap::new();
     let mut env_names = BTreeSet::new();
@@ -158,6 +178,7 @@ pub fn load(root: &Path) -> Result<Project, LoadError> {
             production: &production_names,
             test: &test_names,
             with_prometheus: &prometheus_names,
+            roles: roles.as_ref(),
         };
         if let Some(rollout) = rollout::parse(&rollout_file, &folder, &known, &mut diagnostics) {
             fence::check_stages(&rollout, &suites, &environments, &mut diagnostics);
@@ -174,6 +195,7 @@ pub fn load(root: &Path) -> Result<Project, LoadError> {
                 &rollout,
                 &env_files,
                 &feeders,
+                people_file.as_ref(),
                 &mut diagnostics,
             ) else {
                 continue;
@@ -198,6 +220,7 @@ pub fn load(root: &Path) -> Result<Project, LoadError> {
         root: root.to_path_buf(),
         environments,
         systems,
+        roster,
     })
 }
 
@@ -244,6 +267,7 @@ fn digest_system(
     rollout: &Rollout,
     env_files: &BTreeMap<String, SourceFile>,
     feeders: &[PathBuf],
+    people: Option<&SourceFile>,
     diagnostics: &mut Diagnostics,
 ) -> Option<(String, Vec<PathBuf>)> {
     let mut paths: Vec<PathBuf> = feeders.to_vec();
@@ -271,6 +295,10 @@ fn digest_system(
         if let Some(file) = env_files.get(name) {
             paths.push(root.join(&file.path));
         }
+    }
+    // The roster is pinned like the plan: a run is judged by the people of its time.
+    if let Some(file) = people {
+        paths.push(root.join(&file.path));
     }
     paths.sort();
     paths.dedup();

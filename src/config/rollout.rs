@@ -80,6 +80,10 @@ pub struct ApprovalPolicy {
     pub approvers: u32,
     /// Whether the person who ran the stage may be one of them.
     pub allow_self_approval: bool,
+    /// Roles (from `people.toml`) that may approve or reject; empty: anyone in the roster.
+    pub roles: Vec<String>,
+    /// How many of the approvers must hold each role (`require = { release-manager = 2 }`).
+    pub require: BTreeMap<String, u32>,
 }
 
 #[derive(Deserialize)]
@@ -128,12 +132,70 @@ struct RawApproval {
     approvers: Spanned<u32>,
     #[serde(default)]
     allow_self_approval: bool,
+    #[serde(default)]
+    roles: Vec<Spanned<String>>,
+    #[serde(default)]
+    require: BTreeMap<String, Spanned<u32>>,
 }
 
 impl Default for RawApproval {
     fn default() -> Self {
         // No approval table: one approver who did not run the stage (four-eyes principle).
         toml::from_str("approvers = 1").unwrap_or_else(|_| unreachable!("literal parses"))
+    }
+}
+
+/// Approval roles must be role names that someone in `people.toml` holds, and a
+/// required count can be met by the stage's approvers.
+fn check_approval_roles(
+    file: &SourceFile,
+    raw: &RawApproval,
+    known: &KnownNames<'_>,
+    diagnostics: &mut Diagnostics,
+) {
+    let held = |role: &str| known.roles.is_none_or(|roles| roles.contains(role));
+    let expected = || match known.roles {
+        Some(roles) if !roles.is_empty() => Some(format!(
+            "a role someone in people.toml holds: {}",
+            roles
+                .iter()
+                .map(|r| format!("`{r}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        _ => Some("a role from people.toml, such as `release-manager`".into()),
+    };
+    for role in &raw.roles {
+        if !held(role.get_ref()) {
+            diagnostics.push(file.diagnostic(
+                role.span(),
+                format!("nobody in people.toml holds the role `{}`", role.get_ref()),
+                expected(),
+            ));
+        }
+    }
+    for (role, count) in &raw.require {
+        let allowed = raw.roles.is_empty() || raw.roles.iter().any(|r| r.get_ref() == role);
+        if !held(role) || !allowed {
+            diagnostics.push(file.diagnostic(
+                count.span(),
+                format!("the stage requires approvals by `{role}`, a role that cannot approve it"),
+                expected(),
+            ));
+        } else if count.get_ref() > raw.approvers.get_ref() {
+            diagnostics.push(file.diagnostic(
+                count.span(),
+                format!(
+                    "the stage requires {} `{role}` approvals but only {} approvers",
+                    count.get_ref(),
+                    raw.approvers.get_ref()
+                ),
+                Some(format!(
+                    "at most {}, or raise `approvers`",
+                    raw.approvers.get_ref()
+                )),
+            ));
+        }
     }
 }
 
@@ -145,6 +207,8 @@ pub struct KnownNames<'a> {
     pub suites: &'a BTreeSet<String>,
     /// Names of the environments whose tier is production.
     pub production: &'a BTreeSet<String>,
+    /// Roles someone in `people.toml` holds (`None` when the project has no roster).
+    pub roles: Option<&'a BTreeSet<String>>,
     /// Names of the (valid) environments whose tier is test.
     pub test: &'a BTreeSet<String>,
     /// Names of the environments that have a `prometheus-url`.
@@ -304,6 +368,7 @@ fn parse_stage(
             Some("a whole number of 1 or more".into()),
         ));
     }
+    check_approval_roles(file, &raw.approval, known, diagnostics);
     if diagnostics.0.len() > before {
         return None;
     }
@@ -320,6 +385,18 @@ fn parse_stage(
         approval: ApprovalPolicy {
             approvers: raw.approval.approvers.into_inner(),
             allow_self_approval: raw.approval.allow_self_approval,
+            roles: raw
+                .approval
+                .roles
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
+            require: raw
+                .approval
+                .require
+                .into_iter()
+                .map(|(role, n)| (role, n.into_inner()))
+                .collect(),
         },
         abort,
     })
@@ -422,6 +499,7 @@ mod promql_tests {
                 production: &["production".to_string()].into(),
                 test: &["test".to_string()].into(),
                 with_prometheus: &["production".to_string()].into(),
+                roles: None,
             },
             &mut diagnostics,
         );
@@ -511,6 +589,7 @@ mod promql_tests {
             production: &production,
             test: &["test".to_string()].into(),
             with_prometheus: &production,
+            roles: None,
         };
         assert!(parse(&file, "dichvucong", &known, &mut diagnostics).is_none());
         assert_eq!(diagnostics.0.len(), 1, "{diagnostics:?}");

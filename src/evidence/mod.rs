@@ -4,6 +4,7 @@
 //! the hash chain they belong to, and a manifest with the SHA-256 of every file.
 //! [`verify`] checks such an archive years later without the database.
 
+pub mod against_ledger;
 pub mod archive;
 pub mod verify;
 
@@ -28,6 +29,11 @@ pub const EVENTS: &str = "ledger/events.json";
 /// be recomputed from the first event without the database and the release's events
 /// placed in it.
 pub const CHAIN: &str = "ledger/chain.json";
+/// Every key of every roster the chain pinned, as an OpenSSH `allowed_signers` file.
+pub const ALLOWED_SIGNERS: &str = "ledger/allowed_signers";
+/// Folder of the release's signed payloads and signatures, one pair per event
+/// (`event-<seq>.payload`, `event-<seq>.sig`), for `ssh-keygen -Y verify`.
+pub const SIGNED_DIR: &str = "ledger/signed";
 
 /// The manifest of an archive.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -162,6 +168,28 @@ pub fn collect(ledger: &Ledger, system: &str, release: &str) -> Result<Entries, 
     let chain: Vec<AuditEvent> = ledger.events(None, None)?;
     entries.insert(EVENTS.into(), serde_json::to_vec_pretty(&events)?);
     entries.insert(CHAIN.into(), serde_json::to_vec_pretty(&chain)?);
+    let mut signers: Vec<String> = Vec::new();
+    for roster in ledger.pinned_rosters()? {
+        for line in roster.allowed_signers().lines() {
+            if !signers.iter().any(|l| l == line) {
+                signers.push(line.to_string());
+            }
+        }
+    }
+    entries.insert(
+        ALLOWED_SIGNERS.into(),
+        format!("{}\n", signers.join("\n")).into_bytes(),
+    );
+    for e in &events {
+        entries.insert(
+            format!("{SIGNED_DIR}/event-{}.payload", e.seq),
+            e.statement.clone().into_bytes(),
+        );
+        entries.insert(
+            format!("{SIGNED_DIR}/event-{}.sig", e.seq),
+            e.signature.clone().into_bytes(),
+        );
+    }
     let files = entries
         .iter()
         .map(|(path, bytes)| ManifestFile {

@@ -20,6 +20,8 @@ pub struct VerifyOutcome {
     pub files: usize,
     /// Ledger events checked against the chain.
     pub events: usize,
+    /// Signatures checked against the rosters the chain pinned.
+    pub signatures: usize,
     /// Runs whose gate was evaluated again.
     pub runs: usize,
     /// Criteria evaluated again.
@@ -56,6 +58,7 @@ pub fn verify(entries: &Entries) -> VerifyOutcome {
     }
     check_files(&manifest, entries, &mut out);
     let runs = check_chain(&manifest, entries, &mut out);
+    check_signatures(entries, &mut out);
     for (path, bytes) in entries
         .iter()
         .filter(|(p, _)| p.starts_with("runs/") && p.ends_with(&format!("/{SUMMARY_FILE}")))
@@ -86,6 +89,23 @@ pub fn verify(entries: &Entries) -> VerifyOutcome {
         }
     }
     out
+}
+
+/// Checks every signature of the chain against the roster pinned for it, and every
+/// decision against the rules, with no database: the same walk as `ledger verify`.
+fn check_signatures(entries: &Entries, out: &mut VerifyOutcome) {
+    let Some(Ok(chain)) = entries
+        .get(CHAIN)
+        .map(|b| serde_json::from_slice::<Vec<AuditEvent>>(b))
+    else {
+        return;
+    };
+    match crate::ledger::verify_events(&chain) {
+        Ok(report) => out.signatures = report.signatures,
+        Err(problem) => out
+            .problems
+            .push(format!("ledger {problem} (in `{CHAIN}`)")),
+    }
 }
 
 fn check_files(manifest: &Manifest, entries: &Entries, out: &mut VerifyOutcome) {

@@ -1,27 +1,29 @@
-//! The append-only audit log: each event carries the SHA-256 of the previous event,
-//! and its payload is the full row it recorded. `verify` recomputes the chain and
-//! compares every table row with the last event about it.
+//! The append-only audit log: each event carries the SHA-256 of the previous event, the
+//! roster it is checked against, its signer's key fingerprint, the statement that key
+//! signed and the SSHSIG signature. Its payload is the full row it recorded.
+//! `docs/signatures.md` states the hash rules this file implements.
 
-use super::rows::{self, ApprovalRow, PromotionRow, ReleaseRow, RunRow};
+use super::statement::{self, RecordStatement, RECORD_FORMAT};
 use super::LedgerError;
+use crate::identity::Signer;
 use crate::stage::StageId;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// The hash before the first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// One audit event.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEvent {
-    /// Position in the log.
+    /// Position in the log, from 1.
     pub seq: i64,
-    /// When.
+    /// When (RFC 3339 UTC, milliseconds).
     pub at: String,
-    /// What happened.
+    /// What happened: `roster-pinned`, `release-registered`, `run-started`,
+    /// `run-finished`, `run-aborted`, `approval`, `rejection`, `promotion`.
     pub kind: String,
     /// System.
     pub system: String,
@@ -29,12 +31,20 @@ pub struct AuditEvent {
     pub release: String,
     /// Stage, when it concerns one.
     pub stage: Option<String>,
-    /// Who.
+    /// The person whose key signed (for a tool-recorded event: the command's signer).
     pub actor: String,
     /// The row recorded, as JSON.
     pub payload: String,
     /// Hash of the previous event.
     pub prev_hash: String,
+    /// Digest of the pinned roster the signature is checked against.
+    pub roster: String,
+    /// `SHA256:…` of the signing key.
+    pub signer: String,
+    /// The exact text the key signed.
+    pub statement: String,
+    /// Armored SSHSIG of `statement`, namespace `stagegate`.
+    pub signature: String,
     /// Hash of this event.
     pub hash: String,
 }
@@ -57,103 +67,187 @@ impl fmt::Display for VerifyProblem {
     }
 }
 
-/// Everything an event's hash covers.
-struct EventContent<'a> {
-    seq: i64,
-    at: &'a str,
-    kind: &'a str,
-    system: &'a str,
-    release: &'a str,
-    stage: Option<&'a str>,
-    actor: &'a str,
-    payload: &'a str,
-    prev: &'a str,
-}
-
-impl EventContent<'_> {
-    fn hash(&self) -> String {
-        let mut h = Sha256::new();
-        let seq = self.seq.to_string();
-        for part in [
-            &seq,
-            self.at,
-            self.kind,
-            self.system,
-            self.release,
-            self.stage.unwrap_or(""),
-            self.actor,
-            self.payload,
-            self.prev,
-        ] {
-            // Length-prefix each field so moving text between fields changes the hash.
-            h.update((part.len() as u64).to_be_bytes());
-            h.update(part.as_bytes());
-        }
-        hex::encode(h.finalize())
+/// SHA-256 over length-prefixed fields: each field is its UTF-8 length as 8 bytes big
+/// endian, then its bytes, so moving text between fields changes the hash.
+fn hash_fields(fields: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for part in fields {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
     }
+    hex::encode(h.finalize())
 }
 
 impl AuditEvent {
-    /// The hash this event's content and link give, to compare with [`AuditEvent::hash`]
-    /// (evidence archives check their events without the database).
-    pub fn computed_hash(&self) -> String {
-        self.content().hash()
+    /// The content hash: every field except `statement`, `signature` and `hash`. A
+    /// record statement names it, so the signature covers the whole event.
+    pub fn content_hash(&self) -> String {
+        let seq = self.seq.to_string();
+        hash_fields(&[
+            &seq,
+            &self.at,
+            &self.kind,
+            &self.system,
+            &self.release,
+            self.stage.as_deref().unwrap_or(""),
+            &self.actor,
+            &self.payload,
+            &self.prev_hash,
+            &self.roster,
+            &self.signer,
+        ])
     }
 
-    fn content(&self) -> EventContent<'_> {
-        EventContent {
-            seq: self.seq,
-            at: &self.at,
-            kind: &self.kind,
-            system: &self.system,
-            release: &self.release,
-            stage: self.stage.as_deref(),
-            actor: &self.actor,
-            payload: &self.payload,
-            prev: &self.prev_hash,
-        }
+    /// The hash this event's fields give, to compare with [`AuditEvent::hash`]: the
+    /// content fields, then `statement` and `signature`.
+    pub fn computed_hash(&self) -> String {
+        let seq = self.seq.to_string();
+        hash_fields(&[
+            &seq,
+            &self.at,
+            &self.kind,
+            &self.system,
+            &self.release,
+            self.stage.as_deref().unwrap_or(""),
+            &self.actor,
+            &self.payload,
+            &self.prev_hash,
+            &self.roster,
+            &self.signer,
+            &self.statement,
+            &self.signature,
+        ])
     }
 }
 
-pub(super) fn append(
-    conn: &Connection,
-    kind: &str,
-    system: &str,
-    release: &str,
-    stage: Option<StageId>,
-    actor: &str,
-    payload: &str,
-) -> Result<(), LedgerError> {
-    let last: Option<(i64, String)> = conn
+/// What an event records, before it is placed in the chain and signed.
+pub(super) struct Draft<'a> {
+    pub kind: &'a str,
+    pub system: &'a str,
+    pub release: &'a str,
+    pub stage: Option<StageId>,
+    pub actor: &'a str,
+    pub payload: &'a str,
+    pub roster: &'a str,
+}
+
+/// How an event is signed.
+pub(super) enum Seal<'a> {
+    /// The command's key signs a record statement now.
+    Record {
+        signer: &'a dyn Signer,
+        fingerprint: &'a str,
+        recorded_by_tool: bool,
+    },
+    /// A statement signed before (a decision, or the approval a promotion rests on).
+    Signed {
+        at: Option<&'a str>,
+        statement: &'a str,
+        signature: &'a str,
+        fingerprint: &'a str,
+    },
+}
+
+/// The last event's sequence number and hash (`0` and [`GENESIS`] when empty).
+pub(super) fn head(conn: &Connection) -> rusqlite::Result<(i64, String)> {
+    Ok(conn
         .query_row(
             "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
-        .optional()?;
-    let (seq, prev) = match last {
-        Some((seq, hash)) => (seq + 1, hash),
-        None => (1, GENESIS.to_string()),
+        .optional()?
+        .unwrap_or((0, GENESIS.to_string())))
+}
+
+pub(super) fn append(
+    conn: &Connection,
+    draft: &Draft<'_>,
+    seal: Seal<'_>,
+) -> Result<AuditEvent, LedgerError> {
+    let (last, prev) = head(conn)?;
+    let now = super::now();
+    let (at, signer) = match &seal {
+        Seal::Record { fingerprint, .. } => (now, fingerprint.to_string()),
+        Seal::Signed {
+            at, fingerprint, ..
+        } => (at.map_or(now, str::to_string), fingerprint.to_string()),
     };
-    let at = super::now();
-    let stage = stage.map(StageId::as_str);
-    let hash = EventContent {
-        seq,
-        at: &at,
-        kind,
-        system,
-        release,
-        stage,
-        actor,
-        payload,
-        prev: &prev,
+    let mut event = AuditEvent {
+        seq: last + 1,
+        at,
+        kind: draft.kind.to_string(),
+        system: draft.system.to_string(),
+        release: draft.release.to_string(),
+        stage: draft.stage.map(|s| s.as_str().to_string()),
+        actor: draft.actor.to_string(),
+        payload: draft.payload.to_string(),
+        prev_hash: prev,
+        roster: draft.roster.to_string(),
+        signer,
+        statement: String::new(),
+        signature: String::new(),
+        hash: String::new(),
+    };
+    match seal {
+        Seal::Record {
+            signer,
+            recorded_by_tool,
+            ..
+        } => {
+            event.statement = statement::render(&RecordStatement {
+                content: event.content_hash(),
+                format: RECORD_FORMAT.into(),
+                kind: event.kind.clone(),
+                person: event.actor.clone(),
+                recorded_by_tool,
+            });
+            event.signature = signer
+                .sign(event.statement.as_bytes())
+                .map_err(|e| LedgerError::Sign(e.to_string()))?;
+        }
+        Seal::Signed {
+            statement,
+            signature,
+            ..
+        } => {
+            event.statement = statement.to_string();
+            event.signature = signature.to_string();
+        }
     }
-    .hash();
+    event.hash = event.computed_hash();
     conn.execute(
-        "INSERT INTO audit (seq, at, kind, system, release, stage, actor, payload, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![seq, at, kind, system, release, stage, actor, payload, prev, hash],
+        "INSERT INTO audit (seq, at, kind, system, release, stage, actor, payload, prev_hash, roster, signer, statement, signature, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        params![
+            event.seq, event.at, event.kind, event.system, event.release, event.stage, event.actor,
+            event.payload, event.prev_hash, event.roster, event.signer, event.statement,
+            event.signature, event.hash
+        ],
     )?;
-    Ok(())
+    Ok(event)
+}
+
+const EVENT_COLUMNS: &str =
+    "seq, at, kind, system, release, stage, actor, payload, prev_hash, roster, signer, statement, signature, hash";
+
+fn event_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEvent> {
+    Ok(AuditEvent {
+        seq: r.get(0)?,
+        at: r.get(1)?,
+        kind: r.get(2)?,
+        system: r.get(3)?,
+        release: r.get(4)?,
+        stage: r.get(5)?,
+        actor: r.get(6)?,
+        payload: r.get(7)?,
+        prev_hash: r.get(8)?,
+        roster: r.get(9)?,
+        signer: r.get(10)?,
+        statement: r.get(11)?,
+        signature: r.get(12)?,
+        hash: r.get(13)?,
+    })
 }
 
 pub(super) fn events(
@@ -161,152 +255,34 @@ pub(super) fn events(
     system: Option<&str>,
     release: Option<&str>,
 ) -> rusqlite::Result<Vec<AuditEvent>> {
-    let mut stmt = conn.prepare(
-        "SELECT seq, at, kind, system, release, stage, actor, payload, prev_hash, hash FROM audit
-         WHERE (?1 IS NULL OR system = ?1) AND (?2 IS NULL OR release = ?2) ORDER BY seq",
-    )?;
-    let rows = stmt.query_map(params![system, release], |r| {
-        Ok(AuditEvent {
-            seq: r.get(0)?,
-            at: r.get(1)?,
-            kind: r.get(2)?,
-            system: r.get(3)?,
-            release: r.get(4)?,
-            stage: r.get(5)?,
-            actor: r.get(6)?,
-            payload: r.get(7)?,
-            prev_hash: r.get(8)?,
-            hash: r.get(9)?,
-        })
-    })?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {EVENT_COLUMNS} FROM audit
+         WHERE (?1 IS NULL OR system = ?1) AND (?2 IS NULL OR release = ?2) ORDER BY seq"
+    ))?;
+    let rows = stmt.query_map(params![system, release], event_from)?;
     rows.collect()
 }
 
-/// Checks the chain and the tables; `Ok(Ok(n))` means `n` events verified.
-pub(super) fn verify(conn: &Connection) -> Result<Result<usize, VerifyProblem>, LedgerError> {
-    let all = events(conn, None, None)?;
-    let mut prev = GENESIS.to_string();
-    // The last payload recorded for each row, keyed by table and row key.
-    let mut last_state: BTreeMap<(String, String), (i64, String)> = BTreeMap::new();
-    for (expected_seq, e) in (1..).zip(all.iter()) {
-        let problem = |message: String| {
-            Ok(Err(VerifyProblem {
-                event: Some(e.seq),
-                message,
-            }))
-        };
-        if e.seq != expected_seq {
-            return problem(format!(
-                "expected event #{expected_seq} here: events were removed or renumbered"
-            ));
-        }
-        if e.prev_hash != prev {
-            return problem("its link to the previous event is broken (an event before it was edited or removed)".into());
-        }
-        let hash = e.content().hash();
-        if hash != e.hash {
-            return problem(format!(
-                "its content does not match its hash ({} by {}, was it edited?)",
-                e.kind, e.actor
-            ));
-        }
-        let key = match e.kind.as_str() {
-            "release-registered" => serde_json::from_str::<ReleaseRow>(&e.payload)
-                .map(|r| ("release".to_string(), format!("{}/{}", r.system, r.release))),
-            "run-started" | "run-finished" | "run-aborted" => {
-                serde_json::from_str::<RunRow>(&e.payload)
-                    .map(|r| ("run".to_string(), r.id.to_string()))
-            }
-            "approval" | "rejection" => serde_json::from_str::<ApprovalRow>(&e.payload)
-                .map(|r| ("approval".to_string(), r.id.to_string())),
-            "promotion" => serde_json::from_str::<PromotionRow>(&e.payload).map(|p| {
-                (
-                    "promotion".to_string(),
-                    format!("{}/{}/{}", p.system, p.release, p.stage),
-                )
-            }),
-            other => return problem(format!("unknown event kind `{other}`")),
-        };
-        match key {
-            Ok(key) => {
-                last_state.insert(key, (e.seq, canonical(&e.payload)));
-            }
-            Err(err) => return problem(format!("its payload cannot be read: {err}")),
-        }
-        prev = e.hash.clone();
-    }
-
-    // Every row must equal the last event about it, and every recorded row must exist.
-    let mut current: BTreeMap<(String, String), String> = BTreeMap::new();
-    for r in rows::releases_all(conn)? {
-        current.insert(
-            ("release".into(), format!("{}/{}", r.system, r.release)),
-            canonical(&rows::to_json(&r)?),
-        );
-    }
-    for r in rows::runs_where(conn, "1 = 1", [])? {
-        current.insert(
-            ("run".into(), r.id.to_string()),
-            canonical(&rows::to_json(&r)?),
-        );
-    }
-    for a in rows::approvals_where(conn, "1 = 1", [])? {
-        current.insert(
-            ("approval".into(), a.id.to_string()),
-            canonical(&rows::to_json(&a)?),
-        );
-    }
-    for p in rows::promotions_where(conn, "1 = 1", [])? {
-        current.insert(
-            (
-                "promotion".into(),
-                format!("{}/{}/{}", p.system, p.release, p.stage),
-            ),
-            canonical(&rows::to_json(&p)?),
-        );
-    }
-    for ((table, key), (seq, recorded)) in &last_state {
-        match current.get(&(table.clone(), key.clone())) {
-            None => {
-                return Ok(Err(VerifyProblem {
-                    event: Some(*seq),
-                    message: format!("{table} {key} recorded here is missing from the ledger"),
-                }))
-            }
-            Some(now) if now != recorded => {
-                let field = differing_field(recorded, now).unwrap_or_else(|| "a field".into());
-                return Ok(Err(VerifyProblem {
-                    event: Some(*seq),
-                    message: format!(
-                        "{table} {key} was changed after this event recorded it (field `{field}`)"
-                    ),
-                }));
-            }
-            Some(_) => {}
-        }
-    }
-    for (table, key) in current.keys() {
-        if !last_state.contains_key(&(table.clone(), key.clone())) {
-            return Ok(Err(VerifyProblem {
-                event: None,
-                message: format!("{table} {key} is in the ledger but no audit event recorded it"),
-            }));
-        }
-    }
-    Ok(Ok(all.len()))
+pub(super) fn event(conn: &Connection, seq: i64) -> rusqlite::Result<Option<AuditEvent>> {
+    conn.query_row(
+        &format!("SELECT {EVENT_COLUMNS} FROM audit WHERE seq = ?1"),
+        params![seq],
+        event_from,
+    )
+    .optional()
 }
 
-fn canonical(json: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(json)
-        .map(|v| v.to_string())
-        .unwrap_or_else(|_| json.to_string())
-}
-
-fn differing_field(a: &str, b: &str) -> Option<String> {
-    let a: serde_json::Value = serde_json::from_str(a).ok()?;
-    let b: serde_json::Value = serde_json::from_str(b).ok()?;
-    let (a, b) = (a.as_object()?, b.as_object()?);
-    a.iter()
-        .find(|(k, v)| b.get(*k) != Some(v))
-        .map(|(k, _)| k.clone())
+/// The hash of the event that recorded run `run_id`'s result (its last `run-finished`
+/// or `run-aborted` event): the evidence a decision names.
+pub(super) fn result_event_hash(
+    conn: &Connection,
+    run_id: i64,
+) -> rusqlite::Result<Option<String>> {
+    conn.query_row(
+        "SELECT hash FROM audit WHERE kind IN ('run-finished', 'run-aborted')
+         AND json_extract(payload, '$.id') = ?1 ORDER BY seq DESC LIMIT 1",
+        params![run_id],
+        |r| r.get(0),
+    )
+    .optional()
 }

@@ -1,145 +1,48 @@
-//! Takes runs, verdicts and decisions, gives an auditable record in SQLite: releases,
-//! runs, approvals, promotions and an append-only audit log in which each event
-//! carries the hash of the one before. The rollout rules are enforced here, inside
-//! transactions, not by the command line: stage order, approval only of a passed
-//! stage, distinct approvers, no self-approval, one promotion per stage per release.
+//! Takes runs, verdicts and signed decisions, gives an auditable record in SQLite:
+//! releases, runs, approvals, promotions, the rosters they were judged by, and an
+//! append-only audit log in which each event carries the hash of the one before and the
+//! SSHSIG signature of the person whose command wrote it. The rollout rules
+//! ([`rules`]) are enforced here, inside transactions, not by the command line.
 
 mod audit;
+mod decide;
 mod liveness;
+mod refusal;
 mod rows;
+pub mod rules;
+pub mod statement;
+mod verify;
 
+use crate::config::rollout::ApprovalPolicy;
+use crate::identity::{Roster, SigningIdentity};
 use crate::stage::StageId;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::Path;
 use std::time::Duration;
 
 pub use audit::{AuditEvent, VerifyProblem, GENESIS};
+pub use decide::{ApprovalOutcome, DecisionRequest, DecisionTarget, SignedDecision};
+pub use refusal::{LedgerError, Refusal};
 pub use rows::{ApprovalRow, Decision, PromotionRow, RunRow, RunState};
+pub use verify::{verify_events, VerifyReport};
 
 /// How long a writer waits for another process's transaction: approvals racing from
 /// several processes queue instead of failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A rollout rule refused the action (exit code 3).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
-    /// The previous stage is not promoted for this release.
-    #[error("stage `{stage}` of release {release} cannot run: the previous stage `{previous}` {state} (hint: run and approve `{previous}` first)")]
-    PreviousStageNotPromoted {
-        /// Requested stage.
-        stage: StageId,
-        /// Release.
-        release: String,
-        /// The stage that must be promoted first.
-        previous: StageId,
-        /// What it is now.
-        state: String,
-    },
-    /// The stage was already promoted.
-    #[error("stage `{stage}` of release {release} is already promoted")]
-    AlreadyPromoted {
-        /// Stage.
-        stage: StageId,
-        /// Release.
-        release: String,
-    },
-    /// Another run of the same stage is in progress.
-    #[error("run #{run} of stage `{stage}` is still in progress (started by {by})")]
-    AlreadyRunning {
-        /// Run id.
-        run: i64,
-        /// Stage.
-        stage: StageId,
-        /// Who started it.
-        by: String,
-    },
-    /// Nothing to approve.
-    #[error("stage `{stage}` of release {release} has not run yet: there is nothing to approve")]
-    NotRun {
-        /// Stage.
-        stage: StageId,
-        /// Release.
-        release: String,
-    },
-    /// The latest run did not pass.
-    #[error(
-        "stage `{stage}` of release {release} cannot be approved: its latest run #{run} {state}"
-    )]
-    NotPassed {
-        /// Stage.
-        stage: StageId,
-        /// Release.
-        release: String,
-        /// Run id.
-        run: i64,
-        /// Its state.
-        state: RunState,
-    },
-    /// The person who ran the stage tried to approve it.
-    #[error("{actor} ran stage `{stage}` (run #{run}) and cannot approve it (the plan does not allow self-approval)")]
-    SelfApproval {
-        /// Who.
-        actor: String,
-        /// Stage.
-        stage: StageId,
-        /// Run id.
-        run: i64,
-    },
-    /// The same person approved twice.
-    #[error("{actor} already approved run #{run}; approvals must come from distinct people")]
-    DuplicateApprover {
-        /// Who.
-        actor: String,
-        /// Run id.
-        run: i64,
-    },
-    /// A release manager rejected the run.
-    #[error("run #{run} was rejected by {by}; run the stage again before approving")]
-    Rejected {
-        /// Run id.
-        run: i64,
-        /// Who rejected it.
-        by: String,
-    },
-    /// The files changed since the run.
-    #[error("the files of `{system}` changed since run #{run} (digest {then} → {now}); run the stage again before approving")]
-    FilesChanged {
-        /// System.
-        system: String,
-        /// Run id.
-        run: i64,
-        /// Digest at run time (short).
-        then: String,
-        /// Digest now (short).
-        now: String,
-    },
-}
-
-/// What can go wrong with the ledger.
-#[derive(Debug, thiserror::Error)]
-pub enum LedgerError {
-    /// The database failed.
-    #[error("ledger database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// A stored document could not be read back.
-    #[error("ledger holds an unreadable record: {0}")]
-    Corrupt(String),
-    /// The folder for the ledger could not be created.
-    #[error("cannot create the ledger folder `{path}`: {source}")]
-    Folder {
-        /// The folder.
-        path: String,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// A rollout rule refused the action.
-    #[error(transparent)]
-    Refused(#[from] Refusal),
+/// The person whose command writes to the ledger: their key and the roster (from
+/// `people.toml`) that says it is theirs.
+pub struct LedgerActor {
+    /// Who, and a signer for their key.
+    pub identity: SigningIdentity,
+    /// The roster the identity was found in; pinned in the ledger before it is used.
+    pub roster: Roster,
 }
 
 /// An open ledger.
 pub struct Ledger {
     conn: Connection,
+    actor: Option<LedgerActor>,
 }
 
 /// What starting a run records.
@@ -153,14 +56,12 @@ pub struct NewRun<'a> {
     pub stage: StageId,
     /// Environment name.
     pub environment: &'a str,
-    /// Who runs it.
+    /// Who runs it: must be the signing actor's id.
     pub run_by: &'a str,
     /// Digest of the files the plan came from.
     pub files_digest: &'a str,
-    /// Distinct approvers the plan requires.
-    pub approvals_required: u32,
-    /// Whether the runner may approve.
-    pub allow_self_approval: bool,
+    /// Who must approve, as the plan says (pinned with the run).
+    pub approval: &'a ApprovalPolicy,
 }
 
 /// How a finished run ended.
@@ -180,42 +81,9 @@ pub struct RunResult<'a> {
     pub abort_reason: Option<&'a str>,
 }
 
-/// An approval or rejection to record.
-#[derive(Debug, Clone, Copy)]
-pub struct DecisionRequest<'a> {
-    /// System.
-    pub system: &'a str,
-    /// Release.
-    pub release: &'a str,
-    /// Stage decided on.
-    pub stage: StageId,
-    /// Who decides.
-    pub actor: &'a str,
-    /// Approve or reject.
-    pub decision: Decision,
-    /// Their note.
-    pub note: &'a str,
-    /// Digest of the system's files now; an approval is refused when it differs from
-    /// the run's (the run must be redone).
-    pub current_digest: Option<&'a str>,
-}
-
-/// The outcome of an approval.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApprovalOutcome {
-    /// The run approved.
-    pub run: i64,
-    /// Distinct approvers so far.
-    pub approvals: u32,
-    /// Required.
-    pub required: u32,
-    /// Whether this approval promoted the stage.
-    pub promoted: bool,
-}
-
 impl Ledger {
-    /// Opens (creating if needed) the ledger at `path`, and marks runs whose process
-    /// died as aborted.
+    /// Opens (creating if needed) the ledger at `path`. Reading needs no key; writing
+    /// needs [`Ledger::sign_as`] first.
     pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|source| LedgerError::Folder {
@@ -228,13 +96,27 @@ impl Ledger {
         // WAL lets readers (status, dashboards) run while a stage writes.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        if !rows::is_current_schema(&conn)? {
+            return Err(LedgerError::OldSchema);
+        }
         conn.execute_batch(rows::SCHEMA)?;
-        let mut ledger = Ledger { conn };
-        ledger.abort_dead_runs()?;
-        Ok(ledger)
+        Ok(Ledger { conn, actor: None })
+    }
+
+    /// Signs everything this ledger writes from now on as `actor`, and records runs whose
+    /// process died as aborted (events the tool records itself, signed by `actor`).
+    pub fn sign_as(&mut self, actor: LedgerActor) -> Result<(), LedgerError> {
+        self.actor = Some(actor);
+        self.abort_dead_runs()
+    }
+
+    /// The person signing, when there is one.
+    pub fn actor(&self) -> Option<&LedgerActor> {
+        self.actor.as_ref()
     }
 
     fn abort_dead_runs(&mut self) -> Result<(), LedgerError> {
+        let actor = self.actor.as_ref().ok_or(LedgerError::Unsigned)?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -243,47 +125,42 @@ impl Ledger {
             if liveness::is_alive(run.pid, run.pid_start.as_deref(), &run.host) {
                 continue;
             }
+            pin_roster(&tx, actor)?;
             run.state = RunState::Aborted;
             run.finished_at = Some(now());
-            run.abort_reason =
-                Some("the process running this stage died before it finished".into());
+            run.abort_reason = Some(DIED.into());
             rows::update_run(&tx, &run)?;
-            audit::append(
+            record(
                 &tx,
+                actor,
                 "run-aborted",
-                &run.system,
-                &run.release,
-                Some(run.stage),
-                "stagegate",
+                &run,
                 &rows::run_json(&run)?,
+                true,
             )?;
         }
         tx.commit()?;
         Ok(())
     }
 
-    /// Starts a run, if the rollout rules allow it.
+    /// Starts a run signed by the actor, if the rollout rules allow it.
     pub fn begin_run(&mut self, new: &NewRun<'_>) -> Result<RunRow, LedgerError> {
+        let actor = self.actor.as_ref().ok_or(LedgerError::Unsigned)?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         check_may_begin(&tx, new.system, new.release, new.stage)?;
+        if new.run_by != actor.identity.person.id {
+            return Err(LedgerError::Corrupt(format!(
+                "the run names {} as its runner but is signed by {}",
+                new.run_by, actor.identity.person.id
+            )));
+        }
+        pin_roster(&tx, actor)?;
         let created = tx.execute(
             "INSERT OR IGNORE INTO releases (system, release, created_at) VALUES (?1, ?2, ?3)",
             params![new.system, new.release, now()],
         )?;
-        if created > 0 {
-            let release = rows::release_json(&tx, new.system, new.release)?;
-            audit::append(
-                &tx,
-                "release-registered",
-                new.system,
-                new.release,
-                None,
-                new.run_by,
-                &release,
-            )?;
-        }
         let (pid, pid_start, host) = liveness::current();
         let mut run = RunRow {
             id: 0,
@@ -291,7 +168,7 @@ impl Ledger {
             release: new.release.to_string(),
             stage: new.stage,
             environment: new.environment.to_string(),
-            run_by: new.run_by.to_string(),
+            run_by: actor.identity.person.id.clone(),
             started_at: now(),
             finished_at: None,
             state: RunState::Running,
@@ -299,23 +176,30 @@ impl Ledger {
             pid_start,
             host,
             files_digest: new.files_digest.to_string(),
-            approvals_required: new.approvals_required,
-            allow_self_approval: new.allow_self_approval,
+            approvals_required: new.approval.approvers,
+            allow_self_approval: new.approval.allow_self_approval,
             version_seen: None,
             verdict: None,
             measurements: None,
             report_dir: None,
             abort_reason: None,
+            roster: actor.roster.digest().to_string(),
+            signer: actor.identity.fingerprint.clone(),
+            approver_roles: new.approval.roles.clone(),
+            required_roles: new.approval.require.clone(),
         };
+        if created > 0 {
+            let release = rows::release_json(&tx, new.system, new.release)?;
+            record(&tx, actor, "release-registered", &run, &release, false)?;
+        }
         run.id = rows::insert_run(&tx, &run)?;
-        audit::append(
+        record(
             &tx,
+            actor,
             "run-started",
-            &run.system,
-            &run.release,
-            Some(run.stage),
-            &run.run_by,
+            &run,
             &rows::run_json(&run)?,
+            false,
         )?;
         tx.commit()?;
         Ok(run)
@@ -333,12 +217,13 @@ impl Ledger {
         check_may_begin(&self.conn, system, release, stage)
     }
 
-    /// Records how a run ended.
+    /// Records how a run ended, signed by the actor.
     pub fn finish_run(
         &mut self,
         run_id: i64,
         result: &RunResult<'_>,
     ) -> Result<RunRow, LedgerError> {
+        let actor = self.actor.as_ref().ok_or(LedgerError::Unsigned)?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -356,158 +241,34 @@ impl Ledger {
             RunState::Aborted => "run-aborted",
             _ => "run-finished",
         };
-        audit::append(
-            &tx,
-            kind,
-            &run.system,
-            &run.release,
-            Some(run.stage),
-            &run.run_by,
-            &rows::run_json(&run)?,
-        )?;
+        record(&tx, actor, kind, &run, &rows::run_json(&run)?, false)?;
         tx.commit()?;
         Ok(run)
     }
 
-    /// Records an approval or rejection of the latest run of a stage, and promotes the
-    /// stage when enough distinct people approved.
-    pub fn decide(
-        &mut self,
-        request: &DecisionRequest<'_>,
-    ) -> Result<ApprovalOutcome, LedgerError> {
-        let DecisionRequest {
-            system,
-            release,
-            stage,
-            actor,
-            decision,
-            note,
-            current_digest,
-        } = *request;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if rows::is_promoted(&tx, system, release, stage)? {
-            return Err(Refusal::AlreadyPromoted {
-                stage,
-                release: release.to_string(),
-            }
-            .into());
-        }
-        let runs = rows::runs_where(
-            &tx,
-            "system = ?1 AND release = ?2 AND stage = ?3 ORDER BY id DESC LIMIT 1",
-            params![system, release, stage.as_str()],
-        )?;
-        let run = runs.into_iter().next().ok_or_else(|| Refusal::NotRun {
-            stage,
-            release: release.to_string(),
-        })?;
-        if decision == Decision::Approve {
-            if run.state != RunState::Passed {
-                return Err(Refusal::NotPassed {
-                    stage,
-                    release: release.to_string(),
-                    run: run.id,
-                    state: run.state,
-                }
-                .into());
-            }
-            if let Some(now) = current_digest.filter(|d| *d != run.files_digest) {
-                return Err(Refusal::FilesChanged {
-                    system: system.to_string(),
-                    run: run.id,
-                    then: run.files_digest.chars().take(12).collect(),
-                    now: now.chars().take(12).collect(),
-                }
-                .into());
-            }
-            if actor == run.run_by && !run.allow_self_approval {
-                return Err(Refusal::SelfApproval {
-                    actor: actor.to_string(),
-                    stage,
-                    run: run.id,
-                }
-                .into());
-            }
-        }
-        let decisions = rows::approvals_of(&tx, run.id)?;
-        if let Some(rejection) = decisions.iter().find(|d| d.decision == Decision::Reject) {
-            if decision == Decision::Approve {
-                return Err(Refusal::Rejected {
-                    run: run.id,
-                    by: rejection.actor.clone(),
-                }
-                .into());
-            }
-        }
-        if decisions.iter().any(|d| d.actor == actor) {
-            return Err(Refusal::DuplicateApprover {
-                actor: actor.to_string(),
-                run: run.id,
-            }
-            .into());
-        }
-        let mut row = ApprovalRow {
-            id: 0,
-            run_id: run.id,
-            system: system.to_string(),
-            release: release.to_string(),
-            stage,
-            actor: actor.to_string(),
-            decision,
-            note: note.to_string(),
-            at: now(),
-        };
-        row.id = rows::insert_approval(&tx, &row)?;
-        let kind = match decision {
-            Decision::Approve => "approval",
-            Decision::Reject => "rejection",
-        };
-        audit::append(
-            &tx,
-            kind,
-            system,
-            release,
-            Some(stage),
-            actor,
-            &rows::approval_json(&row)?,
-        )?;
-        let approvals = decisions
-            .iter()
-            .filter(|d| d.decision == Decision::Approve)
-            .count() as u32
-            + u32::from(decision == Decision::Approve);
-        let mut promoted = false;
-        if decision == Decision::Approve && approvals >= run.approvals_required {
-            let promotion = PromotionRow {
-                system: system.to_string(),
-                release: release.to_string(),
-                stage,
-                run_id: run.id,
-                at: now(),
-            };
-            // The primary key (system, release, stage) is the last line of defence against
-            // a double promotion; the immediate transaction makes it unreachable in practice.
-            rows::insert_promotion(&tx, &promotion)?;
-            audit::append(
-                &tx,
-                "promotion",
-                system,
-                release,
-                Some(stage),
-                actor,
-                &rows::promotion_json(&promotion)?,
-            )?;
-            promoted = true;
-        }
-        tx.commit()?;
-        Ok(ApprovalOutcome {
-            run: run.id,
-            approvals,
-            required: run.approvals_required,
-            promoted,
-        })
+    /// The last event: its sequence number and hash (`0` and [`GENESIS`] when empty).
+    pub fn head(&self) -> Result<(i64, String), LedgerError> {
+        Ok(audit::head(&self.conn)?)
+    }
+
+    /// One event by its sequence number.
+    pub fn event(&self, seq: i64) -> Result<Option<AuditEvent>, LedgerError> {
+        Ok(audit::event(&self.conn, seq)?)
+    }
+
+    /// A roster pinned in this ledger, by digest.
+    pub fn pinned_roster(&self, digest: &str) -> Result<Option<Roster>, LedgerError> {
+        decide::pinned_roster(&self.conn, digest)
+    }
+
+    /// Every roster pinned in this ledger.
+    pub fn pinned_rosters(&self) -> Result<Vec<Roster>, LedgerError> {
+        rows::rosters_all(&self.conn)?
+            .into_iter()
+            .map(|(_, json)| {
+                Roster::from_json(&json).map_err(|e| LedgerError::Corrupt(e.to_string()))
+            })
+            .collect()
     }
 
     /// Whether a stage is promoted for a release.
@@ -537,17 +298,25 @@ impl Ledger {
         .next())
     }
 
-    /// Every run, optionally of one system and release, oldest first.
+    /// Every run, optionally of one system and release, oldest first. A run whose
+    /// process died shows as aborted even before a signed command records it so.
     pub fn runs(
         &self,
         system: Option<&str>,
         release: Option<&str>,
     ) -> Result<Vec<RunRow>, LedgerError> {
-        Ok(rows::runs_where(
+        let mut runs = rows::runs_where(
             &self.conn,
             "(?1 IS NULL OR system = ?1) AND (?2 IS NULL OR release = ?2) ORDER BY id",
             params![system, release],
-        )?)
+        )?;
+        for run in runs.iter_mut().filter(|r| r.state == RunState::Running) {
+            if !liveness::is_alive(run.pid, run.pid_start.as_deref(), &run.host) {
+                run.state = RunState::Aborted;
+                run.abort_reason = Some(DIED.into());
+            }
+        }
+        Ok(runs)
     }
 
     /// Every approval and rejection of a system's release, oldest first.
@@ -584,9 +353,10 @@ impl Ledger {
         Ok(audit::events(&self.conn, system, release)?)
     }
 
-    /// Checks the hash chain and that every table row matches the last event about it.
-    pub fn verify(&self) -> Result<Result<usize, VerifyProblem>, LedgerError> {
-        audit::verify(&self.conn)
+    /// Checks the hash chain, every signature against the roster pinned for it, the
+    /// rules on every decision, and that every table row matches the last event about it.
+    pub fn verify(&self) -> Result<Result<VerifyReport, VerifyProblem>, LedgerError> {
+        verify::verify(&self.conn)
     }
 
     /// Raw access for tests that tamper with the file on purpose.
@@ -594,6 +364,62 @@ impl Ledger {
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
+}
+
+/// Why a run found dead is aborted.
+const DIED: &str = "the process running this stage died before it finished";
+
+/// Pins the actor's roster, recording a `roster-pinned` event the first time.
+fn pin_roster(conn: &Connection, actor: &LedgerActor) -> Result<(), LedgerError> {
+    let json = actor.roster.to_json();
+    if rows::pin_roster(conn, actor.roster.digest(), &json)? {
+        audit::append(
+            conn,
+            &audit::Draft {
+                kind: "roster-pinned",
+                system: "",
+                release: "",
+                stage: None,
+                actor: &actor.identity.person.id,
+                payload: &json,
+                roster: actor.roster.digest(),
+            },
+            audit::Seal::Record {
+                signer: actor.identity.signer.as_ref(),
+                fingerprint: &actor.identity.fingerprint,
+                recorded_by_tool: false,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Appends an event about `run` signed by the actor's key.
+fn record(
+    conn: &Connection,
+    actor: &LedgerActor,
+    kind: &str,
+    run: &RunRow,
+    payload: &str,
+    recorded_by_tool: bool,
+) -> Result<AuditEvent, LedgerError> {
+    audit::append(
+        conn,
+        &audit::Draft {
+            kind,
+            system: &run.system,
+            release: &run.release,
+            stage: (kind != "release-registered").then_some(run.stage),
+            actor: &actor.identity.person.id,
+            payload,
+            roster: actor.roster.digest(),
+        },
+        audit::Seal::Record {
+            signer: actor.identity.signer.as_ref(),
+            fingerprint: &actor.identity.fingerprint,
+            recorded_by_tool,
+        },
+    )
 }
 
 /// The rollout rules for starting a run: the previous stage promoted, this one not yet,

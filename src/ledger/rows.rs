@@ -4,6 +4,7 @@
 use crate::stage::StageId;
 use rusqlite::{params, Connection, Params, Row};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 
 pub(super) const SCHEMA: &str = r#"
@@ -33,7 +34,11 @@ CREATE TABLE IF NOT EXISTS runs (
     verdict TEXT,
     measurements TEXT,
     report_dir TEXT,
-    abort_reason TEXT
+    abort_reason TEXT,
+    roster TEXT NOT NULL,
+    signer TEXT NOT NULL,
+    approver_roles TEXT NOT NULL,
+    required_roles TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS approvals (
     id INTEGER PRIMARY KEY,
@@ -45,6 +50,7 @@ CREATE TABLE IF NOT EXISTS approvals (
     decision TEXT NOT NULL CHECK (decision IN ('approve', 'reject')),
     note TEXT NOT NULL,
     at TEXT NOT NULL,
+    signer TEXT NOT NULL,
     UNIQUE (run_id, actor)
 );
 CREATE TABLE IF NOT EXISTS promotions (
@@ -65,12 +71,22 @@ CREATE TABLE IF NOT EXISTS audit (
     actor TEXT NOT NULL,
     payload TEXT NOT NULL,
     prev_hash TEXT NOT NULL,
+    roster TEXT NOT NULL,
+    signer TEXT NOT NULL,
+    statement TEXT NOT NULL,
+    signature TEXT NOT NULL,
     hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rosters (
+    digest TEXT PRIMARY KEY,
+    roster TEXT NOT NULL
 );
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS rosters_no_update BEFORE UPDATE ON rosters
+BEGIN SELECT RAISE(ABORT, 'pinned rosters are final'); END;
 CREATE TRIGGER IF NOT EXISTS promotions_no_update BEFORE UPDATE ON promotions
 BEGIN SELECT RAISE(ABORT, 'promotions are final'); END;
 "#;
@@ -128,7 +144,8 @@ pub enum Decision {
 }
 
 impl Decision {
-    fn as_str(self) -> &'static str {
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
         match self {
             Decision::Approve => "approve",
             Decision::Reject => "reject",
@@ -191,6 +208,15 @@ pub struct RunRow {
     pub report_dir: Option<String>,
     /// Why it was aborted.
     pub abort_reason: Option<String>,
+    /// Digest of the roster (`people.toml`) pinned with the run; decisions on the run are
+    /// checked against it.
+    pub roster: String,
+    /// `SHA256:…` of the key that signed the run.
+    pub signer: String,
+    /// Roles that may approve or reject the run; empty: anyone in the roster.
+    pub approver_roles: Vec<String>,
+    /// How many of the approvers must hold each role.
+    pub required_roles: BTreeMap<String, u32>,
 }
 
 /// One approval or rejection.
@@ -214,6 +240,8 @@ pub struct ApprovalRow {
     pub note: String,
     /// When.
     pub at: String,
+    /// `SHA256:…` of the key that signed the decision.
+    pub signer: String,
 }
 
 /// One promotion.
@@ -231,7 +259,7 @@ pub struct PromotionRow {
     pub at: String,
 }
 
-const RUN_COLUMNS: &str = "id, system, release, stage, environment, run_by, started_at, finished_at, state, pid, pid_start, host, files_digest, approvals_required, allow_self_approval, version_seen, verdict, measurements, report_dir, abort_reason";
+const RUN_COLUMNS: &str = "id, system, release, stage, environment, run_by, started_at, finished_at, state, pid, pid_start, host, files_digest, approvals_required, allow_self_approval, version_seen, verdict, measurements, report_dir, abort_reason, roster, signer, approver_roles, required_roles";
 
 fn run_from(r: &Row<'_>) -> rusqlite::Result<RunRow> {
     Ok(RunRow {
@@ -255,6 +283,10 @@ fn run_from(r: &Row<'_>) -> rusqlite::Result<RunRow> {
         measurements: r.get(17)?,
         report_dir: r.get(18)?,
         abort_reason: r.get(19)?,
+        roster: r.get(20)?,
+        signer: r.get(21)?,
+        approver_roles: json_column(r, 22)?,
+        required_roles: json_column(r, 23)?,
     })
 }
 
@@ -274,12 +306,13 @@ pub(super) fn run_by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<R
 
 pub(super) fn insert_run(conn: &Connection, run: &RunRow) -> rusqlite::Result<i64> {
     conn.execute(
-        "INSERT INTO runs (system, release, stage, environment, run_by, started_at, finished_at, state, pid, pid_start, host, files_digest, approvals_required, allow_self_approval, version_seen, verdict, measurements, report_dir, abort_reason)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+        "INSERT INTO runs (system, release, stage, environment, run_by, started_at, finished_at, state, pid, pid_start, host, files_digest, approvals_required, allow_self_approval, version_seen, verdict, measurements, report_dir, abort_reason, roster, signer, approver_roles, required_roles)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
         params![
             run.system, run.release, run.stage.as_str(), run.environment, run.run_by, run.started_at, run.finished_at,
             run.state.as_str(), run.pid, run.pid_start, run.host, run.files_digest, run.approvals_required,
-            run.allow_self_approval, run.version_seen, run.verdict, run.measurements, run.report_dir, run.abort_reason
+            run.allow_self_approval, run.version_seen, run.verdict, run.measurements, run.report_dir, run.abort_reason,
+            run.roster, run.signer, json_text(&run.approver_roles), json_text(&run.required_roles)
         ],
     )?;
     Ok(conn.last_insert_rowid())
@@ -309,6 +342,7 @@ fn approval_from(r: &Row<'_>) -> rusqlite::Result<ApprovalRow> {
         },
         note: r.get(7)?,
         at: r.get(8)?,
+        signer: r.get(9)?,
     })
 }
 
@@ -317,7 +351,7 @@ pub(super) fn approvals_where(
     clause: &str,
     p: impl Params,
 ) -> rusqlite::Result<Vec<ApprovalRow>> {
-    let mut stmt = conn.prepare(&format!("SELECT id, run_id, system, release, stage, actor, decision, note, at FROM approvals WHERE {clause}"))?;
+    let mut stmt = conn.prepare(&format!("SELECT id, run_id, system, release, stage, actor, decision, note, at, signer FROM approvals WHERE {clause}"))?;
     let rows = stmt.query_map(p, approval_from)?;
     rows.collect()
 }
@@ -328,8 +362,8 @@ pub(super) fn approvals_of(conn: &Connection, run_id: i64) -> rusqlite::Result<V
 
 pub(super) fn insert_approval(conn: &Connection, a: &ApprovalRow) -> rusqlite::Result<i64> {
     conn.execute(
-        "INSERT INTO approvals (run_id, system, release, stage, actor, decision, note, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![a.run_id, a.system, a.release, a.stage.as_str(), a.actor, a.decision.as_str(), a.note, a.at],
+        "INSERT INTO approvals (run_id, system, release, stage, actor, decision, note, at, signer) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![a.run_id, a.system, a.release, a.stage.as_str(), a.actor, a.decision.as_str(), a.note, a.at, a.signer],
     )?;
     Ok(conn.last_insert_rowid())
 }
@@ -427,4 +461,39 @@ pub(super) fn approval_json(a: &ApprovalRow) -> Result<String, super::LedgerErro
 
 pub(super) fn promotion_json(p: &PromotionRow) -> Result<String, super::LedgerError> {
     to_json(p)
+}
+
+fn json_column<T: serde::de::DeserializeOwned>(r: &Row<'_>, i: usize) -> rusqlite::Result<T> {
+    let text: String = r.get(i)?;
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+fn json_text<T: Serialize>(value: &T) -> String {
+    // Vectors and maps of strings always serialise.
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+pub(super) fn pin_roster(conn: &Connection, digest: &str, json: &str) -> rusqlite::Result<bool> {
+    Ok(conn.execute(
+        "INSERT OR IGNORE INTO rosters (digest, roster) VALUES (?1, ?2)",
+        params![digest, json],
+    )? > 0)
+}
+
+pub(super) fn rosters_all(conn: &Connection) -> rusqlite::Result<Vec<(String, String)>> {
+    let mut stmt = conn.prepare("SELECT digest, roster FROM rosters ORDER BY digest")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// The columns a ledger of this version has that older ones lack: an older file is
+/// refused with a hint rather than failing on its first query.
+pub(super) fn is_current_schema(conn: &Connection) -> rusqlite::Result<bool> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('audit')")?;
+    let names: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(names.is_empty() || names.iter().any(|n| n == "signature"))
 }

@@ -451,6 +451,10 @@ mod tests {
             measurements: None,
             report_dir: None,
             abort_reason: None,
+            roster: String::new(),
+            signer: String::new(),
+            approver_roles: Vec::new(),
+            required_roles: Default::default(),
         }
     }
 

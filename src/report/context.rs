@@ -8,6 +8,7 @@ use crate::gate::GateVerdict;
 use crate::ledger::{ApprovalRow, Ledger, LedgerError, RunRow, RunState};
 use crate::measure::Measurements;
 use crate::stage::StageId;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// One stage of a release.
@@ -32,6 +33,9 @@ pub struct ReleaseContext {
     pub stages: Vec<StageStatus>,
     /// Approvals and rejections, oldest first.
     pub approvals: Vec<ApprovalRow>,
+    /// Display name and roles of each person in the ledger's pinned rosters, by id: who
+    /// signed each decision.
+    pub people: BTreeMap<String, (String, String)>,
 }
 
 impl ReleaseContext {
@@ -70,6 +74,12 @@ impl ReleaseContext {
             release: release.to_string(),
             stages,
             approvals: ledger.approvals(system, release)?,
+            people: ledger
+                .pinned_rosters()?
+                .iter()
+                .flat_map(|r| r.people().iter())
+                .map(|p| (p.id.clone(), (p.name.clone(), p.roles_text())))
+                .collect(),
         })
     }
 }

@@ -163,6 +163,8 @@ fn run_stage(project: &Project, stage: &str) -> std::process::Output {
             stage,
             "--as",
             "qa.an",
+            "--key",
+            &crate::support::key(project, "qa.an"),
         ])
         .env("DVC_PROD_API_KEY", "khoa-bi-mat-san-xuat-123")
         .env("DVC_TEST_KEY", "khoa-thu-nghiem-456"))

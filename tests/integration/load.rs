@@ -25,7 +25,7 @@ fn load_only_project(sample: &Sample, users: u32, duration: &str) -> Project {
         "suites = [\"tra-cuu-va-nop-ho-so\", \"bao-mat-co-ban\"]\ntraffic = { users = ",
         "suites = [\"tra-cuu-va-nop-ho-so\"]\ntraffic = { users = ",
     );
-    project.edit("scenarios/dichvucong/rollout.toml", "  { metric = \"security-high\", pass = \"== 0\" },\n  { metric = \"security-critical\", pass = \"== 0\" },\n]\napproval = { approvers = 1 }\n\n# 2.", "]\napproval = { approvers = 1 }\n\n# 2.");
+    project.edit("scenarios/dichvucong/rollout.toml", "  { metric = \"security-high\", pass = \"== 0\" },\n  { metric = \"security-critical\", pass = \"== 0\" },\n]\napproval = { approvers = 1, roles = [\"release-manager\"] }\n\n# 2.", "]\napproval = { approvers = 1, roles = [\"release-manager\"] }\n\n# 2.");
     project
 }
 
@@ -39,6 +39,8 @@ fn run_trial(project: &Project) -> std::process::Output {
         "trial-test",
         "--as",
         "qa.an",
+        "--key",
+        &crate::support::key_in(project.root(), "qa.an"),
     ]))
 }
 
@@ -166,8 +168,8 @@ fn a_breach_aborts_the_load_within_two_seconds_and_records_why() {
     let project = load_only_project(&sample, 4, "30s");
     project.edit(
         "scenarios/dichvucong/rollout.toml",
-        "approval = { approvers = 1 }\n\n# 2.",
-        "approval = { approvers = 1 }\nabort = [{ metric = \"error-rate\", pass = \"< 5%\" }]\n\n# 2.",
+        "approval = { approvers = 1, roles = [\"release-manager\"] }\n\n# 2.",
+        "approval = { approvers = 1, roles = [\"release-manager\"] }\nabort = [{ metric = \"error-rate\", pass = \"< 5%\" }]\n\n# 2.",
     );
     let started = std::time::Instant::now();
     let out = run_trial(&project);
@@ -382,6 +384,8 @@ fn an_interrupted_run_is_recorded_as_aborted_never_passed() {
             "trial-test",
             "--as",
             "qa.an",
+            "--key",
+            &crate::support::key_in(project.root(), "qa.an"),
         ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

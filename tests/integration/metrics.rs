@@ -181,7 +181,7 @@ fn project_with(sample_url: &str, prometheus_url: &str, extra: &str) -> Project 
         "tier = \"test\"\n",
         &format!("tier = \"test\"\nprometheus-url = \"{prometheus_url}\"\n"),
     );
-    project.edit("scenarios/dichvucong/rollout.toml", "  { metric = \"security-critical\", pass = \"== 0\" },\n]\napproval = { approvers = 1 }\n\n# 2.", &format!("  {{ metric = \"security-critical\", pass = \"== 0\" }},\n{extra}]\napproval = {{ approvers = 1 }}\n\n# 2."));
+    project.edit("scenarios/dichvucong/rollout.toml", "  { metric = \"security-critical\", pass = \"== 0\" },\n]\napproval = { approvers = 1, roles = [\"release-manager\"] }\n\n# 2.", &format!("  {{ metric = \"security-critical\", pass = \"== 0\" }},\n{extra}]\napproval = {{ approvers = 1 }}\n\n# 2."));
     project
 }
 
@@ -197,6 +197,8 @@ fn run_trial(project: &Project, extra_args: &[&str]) -> (i32, Vec<Value>, String
             "trial-test",
             "--as",
             "qa.test",
+            "--key",
+            &crate::support::key_in(project.root(), "qa.test"),
             "--output",
             "json",
         ])
@@ -414,6 +416,8 @@ fn metrics_pass_promtool_and_reach_the_pushgateway() {
             "trial-test",
             "--as",
             "qa.test",
+            "--key",
+            &crate::support::key_in(project.root(), "qa.test"),
         ])
         .args([
             "--metrics-listen",
@@ -576,6 +580,8 @@ fn every_dashboard_query_returns_data_after_a_scraped_run() {
             "trial-test",
             "--as",
             "qa.test",
+            "--key",
+            &crate::support::key_in(project.root(), "qa.test"),
         ])
         .args(["--metrics-listen", &metrics_addr, "--metrics-linger", "20s"]));
     // The planted flaw makes a finding, so the gate may pass or not; only the data matters.

@@ -16,6 +16,8 @@ fn run_stage(project: &Project, release: &str, stage: &str, actor: &str) -> std:
         stage,
         "--as",
         actor,
+        "--key",
+        &crate::support::key_in(project.root(), actor),
     ]))
 }
 
@@ -35,6 +37,8 @@ fn decide(
         stage,
         "--as",
         actor,
+        "--key",
+        &crate::support::key_in(project.root(), actor),
         "--note",
         "xem xét xong",
     ]))
@@ -132,6 +136,11 @@ fn a_stage_out_of_order_is_refused_before_any_traffic() {
 fn self_approval_is_refused_and_a_failed_stage_cannot_be_approved() {
     let sample = Sample::start(&[]);
     let project = trial_project(&sample);
+    project.edit(
+        "scenarios/dichvucong/rollout.toml",
+        "approval = { approvers = 1, roles = [\"release-manager\"] }",
+        "approval = { approvers = 1 }",
+    );
     assert_eq!(
         decide(&project, "approve", "1.0.0", "trial-test", "rm.binh")
             .status
@@ -145,6 +154,8 @@ fn self_approval_is_refused_and_a_failed_stage_cannot_be_approved() {
             .code(),
         Some(0)
     );
+    // Self-approval is judged by key: qa.an's own key, even where the plan lets anyone in
+    // the roster approve, cannot approve qa.an's run.
     let own = decide(&project, "approve", "1.0.0", "trial-test", "qa.an");
     assert_eq!(own.status.code(), Some(3), "{}", text(&own));
     assert!(
@@ -175,8 +186,8 @@ fn two_required_approvers_must_be_two_distinct_people() {
     let project = trial_project(&sample);
     project.edit(
         "scenarios/dichvucong/rollout.toml",
-        "approval = { approvers = 1 }",
-        "approval = { approvers = 2 }",
+        "approval = { approvers = 1, roles = [\"release-manager\"] }",
+        "approval = { approvers = 2, roles = [\"release-manager\"] }",
     );
     assert_eq!(
         run_stage(&project, "1.0.0", "trial-test", "qa.an")
@@ -387,6 +398,8 @@ fn a_production_run_without_its_secret_is_refused_before_anything_runs() {
             "trial-production",
             "--as",
             "qa.an",
+            "--key",
+            &crate::support::key_in(project.root(), "qa.an"),
         ]));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("$DVC_PROD_API_KEY"), "{}", text(&out));
@@ -414,6 +427,8 @@ fn eight_racing_approvals_make_exactly_one_promotion() {
                     "trial-test",
                     "--as",
                     &format!("rm.{i}"),
+                    "--key",
+                    &crate::support::key_in(project.root(), &format!("rm.{i}")),
                 ])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
@@ -477,8 +492,8 @@ fn editing_any_stored_field_makes_ledger_verify_fail_and_name_the_event() {
         ("UPDATE runs SET run_by = 'someone.else' WHERE id = 1", "field `run_by`"),
         ("UPDATE approvals SET actor = 'qa.an' WHERE id = 1", "approval 1 was changed after this event recorded it (field `actor`)"),
         ("UPDATE approvals SET note = 'ok' WHERE id = 1", "field `note`"),
-        ("DROP TRIGGER audit_no_update; UPDATE audit SET actor = 'rm.khac' WHERE seq = 3", "event #3: its content does not match its hash"),
-        ("DROP TRIGGER audit_no_update; UPDATE audit SET payload = replace(payload, 'qa.an', 'qa.khac') WHERE seq = 2", "event #2"),
+        ("DROP TRIGGER audit_no_update; UPDATE audit SET actor = 'rm.khac' WHERE seq = 4", "event #4: its content does not match its hash"),
+        ("DROP TRIGGER audit_no_update; UPDATE audit SET payload = replace(payload, 'qa.an', 'qa.khac') WHERE seq = 3", "event #3"),
         ("DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq = 2", "event #3: expected event #2 here"),
         ("DROP TRIGGER promotions_no_update; UPDATE promotions SET at = '2020-01-01T00:00:00Z'", "promotion dichvucong/1.0.0/trial-test was changed"),
         ("DELETE FROM promotions", "is missing from the ledger"),
@@ -523,6 +538,8 @@ fn a_run_whose_process_died_is_marked_aborted_and_never_counts_as_passed() {
             "trial-test",
             "--as",
             "qa.an",
+            "--key",
+            &crate::support::key_in(project.root(), "qa.an"),
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())

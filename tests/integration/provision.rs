@@ -85,6 +85,8 @@ fn run_trial_test(project: &Project) -> Command {
         "trial-test",
         "--as",
         "qa.container",
+        "--key",
+        &crate::support::key_in(project.root(), "qa.container"),
         "--output",
         "json",
     ]);
@@ -511,6 +513,8 @@ fn issue_7_a_stage_out_of_order_is_refused_before_its_container_starts() {
         "real-test",
         "--as",
         "qa.container",
+        "--key",
+        &crate::support::key_in(project.root(), "qa.container"),
     ]));
     let all = support::text(&out);
     assert_eq!(out.status.code(), Some(3), "{all}");

@@ -39,6 +39,8 @@ impl TrialRun {
             "trial-test",
             "--as",
             "qa.nguyen",
+            "--key",
+            &crate::support::key_in(project.root(), "qa.nguyen"),
         ]));
         let code = out.status.code().unwrap_or(-1);
         assert!(
@@ -76,6 +78,8 @@ impl TrialRun {
             "trial-test",
             "--as",
             actor,
+            "--key",
+            &crate::support::key_in(self.project.root(), actor),
             "--note",
             "đã xem xét bằng chứng, đồng ý",
         ]))
@@ -687,8 +691,8 @@ fn an_aborted_run_has_reports_and_its_evidence_verifies() {
         quick_traffic(project, "trial-test", 2, "10s");
         project.edit(
             "scenarios/dichvucong/rollout.toml",
-            "approval = { approvers = 1 }\n\n# 2.",
-            "approval = { approvers = 1 }\nabort = [{ metric = \"error-rate\", pass = \"< 5%\" }]\n\n# 2.",
+            "approval = { approvers = 1, roles = [\"release-manager\"] }\n\n# 2.",
+            "approval = { approvers = 1, roles = [\"release-manager\"] }\nabort = [{ metric = \"error-rate\", pass = \"< 5%\" }]\n\n# 2.",
         );
     });
     assert_eq!(trial.code, 1);

@@ -309,6 +309,8 @@ fn production_plan_naming_an_intrusive_check_is_refused_before_anything_is_sent(
             "trial-production",
             "--as",
             "qa.nguyen",
+            "--key",
+            &crate::support::key_in(project.root(), "qa.nguyen"),
         ])
         .env("DVC_PROD_API_KEY", "khoa-bi-mat-san-xuat"));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));

@@ -18,8 +18,64 @@ pub fn stagegate(root: &Path) -> Command {
     cmd.arg("--root")
         .arg(root)
         .env_remove("STAGEGATE_LEDGER")
-        .env_remove("STAGEGATE_USER");
+        .env_remove("STAGEGATE_USER")
+        .env_remove("STAGEGATE_KEY")
+        .env_remove("SSH_AUTH_SOCK");
     cmd
+}
+
+/// The people every test project has: (id, display name, role). Each gets an ed25519
+/// key pair under `keys/` and an entry in `people.toml`.
+pub const PEOPLE: &[(&str, &str, &str)] = &[
+    ("qa.an", "Nguyễn Văn An", "qa"),
+    ("qa.nguyen", "Nguyễn Thị Hoa", "qa"),
+    ("qa.test", "Phạm Văn Kiểm", "qa"),
+    ("qa.container", "Đỗ Văn Tàu", "qa"),
+    ("rm.binh", "Trần Văn Bình", "release-manager"),
+    ("rm.cuong", "Lê Văn Cường", "release-manager"),
+    ("rm.mallory", "Mai Văn Lợi", "release-manager"),
+    ("rm.tran-thi-binh", "Trần Thị Bình", "release-manager"),
+    ("ops.dung", "Hoàng Văn Dũng", "ops"),
+    ("rm.0", "Quản lý 0", "release-manager"),
+    ("rm.1", "Quản lý 1", "release-manager"),
+    ("rm.2", "Quản lý 2", "release-manager"),
+    ("rm.3", "Quản lý 3", "release-manager"),
+    ("rm.4", "Quản lý 4", "release-manager"),
+    ("rm.5", "Quản lý 5", "release-manager"),
+    ("rm.6", "Quản lý 6", "release-manager"),
+    ("rm.7", "Quản lý 7", "release-manager"),
+];
+
+/// Writes `keys/<id>` (OpenSSH private key, no passphrase), `keys/<id>.pub` and
+/// `people.toml` for [`PEOPLE`] into `root`.
+pub fn write_people(root: &Path) {
+    let keys = root.join("keys");
+    std::fs::create_dir_all(&keys).expect("keys dir");
+    let mut people = String::from("version = 1\n");
+    for (id, name, role) in PEOPLE {
+        let mut key =
+            ssh_key::PrivateKey::random(&mut rand::rngs::OsRng, ssh_key::Algorithm::Ed25519)
+                .expect("key");
+        key.set_comment(*id);
+        key.write_openssh_file(&keys.join(id), ssh_key::LineEnding::LF)
+            .expect("write key");
+        let public = key.public_key().to_openssh().expect("public key");
+        std::fs::write(keys.join(format!("{id}.pub")), format!("{public}\n")).expect("write");
+        people.push_str(&format!(
+            "\n[[person]]\nid = \"{id}\"\nname = \"{name}\"\nroles = [\"{role}\"]\nkeys = [\"{public}\"]\n"
+        ));
+    }
+    std::fs::write(root.join("people.toml"), people).expect("write people.toml");
+}
+
+/// The private key file of a test person in a project folder, as an argument.
+pub fn key_in(root: &Path, id: &str) -> String {
+    root.join("keys").join(id).display().to_string()
+}
+
+/// The private key file of a test person, as an argument.
+pub fn key(project: &Project, id: &str) -> String {
+    key_in(project.root(), id)
 }
 
 /// Runs a command and returns its output.
@@ -109,6 +165,7 @@ impl Project {
             .replace("http://127.0.0.1:18443", &production_url);
         std::fs::write(dir.path().join("environments/test.toml"), test).expect("write");
         std::fs::write(dir.path().join("environments/production.toml"), prod).expect("write");
+        write_people(dir.path());
         Project { dir }
     }
 

@@ -49,7 +49,7 @@ fn rollout_cases() -> Vec<(
         ("unknown metric", "{ metric = \"check-failure-rate\", pass = \"< 1%\" },\n  { metric = \"latency-p95\", pass = \"< 1s\"", "{ metric = \"check-fail-rate\", pass = \"< 1%\" },\n  { metric = \"latency-p95\", pass = \"< 1s\"", "scenarios/dichvucong/rollout.toml:14:14", "unknown variant `check-fail-rate`"),
         ("bad duration", "duration = \"4s\" }\ngate.criteria = [\n  { metric = \"error-rate\", pass = \"< 1%\" },\n  { metric = \"check-failure-rate\", pass = \"< 1%\" },\n  { metric = \"latency-p95\", pass = \"< 1s\", warn", "duration = \"4 parsecs\" }\ngate.criteria = [\n  { metric = \"error-rate\", pass = \"< 1%\" },\n  { metric = \"check-failure-rate\", pass = \"< 1%\" },\n  { metric = \"latency-p95\", pass = \"< 1s\", warn", "scenarios/dichvucong/rollout.toml:11:51", "bad duration `4 parsecs`"),
         ("empty gate", "gate.criteria = [\n  { metric = \"error-rate\", pass = \"< 0.5%\" },\n  { metric = \"latency-p95\", pass = \"< 500ms\" },\n  { metric = \"requests\", pass = \">= 10\" },\n]", "gate.criteria = []", "scenarios/dichvucong/rollout.toml:60:17", "a gate needs at least one criterion"),
-        ("zero approvers", "approval = { approvers = 2 }", "approval = { approvers = 0 }", "scenarios/dichvucong/rollout.toml:65:26", "a stage needs at least one approver"),
+        ("zero approvers", "approval = { approvers = 2, roles = [\"release-manager\"] }", "approval = { approvers = 0, roles = [\"release-manager\"] }", "scenarios/dichvucong/rollout.toml:65:26", "a stage needs at least one approver"),
         ("missing stage", "[stages.real-production]", "[stages.real-prod]", "scenarios/dichvucong/rollout.toml:56:9", "unknown field `real-prod`"),
     ]
 }
@@ -120,8 +120,8 @@ fn every_mistake_in_a_file_is_reported_not_just_the_first() {
     );
     project.edit(
         "scenarios/dichvucong/rollout.toml",
-        "approval = { approvers = 2 }",
-        "approval = { approvers = 0 }",
+        "approval = { approvers = 2, roles = [\"release-manager\"] }",
+        "approval = { approvers = 0, roles = [\"release-manager\"] }",
     );
     let out = run(stagegate(project.root()).arg("validate"));
     let all = text(&out);

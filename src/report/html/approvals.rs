@@ -3,10 +3,15 @@
 use super::escape::escape;
 use crate::ledger::{ApprovalRow, Decision};
 use crate::report::i18n::Messages;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// The approvals section.
-pub fn approvals(m: &Messages, rows: &[ApprovalRow]) -> String {
+pub fn approvals(
+    m: &Messages,
+    rows: &[ApprovalRow],
+    people: &BTreeMap<String, (String, String)>,
+) -> String {
     let mut out = format!(
         r#"<section id="approvals"><h2>{}</h2>"#,
         escape(m.approvals)
@@ -29,12 +34,27 @@ pub fn approvals(m: &Messages, rows: &[ApprovalRow]) -> String {
             Decision::Approve => ("approve", m.approved),
             Decision::Reject => ("reject", m.rejected),
         };
+        // Who signed: name, id and roles from the pinned roster, and the key's fingerprint.
+        let who = match people.get(&a.actor) {
+            Some((name, roles)) => format!(
+                "{} ({}, {})<br><code class=\"key\">{}</code>",
+                escape(name),
+                escape(&a.actor),
+                escape(roles),
+                escape(&a.signer)
+            ),
+            None => format!(
+                "{}<br><code class=\"key\">{}</code>",
+                escape(&a.actor),
+                escape(&a.signer)
+            ),
+        };
         let _ = write!(
             out,
             r#"<tr class="{class}"><td>{} <code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
             escape(m.stage_title(a.stage)),
             a.stage,
-            escape(&a.actor),
+            who,
             escape(words),
             escape(&a.note),
             escape(&a.at)

@@ -29,7 +29,11 @@ pub fn run_page(summary: &RunSummary, context: &ReleaseContext, lang: Lang) -> S
     let mut body = format!("<header><h1>{}</h1></header>", escape(&title));
     body.push_str(&pipeline::pipeline(m, context, Some(&summary.stage)));
     body.push_str(&run_block(m, summary));
-    body.push_str(&approvals::approvals(m, &context.approvals));
+    body.push_str(&approvals::approvals(
+        m,
+        &context.approvals,
+        &context.people,
+    ));
     page(m, &title, &body)
 }
 
@@ -44,7 +48,11 @@ pub fn release_page(dossier: &ReleaseDossier, lang: Lang) -> String {
     );
     let mut body = format!("<header><h1>{}</h1></header>", escape(&title));
     body.push_str(&pipeline::pipeline(m, context, None));
-    body.push_str(&approvals::approvals(m, &context.approvals));
+    body.push_str(&approvals::approvals(
+        m,
+        &context.approvals,
+        &context.people,
+    ));
     for stage in StageId::ALL {
         if let Some(summary) = dossier.latest(stage) {
             body.push_str(&run_block(m, summary));
