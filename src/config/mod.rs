@@ -5,6 +5,7 @@
 //! (`toml::Spanned`) and reject unknown keys, then conversion into the public typed
 //! values that the plan reads. Nothing here sends traffic.
 
+mod abort_spec;
 pub mod diagnostic;
 pub mod environment;
 pub mod feeder;

@@ -185,7 +185,7 @@ proptest! {
             let suites: BTreeSet<String> = ["tra-cuu-va-nop-ho-so", "giam-sat-tong-hop", "bao-mat-co-ban", "bao-mat-xam-nhap"].map(String::from).into();
             let production: BTreeSet<String> = ["production".to_string()].into();
             let test: BTreeSet<String> = ["test".to_string()].into();
-            let known = KnownNames { environments: &environments, suites: &suites, production: &production, test: &test, with_prometheus: &production };
+            let known = KnownNames { environments: &environments, suites: &suites, production: &production, test: &test, roles: None, with_prometheus: &production };
             let mut d = Diagnostics::default();
             let _ = rollout::parse(&file, "dichvucong", &known, &mut d);
             rendered(&d);
