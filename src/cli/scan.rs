@@ -6,9 +6,9 @@
 use crate::config::security_suite::SecuritySuite;
 use crate::config::suite::Severity;
 use crate::exit_code;
-use crate::plan::Target;
 use crate::security::catalogue::Profile;
 use crate::security::{self, CheckStatus, ScanOptions};
+use crate::vocabulary::Target;
 use clap::{Args, ValueEnum};
 
 #[derive(Debug, Args)]
