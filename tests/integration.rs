@@ -39,3 +39,9 @@ mod onboarding;
 
 #[path = "integration/notify.rs"]
 mod notify;
+
+#[path = "integration/hostile.rs"]
+mod hostile;
+
+#[path = "integration/fuzz.rs"]
+mod fuzz;
