@@ -17,8 +17,10 @@ pub struct ServeArgs {
 }
 
 pub(super) async fn run(ledger_path: &Path, args: ServeArgs) -> u8 {
-    // Refuse at once when the ledger cannot be opened, rather than on every scrape.
-    if let Err(code) = super::open_ledger(ledger_path) {
+    // Refuse at once when the ledger cannot be opened, rather than on every scrape. The
+    // one reader that may make an empty ledger: a rollout board is often started before
+    // the first run, and must show it when it comes.
+    if let Err(code) = super::open_ledger_for_writing(ledger_path) {
         return code;
     }
     let path = ledger_path.to_path_buf();
