@@ -547,7 +547,8 @@ fn a_run_whose_process_died_is_marked_aborted_and_never_counts_as_passed() {
         .expect("spawn run");
     // Wait until the ledger shows the run in progress, then kill the process outright.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while stage_state(&project, "1.0.0", "trial-test") != "running" {
+    // `status` refuses a missing ledger (issue 15): wait for the run to make it first.
+    while !project.ledger().is_file() || stage_state(&project, "1.0.0", "trial-test") != "running" {
         assert!(
             std::time::Instant::now() < deadline,
             "the run never started"
