@@ -45,3 +45,6 @@ mod hostile;
 
 #[path = "integration/fuzz.rs"]
 mod fuzz;
+
+#[path = "integration/schemas.rs"]
+mod schemas;

@@ -21,6 +21,7 @@ mod report_cmd;
 mod run;
 mod sample_system;
 mod scan;
+mod schema_cmd;
 mod serve;
 mod shell_docs;
 mod signer_args;
@@ -155,6 +156,12 @@ pub enum Command {
     /// stage states, last gate results, pending approvals, age of the last run.
     #[command(after_help = "Example:\n  stagegate serve --listen 127.0.0.1:9464")]
     Serve(serve::ServeArgs),
+    /// Print the JSON Schema of a file format (environment, rollout, load, security,
+    /// people), generated from the parser's types; `-o DIR` writes all of them.
+    #[command(
+        after_help = "Examples:\n  stagegate schema rollout > rollout.schema.json\n  stagegate schema -o schemas"
+    )]
+    Schema(schema_cmd::SchemaArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(
         after_help = "Examples:\n  stagegate completions bash > ~/.local/share/bash-completion/completions/stagegate\n  stagegate completions zsh > \"${fpath[1]}/_stagegate\""
@@ -207,6 +214,7 @@ async fn dispatch(cli: Cli) -> u8 {
         .unwrap_or_else(|| default_ledger(&cli.root));
     match cli.command {
         Command::Init(args) => init::run(&cli.root, args),
+        Command::Schema(args) => schema_cmd::run(args),
         Command::Completions(args) => shell_docs::completions(args),
         Command::Man(args) => shell_docs::man(args),
         Command::Validate => validate::run(&cli.root),

@@ -40,12 +40,15 @@ impl fmt::Display for AbortCriterion {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct RawAbort {
+    #[schemars(with = "MetricId")]
     metric: Spanned<MetricId>,
+    #[schemars(with = "String")]
     pass: Spanned<String>,
     #[serde(rename = "for")]
+    #[schemars(with = "Option<String>")]
     for_: Option<Spanned<String>>,
 }
 

@@ -25,7 +25,7 @@ pub const MAX_RPS: f64 = 1_000_000.0;
 pub const PRODUCTION_FORBIDDEN_TAGS: [&str; 2] = ["destructive", "intrusive"];
 
 /// The tier of an environment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Tier {
     /// A test environment: anything allowed by its limits.
@@ -163,13 +163,18 @@ pub struct Limits {
     pub max_body_bytes: Option<u64>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawEnvironment {
+    #[schemars(with = "u32")]
     version: Spanned<u32>,
+    #[schemars(with = "Tier")]
     tier: Spanned<Tier>,
+    #[schemars(with = "Option<String>")]
     base_url: Option<Spanned<String>>,
+    #[schemars(with = "Option<RawProvision>")]
     provision: Option<Spanned<RawProvision>>,
+    #[schemars(with = "Option<String>")]
     prometheus_url: Option<Spanned<String>>,
     auth: Option<RawAuth>,
     version_endpoint: Option<RawVersionEndpoint>,
@@ -179,37 +184,49 @@ struct RawEnvironment {
     other_origins: Vec<RawOtherOrigin>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawOtherOrigin {
+    #[schemars(with = "String")]
     url: Spanned<String>,
     auth: Option<RawAuth>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawAuth {
     header: String,
+    #[schemars(with = "String")]
     token_env: Spanned<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawVersionEndpoint {
+    #[schemars(with = "String")]
     path: Spanned<String>,
+    #[schemars(with = "String")]
     json_pointer: Spanned<String>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawLimits {
+    #[schemars(with = "Option<f64>")]
     max_rps: Option<Spanned<f64>>,
+    #[schemars(with = "Option<i64>")]
     max_users: Option<Spanned<i64>>,
+    #[schemars(with = "Option<i64>")]
     max_body_bytes: Option<Spanned<i64>>,
     #[serde(default)]
     forbidden_tags: Vec<String>,
 }
 
+/// The JSON Schema of an environment file, from the types it is parsed with (see
+/// [`crate::config::schema`]).
+pub fn json_schema() -> schemars::Schema {
+    schemars::schema_for!(RawEnvironment)
+}
 /// Parses and validates one environment file; mistakes go to `diagnostics`.
 pub fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics) -> Option<Environment> {
     let raw: RawEnvironment = file.parse_toml(diagnostics)?;

@@ -19,7 +19,19 @@ pub struct GateSpec {
 }
 
 /// What a criterion measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum MetricId {
     /// Median latency.
@@ -173,24 +185,32 @@ impl fmt::Display for Criterion {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct RawGate {
     #[serde(default)]
     warnings_block: bool,
+    #[schemars(with = "Vec<RawCriterion>")]
     pub(super) criteria: Spanned<Vec<RawCriterion>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct RawCriterion {
+    #[schemars(with = "MetricId")]
     pub(super) metric: Spanned<MetricId>,
+    #[schemars(with = "Option<String>")]
     pass: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
     warn: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
     max_regression: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
     warn_regression: Option<Spanned<String>>,
     min_samples: Option<u64>,
+    #[schemars(with = "Option<String>")]
     query: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
     name: Option<Spanned<String>>,
 }
 

@@ -32,7 +32,9 @@ pub struct LoadSuite {
 }
 
 /// How virtual users take rows from a feeder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum FeederMode {
     /// Rows in turn across all users, wrapping around.
@@ -83,54 +85,69 @@ pub struct StepSpec {
     pub latency_budget: Option<Duration>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawLoadSuite {
+    #[schemars(with = "u32")]
     version: Spanned<u32>,
     #[allow(dead_code)]
     kind: String,
     #[serde(default)]
     description: String,
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     tags: Vec<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
     production_write_reason: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
     think_time: Option<Spanned<String>>,
     #[serde(default)]
     feeders: Vec<RawFeeder>,
+    #[schemars(with = "Vec<RawTransaction>")]
     transactions: Spanned<Vec<RawTransaction>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawFeeder {
+    #[schemars(with = "String")]
     name: Spanned<String>,
+    #[schemars(with = "String")]
     file: Spanned<String>,
     #[serde(default)]
     mode: FeederMode,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawTransaction {
+    #[schemars(with = "String")]
     name: Spanned<String>,
+    #[schemars(with = "Option<i64>")]
     weight: Option<Spanned<i64>>,
+    #[schemars(with = "Vec<RawStep>")]
     steps: Spanned<Vec<RawStep>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawStep {
     name: Option<String>,
     method: HttpMethod,
+    #[schemars(with = "String")]
     path: Spanned<String>,
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
     headers: BTreeMap<String, Spanned<String>>,
+    #[schemars(with = "Option<serde_json::Value>")]
     json: Option<Spanned<toml::Value>>,
+    #[schemars(with = "Option<BTreeMap<String, String>>")]
     form: Option<BTreeMap<String, Spanned<String>>>,
     #[serde(default)]
     checks: Vec<Matcher>,
     #[serde(default)]
     extract: Vec<Extraction>,
+    #[schemars(with = "Option<String>")]
     latency_budget: Option<Spanned<String>>,
 }
 
@@ -166,6 +183,11 @@ fn json_template(
     })
 }
 
+/// The JSON Schema of a load suite, from the types it is parsed with (see
+/// [`crate::config::schema`]).
+pub fn json_schema() -> schemars::Schema {
+    schemars::schema_for!(RawLoadSuite)
+}
 /// Parses and validates a load suite; `dir` is the system's folder (feeder paths are
 /// relative to it) and `root` the project folder every feeder must be inside.
 pub(super) fn parse(

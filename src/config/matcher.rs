@@ -8,13 +8,14 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// One condition on a response.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Matcher {
     /// The status code is one of `equals` (a number or a list).
     Status {
         /// Accepted codes.
         #[serde(deserialize_with = "one_or_many")]
+        #[schemars(with = "OneOrMany")]
         equals: Vec<u16>,
     },
     /// The body contains `text` (byte-exact, UTF-8).
@@ -36,6 +37,7 @@ pub enum Matcher {
         path: String,
         /// The value it must have (a string, number or boolean).
         #[serde(default)]
+        #[schemars(with = "Option<serde_json::Value>")]
         equals: Option<toml::Value>,
     },
     /// The body matches a regular expression (checked when the file is read).
@@ -60,13 +62,15 @@ pub enum Matcher {
     },
 }
 
+/// A status code or a list of them, as `equals` is written.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(u16),
+    Many(Vec<u16>),
+}
+
 fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u16>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(u16),
-        Many(Vec<u16>),
-    }
     Ok(match OneOrMany::deserialize(d)? {
         OneOrMany::One(code) => vec![code],
         OneOrMany::Many(codes) => codes,

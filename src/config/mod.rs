@@ -20,6 +20,7 @@ pub mod project_file;
 pub mod promql;
 pub mod provision;
 pub mod rollout;
+pub mod schema;
 pub mod security_suite;
 pub mod suite;
 pub mod traffic;

@@ -10,7 +10,9 @@ use std::fmt;
 use toml::Spanned;
 
 /// Something a notification can be about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum NotifyEvent {
     /// A stage's gate passed.
@@ -54,7 +56,7 @@ impl fmt::Display for NotifyEvent {
 }
 
 /// The body a target receives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum NotifyKind {
     /// The versioned JSON payload (`stagegate.notification/1`).
@@ -88,13 +90,17 @@ pub enum NotifyUrl {
     Env(String),
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct RawNotify {
+    #[schemars(with = "NotifyKind")]
     kind: Spanned<NotifyKind>,
+    #[schemars(with = "Option<String>")]
     url: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
     url_env: Option<Spanned<String>>,
     on: Option<Vec<NotifyEvent>>,
+    #[schemars(with = "Option<String>")]
     secret_env: Option<Spanned<String>>,
 }
 

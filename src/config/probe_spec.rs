@@ -74,21 +74,27 @@ impl Probe {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct RawProbe {
+    #[schemars(with = "String")]
     name: Spanned<String>,
     severity: Severity,
     #[serde(default = "get")]
     method: HttpMethod,
+    #[schemars(with = "String")]
     path: Spanned<String>,
     #[serde(default)]
     headers: BTreeMap<String, String>,
     body: Option<String>,
+    #[schemars(with = "Option<Vec<Matcher>>")]
     matchers: Option<Spanned<Vec<Matcher>>>,
     #[serde(rename = "as")]
+    #[schemars(with = "Option<Account>")]
     as_account: Option<Spanned<Account>>,
+    #[schemars(with = "Option<Account>")]
     same_as: Option<Spanned<Account>>,
+    #[schemars(with = "Option<bool>")]
     production_safe: Option<Spanned<bool>>,
     #[serde(default)]
     remediation: String,
@@ -96,16 +102,18 @@ pub(super) struct RawProbe {
     setup: Vec<RawProbeStep>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawProbeStep {
     #[serde(default = "get")]
     method: HttpMethod,
+    #[schemars(with = "String")]
     path: Spanned<String>,
     #[serde(default)]
     headers: BTreeMap<String, String>,
     body: Option<String>,
     #[serde(rename = "as")]
+    #[schemars(with = "Option<Account>")]
     as_account: Option<Spanned<Account>>,
     #[serde(default)]
     extract: Vec<Extraction>,

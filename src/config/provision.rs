@@ -87,22 +87,30 @@ mod humantime_serde_compat {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct RawProvision {
+    #[schemars(with = "String")]
     image: Spanned<String>,
+    #[schemars(with = "i64")]
     port: Spanned<i64>,
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
     env: BTreeMap<Spanned<String>, String>,
+    #[schemars(with = "Option<Vec<String>>")]
     command: Option<Spanned<Vec<String>>>,
+    #[schemars(with = "RawReady")]
     ready: Spanned<RawReady>,
+    #[schemars(with = "Option<String>")]
     start_timeout: Option<Spanned<String>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawReady {
+    #[schemars(with = "Option<String>")]
     http: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
     log: Option<Spanned<String>>,
 }
 

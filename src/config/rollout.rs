@@ -57,10 +57,12 @@ pub struct ApprovalPolicy {
     pub require: BTreeMap<String, u32>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawRollout {
+    #[schemars(with = "u32")]
     version: Spanned<u32>,
+    #[schemars(with = "String")]
     system: Spanned<String>,
     title: Option<String>,
     stages: RawStages,
@@ -68,7 +70,7 @@ struct RawRollout {
     notify: Vec<super::notify_spec::RawNotify>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawStages {
     trial_test: RawStage,
@@ -77,10 +79,12 @@ struct RawStages {
     real_production: RawStage,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawStage {
+    #[schemars(with = "String")]
     environment: Spanned<String>,
+    #[schemars(with = "Vec<String>")]
     suites: Spanned<Vec<Spanned<String>>>,
     traffic: RawTraffic,
     gate: RawGate,
@@ -90,15 +94,18 @@ struct RawStage {
     abort: Vec<RawAbort>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawApproval {
+    #[schemars(with = "u32")]
     approvers: Spanned<u32>,
     #[serde(default)]
     allow_self_approval: bool,
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     roles: Vec<Spanned<String>>,
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, u32>")]
     require: BTreeMap<String, Spanned<u32>>,
 }
 
@@ -179,6 +186,11 @@ pub struct KnownNames<'a> {
     pub with_prometheus: &'a BTreeSet<String>,
 }
 
+/// The JSON Schema of a rollout file, from the types it is parsed with (see
+/// [`crate::config::schema`]).
+pub fn json_schema() -> schemars::Schema {
+    schemars::schema_for!(RawRollout)
+}
 /// Parses and validates a rollout file; `folder` is the system folder's name.
 pub fn parse(
     file: &SourceFile,

@@ -51,7 +51,9 @@ impl SecuritySuite {
 }
 
 /// What a check's findings do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum RuleAction {
     /// Counted by the gate's `security-<severity>` metrics.
@@ -64,7 +66,7 @@ pub enum RuleAction {
 }
 
 /// One of the two test accounts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Account {
     /// Account A, the owner of the objects the checks create.
@@ -106,7 +108,7 @@ pub struct AccountsSpec {
 }
 
 /// The login request of a test account.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct LoginSpec {
     /// POST path.
@@ -118,7 +120,7 @@ pub struct LoginSpec {
 }
 
 /// How account A creates an object.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct CreateSpec {
     /// POST path.
@@ -130,7 +132,7 @@ pub struct CreateSpec {
 }
 
 /// An endpoint only officers may use, and a JSON pointer that is present in its data.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct OfficerEndpoint {
     /// GET path.
@@ -139,35 +141,42 @@ pub struct OfficerEndpoint {
     pub marker: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawSecuritySuite {
+    #[schemars(with = "u32")]
     version: Spanned<u32>,
     #[allow(dead_code)]
     kind: String,
     #[serde(default)]
     description: String,
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     tags: Vec<Spanned<String>>,
     #[serde(default)]
     checks: Vec<RawCheckRef>,
     #[serde(default)]
     probes: Vec<RawProbe>,
+    #[schemars(with = "Option<String>")]
     production_write_reason: Option<Spanned<String>>,
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, RuleAction>")]
     rules: BTreeMap<Spanned<String>, RuleAction>,
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     out_of_scope: Vec<Spanned<String>>,
+    #[schemars(with = "Option<RawAccounts>")]
     accounts: Option<Spanned<RawAccounts>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawCheckRef {
+    #[schemars(with = "String")]
     id: Spanned<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct RawAccounts {
     a: String,
@@ -176,9 +185,11 @@ pub(super) struct RawAccounts {
     header: String,
     #[serde(default = "bearer")]
     scheme: String,
+    #[schemars(with = "LoginSpec")]
     login: Spanned<LoginSpec>,
     expired_login_body: Option<String>,
     pub(super) create: Option<CreateSpec>,
+    #[schemars(with = "Option<String>")]
     object: Option<Spanned<String>>,
     #[serde(default)]
     officer: Vec<OfficerEndpoint>,
@@ -192,6 +203,11 @@ fn bearer() -> String {
     "Bearer".into()
 }
 
+/// The JSON Schema of a security suite, from the types it is parsed with (see
+/// [`crate::config::schema`]).
+pub fn json_schema() -> schemars::Schema {
+    schemars::schema_for!(RawSecuritySuite)
+}
 /// Parses and validates a security suite.
 pub(super) fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics) -> Option<Suite> {
     let raw: RawSecuritySuite = file.parse_toml(diagnostics)?;

@@ -62,8 +62,9 @@ impl Suite {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct KindOnly {
+    #[schemars(with = "Option<String>")]
     kind: Option<Spanned<String>>,
 }
 

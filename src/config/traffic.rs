@@ -8,7 +8,9 @@ use std::time::Duration;
 use toml::Spanned;
 
 /// The shape of load over time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Profile {
     /// A few users for a short while: does anything work at all?
@@ -147,17 +149,24 @@ impl Traffic {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct RawTraffic {
     #[serde(default)]
     profile: Profile,
+    #[schemars(with = "i64")]
     users: Spanned<i64>,
+    #[schemars(with = "Option<String>")]
     ramp_up: Option<Spanned<String>>,
+    #[schemars(with = "String")]
     duration: Spanned<String>,
+    #[schemars(with = "Option<f64>")]
     max_rps: Option<Spanned<f64>>,
+    #[schemars(with = "Option<f64>")]
     rate: Option<Spanned<f64>>,
+    #[schemars(with = "Option<u32>")]
     iterations: Option<Spanned<u32>>,
+    #[schemars(with = "Option<f64>")]
     scale: Option<Spanned<f64>>,
 }
 

@@ -44,7 +44,7 @@ pub(crate) fn duration_field(
 }
 
 /// What a metric is measured in; decides how its thresholds are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Unit {
     /// Latency, canonical unit milliseconds; written `800ms` or `1.5s`.
@@ -137,7 +137,7 @@ fn parse_number(text: &str) -> Result<f64, String> {
 }
 
 /// A comparison operator in a threshold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Op {
     /// `<`
     #[serde(rename = "<")]
@@ -169,7 +169,7 @@ impl Op {
 }
 
 /// `value OP limit` must hold, e.g. `< 800ms`. The limit is in the metric's canonical unit.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Threshold {
     /// The comparison.
     pub op: Op,

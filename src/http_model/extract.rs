@@ -5,7 +5,7 @@ use super::response::ObservedResponse;
 use serde::{Deserialize, Serialize};
 
 /// Takes a value from a response into a variable.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Extraction {
     /// A JSON pointer in the body.
@@ -68,6 +68,17 @@ impl<'de> Deserialize<'de> for RegexPattern {
             .build()
             .map(RegexPattern)
             .map_err(|e| serde::de::Error::custom(format!("bad regular expression: {e}")))
+    }
+}
+
+/// In a JSON Schema: a string holding a regular expression (Rust `regex` syntax).
+impl schemars::JsonSchema for RegexPattern {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RegexPattern".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "format": "regex" })
     }
 }
 

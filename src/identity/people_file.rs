@@ -25,25 +25,36 @@ use toml::Spanned;
 /// The file name, at the project root.
 pub const FILE_NAME: &str = "people.toml";
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawPeople {
+    #[schemars(with = "u32")]
     version: Spanned<u32>,
     #[serde(default)]
     person: Vec<RawPerson>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawPerson {
+    #[schemars(with = "String")]
     id: Spanned<String>,
+    #[schemars(with = "String")]
     name: Spanned<String>,
+    #[schemars(with = "Vec<String>")]
     roles: Spanned<Vec<Spanned<String>>>,
+    #[schemars(with = "Vec<String>")]
     keys: Spanned<Vec<Spanned<String>>>,
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     revoked_keys: Vec<Spanned<String>>,
 }
 
+/// The JSON Schema of `people.toml`, from the types it is parsed with (see
+/// [`crate::config::schema`]).
+pub fn json_schema() -> schemars::Schema {
+    schemars::schema_for!(RawPeople)
+}
 /// Parses `people.toml`; mistakes go to `diagnostics`.
 pub fn parse(file: &SourceFile, diagnostics: &mut Diagnostics) -> Option<Roster> {
     let raw: RawPeople = file.parse_toml(diagnostics)?;

@@ -5,7 +5,19 @@ use std::fmt;
 use std::str::FromStr;
 
 /// One of the four stages. The order of the variants is the rollout order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum StageId {
     /// Trial run on the test environment: smoke and light load, full security suite.

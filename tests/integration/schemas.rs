@@ -1,0 +1,89 @@
+//! Issue 15: JSON Schemas. `stagegate schema FORMAT` is generated from the parser's
+//! types; the committed `schemas/` must equal it; and every stagegate TOML file in the
+//! repository (examples, scenarios, environments, init templates, a fresh `init`)
+//! validates against the committed schemas with an independent validator (Python's
+//! tomllib + jsonschema, `scripts/validate-toml-schemas`), while a broken file does not.
+
+use super::support::{run, stagegate, stagegate_bin, text};
+use std::path::Path;
+use std::process::Command;
+
+const FORMATS: [&str; 5] = ["environment", "rollout", "load", "security", "people"];
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn issue_15_committed_schemas_are_the_generated_ones() {
+    for format in FORMATS {
+        let out = run(Command::new(stagegate_bin()).args(["schema", format]));
+        assert!(out.status.success(), "{}", text(&out));
+        let committed =
+            std::fs::read_to_string(repo().join(format!("schemas/{format}.schema.json")))
+                .expect("committed schema");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            committed,
+            "schemas/{format}.schema.json is stale (hint: stagegate schema -o schemas)"
+        );
+        let schema: serde_json::Value = serde_json::from_str(&committed).expect("JSON");
+        assert_eq!(
+            schema["$schema"],
+            "https://json-schema.org/draft/2020-12/schema"
+        );
+    }
+}
+
+fn validator(roots: &[&Path]) -> std::process::Output {
+    let out = Command::new("python3")
+        .arg(repo().join("scripts/validate-toml-schemas"))
+        .args(roots)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("No module named"),
+        "python3 lacks jsonschema (hint: scripts/test installs python3-jsonschema)"
+    );
+    out
+}
+
+#[test]
+fn issue_15_every_toml_file_validates_against_its_schema_independently() {
+    let out = validator(&[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let listing = String::from_utf8_lossy(&out.stdout).to_string();
+    for format in FORMATS {
+        if format != "people" {
+            assert!(
+                listing.contains(&format!("ok {format}")),
+                "no {format} file checked: {listing}"
+            );
+        }
+    }
+    // A fresh init (with people.toml) validates too.
+    let dir = tempfile::tempdir().expect("tempdir");
+    assert!(run(stagegate(dir.path()).args(["init", "van-ban"]))
+        .status
+        .success());
+    let out = validator(&[dir.path()]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("ok people"),
+        "{}",
+        text(&out)
+    );
+    // And a mistake is caught by the schema as by `validate`.
+    let rollout = dir.path().join("scenarios/van-ban/rollout.toml");
+    let t = std::fs::read_to_string(&rollout).expect("read");
+    std::fs::write(
+        &rollout,
+        t.replace("environment = \"test\"", "enviroment = \"test\""),
+    )
+    .expect("write");
+    let out = validator(&[dir.path()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("enviroment"), "{}", text(&out));
+    let out = run(stagegate(dir.path()).arg("validate"));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}
