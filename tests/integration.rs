@@ -27,3 +27,6 @@ mod security;
 
 #[path = "integration/fence.rs"]
 mod fence;
+
+#[path = "integration/identity.rs"]
+mod identity;
