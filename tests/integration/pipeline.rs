@@ -560,6 +560,30 @@ fn a_run_whose_process_died_is_marked_aborted_and_never_counts_as_passed() {
     let approve = decide(&project, "approve", "1.0.0", "trial-test", "rm.binh");
     assert_eq!(approve.status.code(), Some(3), "{}", text(&approve));
     assert!(text(&approve).contains("aborted"), "{}", text(&approve));
+    // Issue 11: the approve command recorded the dead run as aborted itself, signed by
+    // its own signer, and the event says the tool recorded it.
+    let history = run(stagegate(project.root()).args([
+        "history",
+        SYSTEM,
+        "--release",
+        "1.0.0",
+        "--output",
+        "json",
+    ]));
+    let events: Vec<serde_json::Value> = serde_json::from_slice(&history.stdout).expect("JSON");
+    let aborted = events
+        .iter()
+        .find(|e| e["kind"] == "run-aborted")
+        .expect("run-aborted event");
+    assert_eq!(aborted["actor"], "rm.binh", "{aborted}");
+    assert!(
+        aborted["statement"]
+            .as_str()
+            .is_some_and(|s| s.contains("\"recorded-by-tool\":true")),
+        "{aborted}"
+    );
+    let verify = run(stagegate(project.root()).args(["ledger", "verify"]));
+    assert_eq!(verify.status.code(), Some(0), "{}", text(&verify));
 }
 
 #[test]
