@@ -25,3 +25,4 @@ pub mod security;
 pub mod stage;
 pub mod stage_run;
 pub mod template;
+pub mod vocabulary;

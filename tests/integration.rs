@@ -25,6 +25,12 @@ mod provision;
 #[path = "integration/security.rs"]
 mod security;
 
+#[path = "integration/security_discovery.rs"]
+mod security_discovery;
+
+#[path = "integration/security_scan.rs"]
+mod security_scan;
+
 #[path = "integration/fence.rs"]
 mod fence;
 

@@ -25,7 +25,9 @@ pub struct SampleArgs {
     /// exposed-git, exposed-env, exposed-backup, exposed-api-docs, directory-listing,
     /// trace-enabled, missing-auth, unchecked-token-signature, jwt-alg-none,
     /// expired-token-accepted, idor, officer-endpoint-open, excessive-data,
-    /// cacheable-responses, no-rate-limit.
+    /// cacheable-responses, no-rate-limit, django-debug, werkzeug-debugger,
+    /// exposed-server-status, exposed-actuator, admin-console, default-page, git-listing,
+    /// vcs-leftovers, editor-leftovers, cors-api, open-redirect.
     #[arg(long = "flaw", value_name = "NAME")]
     pub flaws: Vec<Flaw>,
     /// Require `X-Api-Key` on /api/ with the value of this environment variable.

@@ -27,6 +27,14 @@ pub struct ScanArgs {
     /// for test environments with a private CA.
     #[arg(long, value_name = "PEM")]
     pub trust_root: Vec<std::path::PathBuf>,
+    /// The User-Agent sent with every request (default: `stagegate/<version> (security
+    /// scan)`, so the target's operators can tell the scan's traffic apart).
+    #[arg(long, value_name = "TEXT")]
+    pub user_agent: Option<String>,
+    /// A path pattern never to request (`*` matches any text; repeatable), as a suite's
+    /// `out-of-scope`: e.g. `--out-of-scope '/metrics'` for an endpoint meant for a scraper.
+    #[arg(long, value_name = "PATTERN")]
+    pub out_of_scope: Vec<String>,
     /// The URL is a production environment of the project in `--root`: scan it anyway,
     /// with the passive profile only.
     #[arg(long)]
@@ -80,7 +88,8 @@ pub(super) async fn run(root: &std::path::Path, args: ScanArgs) -> u8 {
         }
     }
     let profile = Profile::from(args.profile);
-    let suite = SecuritySuite::from_checks(profile.checks().iter().map(|c| c.id.to_string()));
+    let mut suite = SecuritySuite::from_checks(profile.checks().iter().map(|c| c.id));
+    suite.out_of_scope = args.out_of_scope.clone();
     let target = Target::without_secrets(base.as_str());
     let mut trusted_roots_pem = Vec::new();
     for path in &args.trust_root {
@@ -98,6 +107,7 @@ pub(super) async fn run(root: &std::path::Path, args: ScanArgs) -> u8 {
     let options = ScanOptions {
         production_safe_only: profile == Profile::Passive,
         trusted_roots_pem,
+        user_agent: args.user_agent.clone(),
     };
     let outcome = security::run_suite_with(&suite, &target, options).await;
     let errored: Vec<String> = outcome

@@ -66,6 +66,10 @@ pub struct SecurityCounts {
     /// Checks skipped on purpose (ignored by rules, out of scope).
     #[serde(default)]
     pub checks_skipped: u64,
+    /// Checks whose precondition was absent (TLS on `http://`, no cookie): neither ran
+    /// nor failed to run.
+    #[serde(default)]
+    pub checks_not_applicable: u64,
     /// Findings of checks the suite's rules set to `warn`: shown, not counted.
     #[serde(default)]
     pub warnings: u64,
@@ -186,6 +190,7 @@ impl Measurements {
                     .checks_errored
                     .push(format!("{}: {reason}", check.check)),
                 CheckStatus::Skipped(_) => counts.checks_skipped += 1,
+                CheckStatus::NotApplicable(_) => counts.checks_not_applicable += 1,
             }
         }
     }

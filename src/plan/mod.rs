@@ -193,8 +193,8 @@ pub fn build(
                 let unsafe_checks = security
                     .checks
                     .iter()
-                    .filter(|id| catalogue::lookup(id).is_none_or(|c| !c.production_safe))
-                    .cloned()
+                    .filter(|id| !catalogue::info(**id).production_safe)
+                    .map(|id| id.to_string())
                     .chain(
                         security
                             .probes

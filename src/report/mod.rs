@@ -82,22 +82,27 @@ pub struct SecurityCheckResult {
     /// Why it was not run on purpose (ignored by the suite's rules, out of scope).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// Why its precondition was absent (TLS on `http://`, no cookie set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_applicable: Option<String>,
     /// Findings it produced.
     pub findings: usize,
 }
 
 impl From<&CheckRun> for SecurityCheckResult {
     fn from(run: &CheckRun) -> Self {
-        let (ran, error, skipped) = match &run.status {
-            CheckStatus::Ran => (true, None, None),
-            CheckStatus::Error(reason) => (false, Some(reason.clone()), None),
-            CheckStatus::Skipped(reason) => (false, None, Some(reason.clone())),
+        let (ran, error, skipped, not_applicable) = match &run.status {
+            CheckStatus::Ran => (true, None, None, None),
+            CheckStatus::Error(reason) => (false, Some(reason.clone()), None, None),
+            CheckStatus::Skipped(reason) => (false, None, Some(reason.clone()), None),
+            CheckStatus::NotApplicable(reason) => (false, None, None, Some(reason.clone())),
         };
         SecurityCheckResult {
             check: run.check.clone(),
             ran,
             error,
             skipped,
+            not_applicable,
             findings: run.findings,
         }
     }

@@ -2,7 +2,7 @@
 //! logic: files and listings it should never serve, TRACE echo, stack traces on
 //! malformed JSON, and the headers it gets wrong (CSP, cookies, CORS, caching).
 
-use super::Flaw;
+use super::{pages, Flaw};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::collections::BTreeSet;
@@ -27,6 +27,9 @@ pub(super) fn answer(
     if method != Method::GET {
         return None;
     }
+    if let Some(answer) = pages::flawed(flaws, path) {
+        return Some(answer);
+    }
     match path {
         "/backup.sql" if flaws.contains(&Flaw::ExposedBackup) => Some(
             "-- PostgreSQL database dump\n\nCREATE TABLE cong_dan (so_cccd text PRIMARY KEY, ho_ten text);\n\
@@ -39,6 +42,13 @@ pub(super) fn answer(
                 "info": { "title": "Cổng Dịch vụ công (mẫu)", "version": "1.0.0" },
                 "paths": { "/api/ho-so/{ma}": { "get": { "summary": "Tra cứu hồ sơ" } }, "/api/can-bo/ho-so": { "get": { "summary": "Danh sách hồ sơ (cán bộ)" } } }
             }))
+            .into_response(),
+        ),
+        "/tai-lieu/" if flaws.contains(&Flaw::DirectoryListing) => Some(
+            axum::response::Html(
+                "<html><head><title>Index of /tai-lieu/</title></head><body><h1>Index of /tai-lieu/</h1>\
+                 <a href=\"huong-dan.pdf\">huong-dan.pdf</a></body></html>",
+            )
             .into_response(),
         ),
         "/uploads/" if flaws.contains(&Flaw::DirectoryListing) => Some(
@@ -100,7 +110,9 @@ pub(super) fn decorate(
         };
         headers.insert("set-cookie", HeaderValue::from_static(cookie));
     }
-    if flaws.contains(&Flaw::CorsReflect) {
+    let reflects = flaws.contains(&Flaw::CorsReflect)
+        || (flaws.contains(&Flaw::CorsApi) && route.starts_with("/api/"));
+    if reflects {
         if let Some(origin) = origin {
             headers.insert("access-control-allow-origin", origin.clone());
             headers.insert(

@@ -6,6 +6,7 @@
 
 mod data;
 mod flaws;
+mod pages;
 mod routes;
 mod token;
 
@@ -63,11 +64,33 @@ pub enum Flaw {
     CacheableResponses,
     /// Failed logins are never limited.
     NoRateLimit,
+    /// Missing pages answer with Django's DEBUG 404 page, listing every URL pattern.
+    DjangoDebug,
+    /// `/console` serves the Werkzeug interactive debugger.
+    WerkzeugDebugger,
+    /// `/server-status` serves Apache's status page.
+    ExposedServerStatus,
+    /// `/actuator` and `/actuator/env` answer without authentication.
+    ExposedActuator,
+    /// `/manager/html` serves an open Tomcat manager.
+    AdminConsole,
+    /// The home page is nginx's default page.
+    DefaultPage,
+    /// `/.git/` is listed.
+    GitListing,
+    /// `.svn/wc.db`, `.hg/requires` and `.DS_Store` are served.
+    VcsLeftovers,
+    /// A backup of a page's template sits next to it (`/gioi-thieu.html.bak`).
+    EditorLeftovers,
+    /// CORS echoes any `Origin` with credentials on `/api/` paths only.
+    CorsApi,
+    /// `/chuyen-tiep?url=` redirects to any site.
+    OpenRedirect,
 }
 
 impl Flaw {
     /// Every flaw with its name.
-    pub const ALL: [(Flaw, &'static str); 22] = [
+    pub const ALL: [(Flaw, &'static str); 33] = [
         (Flaw::MissingSecurityHeaders, "missing-security-headers"),
         (Flaw::WeakCsp, "weak-csp"),
         (Flaw::InsecureCookie, "insecure-cookie"),
@@ -90,6 +113,17 @@ impl Flaw {
         (Flaw::ExcessiveData, "excessive-data"),
         (Flaw::CacheableResponses, "cacheable-responses"),
         (Flaw::NoRateLimit, "no-rate-limit"),
+        (Flaw::DjangoDebug, "django-debug"),
+        (Flaw::WerkzeugDebugger, "werkzeug-debugger"),
+        (Flaw::ExposedServerStatus, "exposed-server-status"),
+        (Flaw::ExposedActuator, "exposed-actuator"),
+        (Flaw::AdminConsole, "admin-console"),
+        (Flaw::DefaultPage, "default-page"),
+        (Flaw::GitListing, "git-listing"),
+        (Flaw::VcsLeftovers, "vcs-leftovers"),
+        (Flaw::EditorLeftovers, "editor-leftovers"),
+        (Flaw::CorsApi, "cors-api"),
+        (Flaw::OpenRedirect, "open-redirect"),
     ];
 
     /// The flaw's name on the command line.

@@ -2,11 +2,11 @@
 
 use super::data::{self, Procedure};
 use super::token::{self, Claims, Leniency};
-use super::{flaws, Control, Flaw};
+use super::{flaws, pages, Control, Flaw};
 use axum::extract::{MatchedPath, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use prometheus::{
@@ -128,6 +128,29 @@ pub(super) fn router(control: Control) -> Router {
     });
     Router::new()
         .route("/", get(home))
+        .route(
+            "/gioi-thieu.html",
+            get(|| async {
+                pages::content(
+                    "Giới thiệu",
+                    "Cổng Dịch vụ công mẫu giúp công dân nộp và theo dõi hồ sơ trực tuyến.",
+                )
+            }),
+        )
+        .route(
+            "/lien-he.html",
+            get(|| async {
+                pages::content("Liên hệ", "Tổng đài hỗ trợ: 1900 0000 (mẫu).")
+            }),
+        )
+        .route("/tra-cuu", get(|| async { pages::search_page() }))
+        .route(
+            "/tai-lieu/huong-dan.pdf",
+            get(|| async { pages::document() }),
+        )
+        .route("/chuyen-tiep", get(continue_to))
+        .route("/robots.txt", get(|| async { pages::robots() }))
+        .route("/sitemap.xml", get(sitemap))
         .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
         .route("/metrics", get(metrics))
         .route("/api/phien-ban", get(version))
@@ -140,7 +163,7 @@ pub(super) fn router(control: Control) -> Router {
         .route("/__mau/ten-da-nhan", get(received_names))
         .route("/.git/config", get(git_config))
         .route("/.env", get(dot_env))
-        .fallback(not_found)
+        .fallback(unrouted)
         .layer(middleware::from_fn_with_state(state.clone(), misbehave))
         .with_state(state)
 }
@@ -263,11 +286,34 @@ async fn flawed_answer(
     )
 }
 
-async fn home() -> Html<&'static str> {
-    Html(
-        "<!doctype html><html lang=\"vi\"><head><meta charset=\"utf-8\"><title>Cổng Dịch vụ công (mẫu)</title></head>\
-         <body><h1>Cổng Dịch vụ công quốc gia — hệ thống mẫu</h1><p>Tra cứu thủ tục, nộp hồ sơ trực tuyến, theo dõi trạng thái.</p></body></html>",
-    )
+async fn home(State(state): State<Shared>) -> Response {
+    pages::home(&state.control.behaviour().flaws)
+}
+
+#[derive(Deserialize)]
+struct ContinueQuery {
+    url: Option<String>,
+}
+
+async fn continue_to(State(state): State<Shared>, Query(query): Query<ContinueQuery>) -> Response {
+    pages::continue_to(&state.control.behaviour().flaws, query.url.as_deref())
+}
+
+async fn sitemap(headers: HeaderMap) -> Response {
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    pages::sitemap(&format!("http://{host}"))
+}
+
+/// The answer to a path no route serves: a short JSON error, or, with the
+/// django-debug flaw, Django's DEBUG page listing every URL pattern.
+async fn unrouted(State(state): State<Shared>, uri: axum::http::Uri) -> Response {
+    if state.control.behaviour().flaws.contains(&Flaw::DjangoDebug) {
+        return pages::django_not_found(uri.path());
+    }
+    not_found().await
 }
 
 async fn not_found() -> Response {
