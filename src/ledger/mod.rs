@@ -8,6 +8,7 @@ mod audit;
 mod decide;
 mod liveness;
 mod refusal;
+pub mod release_state;
 mod rows;
 pub mod rules;
 pub mod statement;
@@ -23,6 +24,7 @@ use std::time::Duration;
 pub use audit::{AuditEvent, VerifyProblem, GENESIS};
 pub use decide::{ApprovalOutcome, DecisionRequest, DecisionTarget, SignedDecision};
 pub use refusal::{LedgerError, Refusal};
+pub use release_state::{stage_state, ReleaseContext, StageState, StageStatus};
 pub use rows::{ApprovalRow, Decision, PromotionRow, RunRow, RunState};
 pub use verify::{verify_events, VerifyReport};
 

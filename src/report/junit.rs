@@ -133,6 +133,7 @@ mod tests {
             warn: None,
             status,
             reason: reason.into(),
+            cause: crate::gate::Reason::Unrecorded,
         }
     }
 

@@ -9,7 +9,7 @@ use super::outcome::{CheckRun, CheckStatus, Finding, SecurityOutcome};
 use super::{probe, scope};
 use crate::config::matcher::ObservedResponse;
 use crate::config::security_suite::{RuleAction, SecuritySuite};
-use crate::plan::Target;
+use crate::vocabulary::Target;
 use std::collections::HashMap;
 use std::time::Duration;
 

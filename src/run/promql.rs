@@ -5,7 +5,7 @@
 //! the gate turns a missing value into a failed criterion.
 
 use crate::config::promql::{PromqlQuery, QueryVariables};
-use crate::measure::{Observed, PromqlObservation};
+use crate::measure::{NoData, Observed, PromqlObservation};
 use crate::plan::Plan;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -59,9 +59,9 @@ pub async fn observe_gate(plan: &Plan, window: &RunWindow) -> BTreeMap<String, P
     let mut out = BTreeMap::new();
     let Some(base) = &plan.environment.prometheus_url else {
         for q in queries {
-            let observed = Observed::NoData {
-                reason: format!("no data: environment `{}` has no `prometheus-url` (hint: add it to environments/{}.toml)", plan.environment.name, plan.environment.name),
-            };
+            let observed = Observed::no_data(NoData::NoPrometheusUrl {
+                environment: plan.environment.name.clone(),
+            });
             out.insert(
                 q.text.clone(),
                 PromqlObservation {
@@ -77,9 +77,9 @@ pub async fn observe_gate(plan: &Plan, window: &RunWindow) -> BTreeMap<String, P
         Ok(c) => c,
         Err(e) => {
             for q in queries {
-                let observed = Observed::NoData {
-                    reason: format!("no data: cannot build an HTTP client ({e})"),
-                };
+                let observed = Observed::no_data(NoData::Promql {
+                    detail: format!("cannot build an HTTP client ({e})"),
+                });
                 out.insert(
                     q.text.clone(),
                     PromqlObservation {
@@ -139,9 +139,7 @@ pub async fn query_range(
     query: &str,
     window: &RunWindow,
 ) -> Observed {
-    let no_data = |reason: String| Observed::NoData {
-        reason: format!("no data: {reason}"),
-    };
+    let no_data = |detail: String| Observed::no_data(NoData::Promql { detail });
     let url = format!("{}/api/v1/query_range", base.as_str().trim_end_matches('/'));
     let step = window.range_s().div_ceil(MAX_POINTS).max(1);
     let seconds = |t: DateTime<Utc>| format!("{:.3}", t.timestamp_millis() as f64 / 1000.0);

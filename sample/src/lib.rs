@@ -4,6 +4,7 @@
 //! (added latency, an exact error rate, named security flaws) so every gate and check
 //! can be shown failing for a real reason.
 
+pub mod cli;
 mod data;
 mod flaws;
 mod pages;
