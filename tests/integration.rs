@@ -36,3 +36,9 @@ mod fence;
 
 #[path = "integration/identity.rs"]
 mod identity;
+
+#[path = "integration/hostile.rs"]
+mod hostile;
+
+#[path = "integration/fuzz.rs"]
+mod fuzz;
