@@ -40,6 +40,9 @@ mod onboarding;
 #[path = "integration/notify.rs"]
 mod notify;
 
+#[path = "integration/identity.rs"]
+mod identity;
+
 #[path = "integration/hostile.rs"]
 mod hostile;
 
