@@ -170,6 +170,7 @@ struct RawSecuritySuite {
     out_of_scope: Vec<Spanned<String>>,
     #[schemars(with = "Option<RawAccounts>")]
     accounts: Option<Spanned<RawAccounts>>,
+    #[schemars(with = "Option<String>")]
     user_agent: Option<Spanned<String>>,
 }
 
