@@ -92,7 +92,7 @@ pub enum Command {
     Init(init::InitArgs),
     /// Check every environment, rollout and suite file; report every mistake as
     /// file:line:column with what was expected. Sends nothing.
-    Validate,
+    Validate(validate::ValidateArgs),
     /// Show what a release's stages would run, where, with which limits, gate and
     /// approvals; refuse (exit 2) a plan that breaks an environment's limits.
     #[command(
@@ -219,7 +219,7 @@ async fn dispatch(cli: Cli) -> u8 {
         Command::Schema(args) => schema_cmd::run(args),
         Command::Completions(args) => shell_docs::completions(args),
         Command::Man(args) => shell_docs::man(args),
-        Command::Validate => validate::run(&cli.root),
+        Command::Validate(args) => validate::run(&cli.root, args),
         Command::Plan(args) => plan_cmd::run(&cli.root, args),
         Command::Run(args) => run::run(&cli.root, &ledger_path, args)
             .await

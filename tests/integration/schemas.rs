@@ -86,4 +86,19 @@ fn issue_15_every_toml_file_validates_against_its_schema_independently() {
     assert!(text(&out).contains("enviroment"), "{}", text(&out));
     let out = run(stagegate(dir.path()).arg("validate"));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    // The same mistake as `validate --output json` (shape `stagegate.validate/v1`).
+    let out = run(stagegate(dir.path()).args(["validate", "--output", "json"]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["schema"], "stagegate.validate/v1");
+    assert_eq!(v["ok"], false);
+    let error = &v["errors"][0];
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("enviroment"),
+        "{v}"
+    );
+    assert!(error["line"].as_u64().unwrap_or(0) > 1, "{v}");
 }
