@@ -102,3 +102,33 @@ fn issue_15_every_toml_file_validates_against_its_schema_independently() {
     );
     assert!(error["line"].as_u64().unwrap_or(0) > 1, "{v}");
 }
+
+/// `check-jsonschema` on PATH, or where scripts/test installs it.
+fn check_jsonschema() -> std::path::PathBuf {
+    let local = repo().join("target/tools/bin/check-jsonschema");
+    if local.is_file() {
+        return local;
+    }
+    "check-jsonschema".into()
+}
+
+#[test]
+fn issue_15_ci_examples_validate_against_the_vendor_schemas() {
+    for (file, schema) in [
+        ("docs/ci/gitlab-ci.yml", "vendor.gitlab-ci"),
+        ("docs/ci/github-workflow.yml", "vendor.github-workflows"),
+    ] {
+        let out = Command::new(check_jsonschema())
+            .args(["--builtin-schema", schema])
+            .arg(repo().join(file))
+            .output()
+            .expect("check-jsonschema runs (hint: scripts/test installs it from PyPI)");
+        assert!(out.status.success(), "{file}: {}", text(&out));
+        let example = std::fs::read_to_string(repo().join(file)).expect("read");
+        assert!(example.contains("stagegate run"), "{file}");
+        assert!(
+            example.contains("junit") && example.contains("sarif"),
+            "{file}"
+        );
+    }
+}
