@@ -132,3 +132,29 @@ fn issue_15_ci_examples_validate_against_the_vendor_schemas() {
         );
     }
 }
+
+#[test]
+fn issue_15_file_format_reference_lists_every_key_of_the_committed_schemas() {
+    let out = Command::new("python3")
+        .arg(repo().join("scripts/gen-file-format-reference"))
+        .current_dir(repo())
+        .output()
+        .expect("python3 runs");
+    assert!(out.status.success(), "{}", text(&out));
+    let committed = std::fs::read_to_string(repo().join("docs/file-format.md")).expect("read");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim_end(),
+        committed.trim_end(),
+        "docs/file-format.md is stale (hint: scripts/gen-file-format-reference > docs/file-format.md)"
+    );
+    for key in [
+        "base-url",
+        "think-time",
+        "out-of-scope",
+        "approvers",
+        "secret-env",
+        "roles",
+    ] {
+        assert!(committed.contains(&format!("`{key}`")), "{key} missing");
+    }
+}
