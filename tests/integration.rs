@@ -27,3 +27,9 @@ mod security;
 
 #[path = "integration/fence.rs"]
 mod fence;
+
+#[path = "integration/pg_server.rs"]
+mod pg_server;
+
+#[path = "integration/team_ledger.rs"]
+mod team_ledger;

@@ -40,7 +40,11 @@ pub struct RunArgs {
     pub metrics: super::metrics_args::MetricsArgs,
 }
 
-pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> u8 {
+pub(super) async fn run(
+    root: &Path,
+    ledger_path: &crate::ledger::LedgerLocation,
+    args: RunArgs,
+) -> u8 {
     // Caught from the start, so that no later handler (goose's) takes them.
     let mut interrupts = match Interrupts::install() {
         Ok(i) => i,

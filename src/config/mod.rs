@@ -10,6 +10,7 @@ pub mod environment;
 mod feeder;
 mod fence;
 mod gate_spec;
+pub mod ledger_setting;
 pub mod load_suite;
 pub mod matcher;
 mod placeholders;
