@@ -1,10 +1,11 @@
 //! stagegate takes a release of a government information system through four gated
 //! stages (trial and real runs on the test environment, then on production).
 //!
-//! The modules follow the pipeline, one direction only:
-//! `config` → `plan` → `load`/`security` (run) → `measure` → `gate` → `ledger` → `report`.
-//! `stage_run` wires one stage run through that pipeline; `cli` is the only part that
-//! knows about the terminal and clap.
+//! The modules follow the pipeline, one direction only, over a shared vocabulary
+//! (`vocabulary`: stages, severity, check ids, targets): `config` → `plan` → `load`/`security` →
+//! `measure` → `gate` → `ledger` → `report`. `run` drives one stage through that
+//! pipeline and emits typed events; every output is a consumer of them. `cli` is the
+//! only part that knows about the terminal and clap.
 
 pub mod cli;
 pub mod config;
@@ -20,8 +21,11 @@ pub mod metrics;
 pub mod plan;
 pub mod provision;
 pub mod report;
-pub mod sample;
+/// The sample system (its own crate, so its container image is built from it alone).
+pub use stagegate_sample as sample;
 pub mod security;
-pub mod stage;
-pub mod stage_run;
+/// The four stages (kept at this path: `crate::stage::StageId` is used everywhere).
+pub use vocabulary::stage;
+pub mod run;
 pub mod template;
+pub mod vocabulary;

@@ -25,8 +25,20 @@ mod provision;
 #[path = "integration/security.rs"]
 mod security;
 
+#[path = "integration/security_discovery.rs"]
+mod security_discovery;
+
+#[path = "integration/security_scan.rs"]
+mod security_scan;
+
 #[path = "integration/fence.rs"]
 mod fence;
+
+#[path = "integration/hostile.rs"]
+mod hostile;
+
+#[path = "integration/fuzz.rs"]
+mod fuzz;
 
 #[path = "integration/pg_server.rs"]
 mod pg_server;

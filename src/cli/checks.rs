@@ -18,7 +18,7 @@ pub(super) fn run(args: ChecksArgs) -> u8 {
         OutputFormat::Text => {
             println!("{:<30} {:<9} {:<16} name", "id", "severity", "where");
             for c in CATALOGUE {
-                let place = match (c.production_safe, c.needs_accounts) {
+                let place = match (c.production_safe, c.needs_accounts()) {
                     (true, _) => "production-safe",
                     (false, true) => "test, accounts",
                     (false, false) => "test only",

@@ -5,16 +5,16 @@
 
 use super::demo_people;
 use super::metrics_args::LiveMetrics;
-use super::progress::TerminalProgress;
+use super::outputs::RunOutputs;
 use super::status::{pipeline_table, release_states};
 use crate::config::Project;
 use crate::exit_code;
 use crate::gate::GateOutcome;
 use crate::ledger::{Decision, DecisionRequest, Ledger, LedgerError, Refusal};
 use crate::report;
+use crate::run::{self, Cancel, RunConsumer, RunRequest};
 use crate::sample::{self, Behaviour};
 use crate::stage::StageId;
-use crate::stage_run;
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -70,10 +70,7 @@ pub(super) async fn run(args: DemoArgs) -> u8 {
     match demo(args).await {
         Ok(true) => exit_code::OK,
         Ok(false) => exit_code::FAILED,
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit_code::FAILED
-        }
+        Err(e) => super::CliError::Internal(e).report(),
     }
 }
 
@@ -129,8 +126,8 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
     let secrets = move |name: &str| (name == "DVC_PROD_API_KEY").then(|| api_key.clone());
     let mut as_designed = true;
     let live = LiveMetrics::start(&args.metrics).await?;
-    let terminal = TerminalProgress::new();
-    let sink = LiveMetrics::sink(&live, &terminal);
+    let outputs = RunOutputs::new(None).map_err(|e| e.to_string())?;
+    let consumers = outputs.consumers(live.as_ref());
 
     println!("== release 1.0.0: a good release goes through all four stages ==");
     for stage in StageId::ALL {
@@ -142,7 +139,7 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
             stage,
             &secrets,
             true,
-            &*sink,
+            &consumers,
         )
         .await?;
         as_designed &= passed;
@@ -164,7 +161,7 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
         StageId::TrialTest,
         &secrets,
         true,
-        &*sink,
+        &consumers,
     )
     .await?;
     let real = stage_and_approve(
@@ -175,7 +172,7 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
         StageId::RealTest,
         &secrets,
         false,
-        &*sink,
+        &consumers,
     )
     .await?;
     as_designed &= trial && !real;
@@ -212,7 +209,7 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
         "     cargo run -- --root {} evidence dichvucong --release 1.0.0 -o evidence-1.0.0.tar.gz",
         dir.display()
     );
-    drop(sink);
+    drop(consumers);
     if let Some(live) = live {
         live.finish().await;
     }
@@ -239,7 +236,7 @@ async fn stage_and_approve(
     stage: StageId,
     secrets: &(dyn Fn(&str) -> Option<String> + Sync),
     approve: bool,
-    sink: &dyn crate::stage_run::EventSink,
+    out: &dyn RunConsumer,
 ) -> Result<bool, String> {
     println!(
         "\n-- stage {} `{stage}` ({}) of release {release}",
@@ -248,7 +245,7 @@ async fn stage_and_approve(
     );
     let plan =
         crate::plan::build(project, "dichvucong", release, stage).map_err(|e| e.to_string())?;
-    let out = dir.join(".stagegate").join("runs");
+    let runs = dir.join(".stagegate").join("runs");
     let roster = project
         .roster
         .clone()
@@ -256,7 +253,15 @@ async fn stage_and_approve(
     ledger
         .sign_as(demo_people::actor(dir, &roster, QA)?)
         .map_err(|e| e.to_string())?;
-    let outcome = stage_run::run_stage(&plan, ledger, QA, &out, secrets, sink)
+    let target = crate::vocabulary::Target::resolve(&plan.environment, secrets)
+        .map_err(|e| e.to_string())?;
+    let request = RunRequest {
+        plan: &plan,
+        actor: QA,
+        out_dir: &runs,
+    };
+    // The demo catches no signal: Ctrl-C ends it at once, as any short command.
+    let outcome = run::run_stage(&request, &target, ledger, &Cancel::new(), out)
         .await
         .map_err(|e| e.to_string())?;
     println!("{}", report::verdict_table(&outcome.verdict));

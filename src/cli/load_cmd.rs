@@ -8,9 +8,9 @@ use crate::exit_code;
 use crate::http_model::{HttpMethod, RequestBody, RequestSpec};
 use crate::load::{self, LoadOptions, LoadTick};
 use crate::measure::{ArrivalRate, Measurements, Recorder};
-use crate::plan::Target;
-use crate::stage_run::{EventSink, RunEvent};
+use crate::run::{RunConsumer, RunEvent};
 use crate::template::Template;
+use crate::vocabulary::Target;
 use clap::Args;
 use serde::Serialize;
 use std::sync::Arc;
@@ -108,9 +108,9 @@ struct Progress(TerminalProgress);
 
 impl Progress {
     fn tick(&self, tick: LoadTick) {
-        self.0.event(RunEvent::LoadProgress {
+        let _ = self.0.event(RunEvent::SuiteProgress {
             suite: "load",
-            tick,
+            tick: &tick,
         });
     }
 }
@@ -226,10 +226,7 @@ pub(super) async fn run(root: &std::path::Path, args: LoadArgs) -> u8 {
     let report = match load::run("load", &suite, options, &target, recorder.clone(), &on_tick).await
     {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit_code::FAILED;
-        }
+        Err(e) => return super::CliError::Internal(e.to_string()).report(),
     };
     let mut m = Measurements::default();
     recorder.finish_into(&mut m, report.elapsed);

@@ -2,8 +2,8 @@
 //! `--pushgateway`), and their lifetime around stage runs.
 
 use crate::metrics::server::{MetricsServer, Render};
-use crate::metrics::{push, RunMetrics, Tee};
-use crate::stage_run::EventSink;
+use crate::metrics::{push, RunMetrics};
+use crate::run::RunConsumer;
 use clap::Args;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -64,15 +64,9 @@ impl LiveMetrics {
         }))
     }
 
-    /// The terminal sink, and the metrics when they are on.
-    pub(super) fn sink<'a>(
-        live: &'a Option<LiveMetrics>,
-        terminal: &'a dyn EventSink,
-    ) -> Box<dyn EventSink + 'a> {
-        match live {
-            Some(l) => Box::new(Tee(terminal, &*l.metrics)),
-            None => Box::new(Forward(terminal)),
-        }
+    /// The live metrics, as a run consumer.
+    pub(super) fn consumer(&self) -> &dyn RunConsumer {
+        &*self.metrics
     }
 
     /// Pushes the final metrics when asked, waits for the last scrape, stops serving.
@@ -104,14 +98,5 @@ impl LiveMetrics {
             server.stop().await;
         }
         ok
-    }
-}
-
-/// A sink that forwards to another (so both branches of [`LiveMetrics::sink`] box).
-struct Forward<'a>(&'a dyn EventSink);
-
-impl EventSink for Forward<'_> {
-    fn event(&self, event: crate::stage_run::RunEvent<'_>) {
-        self.0.event(event);
     }
 }

@@ -6,16 +6,16 @@ mod approve;
 mod checks;
 mod demo;
 mod demo_people;
+mod error;
 mod evidence_cmd;
 mod history;
-mod interruption;
 mod ledger_cmd;
 mod load_cmd;
 mod metrics_args;
+mod outputs;
 mod plan_cmd;
 mod production_guard;
 mod progress;
-mod provisioning;
 mod report_cmd;
 mod run;
 mod sample_system;
@@ -24,6 +24,8 @@ mod serve;
 mod signer_args;
 mod status;
 mod validate;
+
+pub use error::CliError;
 
 use crate::exit_code;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -47,8 +49,8 @@ Examples:
   stagegate status
   stagegate ledger verify
 
-Exit codes: 0 ok/passed · 1 gate failed, aborted or verification failed ·
-            2 invalid input or usage · 3 refused by the rollout rules";
+Exit codes: 0 ok/passed · 1 gate or verification failed · 2 invalid input or usage ·
+            3 refused by the rollout rules · 4 aborted or interrupted · 5 internal error";
 
 /// stagegate: takes each release of a government information system through four
 /// gated stages (trial and real runs on test, then on production), and lets it move on
@@ -90,7 +92,7 @@ pub enum Command {
     )]
     Plan(plan_cmd::PlanArgs),
     /// Run one stage of a release: suites, measurements, gate, ledger, summary.json.
-    /// Exit 0 passed, 1 failed, 3 refused by the rollout rules.
+    /// Exit 0 passed, 1 failed, 3 refused by the rollout rules, 4 aborted or interrupted.
     #[command(
         after_help = "Example:\n  stagegate run dichvucong --release 1.0.0 --stage trial-test --as qa.nguyen"
     )]
@@ -173,8 +175,8 @@ pub fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(exit_code::FAILED);
+            let e = CliError::Internal(format!("cannot start the async runtime: {e}"));
+            return ExitCode::from(e.report());
         }
     };
     let code = runtime.block_on(dispatch(cli));
@@ -210,7 +212,9 @@ async fn dispatch(cli: Cli) -> u8 {
     match cli.command {
         Command::Validate => validate::run(&cli.root),
         Command::Plan(args) => plan_cmd::run(&cli.root, args),
-        Command::Run(args) => run::run(&cli.root, &ledger_path, args).await,
+        Command::Run(args) => run::run(&cli.root, &ledger_path, args)
+            .await
+            .unwrap_or_else(|e| e.report()),
         Command::Approve(args) => approve::run(
             &cli.root,
             &ledger_path,
@@ -242,32 +246,36 @@ pub fn default_ledger(root: &Path) -> PathBuf {
     root.join(".stagegate").join("ledger.db")
 }
 
+/// Loads the project; its diagnostics are the error.
+fn project(root: &Path) -> Result<crate::config::Project, CliError> {
+    crate::config::load(root).map_err(|e| CliError::Invalid {
+        text: e.to_string(),
+    })
+}
+
+/// Opens the ledger.
+fn ledger(path: &crate::ledger::LedgerLocation) -> Result<crate::ledger::Ledger, CliError> {
+    crate::ledger::Ledger::open(path)
+        .map_err(|e| CliError::Internal(format!("{e} (ledger `{path}`)")))
+}
+
 /// Loads the project, printing diagnostics; `Err` carries the exit code.
 fn load_project(root: &Path) -> Result<crate::config::Project, u8> {
-    match crate::config::load(root) {
-        Ok(p) => Ok(p),
-        Err(e) => {
-            eprintln!("{e}");
-            Err(exit_code::INVALID_INPUT)
-        }
-    }
+    project(root).map_err(|e| e.report())
 }
 
 /// Opens the ledger, printing the error; `Err` carries the exit code.
 fn open_ledger(path: &crate::ledger::LedgerLocation) -> Result<crate::ledger::Ledger, u8> {
-    crate::ledger::Ledger::open(path).map_err(|e| {
-        eprintln!("error: {e} (ledger `{path}`)");
-        exit_code::FAILED
-    })
+    ledger(path).map_err(|e| e.report())
 }
 
 /// Maps a ledger error to its exit code, printing it.
 fn ledger_failure(e: &crate::ledger::LedgerError) -> u8 {
-    eprintln!("error: {e}");
     match e {
-        crate::ledger::LedgerError::Refused(_) => exit_code::REFUSED,
-        _ => exit_code::FAILED,
+        crate::ledger::LedgerError::Refused(_) => CliError::Refused(e.to_string()),
+        _ => CliError::Internal(e.to_string()),
     }
+    .report()
 }
 
 /// Prints JSON to stdout.
@@ -277,9 +285,6 @@ fn print_json<T: serde::Serialize>(value: &T) -> u8 {
             println!("{text}");
             exit_code::OK
         }
-        Err(e) => {
-            eprintln!("error: cannot write JSON: {e}");
-            exit_code::FAILED
-        }
+        Err(e) => CliError::Internal(format!("cannot write JSON: {e}")).report(),
     }
 }

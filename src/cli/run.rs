@@ -1,22 +1,19 @@
-//! `stagegate run`: one stage of one release, end to end.
+//! `stagegate run`: one stage of one release, end to end. Builds the plan, refuses what
+//! the rules refuse before anything starts, hands the stage to the runner with the
+//! outputs asked for, and shows the verdict.
 
-use super::interruption::{self, Interrupts, RunTracker};
-use super::metrics_args::LiveMetrics;
-use super::progress::TerminalProgress;
-use super::provisioning;
-use super::OutputFormat;
+use super::metrics_args::{LiveMetrics, MetricsArgs};
+use super::outputs::RunOutputs;
+use super::{CliError, OutputFormat};
 use crate::exit_code;
 use crate::gate::GateOutcome;
-use crate::report;
+use crate::ledger::RunState;
+use crate::plan::Plan;
+use crate::report::{self, HTML_FILE, JUNIT_FILE, SUMMARY_FILE};
+use crate::run::{self, Cancel, RunRecord, RunRequest};
 use crate::stage::StageId;
-use crate::stage_run::{self, StageRunError};
 use clap::Args;
 use std::path::{Path, PathBuf};
-
-/// How long an interrupted load may take to stop and record its run before the stage
-/// is abandoned and recorded as aborted here: goose stops users within a second; ten
-/// leaves room for in-flight requests to time out on a struggling system.
-const LOAD_STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -36,175 +33,108 @@ pub struct RunArgs {
     /// Output format of the verdict on standard output.
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
+    /// Also write the run's events to FILE as JSON Lines, one object a line (see the
+    /// README, "Event log").
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
     #[command(flatten)]
-    pub metrics: super::metrics_args::MetricsArgs,
+    pub metrics: MetricsArgs,
 }
 
 pub(super) async fn run(
     root: &Path,
     ledger_path: &crate::ledger::LedgerLocation,
     args: RunArgs,
-) -> u8 {
+) -> Result<u8, CliError> {
     // Caught from the start, so that no later handler (goose's) takes them.
-    let mut interrupts = match Interrupts::install() {
-        Ok(i) => i,
-        Err(code) => return code,
-    };
-    let project = match super::load_project(root) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let plan = match crate::plan::build(&project, &args.system, &args.release, args.stage) {
-        Ok(p) => p,
-        Err(e) => {
-            eprint!("error: {e}");
-            return exit_code::INVALID_INPUT;
-        }
-    };
-    let mut ledger = match super::open_ledger(ledger_path) {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
-    // Refuse before anything starts (metrics server, container): first a missing secret
-    // (invalid input, exit 2), then a stage out of order (exit 3).
-    if let Err(crate::plan::TargetError::MissingSecret(e)) =
-        crate::plan::Target::resolve(&plan.environment, |name| std::env::var(name).ok())
-    {
-        eprintln!("error: {e}");
-        return exit_code::INVALID_INPUT;
-    }
+    let cancel = Cancel::new();
+    run::signals::install(&cancel).map_err(|e| CliError::Internal(e.to_string()))?;
+    let project = super::project(root)?;
+    let plan = crate::plan::build(&project, &args.system, &args.release, args.stage)?;
+    let mut ledger = super::ledger(ledger_path)?;
+    let secrets = |name: &str| std::env::var(name).ok();
     // Who runs it: the key's owner in people.toml; every event of the run is signed.
-    let actor = match super::signer_args::actor(&project, &args.signer) {
-        Ok(a) => a,
-        Err(code) => return code,
-    };
+    let actor = super::signer_args::actor(&project, &args.signer).map_err(CliError::Reported)?;
     let signed_by =
         super::signer_args::describe(&actor.identity.person, &actor.identity.fingerprint);
     let person = actor.identity.person.id.clone();
-    if let Err(e) = ledger.sign_as(actor) {
-        return super::ledger_failure(&e);
-    }
-    if let Err(e) = ledger.may_begin(&plan.system, &plan.release, plan.stage) {
-        return super::ledger_failure(&e);
-    }
+    ledger.sign_as(actor)?;
+    run::preflight(&plan, &ledger, &secrets)?;
+    // The ledger keeps the report folder's path: absolute, so `stagegate report` and
+    // `stagegate evidence` find it from any working directory.
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| root.join(".stagegate").join("runs"));
-    // The ledger keeps the report folder's path: absolute, so `stagegate report` and
-    // `stagegate evidence` find it from any working directory.
     let out = std::path::absolute(&out).unwrap_or(out);
+    let outputs = RunOutputs::new(args.events.as_deref())?;
     // Before the container starts, so that a bad metrics flag leaves nothing to clean up.
-    let live = match LiveMetrics::start(&args.metrics).await {
-        Ok(l) => l,
+    let live = LiveMetrics::start(&args.metrics)
+        .await
+        .map_err(CliError::invalid)?;
+    let consumers = outputs.consumers(live.as_ref());
+    let request = RunRequest {
+        plan: &plan,
+        actor: &person,
+        out_dir: &out,
+    };
+    let ran = run::execute(root, &request, &secrets, &mut ledger, &cancel, &consumers).await;
+    let unwritten = consumers.take_failures();
+    let record = match ran {
+        Ok(record) => record,
         Err(e) => {
-            eprintln!("error: {e}");
-            return exit_code::INVALID_INPUT;
-        }
-    };
-    let container = match provisioning::start(root, &plan, &mut interrupts).await {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let plan = container
-        .as_ref()
-        .map_or_else(|| plan.clone(), |c| c.point(&plan));
-    let secrets = |name: &str| std::env::var(name).ok();
-    let tracker = RunTracker::new(TerminalProgress::new());
-    let sink = LiveMetrics::sink(&live, &tracker);
-    let ended = {
-        let stage = stage_run::run_stage(&plan, &mut ledger, &person, &out, &secrets, &*sink);
-        tokio::pin!(stage);
-        let first = tokio::select! {
-            result = &mut stage => Ok(result),
-            signal = interrupts.recv() => Err(signal),
-        };
-        match first {
-            // During a load, the load stops itself and the stage records the run as
-            // aborted with what was measured (summary.json included). A second signal,
-            // or a load that does not stop in time, ends the stage here instead.
-            Err(signal) if tracker.load_running() => {
-                eprintln!("  {signal}: stopping the load ...");
-                crate::load::interrupt(&format!("interrupted by {signal}"));
-                tokio::select! {
-                    result = &mut stage => Ok(result),
-                    again = interrupts.recv() => Err(again),
-                    _ = tokio::time::sleep(LOAD_STOP_GRACE) => Err(signal),
-                }
-            }
-            other => other,
-        }
-    };
-    drop(sink);
-    let report_dir = tracker
-        .run_id()
-        .map(|id| stage_run::report_dir(&out, &plan, id));
-    provisioning::finish(container, report_dir.as_deref()).await;
-    let outcome = match ended {
-        Err(signal) => {
-            // No lingering for a last scrape: an interrupted command should end now.
-            return interruption::record_aborted(
-                &mut ledger,
-                tracker.run_id(),
-                report_dir.as_deref(),
-                signal,
-            );
-        }
-        Ok(Ok(o)) => o,
-        Ok(Err(e)) => {
-            eprintln!("error: {e}");
             if let Some(live) = live {
                 live.finish().await;
             }
-            return match e {
-                StageRunError::Target(_) => exit_code::INVALID_INPUT,
-                StageRunError::Ledger(crate::ledger::LedgerError::Refused(_))
-                | StageRunError::WrongRelease { .. } => exit_code::REFUSED,
-                StageRunError::Ledger(_) | StageRunError::Reports { .. } => exit_code::FAILED,
-            };
+            return Err(e.into());
         }
     };
-    match args.output {
-        OutputFormat::Json => {
-            let _ = super::print_json(&serde_json::json!({
-                "run_id": outcome.run.id,
-                "state": outcome.run.state,
-                "verdict": outcome.verdict,
-                "summary": outcome.summary_path,
-            }));
-        }
-        OutputFormat::Text => {
-            println!("{}", report::verdict_table(&outcome.verdict));
-            for f in &outcome.findings {
-                println!("  finding [{}] {} at {}", f.severity, f.check, f.url);
-            }
-            println!("  signed by {signed_by}");
-            println!("  summary: {}", outcome.summary_path.display());
-            if let Some(dir) = outcome.summary_path.parent() {
-                println!(
-                    "  report:  {}",
-                    dir.join(crate::report::HTML_FILE).display()
-                );
-                println!(
-                    "  junit:   {}",
-                    dir.join(crate::report::JUNIT_FILE).display()
-                );
-            }
-            if outcome.verdict.outcome == GateOutcome::Passed {
-                println!(
-                    "  next: stagegate approve {} --release {} --stage {} (signed by a release manager's key)",
-                    plan.system, plan.release, plan.stage
-                );
-            }
-        }
-    }
+    show(&plan, &record, &signed_by, args.output);
     // The verdict is shown first; then the final metrics are pushed and, with
-    // `--metrics-linger`, left up for one last scrape.
-    if let Some(live) = live {
+    // `--metrics-linger`, left up for one last scrape — unless a signal ended the run.
+    if let (Some(live), None) = (live, cancel.signal()) {
         live.finish().await;
     }
-    match outcome.verdict.outcome {
-        GateOutcome::Passed => exit_code::OK,
-        GateOutcome::Failed => exit_code::FAILED,
+    if let Some(first) = unwritten.first() {
+        return Err(CliError::Internal(format!(
+            "run #{} was recorded, but {first}",
+            record.run.id
+        )));
+    }
+    Ok(match (record.run.state, record.verdict.outcome) {
+        (RunState::Aborted, _) => exit_code::ABORTED,
+        (_, GateOutcome::Passed) => exit_code::OK,
+        (_, GateOutcome::Failed) => exit_code::FAILED,
+    })
+}
+
+/// The verdict on standard output, as text or JSON.
+fn show(plan: &Plan, record: &RunRecord, signed_by: &str, format: OutputFormat) {
+    let summary = record.report_dir.join(SUMMARY_FILE);
+    if format == OutputFormat::Json {
+        let _ = super::print_json(&serde_json::json!({
+            "run_id": record.run.id,
+            "state": record.run.state,
+            "verdict": record.verdict,
+            "summary": summary,
+        }));
+        return;
+    }
+    println!("{}", report::verdict_table(&record.verdict));
+    for f in &record.findings {
+        println!("  finding [{}] {} at {}", f.severity, f.check, f.url);
+    }
+    println!("  signed by {signed_by}");
+    println!("  summary: {}", summary.display());
+    println!("  report:  {}", record.report_dir.join(HTML_FILE).display());
+    println!(
+        "  junit:   {}",
+        record.report_dir.join(JUNIT_FILE).display()
+    );
+    if record.verdict.outcome == GateOutcome::Passed && record.run.state == RunState::Passed {
+        println!(
+            "  next: stagegate approve {} --release {} --stage {} (signed by a release manager's key)",
+            plan.system, plan.release, plan.stage
+        );
     }
 }

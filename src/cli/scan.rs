@@ -3,13 +3,12 @@
 //! catalogue states; the full profile adds the checks that send other methods. Checks
 //! that need test accounts run only from a suite.
 
-use super::OutputFormat;
 use crate::config::security_suite::SecuritySuite;
 use crate::config::suite::Severity;
 use crate::exit_code;
-use crate::plan::Target;
 use crate::security::catalogue::Profile;
 use crate::security::{self, CheckStatus, ScanOptions};
+use crate::vocabulary::Target;
 use clap::{Args, ValueEnum};
 
 #[derive(Debug, Args)]
@@ -20,17 +19,38 @@ pub struct ScanArgs {
     /// `full` (adds TRACE and malformed input; never on production).
     #[arg(long, value_enum, default_value_t = ProfileArg::Passive)]
     pub profile: ProfileArg,
-    /// Output format.
+    /// Output format: `text`, `json`, or `sarif` (SARIF 2.1.0, for GitHub code scanning
+    /// and GitLab).
     #[arg(long, value_enum, default_value_t)]
-    pub output: OutputFormat,
+    pub output: ScanOutput,
     /// Trust only this CA certificate (PEM; repeatable) instead of the system's roots,
     /// for test environments with a private CA.
     #[arg(long, value_name = "PEM")]
     pub trust_root: Vec<std::path::PathBuf>,
+    /// The User-Agent sent with every request (default: `stagegate/<version> (security
+    /// scan)`, so the target's operators can tell the scan's traffic apart).
+    #[arg(long, value_name = "TEXT")]
+    pub user_agent: Option<String>,
+    /// A path pattern never to request (`*` matches any text; repeatable), as a suite's
+    /// `out-of-scope`: e.g. `--out-of-scope '/metrics'` for an endpoint meant for a scraper.
+    #[arg(long, value_name = "PATTERN")]
+    pub out_of_scope: Vec<String>,
     /// The URL is a production environment of the project in `--root`: scan it anyway,
     /// with the passive profile only.
     #[arg(long)]
     pub production: bool,
+}
+
+/// How `scan` prints its outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum ScanOutput {
+    /// Human-readable text.
+    #[default]
+    Text,
+    /// JSON on standard output.
+    Json,
+    /// A SARIF 2.1.0 log on standard output.
+    Sarif,
 }
 
 /// Scan profile on the command line.
@@ -80,7 +100,8 @@ pub(super) async fn run(root: &std::path::Path, args: ScanArgs) -> u8 {
         }
     }
     let profile = Profile::from(args.profile);
-    let suite = SecuritySuite::from_checks(profile.checks().iter().map(|c| c.id.to_string()));
+    let mut suite = SecuritySuite::from_checks(profile.checks().iter().map(|c| c.id));
+    suite.out_of_scope = args.out_of_scope.clone();
     let target = Target::without_secrets(base.as_str());
     let mut trusted_roots_pem = Vec::new();
     for path in &args.trust_root {
@@ -98,6 +119,7 @@ pub(super) async fn run(root: &std::path::Path, args: ScanArgs) -> u8 {
     let options = ScanOptions {
         production_safe_only: profile == Profile::Passive,
         trusted_roots_pem,
+        user_agent: args.user_agent.clone(),
     };
     let outcome = security::run_suite_with(&suite, &target, options).await;
     let errored: Vec<String> = outcome
@@ -114,7 +136,13 @@ pub(super) async fn run(root: &std::path::Path, args: ScanArgs) -> u8 {
         .filter(|f| f.severity > Severity::Info)
         .count();
     match args.output {
-        OutputFormat::Json => {
+        ScanOutput::Sarif => {
+            let code = super::print_json(&security::sarif::to_sarif(&outcome, &target.base));
+            if code != exit_code::OK {
+                return code;
+            }
+        }
+        ScanOutput::Json => {
             let code = super::print_json(&serde_json::json!({
                 "target": target.base,
                 "profile": match profile { Profile::Passive => "passive", Profile::Full => "full" },
@@ -127,7 +155,7 @@ pub(super) async fn run(root: &std::path::Path, args: ScanArgs) -> u8 {
                 return code;
             }
         }
-        OutputFormat::Text => {
+        ScanOutput::Text => {
             for f in &outcome.findings {
                 println!(
                     "[{}] {} — {}\n  {}\n  {}\n  fix: {}",

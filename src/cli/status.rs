@@ -2,7 +2,8 @@
 
 use super::OutputFormat;
 use crate::exit_code;
-use crate::ledger::{Ledger, LedgerError, RunState};
+use crate::ledger::release_state::stages_of;
+use crate::ledger::{Ledger, LedgerError, StageStatus};
 use crate::stage::StageId;
 use clap::Args;
 use serde::Serialize;
@@ -16,17 +17,6 @@ pub struct StatusArgs {
     pub output: OutputFormat,
 }
 
-/// The state of one stage of one release.
-#[derive(Debug, Serialize)]
-pub struct StageState {
-    /// Stage.
-    pub stage: StageId,
-    /// `not-run`, `running`, `failed`, `aborted`, `awaiting-approval`, `promoted`.
-    pub state: String,
-    /// Latest run id.
-    pub run: Option<i64>,
-}
-
 /// The state of one release.
 #[derive(Debug, Serialize)]
 pub struct ReleaseState {
@@ -35,7 +25,7 @@ pub struct ReleaseState {
     /// Release.
     pub release: String,
     /// Four stages.
-    pub stages: Vec<StageState>,
+    pub stages: Vec<StageStatus>,
 }
 
 /// Computes every release's state from the ledger.
@@ -47,29 +37,7 @@ pub fn release_states(
     let runs = ledger.runs(system, None)?;
     let mut out = Vec::new();
     for (sys, release) in ledger.releases(system)? {
-        let stages = StageId::ALL
-            .into_iter()
-            .map(|stage| {
-                let last = runs
-                    .iter()
-                    .rev()
-                    .find(|r| r.system == sys && r.release == release && r.stage == stage);
-                let promoted = promotions
-                    .iter()
-                    .any(|p| p.system == sys && p.release == release && p.stage == stage);
-                let state = match (promoted, last.map(|r| r.state)) {
-                    (true, _) => "promoted",
-                    (false, None) => "not-run",
-                    (false, Some(RunState::Passed)) => "awaiting-approval",
-                    (false, Some(s)) => s.as_str(),
-                };
-                StageState {
-                    stage,
-                    state: state.to_string(),
-                    run: last.map(|r| r.id),
-                }
-            })
-            .collect();
+        let stages = stages_of(&sys, &release, &runs, &promotions);
         out.push(ReleaseState {
             system: sys,
             release,
@@ -110,7 +78,7 @@ pub fn pipeline_table(states: &[ReleaseState]) -> String {
     for r in states {
         out.push_str(&format!("{:<12} {:<9}", r.system, r.release));
         for s in &r.stages {
-            out.push_str(&format!(" {:<19}", s.state));
+            out.push_str(&format!(" {:<19}", s.state.as_str()));
         }
         out.push('\n');
     }

@@ -8,7 +8,7 @@ use super::diagnostic::{Diagnostics, SourceFile};
 use super::probe_spec::RawProbe;
 pub use super::probe_spec::{Probe, ProbeStep};
 use super::suite::{Suite, SuiteBody};
-use crate::security::catalogue;
+use crate::vocabulary::{AccountNeed, CheckId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -17,8 +17,8 @@ use toml::Spanned;
 /// A security suite.
 #[derive(Debug, Clone, Default)]
 pub struct SecuritySuite {
-    /// Built-in checks from the catalogue, by id.
-    pub checks: Vec<String>,
+    /// Built-in checks, by id.
+    pub checks: Vec<CheckId>,
     /// Declarative probes.
     pub probes: Vec<Probe>,
     /// What a finding of a check (or `probe.<name>`) does; absent means fail.
@@ -32,16 +32,21 @@ pub struct SecuritySuite {
 
 impl SecuritySuite {
     /// A suite of built-in checks only (the ad-hoc `scan` command).
-    pub fn from_checks(ids: impl IntoIterator<Item = String>) -> SecuritySuite {
+    pub fn from_checks(ids: impl IntoIterator<Item = CheckId>) -> SecuritySuite {
         SecuritySuite {
             checks: ids.into_iter().collect(),
             ..SecuritySuite::default()
         }
     }
 
-    /// The rule for a check id.
+    /// The rule for a check or probe, by its written id (`probe.<name>` for probes).
     pub fn rule(&self, id: &str) -> RuleAction {
         self.rules.get(id).copied().unwrap_or_default()
+    }
+
+    /// The rule for a built-in check.
+    pub fn rule_of(&self, id: CheckId) -> RuleAction {
+        self.rule(id.as_str())
     }
 }
 
@@ -199,24 +204,28 @@ pub(super) fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics
         diagnostics,
     );
     let accounts = raw.accounts.as_ref().map(|a| a.get_ref());
+    let mut check_ids = Vec::new();
     for check in &raw.checks {
         let id = check.id.get_ref();
-        match catalogue::lookup(id) {
-            None => diagnostics.push(file.diagnostic(
+        match id.parse::<CheckId>() {
+            Err(e) => diagnostics.push(file.diagnostic(
                 check.id.span(),
-                format!("unknown security check `{id}`"),
+                e.to_string(),
                 Some("an id from `stagegate checks` (the built-in catalogue)".into()),
             )),
-            Some(info) if info.needs_accounts => {
-                if let Some(missing) = missing_account_part(id, accounts) {
+            Ok(parsed) => {
+                if let Some(missing) = parsed
+                    .account_need()
+                    .and_then(|need| missing_account_part(need, accounts))
+                {
                     diagnostics.push(file.diagnostic(
                         check.id.span(),
                         format!("check `{id}` needs test accounts: {missing}"),
                         Some("an `[accounts]` table with `login` (and `create`, `object`, `officer`, `expired-login-body` as the check needs)".into()),
                     ));
                 }
+                check_ids.push(parsed);
             }
-            Some(_) => {}
         }
     }
     if raw.checks.is_empty() && raw.probes.is_empty() {
@@ -302,7 +311,7 @@ pub(super) fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics
         production_write,
         off_base,
         body: SuiteBody::Security(SecuritySuite {
-            checks: raw.checks.into_iter().map(|c| c.id.into_inner()).collect(),
+            checks: check_ids,
             probes,
             rules,
             out_of_scope,
@@ -312,23 +321,22 @@ pub(super) fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics
 }
 
 /// What a check that needs accounts misses in `[accounts]`, if anything.
-fn missing_account_part(id: &str, accounts: Option<&RawAccounts>) -> Option<&'static str> {
+fn missing_account_part(need: AccountNeed, accounts: Option<&RawAccounts>) -> Option<&'static str> {
     let Some(a) = accounts else {
         return Some("the suite has no `[accounts]` table");
     };
-    match id {
-        "ratelimit.missing" => None,
-        "authz.function-level" if a.officer.is_empty() => {
-            Some("`officer` endpoints are not listed")
-        }
-        "authz.function-level" => None,
-        "auth.expired-token" if a.expired_login_body.is_none() => {
+    let no_object = a.create.is_none() || a.object.is_none();
+    match need {
+        AccountNeed::Login => None,
+        AccountNeed::Officer if a.officer.is_empty() => Some("`officer` endpoints are not listed"),
+        AccountNeed::Officer => None,
+        AccountNeed::ObjectAndExpiredLogin if a.expired_login_body.is_none() => {
             Some("`expired-login-body` is not set")
         }
-        _ if a.create.is_none() || a.object.is_none() => {
+        AccountNeed::Object | AccountNeed::ObjectAndExpiredLogin if no_object => {
             Some("`create` and `object` are needed to have an object to read")
         }
-        _ => None,
+        AccountNeed::Object | AccountNeed::ObjectAndExpiredLogin => None,
     }
 }
 

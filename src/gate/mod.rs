@@ -4,9 +4,15 @@
 
 use crate::config::rollout::{Criterion, CriterionRule, GateSpec};
 use crate::config::units::Unit;
-use crate::measure::{Measurements, Observed};
+use crate::measure::{Measurements, NoData, Observed};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+
+mod reason;
+mod run_criteria;
+
+pub use reason::Reason;
+pub use run_criteria::{RunObservations, Stopped, ABORT_METRIC, RELEASE_METRIC};
 
 /// The result of one criterion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,8 +53,11 @@ pub struct CriterionResult {
     pub warn: Option<String>,
     /// Result.
     pub status: CriterionStatus,
-    /// Why, in words a release manager can act on.
+    /// Why, in English words a release manager can act on ([`Reason::english`]).
     pub reason: String,
+    /// Why, as data: what every language renders from (absent in older records).
+    #[serde(default)]
+    pub cause: Reason,
 }
 
 /// The decision.
@@ -105,16 +114,31 @@ pub struct Baseline {
     pub measurements: Measurements,
 }
 
-/// Evaluates every criterion.
+/// Evaluates every criterion of the gate over what was measured.
 pub fn evaluate(
     gate: &GateSpec,
     measurements: &Measurements,
     baseline: Option<&Baseline>,
 ) -> GateVerdict {
-    let results: Vec<CriterionResult> = gate
-        .criteria
-        .iter()
-        .map(|c| evaluate_one(c, measurements, baseline))
+    judge(gate, &RunObservations::default(), measurements, baseline)
+}
+
+/// Evaluates the run's own criteria ([`RunObservations`]: the release check, a stop
+/// before the end) and every criterion of the gate.
+pub fn judge(
+    gate: &GateSpec,
+    run: &RunObservations,
+    measurements: &Measurements,
+    baseline: Option<&Baseline>,
+) -> GateVerdict {
+    let results: Vec<CriterionResult> = run
+        .results()
+        .into_iter()
+        .chain(
+            gate.criteria
+                .iter()
+                .map(|c| evaluate_one(c, measurements, baseline)),
+        )
         .collect();
     let warnings = results
         .iter()
@@ -152,93 +176,106 @@ fn evaluate_one(
         warn: None,
         status: CriterionStatus::Fail,
         reason: String::new(),
+        cause: Reason::Unrecorded,
     };
-    let (value, samples) = match observe(criterion, measurements) {
-        Observed::Value { value, samples } if value.is_finite() => (value, samples),
-        Observed::Value { .. } => {
-            result.reason = "no data: the value is not a number".into();
-            fill_thresholds(&mut result, criterion);
-            return result;
-        }
-        Observed::NoData { reason } => {
-            result.reason = reason;
-            fill_thresholds(&mut result, criterion);
-            return result;
-        }
-    };
-    result.value = Some(value);
-    result.shown = unit.format(value);
     fill_thresholds(&mut result, criterion);
-    if let Some(min) = criterion.min_samples {
-        if samples < min {
-            result.reason =
-                format!("insufficient data: {samples} samples, the criterion needs {min}");
-            return result;
+    let (status, cause) = match observe(criterion, measurements) {
+        Observed::Value { value, samples } if value.is_finite() => {
+            result.value = Some(value);
+            result.shown = unit.format(value);
+            judge_value(criterion, value, samples, baseline)
         }
+        Observed::Value { .. } => (
+            CriterionStatus::Fail,
+            Reason::NoData {
+                cause: NoData::NotANumber,
+            },
+        ),
+        Observed::NoData { cause, .. } => (CriterionStatus::Fail, Reason::NoData { cause }),
+    };
+    result.status = status;
+    result.reason = cause.english(&result);
+    result.cause = cause;
+    result
+}
+
+/// The status and reason of a criterion whose value is `value`.
+fn judge_value(
+    criterion: &Criterion,
+    value: f64,
+    samples: u64,
+    baseline: Option<&Baseline>,
+) -> (CriterionStatus, Reason) {
+    if let Some(needed) = criterion.min_samples.filter(|min| samples < *min) {
+        return (
+            CriterionStatus::Fail,
+            Reason::InsufficientSamples { samples, needed },
+        );
     }
     match &criterion.rule {
         CriterionRule::Threshold { pass, warn } => {
             if !pass.holds(value) {
-                result.reason = format!(
-                    "{} is {}, must be {pass}",
-                    result.metric,
-                    unit.format(value)
-                );
-            } else if let Some(warn) = warn.filter(|w| !w.holds(value)) {
-                result.status = CriterionStatus::Warn;
-                result.reason = format!(
-                    "{} is {}, should be {warn}",
-                    result.metric,
-                    unit.format(value)
-                );
+                (CriterionStatus::Fail, Reason::Missed)
+            } else if warn.is_some_and(|w| !w.holds(value)) {
+                (CriterionStatus::Warn, Reason::Warned)
             } else {
-                result.status = CriterionStatus::Pass;
-                result.reason = format!("{} is {}", result.metric, unit.format(value));
+                (CriterionStatus::Pass, Reason::Met)
             }
         }
         CriterionRule::Regression { max, warn } => {
             let Some(baseline) = baseline else {
                 // The first release has nothing to compare with: shown as a warning, so it
                 // is visible and counted, but it cannot block the first release forever.
-                result.status = CriterionStatus::Warn;
-                result.reason = "no baseline: no earlier release passed this stage".into();
-                return result;
+                return (CriterionStatus::Warn, Reason::NoBaseline);
             };
             let before = match observe(criterion, &baseline.measurements) {
                 Observed::Value { value, .. } if value.is_finite() => value,
                 _ => {
-                    result.status = CriterionStatus::Warn;
-                    result.reason = format!(
-                        "no baseline: release {} has no {} value",
-                        baseline.release, criterion.metric
-                    );
-                    return result;
+                    return (
+                        CriterionStatus::Warn,
+                        Reason::BaselineLacksValue {
+                            baseline: baseline.release.clone(),
+                        },
+                    )
                 }
             };
             let change = relative_change(before, value, criterion.metric.higher_is_better());
-            let shown_change = format!(
-                "{} is {} vs {} in {} ({:+.0}%)",
-                criterion.metric,
-                unit.format(value),
-                unit.format(before),
-                baseline.release,
-                change * 100.0
+            let (release, before) = (
+                baseline.release.clone(),
+                criterion.metric.unit().format(before),
             );
             if change > *max {
-                result.reason = format!("regression: {shown_change}, allowed {:.0}%", max * 100.0);
-            } else if warn.is_some_and(|w| change > w) {
-                result.status = CriterionStatus::Warn;
-                result.reason = format!(
-                    "{shown_change}, warning above {:.0}%",
-                    warn.unwrap_or_default() * 100.0
-                );
+                (
+                    CriterionStatus::Fail,
+                    Reason::Regression {
+                        baseline: release,
+                        before,
+                        change,
+                        allowed: *max,
+                    },
+                )
+            } else if let Some(w) = warn.filter(|w| change > *w) {
+                (
+                    CriterionStatus::Warn,
+                    Reason::RegressionWarned {
+                        baseline: release,
+                        before,
+                        change,
+                        warn: w,
+                    },
+                )
             } else {
-                result.status = CriterionStatus::Pass;
-                result.reason = shown_change;
+                (
+                    CriterionStatus::Pass,
+                    Reason::WithinBaseline {
+                        baseline: release,
+                        before,
+                        change,
+                    },
+                )
             }
         }
     }
-    result
 }
 
 /// A criterion's value: by its query for `promql`, by its metric id otherwise.
@@ -485,9 +522,9 @@ mod tests {
         );
         let unreachable = evaluate(
             &g,
-            &with_promql(Observed::NoData {
-                reason: "no data: prometheus unreachable at x".into(),
-            }),
+            &with_promql(Observed::no_data(NoData::Promql {
+                detail: "prometheus unreachable at x".into(),
+            })),
             None,
         );
         assert_eq!(

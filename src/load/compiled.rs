@@ -8,7 +8,7 @@ use crate::config::matcher::{Matcher, ObservedResponse};
 use crate::config::suite::{FeederMode, LoadSuite, StepSpec};
 use crate::http_model::{self, failure, origin, HttpMethod, RequestBody};
 use crate::measure::recorder::{ErrorKind, Recorder, RequestSample};
-use crate::plan::Target;
+use crate::vocabulary::Target;
 use goose::prelude::*;
 use std::borrow::Cow;
 use std::collections::HashMap;

@@ -14,7 +14,7 @@ use crate::config::rollout::AbortCriterion;
 use crate::config::suite::LoadSuite;
 use crate::config::traffic::Traffic;
 use crate::measure::recorder::{LiveSnapshot, Recorder};
-use crate::plan::Target;
+use crate::vocabulary::Target;
 use abort::AbortMonitor;
 pub use abort::Breach;
 use compiled::CompiledSuite;

@@ -2,6 +2,7 @@
 //! [`Measurements`]: counts, rates, latency percentiles, a per-second series and
 //! findings by severity. A value that was not observed is `None`, never zero.
 
+mod no_data;
 pub mod recorder;
 
 use crate::config::rollout::MetricId;
@@ -11,6 +12,7 @@ use crate::security::{CheckStatus, SecurityOutcome};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub use no_data::NoData;
 pub use recorder::{ErrorKind, Recorder, RequestObserver, RequestSample, SecondStats};
 
 /// Latency percentiles in milliseconds.
@@ -66,6 +68,10 @@ pub struct SecurityCounts {
     /// Checks skipped on purpose (ignored by rules, out of scope).
     #[serde(default)]
     pub checks_skipped: u64,
+    /// Checks whose precondition was absent (TLS on `http://`, no cookie): neither ran
+    /// nor failed to run.
+    #[serde(default)]
+    pub checks_not_applicable: u64,
     /// Findings of checks the suite's rules set to `warn`: shown, not counted.
     #[serde(default)]
     pub warnings: u64,
@@ -163,9 +169,22 @@ pub enum Observed {
     },
     /// Nothing to judge.
     NoData {
-        /// Why.
+        /// Why, in English (kept as written in stored measurements).
         reason: String,
+        /// Why, as data: what every language renders from (absent in older records).
+        #[serde(default)]
+        cause: NoData,
     },
+}
+
+impl Observed {
+    /// No value, for `cause`.
+    pub fn no_data(cause: NoData) -> Observed {
+        Observed::NoData {
+            reason: cause.to_string(),
+            cause,
+        }
+    }
 }
 
 impl Measurements {
@@ -186,6 +205,7 @@ impl Measurements {
                     .checks_errored
                     .push(format!("{}: {reason}", check.check)),
                 CheckStatus::Skipped(_) => counts.checks_skipped += 1,
+                CheckStatus::NotApplicable(_) => counts.checks_not_applicable += 1,
             }
         }
     }
@@ -202,13 +222,15 @@ impl Measurements {
 
     /// The value of a gate metric, or why there is none.
     pub fn observe(&self, metric: MetricId) -> Observed {
-        let no_requests = || Observed::NoData {
-            reason: match &self.first_error {
+        let no_requests = || {
+            Observed::no_data(match &self.first_error {
                 Some(e) if self.requests == 0 || self.errors == self.requests => {
-                    format!("no data: no request succeeded ({e})")
+                    NoData::NoneSucceeded {
+                        first_error: e.clone(),
+                    }
                 }
-                _ => "no data: the run sent no requests".into(),
-            },
+                _ => NoData::NoRequests,
+            })
         };
         let latency =
             |pick: fn(&Percentiles) -> f64| match (&self.latency_ms, self.requests - self.errors) {
@@ -235,9 +257,7 @@ impl Measurements {
             },
             MetricId::CheckFailureRate => {
                 if self.checks == 0 {
-                    Observed::NoData {
-                        reason: "no data: no check was evaluated".into(),
-                    }
+                    Observed::no_data(NoData::NoChecks)
                 } else {
                     Observed::Value {
                         value: self.check_failures as f64 / self.checks as f64,
@@ -262,18 +282,14 @@ impl Measurements {
                     samples: self.requests,
                 },
                 Some(_) => no_requests(),
-                None => Observed::NoData {
-                    reason: "no data: the stage sets no target rate".into(),
-                },
+                None => Observed::no_data(NoData::NoTargetRate),
             },
             MetricId::SecurityInfo => self.findings(Severity::Info),
             MetricId::SecurityLow => self.findings(Severity::Low),
             MetricId::SecurityMedium => self.findings(Severity::Medium),
             MetricId::SecurityHigh => self.findings(Severity::High),
             MetricId::SecurityCritical => self.findings(Severity::Critical),
-            MetricId::Promql => Observed::NoData {
-                reason: "no data: a `promql` criterion is observed by its query".into(),
-            },
+            MetricId::Promql => Observed::no_data(NoData::ObservedByQuery),
         }
     }
 
@@ -281,29 +297,20 @@ impl Measurements {
     pub fn observe_promql(&self, query: &str) -> Observed {
         match self.promql.get(query) {
             Some(o) => o.observed.clone(),
-            None => Observed::NoData {
-                reason: "no data: the query was not run".into(),
-            },
+            None => Observed::no_data(NoData::QueryNotRun),
         }
     }
 
     fn findings(&self, severity: Severity) -> Observed {
         match &self.security {
-            None => Observed::NoData {
-                reason: "no data: the stage ran no security suite".into(),
-            },
+            None => Observed::no_data(NoData::NoSecuritySuite),
             // ZAP's rule: a scan in which a check could not run has not shown the target
             // clean.
-            Some(s) if !s.checks_errored.is_empty() => Observed::NoData {
-                reason: format!(
-                    "no data: {} security check(s) could not run ({})",
-                    s.checks_errored.len(),
-                    s.checks_errored[0]
-                ),
-            },
-            Some(s) if s.checks_ran == 0 => Observed::NoData {
-                reason: "no data: no security check ran".into(),
-            },
+            Some(s) if !s.checks_errored.is_empty() => Observed::no_data(NoData::ChecksErrored {
+                count: s.checks_errored.len(),
+                first: s.checks_errored[0].clone(),
+            }),
+            Some(s) if s.checks_ran == 0 => Observed::no_data(NoData::NoSecurityCheckRan),
             Some(s) => Observed::Value {
                 value: s.findings.get(&severity).copied().unwrap_or(0) as f64,
                 samples: s.checks_ran,

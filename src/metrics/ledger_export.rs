@@ -146,13 +146,7 @@ pub fn render_ledger(ledger: &Ledger) -> Result<String, MetricsError> {
             if promoted {
                 promoted_through = stage.number();
             }
-            // The same rule as `stagegate status`: promotion wins, then the last run.
-            let state = match (promoted, last.map(|r| r.state)) {
-                (true, _) => "promoted",
-                (false, None) => "not-run",
-                (false, Some(RunState::Passed)) => "awaiting-approval",
-                (false, Some(s)) => s.as_str(),
-            };
+            let state = crate::ledger::stage_state(promoted, last.map(|r| r.state)).as_str();
             for candidate in STAGE_STATES {
                 m.stage_state
                     .with_label_values(&[labels[0], labels[1], labels[2], candidate])

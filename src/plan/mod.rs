@@ -7,14 +7,15 @@ use crate::config::rollout::{AbortCriterion, ApprovalPolicy, GateSpec};
 use crate::config::suite::{Suite, SuiteBody};
 use crate::config::traffic::Traffic;
 use crate::config::Project;
-use crate::http_model::origin::Fence;
-use crate::http_model::{HttpMethod, Origin, OriginError};
+use crate::http_model::HttpMethod;
 use crate::security::catalogue;
 use crate::stage::StageId;
 use serde::Serialize;
 use std::fmt;
 
 pub mod descriptors;
+mod target;
+pub use target::{MissingSecret, Target, TargetError, DEFAULT_BODY_LIMIT};
 
 /// Everything one stage run needs, resolved.
 #[derive(Debug, Clone, Serialize)]
@@ -193,8 +194,8 @@ pub fn build(
                 let unsafe_checks = security
                     .checks
                     .iter()
-                    .filter(|id| catalogue::lookup(id).is_none_or(|c| !c.production_safe))
-                    .cloned()
+                    .filter(|id| !catalogue::info(**id).production_safe)
+                    .map(|id| id.to_string())
                     .chain(
                         security
                             .probes
@@ -303,173 +304,4 @@ fn unsafe_steps(suite: &Suite) -> impl Iterator<Item = (String, HttpMethod)> + '
             .filter(|s| !s.request.method.is_safe())
             .map(move |s| (format!("{}/{}", t.name, s.name), s.request.method))
     })
-}
-
-/// Where traffic goes, with the secret headers resolved from the process environment,
-/// and the origin fence that keeps each credential on its own origin.
-#[derive(Clone)]
-pub struct Target {
-    /// Base URL without a trailing slash.
-    pub base: String,
-    /// Headers sent with every request to the base URL's origin (the environment's
-    /// auth header) — and to no other origin.
-    pub headers: Vec<(String, String)>,
-    /// The other origins the environment lists, with their own headers (or none).
-    other_origins: Vec<(Origin, Vec<(String, String)>)>,
-    /// Where requests may go; an error when the base URL itself is not http(s).
-    fence: Result<Fence, OriginError>,
-    /// Secret values to scrub from anything written.
-    secrets: Vec<String>,
-    /// The most body bytes of one response kept for checks, matchers and evidence.
-    body_limit: usize,
-}
-
-/// The most body bytes of one response kept for checks and evidence unless the
-/// environment says otherwise (`limits.max-body-bytes`): a page of JSON is a few KiB;
-/// a 50 MB download is read to its end but never held.
-pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
-
-/// The secret an environment needs is not set.
-#[derive(Debug, thiserror::Error)]
-#[error("environment `{environment}` needs the secret in `${variable}`, which is not set (hint: export {variable}=...)")]
-pub struct MissingSecret {
-    /// Environment name.
-    pub environment: String,
-    /// Variable name.
-    pub variable: String,
-}
-
-/// Why a plan's target cannot be resolved.
-#[derive(Debug, thiserror::Error)]
-pub enum TargetError {
-    /// The environment's secret is not set.
-    #[error(transparent)]
-    MissingSecret(#[from] MissingSecret),
-    /// The environment starts itself in a container, and it has not been started.
-    #[error("environment `{0}` starts itself in a container, which has not been started (hint: `stagegate run` starts it; a library caller uses `provision::start` and `provision::Provisioned::point`)")]
-    NotStarted(String),
-}
-
-impl Target {
-    /// Resolves the environment's address and secret; `lookup` reads a variable
-    /// (the process environment in the CLI).
-    pub fn resolve(
-        environment: &Environment,
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<Target, TargetError> {
-        let base_url = environment
-            .reach
-            .base_url()
-            .ok_or_else(|| TargetError::NotStarted(environment.name.clone()))?;
-        let mut secrets = Vec::new();
-        let mut header_of = |auth: &Option<crate::config::environment::AuthHeader>| {
-            let Some(auth) = auth else {
-                return Ok(Vec::new());
-            };
-            let value = lookup(&auth.token_env)
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| MissingSecret {
-                    environment: environment.name.clone(),
-                    variable: auth.token_env.clone(),
-                })?;
-            secrets.push(value.clone());
-            Ok::<_, MissingSecret>(vec![(auth.header.clone(), value)])
-        };
-        let headers = header_of(&environment.auth)?;
-        let mut other_origins = Vec::new();
-        for other in &environment.other_origins {
-            other_origins.push((other.origin.clone(), header_of(&other.auth)?));
-        }
-        let base = base_url.as_str().trim_end_matches('/').to_string();
-        let fence = Fence::new(
-            &base,
-            other_origins.iter().map(|(o, _)| o.clone()).collect(),
-        );
-        Ok(Target {
-            base,
-            headers,
-            other_origins,
-            fence,
-            secrets,
-            body_limit: environment
-                .limits
-                .max_body_bytes
-                .map_or(DEFAULT_BODY_LIMIT, |b| b as usize),
-        })
-    }
-
-    /// A target with no secrets, for ad-hoc runs against a URL.
-    pub fn without_secrets(base: &str) -> Target {
-        Target {
-            base: base.trim_end_matches('/').to_string(),
-            headers: Vec::new(),
-            other_origins: Vec::new(),
-            fence: Fence::new(base, Vec::new()),
-            secrets: Vec::new(),
-            body_limit: DEFAULT_BODY_LIMIT,
-        }
-    }
-
-    /// The most body bytes of one response kept for checks and evidence.
-    pub fn body_limit(&self) -> usize {
-        self.body_limit
-    }
-
-    /// The same target keeping at most `bytes` of each response body.
-    pub fn with_body_limit(mut self, bytes: usize) -> Target {
-        self.body_limit = bytes.max(1);
-        self
-    }
-
-    /// The URL a rendered path (or full URL) goes to, refused when it would leave the
-    /// environment's origin and the origins it lists.
-    pub fn resolve_url(&self, rendered: &str) -> Result<url::Url, OriginError> {
-        self.fence.as_ref().map_err(Clone::clone)?.resolve(rendered)
-    }
-
-    /// Whether a URL is on the environment's own origin.
-    pub fn is_home(&self, url: &url::Url) -> bool {
-        self.fence
-            .as_ref()
-            .is_ok_and(|f| Origin::of(url).as_ref() == Some(f.home()))
-    }
-
-    /// The headers that go with a request to `url`: the environment's own on its
-    /// origin, a listed origin's own there, and none anywhere else.
-    pub fn credentials_for(&self, url: &url::Url) -> &[(String, String)] {
-        if self.is_home(url) {
-            return &self.headers;
-        }
-        let origin = Origin::of(url);
-        self.other_origins
-            .iter()
-            .find(|(o, _)| Some(o) == origin.as_ref())
-            .map_or(&[], |(_, h)| h.as_slice())
-    }
-
-    /// Adds a header sent with every request whose value is a secret.
-    pub fn with_secret_header(mut self, name: &str, value: &str) -> Target {
-        self.headers.push((name.to_string(), value.to_string()));
-        self.add_secret(value);
-        self
-    }
-
-    /// Adds a value to scrub from anything written (a token learned during a run).
-    pub fn add_secret(&mut self, secret: &str) {
-        if !secret.is_empty() && !self.secrets.iter().any(|s| s == secret) {
-            self.secrets.push(secret.to_string());
-        }
-    }
-
-    /// A full URL for a path.
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-
-    /// Replaces every secret in `text` with `***`.
-    pub fn redact(&self, text: &str) -> String {
-        self.secrets
-            .iter()
-            .fold(text.to_string(), |t, s| t.replace(s.as_str(), "***"))
-    }
 }

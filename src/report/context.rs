@@ -1,88 +1,14 @@
 //! Takes the ledger, gives what a report shows about a whole release: the state of
-//! each of the four stages ([`ReleaseContext`]) and, for the go-live dossier, the
-//! summary of every run ([`ReleaseDossier`]).
+//! each of the four stages ([`ReleaseContext`], computed by the ledger) and, for the
+//! go-live dossier, the summary of every run ([`ReleaseDossier`]).
 
-use super::i18n::StageState;
 use super::{RunSummary, SUMMARY_FILE, SUMMARY_FORMAT};
 use crate::gate::GateVerdict;
-use crate::ledger::{ApprovalRow, Ledger, LedgerError, RunRow, RunState};
+use crate::ledger::{Ledger, LedgerError, RunRow};
+pub use crate::ledger::{ReleaseContext, StageStatus};
 use crate::measure::Measurements;
 use crate::stage::StageId;
-use std::collections::BTreeMap;
 use std::path::Path;
-
-/// One stage of a release.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StageStatus {
-    /// The stage.
-    pub stage: StageId,
-    /// Where it stands.
-    pub state: StageState,
-    /// Its latest run.
-    pub run: Option<i64>,
-}
-
-/// A release as the ledger holds it: four stages and every decision.
-#[derive(Debug, Clone)]
-pub struct ReleaseContext {
-    /// System.
-    pub system: String,
-    /// Release.
-    pub release: String,
-    /// The four stages in rollout order.
-    pub stages: Vec<StageStatus>,
-    /// Approvals and rejections, oldest first.
-    pub approvals: Vec<ApprovalRow>,
-    /// Display name and roles of each person in the ledger's pinned rosters, by id: who
-    /// signed each decision.
-    pub people: BTreeMap<String, (String, String)>,
-}
-
-impl ReleaseContext {
-    /// Reads the release from the ledger.
-    pub fn from_ledger(
-        ledger: &Ledger,
-        system: &str,
-        release: &str,
-    ) -> Result<ReleaseContext, LedgerError> {
-        let runs = ledger.runs(Some(system), Some(release))?;
-        let promotions = ledger.promotions(Some(system))?;
-        let stages = StageId::ALL
-            .into_iter()
-            .map(|stage| {
-                let last = runs.iter().rev().find(|r| r.stage == stage);
-                let promoted = promotions
-                    .iter()
-                    .any(|p| p.release == release && p.stage == stage);
-                let state = match (promoted, last.map(|r| r.state)) {
-                    (true, _) => StageState::Promoted,
-                    (false, None) => StageState::NotRun,
-                    (false, Some(RunState::Running)) => StageState::Running,
-                    (false, Some(RunState::Passed)) => StageState::AwaitingApproval,
-                    (false, Some(RunState::Failed)) => StageState::Failed,
-                    (false, Some(RunState::Aborted)) => StageState::Aborted,
-                };
-                StageStatus {
-                    stage,
-                    state,
-                    run: last.map(|r| r.id),
-                }
-            })
-            .collect();
-        Ok(ReleaseContext {
-            system: system.to_string(),
-            release: release.to_string(),
-            stages,
-            approvals: ledger.approvals(system, release)?,
-            people: ledger
-                .pinned_rosters()?
-                .iter()
-                .flat_map(|r| r.people().iter())
-                .map(|p| (p.id.clone(), (p.name.clone(), p.roles_text())))
-                .collect(),
-        })
-    }
-}
 
 /// The go-live dossier of a release: its context and the summary of every run.
 #[derive(Debug, Clone)]

@@ -5,8 +5,9 @@
 //! are shown as recorded.
 
 use crate::config::suite::Severity;
-use crate::gate::{CriterionResult, CriterionStatus, GateOutcome};
+use crate::gate::{CriterionResult, CriterionStatus, GateOutcome, Reason};
 use crate::measure::ErrorKind;
+use crate::measure::NoData;
 use crate::security::catalogue;
 use crate::stage::StageId;
 
@@ -30,37 +31,8 @@ impl Lang {
     }
 }
 
-/// The state of one stage of a release, as the pipeline shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum StageState {
-    /// No run yet.
-    NotRun,
-    /// A run is in progress.
-    Running,
-    /// The latest run failed its gate.
-    Failed,
-    /// The latest run was stopped.
-    Aborted,
-    /// The latest run passed; approvals are missing.
-    AwaitingApproval,
-    /// Approved and promoted.
-    Promoted,
-}
-
-impl StageState {
-    /// A stable identifier (CSS class, JSON).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StageState::NotRun => "not-run",
-            StageState::Running => "running",
-            StageState::Failed => "failed",
-            StageState::Aborted => "aborted",
-            StageState::AwaitingApproval => "awaiting-approval",
-            StageState::Promoted => "promoted",
-        }
-    }
-}
+/// Where a stage stands (one type, from the ledger).
+pub use crate::ledger::StageState;
 
 /// Every word of a report in one language.
 pub struct Messages {
@@ -182,6 +154,8 @@ pub struct Messages {
     pub check_ran: &'static str,
     /// The check could not run.
     pub check_error: &'static str,
+    /// The check's precondition was absent (TLS on `http://`, no cookie).
+    pub check_not_applicable: &'static str,
     /// No security suite ran.
     pub no_security: &'static str,
     /// Approvals heading.
@@ -269,6 +243,7 @@ impl Messages {
             self.security_checks,
             self.check_ran,
             self.check_error,
+            self.check_not_applicable,
             self.no_security,
             self.approvals,
             self.approved,
@@ -424,6 +399,7 @@ pub const EN: Messages = Messages {
     security_checks: "Security checks",
     check_ran: "ran",
     check_error: "could not run",
+    check_not_applicable: "not applicable",
     no_security: "This stage ran no security suite.",
     approvals: "Approvals",
     approval_columns: ["Stage", "By", "Decision", "Note", "At"],
@@ -519,6 +495,7 @@ pub const VI: Messages = Messages {
     security_checks: "Các kiểm tra bảo mật",
     check_ran: "đã chạy",
     check_error: "không chạy được",
+    check_not_applicable: "không áp dụng",
     no_security: "Giai đoạn này không chạy bộ kiểm tra bảo mật nào.",
     approvals: "Phê duyệt",
     approval_columns: [
@@ -556,234 +533,107 @@ fn vi_threshold(t: &str) -> String {
     t.replace("regression", "suy giảm")
 }
 
-/// Vietnamese names and remediation of the built-in checks, by check id.
+/// Vietnamese names and remediation of the built-in checks, from the catalogue.
 fn vi_check_text(check: &str) -> Option<(&'static str, &'static str)> {
-    Some(match check {
-        "header.x-content-type-options" => (
-            "Thiếu tiêu đề X-Content-Type-Options",
-            "Gửi `X-Content-Type-Options: nosniff` trong mọi phản hồi.",
-        ),
-        "header.clickjacking" => (
-            "Thiếu bảo vệ chống clickjacking",
-            "Gửi `Content-Security-Policy: frame-ancestors 'none'` (hoặc `X-Frame-Options: DENY`).",
-        ),
-        "header.csp" => (
-            "Thiếu hoặc yếu Content-Security-Policy",
-            "Gửi Content-Security-Policy giới hạn nguồn mã lệnh, ví dụ `default-src 'self'`, không có `unsafe-inline`, `unsafe-eval` hay `*`.",
-        ),
-        "header.hsts" => (
-            "Thiếu hoặc quá ngắn Strict-Transport-Security trên HTTPS",
-            "Trên HTTPS gửi `Strict-Transport-Security: max-age=31536000; includeSubDomains`.",
-        ),
-        "header.cookie-flags" => (
-            "Cookie thiếu Secure, HttpOnly hoặc SameSite",
-            "Đặt cookie phiên với `HttpOnly; SameSite=Lax` (hoặc `Strict`) và, trên HTTPS, `Secure`.",
-        ),
-        "disclosure.verbose-errors" => (
-            "Lộ dấu vết ngăn xếp hoặc lỗi chi tiết khi dữ liệu sai định dạng",
-            "Trả lời dữ liệu sai định dạng bằng thông báo lỗi ngắn; ghi chi tiết ở nhật ký máy chủ, không đưa vào phản hồi.",
-        ),
-        "cors.origin-reflection" => (
-            "CORS phản chiếu mọi nguồn gốc kèm thông tin xác thực",
-            "Chỉ cho phép danh sách nguồn gốc tin cậy cố định; không lặp lại `Origin` của yêu cầu cùng `Access-Control-Allow-Credentials: true`.",
-        ),
-        "cors.wildcard" => (
-            "CORS cho phép mọi nguồn gốc",
-            "Thay `Access-Control-Allow-Origin: *` bằng danh sách nguồn gốc thật sự cần truy cập.",
-        ),
-        "transport.plain-http" => (
-            "Phục vụ HTTP thường mà không chuyển hướng sang HTTPS",
-            "Trả lời mọi yêu cầu HTTP thường bằng chuyển hướng sang HTTPS (và gửi HSTS ở đó).",
-        ),
-        "tls.certificate" => (
-            "Chứng chỉ TLS hết hạn, không tin cậy hoặc cấp cho máy chủ khác",
-            "Dùng chứng chỉ do tổ chức tin cậy cấp, còn hiệu lực và đúng tên máy chủ; gia hạn trước khi hết hạn.",
-        ),
-        "exposure.backup" => (
-            "Lộ tệp sao lưu hoặc bản kết xuất cơ sở dữ liệu",
-            "Để bản sao lưu ngoài thư mục web; chặn `*.sql`, `*.bak`, `*.zip` tại máy chủ web.",
-        ),
-        "exposure.api-docs" => (
-            "Lộ tài liệu API",
-            "Không công bố tài liệu OpenAPI/Swagger trên môi trường thật, hoặc đặt sau xác thực.",
-        ),
-        "exposure.directory-listing" => (
-            "Bật liệt kê thư mục",
-            "Tắt liệt kê thư mục (`autoindex off`, `Options -Indexes`).",
-        ),
-        "method.trace" => (
-            "Bật phương thức HTTP TRACE",
-            "Tắt phương thức TRACE tại máy chủ web và bộ cân bằng tải.",
-        ),
-        "auth.missing" => (
-            "Điểm cuối cần bảo vệ trả lời khi không xác thực",
-            "Yêu cầu mã thông báo hợp lệ ở mọi điểm cuối trả về dữ liệu cá nhân.",
-        ),
-        "auth.tampered-token" => (
-            "Chấp nhận mã thông báo bị sửa đổi",
-            "Kiểm tra chữ ký của mọi mã thông báo bằng khoá của máy chủ trước khi tin các thông tin trong đó.",
-        ),
-        "auth.alg-none" => (
-            "Chấp nhận mã thông báo không ký (`alg: none`)",
-            "Chỉ chấp nhận thuật toán ký mà hệ thống cấp (ví dụ HS256 hoặc RS256); từ chối `alg: none`.",
-        ),
-        "auth.expired-token" => (
-            "Chấp nhận mã thông báo đã hết hạn",
-            "Kiểm tra trường `exp` của mọi mã thông báo và từ chối mã đã hết hạn.",
-        ),
-        "authz.object-level" => (
-            "Tài khoản này đọc được đối tượng của tài khoản khác",
-            "Ở mỗi lần truy cập, kiểm tra đối tượng thuộc về người gọi; trả lời như đối tượng không tồn tại nếu không phải.",
-        ),
-        "authz.function-level" => (
-            "Mã thông báo công dân được chấp nhận ở điểm cuối của cán bộ",
-            "Kiểm tra vai trò của người gọi ở mọi điểm cuối quản trị, không chỉ ở giao diện.",
-        ),
-        "exposure.excessive-data" => (
-            "Phản hồi lộ trường dữ liệu nhạy cảm",
-            "Chỉ trả các trường phía khách cần; không bao giờ trả băm mật khẩu, bí mật hay ghi chú nội bộ.",
-        ),
-        "cache.sensitive" => (
-            "Phản hồi cá nhân có thể bị lưu đệm",
-            "Gửi `Cache-Control: no-store` trong mọi phản hồi đã xác thực.",
-        ),
-        "ratelimit.missing" => (
-            "Không giới hạn số lần đăng nhập sai",
-            "Giới hạn số lần đăng nhập sai theo tài khoản và theo máy khách (trả lời 429 kèm Retry-After).",
-        ),
-        "disclosure.server-version" => (
-            "Lộ phiên bản máy chủ hoặc công nghệ",
-            "Bỏ số phiên bản khỏi tiêu đề `Server`, `X-Powered-By` và `X-AspNet-Version`.",
-        ),
-        "exposure.git" => (
-            "Lộ kho mã Git",
-            "Không triển khai thư mục `.git`; chặn `/.git/` tại máy chủ web.",
-        ),
-        "exposure.env" => (
-            "Lộ tệp biến môi trường",
-            "Không bao giờ phục vụ tệp `.env`; giữ bí mật ngoài thư mục web.",
-        ),
-        other => {
-            return catalogue::lookup(other)
-                .map(|_| ("Kiểm tra bảo mật", "Xem tài liệu của kiểm tra này."))
-        }
-    })
+    catalogue::lookup(check).map(|c| (c.name_vi, c.remediation_vi))
 }
 
-/// The kind of reason a gate gave, read from its result so it can be said in another
-/// language. The gate writes its reasons in English; these prefixes are its contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReasonKind {
-    /// The value met the thresholds.
-    Met,
-    /// The value missed the warning threshold.
-    Warned,
-    /// The value missed the pass threshold.
-    Missed,
-    /// Worse than the last passed release by more than allowed.
-    Regression,
-    /// No earlier release to compare with.
-    NoBaseline,
-    /// Fewer samples than the criterion needs.
-    Insufficient,
-    /// No request was sent.
-    NoRequests,
-    /// Requests were sent but none succeeded.
-    NoneSucceeded,
-    /// No check was evaluated.
-    NoChecks,
-    /// No security suite ran.
-    NoSecuritySuite,
-    /// Some security check could not run.
-    ChecksErrored,
-    /// The release served by the environment could not be read.
-    NoRelease,
-    /// Any other missing value.
-    NoData,
-    /// Traffic was stopped by an abort criterion.
-    Aborted,
-}
-
-impl ReasonKind {
-    /// Classifies a criterion result.
-    pub fn of(result: &CriterionResult) -> ReasonKind {
-        let reason = result.reason.as_str();
-        if result.metric == "abort" || reason.starts_with("aborted") {
-            ReasonKind::Aborted
-        } else if reason.starts_with("no baseline") {
-            ReasonKind::NoBaseline
-        } else if reason.starts_with("insufficient data") {
-            ReasonKind::Insufficient
-        } else if reason.starts_with("regression") {
-            ReasonKind::Regression
-        } else if let Some(rest) = reason.strip_prefix("no data") {
-            if rest.contains("sent no requests") {
-                ReasonKind::NoRequests
-            } else if rest.contains("no request succeeded") {
-                ReasonKind::NoneSucceeded
-            } else if rest.contains("no check was evaluated") {
-                ReasonKind::NoChecks
-            } else if rest.contains("no security suite") || rest.contains("no security check ran") {
-                ReasonKind::NoSecuritySuite
-            } else if rest.contains("could not run") {
-                ReasonKind::ChecksErrored
-            } else if rest.contains("cannot read the release") {
-                ReasonKind::NoRelease
-            } else {
-                ReasonKind::NoData
-            }
-        } else {
-            match result.status {
-                CriterionStatus::Pass => ReasonKind::Met,
-                CriterionStatus::Warn => ReasonKind::Warned,
-                CriterionStatus::Fail => ReasonKind::Missed,
-            }
-        }
-    }
-}
-
+/// A criterion's reason in Vietnamese, from its data ([`Reason`]); nothing is read back
+/// from the English text.
 fn vi_reason(r: &CriterionResult) -> String {
     let metric = &r.metric;
-    match ReasonKind::of(r) {
-        ReasonKind::Met => format!("{metric} = {}, đạt ngưỡng {}", r.shown, r.pass),
-        ReasonKind::Warned => match &r.warn {
+    let pct = |ratio: f64| format!("{:+.0}%", ratio * 100.0);
+    match &r.cause {
+        Reason::Met => format!("{metric} = {}, đạt ngưỡng {}", r.shown, r.pass),
+        Reason::Warned => match &r.warn {
             Some(warn) => format!("{metric} = {}, chưa đạt ngưỡng cảnh báo {warn}", r.shown),
             None => format!("{metric} = {}, cần chú ý", r.shown),
         },
-        ReasonKind::Missed => format!("{metric} = {}, phải {}", r.shown, r.pass),
-        ReasonKind::Regression => format!(
-            "suy giảm: {metric} = {}, kém hơn phiên bản đạt trước đó quá mức cho phép ({})",
-            r.shown, r.pass
+        Reason::Missed => format!("{metric} = {}, phải {}", r.shown, r.pass),
+        Reason::WithinBaseline {
+            baseline,
+            before,
+            change,
+        } => format!(
+            "{metric} = {}, so với {before} ở phiên bản {baseline} ({})",
+            r.shown,
+            pct(*change)
         ),
-        ReasonKind::NoBaseline => {
+        Reason::RegressionWarned {
+            baseline,
+            before,
+            change,
+            warn,
+        } => format!(
+            "{metric} = {}, so với {before} ở phiên bản {baseline} ({}), vượt ngưỡng cảnh báo {:.0}%",
+            r.shown,
+            pct(*change),
+            warn * 100.0
+        ),
+        Reason::Regression {
+            baseline,
+            before,
+            change,
+            allowed,
+        } => format!(
+            "suy giảm: {metric} = {}, so với {before} ở phiên bản {baseline} ({}), kém hơn mức cho phép {:.0}%",
+            r.shown,
+            pct(*change),
+            allowed * 100.0
+        ),
+        Reason::NoBaseline => {
             "chưa có mốc so sánh: chưa có phiên bản nào trước đó đạt giai đoạn này".into()
         }
-        ReasonKind::Insufficient => format!(
-            "không đủ dữ liệu: {metric} = {}, số mẫu ít hơn mức tiêu chí yêu cầu",
+        Reason::BaselineLacksValue { baseline } => {
+            format!("chưa có mốc so sánh: phiên bản {baseline} không có giá trị {metric}")
+        }
+        Reason::InsufficientSamples { samples, needed } => format!(
+            "không đủ dữ liệu: {metric} = {}, {samples} mẫu, tiêu chí cần {needed}",
             r.shown
         ),
-        ReasonKind::NoRequests => "không có dữ liệu: lượt chạy không gửi yêu cầu nào".into(),
-        ReasonKind::NoneSucceeded => "không có dữ liệu: không có yêu cầu nào thành công".into(),
-        ReasonKind::NoChecks => "không có dữ liệu: không có phép kiểm tra nào được đánh giá".into(),
-        ReasonKind::NoSecuritySuite => {
-            "không có dữ liệu: giai đoạn không chạy kiểm tra bảo mật nào".into()
+        Reason::NoData { cause } => vi_no_data(cause),
+        Reason::ReleaseUnreadable { detail } => {
+            format!("không có dữ liệu: không đọc được phiên bản từ môi trường ({detail})")
         }
-        ReasonKind::ChecksErrored => "không có dữ liệu: có kiểm tra bảo mật không chạy được".into(),
-        ReasonKind::NoRelease => "không có dữ liệu: không đọc được phiên bản từ môi trường".into(),
-        ReasonKind::NoData => "không có dữ liệu".into(),
-        ReasonKind::Aborted => format!(
+        Reason::Aborted { .. } => format!(
             "đã dừng tải: vi phạm tiêu chí dừng khẩn `{}` (giá trị {})",
             r.criterion, r.shown
         ),
+        // Recorded before reasons were kept as data: shown as recorded.
+        Reason::Unrecorded => r.reason.clone(),
     }
+}
+
+fn vi_no_data(cause: &NoData) -> String {
+    let why = match cause {
+        NoData::NoRequests => "lượt chạy không gửi yêu cầu nào".to_string(),
+        NoData::NoneSucceeded { first_error } => {
+            format!("không có yêu cầu nào thành công ({first_error})")
+        }
+        NoData::NoChecks => "không có phép kiểm tra nào được đánh giá".into(),
+        NoData::NoTargetRate => "giai đoạn không đặt tốc độ mục tiêu".into(),
+        NoData::ObservedByQuery | NoData::QueryNotRun => "truy vấn PromQL chưa được chạy".into(),
+        NoData::NoPrometheusUrl { environment } => {
+            format!("môi trường `{environment}` không khai báo `prometheus-url`")
+        }
+        NoData::Promql { detail } => format!("Prometheus không cho giá trị ({detail})"),
+        NoData::NoSecuritySuite => "giai đoạn không chạy kiểm tra bảo mật nào".into(),
+        NoData::NoSecurityCheckRan => "không có kiểm tra bảo mật nào được chạy".into(),
+        NoData::ChecksErrored { count, first } => {
+            format!("{count} kiểm tra bảo mật không chạy được ({first})")
+        }
+        NoData::NotANumber => "giá trị đo không phải là số".into(),
+        NoData::Unrecorded => return "không có dữ liệu".into(),
+    };
+    format!("không có dữ liệu: {why}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn result(status: CriterionStatus, reason: &str) -> CriterionResult {
-        CriterionResult {
+    fn result(status: CriterionStatus, cause: Reason) -> CriterionResult {
+        let mut r = CriterionResult {
             criterion: "latency-p95 < 200.0ms".into(),
             metric: "latency-p95".into(),
             value: Some(350.0),
@@ -791,83 +641,97 @@ mod tests {
             pass: "< 200.0ms".into(),
             warn: None,
             status,
-            reason: reason.into(),
-        }
+            reason: String::new(),
+            cause,
+        };
+        r.reason = r.cause.english(&r);
+        r
     }
 
+    /// Issue 10: every reason is said from its data, in both languages; the Vietnamese
+    /// text is not derived from the English one.
     #[test]
-    fn gate_reasons_are_classified_by_their_prefix() {
+    fn issue_10_vietnamese_reasons_come_from_the_data_and_carry_no_english_words() {
+        let english = [
+            "must",
+            "no data",
+            "request",
+            " is ",
+            "samples",
+            "baseline",
+            "could not",
+        ];
         let cases = [
             (
                 CriterionStatus::Fail,
-                "latency-p95 is 350.0ms, must be < 200.0ms",
-                ReasonKind::Missed,
-            ),
-            (
-                CriterionStatus::Pass,
-                "latency-p95 is 50.0ms",
-                ReasonKind::Met,
+                Reason::Missed,
+                "latency-p95 = 350.0ms, phải < 200.0ms",
             ),
             (
                 CriterionStatus::Fail,
-                "no data: the run sent no requests",
-                ReasonKind::NoRequests,
+                Reason::NoData {
+                    cause: NoData::NoRequests,
+                },
+                "không có dữ liệu: lượt chạy không gửi yêu cầu nào",
             ),
             (
                 CriterionStatus::Fail,
-                "no data: no request succeeded (connection refused)",
-                ReasonKind::NoneSucceeded,
+                Reason::InsufficientSamples {
+                    samples: 3,
+                    needed: 10,
+                },
+                "không đủ dữ liệu: latency-p95 = 350.0ms, 3 mẫu, tiêu chí cần 10",
             ),
             (
                 CriterionStatus::Fail,
-                "no data: 1 security check(s) could not run (x)",
-                ReasonKind::ChecksErrored,
-            ),
-            (
-                CriterionStatus::Fail,
-                "insufficient data: 3 samples, the criterion needs 10",
-                ReasonKind::Insufficient,
-            ),
-            (
-                CriterionStatus::Fail,
-                "regression: latency-p95 is ...",
-                ReasonKind::Regression,
+                Reason::NoData {
+                    cause: NoData::ChecksErrored {
+                        count: 1,
+                        first: "tls: x".into(),
+                    },
+                },
+                "không có dữ liệu: 1 kiểm tra bảo mật không chạy được (tls: x)",
             ),
             (
                 CriterionStatus::Warn,
-                "no baseline: no earlier release passed this stage",
-                ReasonKind::NoBaseline,
-            ),
-            (
-                CriterionStatus::Fail,
-                "aborted: error-rate 40.00% > 5% for 3s",
-                ReasonKind::Aborted,
+                Reason::NoBaseline,
+                "chưa có mốc so sánh: chưa có phiên bản nào trước đó đạt giai đoạn này",
             ),
         ];
-        for (status, reason, kind) in cases {
-            assert_eq!(ReasonKind::of(&result(status, reason)), kind, "{reason}");
-        }
-    }
-
-    #[test]
-    fn vietnamese_reasons_carry_no_english_words() {
-        let english = ["must", "no data", "request", "is ", "samples", "baseline"];
-        for reason in [
-            "latency-p95 is 350.0ms, must be < 200.0ms",
-            "no data: the run sent no requests",
-            "insufficient data: 3 samples",
-        ] {
-            let text = (VI.reason)(&result(CriterionStatus::Fail, reason));
+        for (status, cause, vi) in cases {
+            let r = result(status, cause);
+            let text = (VI.reason)(&r);
+            assert_eq!(text, vi);
             for word in english {
                 assert!(!text.contains(word), "`{word}` in `{text}`");
             }
+            // The English text, from the same data, is what the verdict stores.
+            assert_eq!((EN.reason)(&r), r.reason);
+            assert!(!r.reason.is_empty());
         }
+        let regression = result(
+            CriterionStatus::Fail,
+            Reason::Regression {
+                baseline: "1.0.0".into(),
+                before: "100.0ms".into(),
+                change: 2.5,
+                allowed: 0.25,
+            },
+        );
+        assert_eq!(
+            regression.reason,
+            "regression: latency-p95 is 350.0ms vs 100.0ms in 1.0.0 (+250%), allowed 25%"
+        );
+        assert_eq!(
+            (VI.reason)(&regression),
+            "suy giảm: latency-p95 = 350.0ms, so với 100.0ms ở phiên bản 1.0.0 (+250%), kém hơn mức cho phép 25%"
+        );
     }
 
     #[test]
     fn every_built_in_check_has_vietnamese_words() {
         for check in catalogue::CATALOGUE {
-            let (name, remediation) = (VI.check_text)(check.id).unwrap_or(("", ""));
+            let (name, remediation) = (VI.check_text)(check.id.as_str()).unwrap_or(("", ""));
             assert!(
                 !name.is_empty() && name != "Kiểm tra bảo mật",
                 "{} has no Vietnamese name",
@@ -895,7 +759,11 @@ mod tests {
     fn regression_criteria_are_said_in_vietnamese() {
         let mut r = result(
             CriterionStatus::Pass,
-            "latency-p95 is 1.0ms vs 1.0ms in 0.9.0 (+0%)",
+            Reason::WithinBaseline {
+                baseline: "0.9.0".into(),
+                before: "1.0ms".into(),
+                change: 0.0,
+            },
         );
         r.criterion = "latency-p95 regression <= 25% vs last passed release".into();
         assert_eq!(

@@ -78,6 +78,10 @@ pub fn run_junit(summary: &RunSummary) -> Result<String, quick_junit::SerializeE
                 let mut status = TestCaseStatus::skipped();
                 status.set_message(reason.clone());
                 status
+            } else if let Some(reason) = &check.not_applicable {
+                let mut status = TestCaseStatus::skipped();
+                status.set_message(format!("not applicable: {reason}"));
+                status
             } else if let Some(error) = &check.error {
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
                 status.set_message(format!("could not run: {error}"));
@@ -129,6 +133,7 @@ mod tests {
             warn: None,
             status,
             reason: reason.into(),
+            cause: crate::gate::Reason::Unrecorded,
         }
     }
 
@@ -180,6 +185,7 @@ mod tests {
                     ran: true,
                     error: None,
                     skipped: None,
+                    not_applicable: None,
                     findings: 1,
                 },
                 SecurityCheckResult {
@@ -187,6 +193,7 @@ mod tests {
                     ran: true,
                     error: None,
                     skipped: None,
+                    not_applicable: None,
                     findings: 0,
                 },
                 SecurityCheckResult {
@@ -194,6 +201,7 @@ mod tests {
                     ran: false,
                     error: Some("timed out".into()),
                     skipped: None,
+                    not_applicable: None,
                     findings: 0,
                 },
             ],

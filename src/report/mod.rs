@@ -4,9 +4,11 @@
 //! verdict table shown on the terminal.
 
 pub mod context;
+pub mod event_log;
 pub mod html;
 pub mod i18n;
 pub mod junit;
+pub mod outputs;
 
 use crate::gate::{CriterionStatus, GateVerdict};
 use crate::ledger::RunState;
@@ -14,7 +16,6 @@ use crate::measure::Measurements;
 use crate::security::{CheckRun, CheckStatus, Finding};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
 
 /// The format identifier of `summary.json`; bumped on any incompatible change.
 pub const SUMMARY_FORMAT: &str = "stagegate.run-summary/v1";
@@ -82,22 +83,27 @@ pub struct SecurityCheckResult {
     /// Why it was not run on purpose (ignored by the suite's rules, out of scope).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// Why its precondition was absent (TLS on `http://`, no cookie set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_applicable: Option<String>,
     /// Findings it produced.
     pub findings: usize,
 }
 
 impl From<&CheckRun> for SecurityCheckResult {
     fn from(run: &CheckRun) -> Self {
-        let (ran, error, skipped) = match &run.status {
-            CheckStatus::Ran => (true, None, None),
-            CheckStatus::Error(reason) => (false, Some(reason.clone()), None),
-            CheckStatus::Skipped(reason) => (false, None, Some(reason.clone())),
+        let (ran, error, skipped, not_applicable) = match &run.status {
+            CheckStatus::Ran => (true, None, None, None),
+            CheckStatus::Error(reason) => (false, Some(reason.clone()), None, None),
+            CheckStatus::Skipped(reason) => (false, None, Some(reason.clone()), None),
+            CheckStatus::NotApplicable(reason) => (false, None, None, Some(reason.clone())),
         };
         SecurityCheckResult {
             check: run.check.clone(),
             ran,
             error,
             skipped,
+            not_applicable,
             findings: run.findings,
         }
     }
@@ -121,57 +127,8 @@ pub const SUMMARY_FILE: &str = "summary.json";
 pub const JUNIT_FILE: &str = "junit.xml";
 /// HTML.
 pub const HTML_FILE: &str = "report.html";
-/// The folder holding a copy of the files as run.
-pub const FILES_DIR: &str = "files";
-
-/// Writes every report of a run into `dir`: `summary.json`, `junit.xml`,
-/// `report.html` (in `lang`) and `report.<code>.html` in the other language. Returns
-/// the path of `summary.json`.
-pub fn write_run_reports(
-    dir: &Path,
-    summary: &RunSummary,
-    context: &context::ReleaseContext,
-    lang: i18n::Lang,
-) -> std::io::Result<PathBuf> {
-    let path = write_summary(dir, summary)?;
-    let xml = junit::run_junit(summary).map_err(std::io::Error::other)?;
-    std::fs::write(dir.join(JUNIT_FILE), xml)?;
-    std::fs::write(dir.join(HTML_FILE), html::run_page(summary, context, lang))?;
-    // Reports can be read in English or Vietnamese: the other language is written too,
-    // so the run's folder (and its evidence) holds both.
-    let other = match lang {
-        i18n::Lang::En => i18n::Lang::Vi,
-        i18n::Lang::Vi => i18n::Lang::En,
-    };
-    std::fs::write(
-        dir.join(format!("report.{}.html", other.messages().code)),
-        html::run_page(summary, context, other),
-    )?;
-    Ok(path)
-}
-
-/// Copies the files a run used (paths relative to `root`) into `<dir>/files/`, so
-/// the files as run are kept even when the project changes later.
-pub fn keep_files(root: &Path, files: &[PathBuf], dir: &Path) -> std::io::Result<()> {
-    let base = dir.join(FILES_DIR);
-    for rel in files {
-        let to = base.join(rel);
-        if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::copy(root.join(rel), &to)?;
-    }
-    Ok(())
-}
-
-/// Writes `summary.json` into `dir`, creating it.
-pub fn write_summary(dir: &Path, summary: &RunSummary) -> std::io::Result<PathBuf> {
-    std::fs::create_dir_all(dir)?;
-    let path = dir.join(SUMMARY_FILE);
-    let json = serde_json::to_string_pretty(summary).map_err(std::io::Error::other)?;
-    std::fs::write(&path, json + "\n")?;
-    Ok(path)
-}
+/// The folder holding a copy of the files as run (the runner keeps them).
+pub use crate::run::FILES_DIR;
 
 /// The verdict as a plain-text table.
 pub fn verdict_table(verdict: &GateVerdict) -> String {

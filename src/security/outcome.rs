@@ -51,6 +51,8 @@ pub enum CheckStatus {
     Error(String),
     /// It was not run on purpose: ignored by the suite's rules or out of scope.
     Skipped(String),
+    /// Its precondition is absent (TLS on `http://`, no cookie set): nothing to judge.
+    NotApplicable(String),
 }
 
 /// One check or probe and what happened to it.

@@ -3,13 +3,13 @@
 //! scope, methods other than GET/HEAD/OPTIONS in production-safe mode, and anything past
 //! the request budget computed from the catalogue. Evidence is redacted there too.
 
-use super::catalogue::{self, SHARED_REQUESTS};
+use super::catalogue::{self, DISCOVERY_REQUESTS, SHARED_REQUESTS};
 use super::checks::{self, Context};
 use super::outcome::{CheckRun, CheckStatus, Finding, SecurityOutcome};
 use super::{probe, scope};
 use crate::config::matcher::ObservedResponse;
 use crate::config::security_suite::{RuleAction, SecuritySuite};
-use crate::plan::Target;
+use crate::vocabulary::Target;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -27,6 +27,14 @@ pub struct ScanOptions {
     pub production_safe_only: bool,
     /// PEM certificates to trust instead of the system's roots (a private test CA).
     pub trusted_roots_pem: Vec<String>,
+    /// The `User-Agent` sent; `None` sends [`default_user_agent`], so a server's
+    /// operators can tell stagegate's requests apart.
+    pub user_agent: Option<String>,
+}
+
+/// `stagegate/<version> (security scan)`.
+pub fn default_user_agent() -> String {
+    format!("stagegate/{} (security scan)", env!("CARGO_PKG_VERSION"))
 }
 
 /// Why a request was not answered.
@@ -38,6 +46,9 @@ pub(crate) enum FetchError {
     Refused(String),
     /// Sent, but no answer.
     Transport(String),
+    /// The check's precondition is absent (a TLS check on `http://`, a cookie check
+    /// with no cookie): nothing to judge, which is not the same as "nothing found".
+    NotApplicable(String),
 }
 
 impl std::fmt::Display for FetchError {
@@ -45,7 +56,8 @@ impl std::fmt::Display for FetchError {
         match self {
             FetchError::OutOfScope(text)
             | FetchError::Refused(text)
-            | FetchError::Transport(text) => f.write_str(text),
+            | FetchError::Transport(text)
+            | FetchError::NotApplicable(text) => f.write_str(text),
         }
     }
 }
@@ -271,8 +283,16 @@ pub async fn run_suite_with(
         ..SecurityOutcome::default()
     };
     let mut builder = reqwest::Client::builder()
-        // Redirects are part of what is judged (plain HTTP without redirect).
-        .redirect(reqwest::redirect::Policy::none());
+        // Redirects are part of what is judged (plain HTTP without redirect, open
+        // redirects whose target must never be fetched); discovery follows the
+        // same-origin ones itself, counting each hop.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(
+            options
+                .user_agent
+                .clone()
+                .unwrap_or_else(default_user_agent),
+        );
     if !options.trusted_roots_pem.is_empty() {
         let roots: Result<Vec<_>, _> = options
             .trusted_roots_pem
@@ -304,21 +324,32 @@ pub async fn run_suite_with(
         shared: HashMap::new(),
     };
     let mut context = Context::new(scanner, suite.accounts.as_deref());
+    // A target that does not answer makes every check "could not run", not "ran,
+    // nothing found" (a certificate refused is an answer: the TLS check judges it).
+    if !suite.checks.is_empty() || !suite.probes.is_empty() {
+        if let Err(FetchError::Transport(reason)) =
+            context.scanner.shared("landing", "/", &[]).await
+        {
+            if checks::certificate_problem(&reason).is_none() {
+                let requests = context.scanner.requests;
+                let mut outcome = errored(suite, outcome, &format!("target unreachable: {reason}"));
+                outcome.requests = requests;
+                return outcome;
+            }
+        }
+    }
     for id in &suite.checks {
-        let rule = suite.rule(id);
+        let rule = suite.rule_of(*id);
         if rule == RuleAction::Ignore {
             outcome.checks.push(CheckRun {
-                check: id.clone(),
+                check: id.to_string(),
                 status: CheckStatus::Skipped("ignored by the suite's rules".into()),
                 findings: 0,
             });
             continue;
         }
-        let result = match catalogue::lookup(id) {
-            Some(info) => checks::run(&mut context, info).await,
-            None => Err(FetchError::Refused("unknown check".into())),
-        };
-        record(&mut outcome, id, rule, result);
+        let result = checks::run(&mut context, catalogue::info(*id)).await;
+        record(&mut outcome, id.as_str(), rule, result);
     }
     for p in &suite.probes {
         let id = p.id();
@@ -343,7 +374,7 @@ fn errored(suite: &SecuritySuite, mut outcome: SecurityOutcome, reason: &str) ->
     outcome.checks = suite
         .checks
         .iter()
-        .cloned()
+        .map(|id| id.to_string())
         .chain(suite.probes.iter().map(|p| p.id()))
         .map(|check| CheckRun {
             check,
@@ -361,20 +392,25 @@ fn request_budget(suite: &SecuritySuite) -> u64 {
     let checks: Vec<_> = suite
         .checks
         .iter()
-        .filter(|id| active(id))
-        .filter_map(|id| catalogue::lookup(id))
+        .filter(|id| active(id.as_str()))
+        .map(|id| catalogue::info(*id))
         .collect();
     let own: u64 = checks.iter().map(|c| u64::from(c.max_requests)).sum();
+    let discovery = if checks.iter().any(|c| c.uses_discovery()) {
+        u64::from(DISCOVERY_REQUESTS)
+    } else {
+        0
+    };
     let probes: Vec<_> = suite.probes.iter().filter(|p| active(&p.id())).collect();
     let probe_requests: u64 = probes.iter().map(|p| p.requests()).sum();
     let needs_session =
-        checks.iter().any(|c| c.needs_accounts) || probes.iter().any(|p| p.needs_session());
+        checks.iter().any(|c| c.needs_accounts()) || probes.iter().any(|p| p.needs_session());
     let session = if needs_session {
         u64::from(checks::SESSION_REQUESTS)
     } else {
         0
     };
-    u64::from(SHARED_REQUESTS) + own + probe_requests + session
+    u64::from(SHARED_REQUESTS) + discovery + own + probe_requests + session
 }
 
 fn record(
@@ -398,6 +434,11 @@ fn record(
         Err(FetchError::OutOfScope(reason)) => outcome.checks.push(CheckRun {
             check: id.to_string(),
             status: CheckStatus::Skipped(reason),
+            findings: 0,
+        }),
+        Err(FetchError::NotApplicable(reason)) => outcome.checks.push(CheckRun {
+            check: id.to_string(),
+            status: CheckStatus::NotApplicable(reason),
             findings: 0,
         }),
         Err(e) => outcome.checks.push(CheckRun {

@@ -175,7 +175,7 @@ fn a_breach_aborts_the_load_within_two_seconds_and_records_why() {
     let out = run_trial(&project);
     let wall = started.elapsed();
     let all = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert_eq!(out.status.code(), Some(4), "{all}");
     assert!(all.contains("ABORTED"), "{all}");
     let s = summary(&project, "1.0.0", "trial-test", 1);
     assert_eq!(s["state"], "aborted");
@@ -370,33 +370,57 @@ fn goose_output_never_reaches_standard_output() {
     );
 }
 
-#[test]
-fn an_interrupted_run_is_recorded_as_aborted_never_passed() {
-    let sample = Sample::start(&[]);
-    let project = load_only_project(&sample, 2, "60s");
-    let child = stagegate(project.root())
-        .args([
-            "run",
-            SYSTEM,
-            "--release",
-            "1.0.0",
-            "--stage",
-            "trial-test",
-            "--as",
-            "qa.an",
-            "--key",
-            &crate::support::key_in(project.root(), "qa.an"),
-        ])
+/// `stagegate run` of trial-test as a child process, writing its events to `events`.
+fn spawn_run_with_events(project: &Project, events: &std::path::Path) -> std::process::Child {
+    stagegate(project.root())
+        .args(["run", SYSTEM, "--release", "1.0.0", "--stage", "trial-test"])
+        .args(["--as", "qa.an", "--key"])
+        .arg(crate::support::key_in(project.root(), "qa.an"))
+        .arg("--events")
+        .arg(events)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .expect("spawn");
-    // Let the load get going, then press Ctrl-C.
-    std::thread::sleep(Duration::from_secs(4));
-    // SAFETY: sending SIGINT to our own child process.
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
+        .expect("spawn")
+}
+
+/// The event log's lines so far, each parsed.
+fn events_of(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// Waits (at most 60 s) until the run's load has completed requests, by its event log.
+fn await_requests(path: &std::path::Path) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !events_of(path)
+        .iter()
+        .any(|e| e["event"] == "suite-progress" && e["requests"].as_u64().unwrap_or(0) > 0)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the load never got going"
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+fn interrupt(child: &std::process::Child) {
+    // SAFETY: sending SIGINT to our own child process.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+}
+
+#[test]
+fn issue_12_an_interrupted_run_is_recorded_as_aborted_with_what_was_measured() {
+    let sample = Sample::start(&[]);
+    let project = load_only_project(&sample, 2, "60s");
+    let events = project.path("events.jsonl");
+    let child = spawn_run_with_events(&project, &events);
+    await_requests(&events);
+    interrupt(&child);
     let started = std::time::Instant::now();
     let out = child.wait_with_output().expect("wait");
     assert!(
@@ -404,14 +428,105 @@ fn an_interrupted_run_is_recorded_as_aborted_never_passed() {
         "the run did not stop promptly"
     );
     let all = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{all}");
+    // Exit 4: aborted or interrupted (issue 12's exit-code table).
+    assert_eq!(out.status.code(), Some(4), "{all}");
+    assert!(all.contains("SIGINT: stopping the load"), "{all}");
     let s = summary(&project, "1.0.0", "trial-test", 1);
     assert_eq!(s["state"], "aborted", "{s}");
+    assert_eq!(s["abort_reason"], "interrupted by SIGINT", "{s}");
     assert!(
-        s["abort_reason"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("interrupted"),
+        s["measurements"]["requests"].as_u64().unwrap_or(0) > 0,
         "{s}"
     );
+    // The signal is named in the verdict too, and the run never passes.
+    assert_eq!(s["verdict"]["outcome"], "failed", "{s}");
+    assert_eq!(
+        s["verdict"]["results"][0]["cause"]["by"], "interrupted by SIGINT",
+        "{s}"
+    );
+    let log = events_of(&events);
+    let last = log.last().expect("events");
+    assert_eq!(last["event"], "run-finished", "{last}");
+    assert_eq!(last["stopped"]["signal"], "SIGINT", "{last}");
+    assert!(log
+        .iter()
+        .any(|e| e["event"] == "interrupted" && e["signal"] == "SIGINT"));
+}
+
+#[test]
+fn issue_12_a_second_interrupt_still_keeps_what_was_measured() {
+    // Slow answers: the load has requests in flight when the signals come.
+    let sample = Sample::start(&["--latency-ms", "400"]);
+    let project = load_only_project(&sample, 4, "60s");
+    let events = project.path("events.jsonl");
+    let child = spawn_run_with_events(&project, &events);
+    await_requests(&events);
+    interrupt(&child);
+    // Signals are not queued: the second is sent once the first was seen.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !events_of(&events)
+        .iter()
+        .any(|e| e["event"] == "interrupted")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first signal was not seen"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    interrupt(&child);
+    let out = child.wait_with_output().expect("wait");
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{all}");
+    let s = summary(&project, "1.0.0", "trial-test", 1);
+    assert_eq!(s["state"], "aborted", "{s}");
+    assert_eq!(s["abort_reason"], "interrupted by SIGINT", "{s}");
+    assert!(
+        s["measurements"]["requests"].as_u64().unwrap_or(0) > 0,
+        "{s}"
+    );
+}
+
+/// Issue 10: a new output is a consumer of the run's events. The event log is one JSON
+/// object a line, each with its kind and time, from the start of the stage to its end.
+#[test]
+fn issue_10_the_event_log_holds_every_event_of_the_run_one_json_object_a_line() {
+    let sample = Sample::start(&[]);
+    let project = load_only_project(&sample, 2, "2s");
+    let events = project.path("events.jsonl");
+    let out = spawn_run_with_events(&project, &events)
+        .wait_with_output()
+        .expect("wait");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let text = std::fs::read_to_string(&events).expect("event log");
+    let log: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
+        .collect();
+    let kinds: Vec<&str> = log
+        .iter()
+        .map(|e| e["event"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(kinds.first(), Some(&"stage-started"), "{kinds:?}");
+    assert_eq!(log[0]["format"], "stagegate.run-events/v1");
+    assert_eq!(log[0]["run_id"], 1);
+    assert_eq!(kinds.last(), Some(&"run-finished"), "{kinds:?}");
+    assert!(log
+        .iter()
+        .all(|e| e["at"].as_str().is_some_and(|t| t.ends_with('Z'))));
+    let s = summary(&project, "1.0.0", "trial-test", 1);
+    let judged = kinds.iter().filter(|k| **k == "criterion-judged").count();
+    assert_eq!(
+        judged,
+        s["verdict"]["results"].as_array().map_or(0, Vec::len)
+    );
+    let finished = log.last().expect("last");
+    assert_eq!(finished["state"], "passed");
+    assert_eq!(finished["requests"], s["measurements"]["requests"]);
+    let suite = log
+        .iter()
+        .find(|e| e["event"] == "suite-finished")
+        .expect("suite");
+    assert_eq!(suite["outcome"]["kind"], "load");
+    assert_eq!(suite["outcome"]["requests"], s["measurements"]["requests"]);
 }

@@ -279,7 +279,7 @@ fn issue_7_interrupted_container_stage_is_aborted_and_leaves_no_container() {
         .expect("stdout")
         .read_to_string(&mut stdout);
     let text = reader.join().expect("reader");
-    assert_eq!(status.code(), Some(1), "{text}");
+    assert_eq!(status.code(), Some(4), "{text}");
     assert!(text.contains("SIGINT: stopping the load"), "{text}");
     let runs = ledger_runs(&project);
     assert_eq!(runs.len(), 1);
@@ -348,7 +348,7 @@ fn issue_7_terminated_outside_the_load_is_aborted_and_leaves_no_container() {
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let status = child.wait().expect("wait");
     let text = rest.join("\n");
-    assert_eq!(status.code(), Some(1), "{text}");
+    assert_eq!(status.code(), Some(4), "{text}");
     assert!(
         text.contains("interrupted by SIGTERM: recorded as aborted"),
         "{text}"
@@ -357,6 +357,19 @@ fn issue_7_terminated_outside_the_load_is_aborted_and_leaves_no_container() {
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].0, "aborted", "{text}");
     assert_eq!(runs[0].2.as_deref(), Some("interrupted by SIGTERM"));
+    // Issue 12: outside a load too, the run is judged and reported with what it had.
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            PathBuf::from(runs[0].1.as_deref().expect("report dir")).join("summary.json"),
+        )
+        .expect("summary.json"),
+    )
+    .expect("summary json");
+    assert_eq!(summary["state"], "aborted", "{summary}");
+    assert_eq!(
+        summary["abort_reason"], "interrupted by SIGTERM",
+        "{summary}"
+    );
     assert!(container_log(runs[0].1.as_deref().expect("report dir")).contains("listening on"));
     assert_eq!(
         containers_of(&project),
@@ -398,7 +411,7 @@ fn issue_7_interrupted_while_the_container_starts_removes_it_and_records_nothing
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let status = child.wait().expect("wait");
     let text = rest.join("\n");
-    assert_eq!(status.code(), Some(1), "{text}");
+    assert_eq!(status.code(), Some(4), "{text}");
     assert!(
         text.contains("interrupted by SIGINT while the container was starting; it was removed and nothing ran"),
         "{text}"
@@ -420,7 +433,8 @@ fn issue_7_container_that_never_gets_ready_is_removed_and_nothing_runs() {
     );
     let output = support::run(&mut run_trial_test(&project));
     let text = support::text(&output);
-    assert_eq!(output.status.code(), Some(1), "{text}");
+    // Exit 5: the environment could not be prepared (a tool error, not a gate).
+    assert_eq!(output.status.code(), Some(5), "{text}");
     assert!(
         text.contains("did not become ready within 3s: not ready in time (`a line it never prints` never appeared in its output)"),
         "{text}"

@@ -60,23 +60,30 @@ pub fn gate_table(m: &Messages, verdict: &GateVerdict, run_id: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gate::{CriterionResult, GateOutcome};
+    use crate::gate::{CriterionResult, GateOutcome, Reason};
     use crate::report::i18n::{EN, VI};
 
     fn verdict() -> GateVerdict {
-        let result =
-            |criterion: &str, shown: &str, pass: &str, warn: Option<&str>, status, reason: &str| {
-                CriterionResult {
-                    criterion: criterion.into(),
-                    metric: criterion.split(' ').next().unwrap_or("").into(),
-                    value: (shown != "no data").then_some(1.0),
-                    shown: shown.into(),
-                    pass: pass.into(),
-                    warn: warn.map(str::to_string),
-                    status,
-                    reason: reason.into(),
-                }
+        let result = |criterion: &str,
+                      shown: &str,
+                      pass: &str,
+                      warn: Option<&str>,
+                      status,
+                      cause: Reason| {
+            let mut r = CriterionResult {
+                criterion: criterion.into(),
+                metric: criterion.split(' ').next().unwrap_or("").into(),
+                value: (shown != "no data").then_some(1.0),
+                shown: shown.into(),
+                pass: pass.into(),
+                warn: warn.map(str::to_string),
+                status,
+                reason: String::new(),
+                cause,
             };
+            r.reason = r.cause.english(&r);
+            r
+        };
         GateVerdict {
             outcome: GateOutcome::Failed,
             results: vec![
@@ -86,7 +93,7 @@ mod tests {
                     "< 1.00%",
                     None,
                     CriterionStatus::Pass,
-                    "error-rate is 0.00%",
+                    Reason::Met,
                 ),
                 result(
                     "latency-p95 < 200.0ms",
@@ -94,7 +101,7 @@ mod tests {
                     "< 200.0ms",
                     Some("< 100.0ms"),
                     CriterionStatus::Fail,
-                    "latency-p95 is 309.5ms, must be < 200.0ms",
+                    Reason::Missed,
                 ),
                 result(
                     "security-high == 0",
@@ -102,7 +109,9 @@ mod tests {
                     "== 0",
                     None,
                     CriterionStatus::Fail,
-                    "no data: the stage ran no security suite",
+                    Reason::NoData {
+                        cause: crate::measure::NoData::NoSecuritySuite,
+                    },
                 ),
             ],
             warnings: 0,

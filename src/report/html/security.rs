@@ -43,20 +43,18 @@ pub fn security_section(m: &Messages, summary: &RunSummary) -> String {
             escape(m.security_checks)
         );
         for c in &summary.security_checks {
-            // A check skipped on purpose shows why (the suite's rules, its scope).
-            let state = match (&c.skipped, c.ran) {
-                (Some(reason), _) => reason.as_str(),
-                (None, true) => m.check_ran,
-                (None, false) => m.check_error,
+            // A check skipped on purpose shows why (the suite's rules, its scope); one
+            // whose precondition was absent says so, not "could not run".
+            let (class, state) = match (&c.skipped, &c.not_applicable, c.ran) {
+                (Some(reason), _, _) => ("skipped", reason.as_str()),
+                (None, Some(_), _) => ("skipped", m.check_not_applicable),
+                (None, None, true) => ("ran", m.check_ran),
+                (None, None, false) => ("error", m.check_error),
             };
             let _ = write!(
                 out,
                 r#"<tr class="{}"><td><code>{}</code></td><td>{}</td><td>{}</td></tr>"#,
-                match (&c.skipped, c.ran) {
-                    (Some(_), _) => "skipped",
-                    (None, true) => "ran",
-                    (None, false) => "error",
-                },
+                class,
                 escape(&c.check),
                 escape(state),
                 c.findings

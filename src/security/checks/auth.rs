@@ -5,7 +5,7 @@
 //! same JSON fields), never on a status code alone. Tokens live in memory only and are
 //! scrubbed from all evidence.
 
-use super::super::catalogue::{CheckInfo, RATE_LIMIT_ATTEMPTS};
+use super::super::catalogue::{CheckId, CheckInfo, RATE_LIMIT_ATTEMPTS};
 use super::super::outcome::Finding;
 use super::super::scanner::{Exchange, FetchError, Scanner};
 use super::Context;
@@ -240,12 +240,12 @@ pub(super) async fn run(
     let Some(accounts) = context.accounts else {
         return Err(FetchError::Refused("the suite has no `[accounts]`".into()));
     };
-    if info.id == "ratelimit.missing" {
+    if info.id == CheckId::RatelimitMissing {
         return rate_limit(&mut context.scanner, accounts, info).await;
     }
     let session = context.session().await?;
     let scanner = &mut context.scanner;
-    if info.id == "authz.function-level" {
+    if info.id == CheckId::AuthzFunctionLevel {
         let mut findings = Vec::new();
         let limit = info.max_requests as usize;
         for endpoint in accounts.officer.iter().take(limit) {
@@ -291,20 +291,22 @@ pub(super) async fn run(
     };
     let open_to_anyone = same_view(&object.anonymous_view.response, owner, &object.id);
     Ok(match info.id {
-        "auth.missing" if open_to_anyone => finding(
+        CheckId::AuthMissing if open_to_anyone => finding(
             scanner,
             &object.anonymous_view,
             "(a request with no token got account a's own view)",
         ),
-        "auth.missing" => Vec::new(),
+        CheckId::AuthMissing => Vec::new(),
         // An endpoint open to anyone accepts every token: `auth.missing` reports it once.
-        "auth.tampered-token" | "auth.alg-none" | "auth.expired-token" if open_to_anyone => {
+        CheckId::AuthTamperedToken | CheckId::AuthAlgNone | CheckId::AuthExpiredToken
+            if open_to_anyone =>
+        {
             Vec::new()
         }
-        "auth.tampered-token" | "auth.alg-none" | "auth.expired-token" => {
+        CheckId::AuthTamperedToken | CheckId::AuthAlgNone | CheckId::AuthExpiredToken => {
             let forged = match info.id {
-                "auth.tampered-token" => Some(tamper(&session.token_a)),
-                "auth.alg-none" => alg_none(&session.token_a),
+                CheckId::AuthTamperedToken => Some(tamper(&session.token_a)),
+                CheckId::AuthAlgNone => alg_none(&session.token_a),
                 _ => {
                     let body = accounts.expired_login_body.as_deref().unwrap_or_default();
                     Some(
@@ -328,8 +330,10 @@ pub(super) async fn run(
                 .await?;
             if same_view(&exchange.response, owner, &object.id) {
                 let what = match info.id {
-                    "auth.tampered-token" => "a token with changed claims and the old signature",
-                    "auth.alg-none" => "an unsigned `alg: none` token",
+                    CheckId::AuthTamperedToken => {
+                        "a token with changed claims and the old signature"
+                    }
+                    CheckId::AuthAlgNone => "an unsigned `alg: none` token",
                     _ => "an expired token",
                 };
                 finding(
@@ -341,7 +345,7 @@ pub(super) async fn run(
                 Vec::new()
             }
         }
-        "authz.object-level" => {
+        CheckId::AuthzObjectLevel => {
             let exchange = scanner
                 .fetch(
                     "GET",
@@ -356,7 +360,7 @@ pub(super) async fn run(
                 Vec::new()
             }
         }
-        "exposure.excessive-data" => {
+        CheckId::ExposureExcessiveData => {
             let fields: Vec<String> = owner
                 .json()
                 .map(|v| field_names(&v))
@@ -374,7 +378,7 @@ pub(super) async fn run(
                 )
             }
         }
-        "cache.sensitive" => {
+        CheckId::CacheSensitive => {
             let cache = owner
                 .header("cache-control")
                 .unwrap_or_default()

@@ -1,7 +1,7 @@
 //! Checks that send unusual requests (not production-safe): TRACE echoing an
 //! unguessable header back, and malformed JSON answered with a stack trace.
 
-use super::super::catalogue::CheckInfo;
+use super::super::catalogue::{CheckId, CheckInfo};
 use super::super::outcome::Finding;
 use super::super::scanner::{FetchError, Scanner};
 
@@ -28,7 +28,7 @@ pub(super) async fn run(
     login_path: Option<&str>,
 ) -> Result<Vec<Finding>, FetchError> {
     match info.id {
-        "method.trace" => {
+        CheckId::MethodTrace => {
             let marker = super::unguessable();
             let exchange = scanner
                 .fetch(
@@ -50,7 +50,7 @@ pub(super) async fn run(
                 Vec::new()
             })
         }
-        "disclosure.verbose-errors" => {
+        CheckId::DisclosureVerboseErrors => {
             let mut findings = Vec::new();
             let mut paths = vec!["/".to_string()];
             paths.extend(login_path.map(str::to_string));

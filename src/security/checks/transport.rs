@@ -3,7 +3,7 @@
 //! not judged). A target given as `http://` is itself plain: that is reported as info,
 //! since a loopback or internal test address is often plain on purpose.
 
-use super::super::catalogue::CheckInfo;
+use super::super::catalogue::{CheckId, CheckInfo};
 use super::super::outcome::Finding;
 use super::super::scanner::{FetchError, Scanner};
 use crate::config::suite::Severity;
@@ -12,7 +12,7 @@ pub(super) async fn run(
     scanner: &mut Scanner,
     info: &CheckInfo,
 ) -> Result<Vec<Finding>, FetchError> {
-    if info.id == "tls.certificate" {
+    if info.id == CheckId::TlsCertificate {
         return certificate(scanner, info).await;
     }
     if !scanner.is_https() {
@@ -20,10 +20,11 @@ pub(super) async fn run(
         if redirects_to_https(&landing.response) {
             return Ok(Vec::new());
         }
+        // The headers show it (no redirect, no Location); the page's body says nothing.
         let mut finding = Finding::of(
             info,
             &landing.url,
-            scanner.evidence(&landing, "(plain HTTP target, unencrypted)"),
+            scanner.header_evidence(&landing, "(plain HTTP target, unencrypted)"),
         );
         finding.severity = Severity::Info;
         return Ok(vec![finding]);
@@ -67,7 +68,9 @@ fn redirects_to_https(response: &crate::config::matcher::ObservedResponse) -> bo
 /// roots the run was told to trust): a refused handshake names what is wrong.
 async fn certificate(scanner: &mut Scanner, info: &CheckInfo) -> Result<Vec<Finding>, FetchError> {
     if !scanner.is_https() {
-        return Ok(Vec::new());
+        return Err(FetchError::NotApplicable(
+            "no certificate to judge on a plain http:// target".into(),
+        ));
     }
     match scanner.shared("landing", "/", &[]).await {
         Ok(_) => Ok(Vec::new()),
@@ -87,7 +90,7 @@ async fn certificate(scanner: &mut Scanner, info: &CheckInfo) -> Result<Vec<Find
 
 /// What a verification error says about the certificate (rustls's wording), if it is
 /// about the certificate at all.
-fn certificate_problem(reason: &str) -> Option<&'static str> {
+pub(crate) fn certificate_problem(reason: &str) -> Option<&'static str> {
     let text = reason.to_ascii_lowercase();
     if text.contains("certificate expired")
         || (text.contains("expired") && text.contains("certificate"))

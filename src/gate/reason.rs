@@ -1,0 +1,156 @@
+//! Why a criterion ended as it did, as data: [`Reason`]. The gate sets it; every
+//! language renders it from its variant and data ([`Reason::english`] here, the other
+//! languages in `report::i18n`), so no report reads words back into meaning.
+
+use super::CriterionResult;
+use crate::measure::NoData;
+use serde::{Deserialize, Serialize};
+
+/// Why a criterion passed, warned or failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Reason {
+    /// The value met the pass threshold and the warning threshold, if any.
+    Met,
+    /// The value met the pass threshold, not the warning threshold.
+    Warned,
+    /// The value missed the pass threshold.
+    Missed,
+    /// A regression criterion within its allowance: `change` is how much worse than the
+    /// baseline (a ratio; negative is better).
+    WithinBaseline {
+        /// The release compared with.
+        baseline: String,
+        /// Its value, shown with its unit.
+        before: String,
+        /// Relative change, positive = worse.
+        change: f64,
+    },
+    /// Worse than the baseline by more than the warning allowance.
+    RegressionWarned {
+        /// The release compared with.
+        baseline: String,
+        /// Its value, shown with its unit.
+        before: String,
+        /// Relative change, positive = worse.
+        change: f64,
+        /// The warning allowance, a ratio.
+        warn: f64,
+    },
+    /// Worse than the baseline by more than allowed.
+    Regression {
+        /// The release compared with.
+        baseline: String,
+        /// Its value, shown with its unit.
+        before: String,
+        /// Relative change, positive = worse.
+        change: f64,
+        /// The allowance, a ratio.
+        allowed: f64,
+    },
+    /// No earlier release passed this stage: nothing to compare with (a warning).
+    NoBaseline,
+    /// The baseline release has no value for the metric (a warning).
+    BaselineLacksValue {
+        /// The release compared with.
+        baseline: String,
+    },
+    /// Fewer samples than the criterion asks for.
+    InsufficientSamples {
+        /// Samples behind the value.
+        samples: u64,
+        /// Samples the criterion needs.
+        needed: u64,
+    },
+    /// No value to judge.
+    NoData {
+        /// Why.
+        cause: NoData,
+    },
+    /// The release the environment serves could not be read: nothing was sent.
+    ReleaseUnreadable {
+        /// What went wrong reading it.
+        detail: String,
+    },
+    /// Traffic was stopped before the stage's end.
+    Aborted {
+        /// Why, as recorded (an abort criterion's breach, or the signal).
+        by: String,
+    },
+    /// Recorded before reasons were kept as data (older ledgers).
+    #[default]
+    Unrecorded,
+}
+
+impl Reason {
+    /// Whether the value is missing or too thin to judge (the "no data" family).
+    pub fn is_no_data(&self) -> bool {
+        matches!(
+            self,
+            Reason::NoData { .. }
+                | Reason::InsufficientSamples { .. }
+                | Reason::ReleaseUnreadable { .. }
+        )
+    }
+
+    /// The reason in English, from the result's data. Kept as `reason` in every stored
+    /// verdict, for readers that want one line of text.
+    pub fn english(&self, r: &CriterionResult) -> String {
+        let metric = &r.metric;
+        let pct = |ratio: f64| format!("{:.0}%", ratio * 100.0);
+        let compared = |baseline: &str, before: &str, change: f64| {
+            format!(
+                "{metric} is {} vs {before} in {baseline} ({:+.0}%)",
+                r.shown,
+                change * 100.0
+            )
+        };
+        match self {
+            Reason::Met => format!("{metric} is {}", r.shown),
+            Reason::Warned => format!(
+                "{metric} is {}, should be {}",
+                r.shown,
+                r.warn.as_deref().unwrap_or("-")
+            ),
+            Reason::Missed => format!("{metric} is {}, must be {}", r.shown, r.pass),
+            Reason::WithinBaseline {
+                baseline,
+                before,
+                change,
+            } => compared(baseline, before, *change),
+            Reason::RegressionWarned {
+                baseline,
+                before,
+                change,
+                warn,
+            } => format!(
+                "{}, warning above {}",
+                compared(baseline, before, *change),
+                pct(*warn)
+            ),
+            Reason::Regression {
+                baseline,
+                before,
+                change,
+                allowed,
+            } => format!(
+                "regression: {}, allowed {}",
+                compared(baseline, before, *change),
+                pct(*allowed)
+            ),
+            Reason::NoBaseline => "no baseline: no earlier release passed this stage".into(),
+            Reason::BaselineLacksValue { baseline } => {
+                format!("no baseline: release {baseline} has no {metric} value")
+            }
+            Reason::InsufficientSamples { samples, needed } => {
+                format!("insufficient data: {samples} samples, the criterion needs {needed}")
+            }
+            Reason::NoData { cause } => cause.to_string(),
+            Reason::ReleaseUnreadable { detail } => {
+                format!("no data: cannot read the release from the environment ({detail})")
+            }
+            Reason::Aborted { by } => format!("aborted: {by}"),
+            Reason::Unrecorded => String::new(),
+        }
+    }
+}
