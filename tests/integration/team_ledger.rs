@@ -359,7 +359,7 @@ fn issue_17_migrations_are_versioned_and_a_newer_ledger_is_refused() {
             .expect("pretend a newer stagegate");
         drop(ledger);
         let out = ledger_cmd(&["--ledger", location, "ledger", "head"]);
-        assert_eq!(code(&out), Some(1), "{}", text(&out));
+        assert_eq!(code(&out), Some(5), "{}", text(&out));
         assert!(
             text(&out).contains("schema is version 99, newer than this stagegate knows (2)"),
             "{}",
@@ -395,7 +395,7 @@ fn issue_17_credentials_come_from_the_environment_and_are_never_printed() {
     let ok = head(&url, Some(TEAM_PASSWORD));
     assert_eq!(code(&ok), Some(0), "{}", text(&ok));
     let wrong = head(&url, Some("sai-mật-khẩu"));
-    assert_eq!(code(&wrong), Some(1), "{}", text(&wrong));
+    assert_eq!(code(&wrong), Some(5), "{}", text(&wrong));
     assert!(
         text(&wrong).contains("password authentication failed"),
         "{}",
@@ -408,7 +408,7 @@ fn issue_17_credentials_come_from_the_environment_and_are_never_printed() {
         "x9", server.port
     );
     let out = head(&in_url, None);
-    assert_eq!(code(&out), Some(1), "{}", text(&out));
+    assert_eq!(code(&out), Some(5), "{}", text(&out));
     assert!(
         !text(&out).contains("wrong-x9") && text(&out).contains("teampw:***@"),
         "{}",
@@ -457,7 +457,7 @@ fn issue_17_tls_verifies_the_server_certificate() {
     // Without the private CA the server's certificate is not trusted: no connection.
     let unknown = format!("{base}?sslmode=require");
     let out = ledger_cmd(&["--ledger", &unknown, "ledger", "head"]);
-    assert_eq!(code(&out), Some(1), "{}", text(&out));
+    assert_eq!(code(&out), Some(5), "{}", text(&out));
     assert!(
         text(&out).to_lowercase().contains("certificate"),
         "{}",
