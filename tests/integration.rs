@@ -33,3 +33,6 @@ mod security_scan;
 
 #[path = "integration/fence.rs"]
 mod fence;
+
+#[path = "integration/verdict.rs"]
+mod verdict;

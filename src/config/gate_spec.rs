@@ -2,6 +2,7 @@
 //! metrics (thresholds in the metric's unit, regressions against the last passed release,
 //! PromQL queries with their `$variables` checked), each mistake at its text.
 
+use super::acceptance::{parse_acceptances, Acceptance, RawAcceptance};
 use super::diagnostic::{Diagnostics, SourceFile};
 use super::promql::PromqlQuery;
 use super::units::{Threshold, Unit};
@@ -16,6 +17,9 @@ pub struct GateSpec {
     pub criteria: Vec<Criterion>,
     /// When true a warning fails the gate too.
     pub warnings_block: bool,
+    /// Accepted security risks: findings they cover do not fail the gate until they
+    /// expire.
+    pub acceptances: Vec<Acceptance>,
 }
 
 /// What a criterion measures.
@@ -179,6 +183,8 @@ pub(super) struct RawGate {
     #[serde(default)]
     warnings_block: bool,
     pub(super) criteria: Spanned<Vec<RawCriterion>>,
+    #[serde(default)]
+    accept: Vec<RawAcceptance>,
 }
 
 #[derive(Deserialize)]
@@ -316,9 +322,11 @@ pub(super) fn parse_gate(
             });
         }
     }
+    let acceptances = parse_acceptances(file, &raw.accept, diagnostics);
     (diagnostics.0.len() == before).then_some(GateSpec {
         criteria,
         warnings_block: raw.warnings_block,
+        acceptances,
     })
 }
 

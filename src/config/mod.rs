@@ -5,6 +5,7 @@
 //! (`toml::Spanned`) and reject unknown keys, then conversion into the public typed
 //! values that the plan reads. Nothing here sends traffic.
 
+pub mod acceptance;
 pub mod diagnostic;
 pub mod environment;
 mod feeder;

@@ -167,6 +167,7 @@ mod tests {
                 ],
                 warnings: 1,
                 warnings_block: false,
+                acceptances: Vec::new(),
             },
             measurements: Default::default(),
             findings: vec![Finding {
