@@ -6,6 +6,7 @@ use super::acceptance::{parse_acceptances, Acceptance, RawAcceptance};
 use super::diagnostic::{Diagnostics, SourceFile};
 use super::promql::PromqlQuery;
 use super::units::{Threshold, Unit};
+use crate::vocabulary::Severity;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use toml::Spanned;
@@ -20,6 +21,9 @@ pub struct GateSpec {
     /// Accepted security risks: findings they cover do not fail the gate until they
     /// expire.
     pub acceptances: Vec<Acceptance>,
+    /// In `junit.xml`, findings of this severity and above (not accepted) are failures;
+    /// those below are shown as output. Medium unless the gate says otherwise.
+    pub junit_failures_from: Severity,
 }
 
 /// What a criterion measures.
@@ -185,6 +189,7 @@ pub(super) struct RawGate {
     pub(super) criteria: Spanned<Vec<RawCriterion>>,
     #[serde(default)]
     accept: Vec<RawAcceptance>,
+    junit_failures_from: Option<Severity>,
 }
 
 #[derive(Deserialize)]
@@ -327,6 +332,7 @@ pub(super) fn parse_gate(
         criteria,
         warnings_block: raw.warnings_block,
         acceptances,
+        junit_failures_from: raw.junit_failures_from.unwrap_or(Severity::Medium),
     })
 }
 

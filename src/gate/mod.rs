@@ -363,6 +363,7 @@ mod tests {
             criteria,
             warnings_block: false,
             acceptances: Vec::new(),
+            junit_failures_from: Severity::Medium,
         }
     }
 
