@@ -36,3 +36,9 @@ mod fence;
 
 #[path = "integration/verdict.rs"]
 mod verdict;
+
+#[path = "integration/hostile.rs"]
+mod hostile;
+
+#[path = "integration/fuzz.rs"]
+mod fuzz;
