@@ -37,6 +37,9 @@ mod fence;
 #[path = "integration/verdict.rs"]
 mod verdict;
 
+#[path = "integration/identity.rs"]
+mod identity;
+
 #[path = "integration/hostile.rs"]
 mod hostile;
 
