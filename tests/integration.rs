@@ -40,6 +40,9 @@ mod onboarding;
 #[path = "integration/notify.rs"]
 mod notify;
 
+#[path = "integration/verdict.rs"]
+mod verdict;
+
 #[path = "integration/identity.rs"]
 mod identity;
 
@@ -51,3 +54,9 @@ mod fuzz;
 
 #[path = "integration/schemas.rs"]
 mod schemas;
+
+#[path = "integration/pg_server.rs"]
+mod pg_server;
+
+#[path = "integration/team_ledger.rs"]
+mod team_ledger;

@@ -64,9 +64,11 @@ pub struct Cli {
     /// Project folder holding `environments/` and `scenarios/`.
     #[arg(long, global = true, value_name = "DIR", default_value = ".")]
     pub root: PathBuf,
-    /// The ledger database [default: <root>/.stagegate/ledger.db].
-    #[arg(long, global = true, value_name = "PATH", env = "STAGEGATE_LEDGER")]
-    pub ledger: Option<PathBuf>,
+    /// The ledger: a SQLite file, or a PostgreSQL server as `postgres://user@host/db`
+    /// (password from `PGPASSWORD` or a service file) [default: `[ledger]` in
+    /// <root>/stagegate.toml, else <root>/.stagegate/ledger.db].
+    #[arg(long, global = true, value_name = "PATH|URL", env = "STAGEGATE_LEDGER")]
+    pub ledger: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -210,10 +212,29 @@ pub fn main() -> ExitCode {
 }
 
 async fn dispatch(cli: Cli) -> u8 {
-    let ledger_path = cli
+    let given = match cli
         .ledger
-        .clone()
-        .unwrap_or_else(|| default_ledger(&cli.root));
+        .as_deref()
+        .map(crate::ledger::LedgerLocation::parse)
+    {
+        Some(Ok(location)) => Some(location),
+        Some(Err(e)) => {
+            eprintln!("error: --ledger: {e}");
+            return exit_code::INVALID_INPUT;
+        }
+        None => None,
+    };
+    let ledger_path = match &given {
+        Some(location) => location.clone(),
+        None => match crate::config::ledger_setting::from_project(&cli.root) {
+            Ok(Some(location)) => location,
+            Ok(None) => default_ledger(&cli.root).into(),
+            Err(e) => {
+                eprintln!("{e}");
+                return exit_code::INVALID_INPUT;
+            }
+        },
+    };
     match cli.command {
         Command::Init(args) => init::run(&cli.root, args),
         Command::Schema(args) => schema_cmd::run(args),
@@ -240,7 +261,7 @@ async fn dispatch(cli: Cli) -> u8 {
         Command::History(args) => history::run(&ledger_path, args),
         Command::Ledger(cmd) => ledger_cmd::run(&cli.root, &ledger_path, cmd),
         Command::Report(args) => report_cmd::run(&cli.root, &ledger_path, args),
-        Command::Evidence(args) => evidence_cmd::run(&ledger_path, cli.ledger.as_deref(), args),
+        Command::Evidence(args) => evidence_cmd::run(&ledger_path, given.as_ref(), args),
         Command::Load(args) => load_cmd::run(&cli.root, args).await,
         Command::SampleSystem(args) => sample_system::run(args).await,
         Command::Demo(args) => demo::run(args).await,
@@ -263,9 +284,9 @@ fn project(root: &Path) -> Result<crate::config::Project, CliError> {
 }
 
 /// Opens the ledger.
-fn ledger(path: &Path) -> Result<crate::ledger::Ledger, CliError> {
+fn ledger(path: &crate::ledger::LedgerLocation) -> Result<crate::ledger::Ledger, CliError> {
     crate::ledger::Ledger::open(path)
-        .map_err(|e| CliError::Internal(format!("{e} (ledger `{}`)", path.display())))
+        .map_err(|e| CliError::Internal(format!("{e} (ledger `{path}`)")))
 }
 
 /// Loads the project, printing diagnostics; `Err` carries the exit code.
@@ -274,24 +295,28 @@ fn load_project(root: &Path) -> Result<crate::config::Project, u8> {
 }
 
 /// Opens an existing ledger for a read-only command, printing the error; `Err` carries
-/// the exit code. A missing ledger is an error naming where it looked: a read-only
-/// command must never create one (`status --root typo` would otherwise say "nothing
-/// yet" and leave an empty ledger behind).
-fn open_ledger(path: &Path) -> Result<crate::ledger::Ledger, u8> {
-    if !path.is_file() {
-        return Err(CliError::Invalid {
-            text: format!(
-                "error: no ledger at `{}` (hint: pass --root DIR or --ledger PATH, or set STAGEGATE_LEDGER; a ledger is made by the first `stagegate run`)",
-                path.display()
-            ),
+/// the exit code. A missing SQLite ledger is an error naming where it looked: a
+/// read-only command must never create one (`status --root typo` would otherwise say
+/// "nothing yet" and leave an empty ledger behind).
+fn open_ledger(path: &crate::ledger::LedgerLocation) -> Result<crate::ledger::Ledger, u8> {
+    if let crate::ledger::LedgerLocation::Sqlite(file) = path {
+        if !file.is_file() {
+            return Err(CliError::Invalid {
+                text: format!(
+                    "error: no ledger at `{}` (hint: pass --root DIR or --ledger PATH, or set STAGEGATE_LEDGER; a ledger is made by the first `stagegate run`)",
+                    file.display()
+                ),
+            }
+            .report());
         }
-        .report());
     }
     ledger(path).map_err(|e| e.report())
 }
 
 /// Opens the ledger for a command that writes to it, creating it when missing.
-fn open_ledger_for_writing(path: &Path) -> Result<crate::ledger::Ledger, u8> {
+fn open_ledger_for_writing(
+    path: &crate::ledger::LedgerLocation,
+) -> Result<crate::ledger::Ledger, u8> {
     ledger(path).map_err(|e| e.report())
 }
 

@@ -24,6 +24,9 @@ pub(super) fn run(root: &Path, args: ValidateArgs) -> u8 {
         return match super::load_project(root) {
             Ok(project) => {
                 let (environments, systems, suites) = counts(&project);
+                for note in coverage_notes(&project) {
+                    println!("{note}");
+                }
                 println!(
                     "ok: {environments} environment(s), {systems} system(s), {suites} suite(s) valid"
                 );
@@ -38,6 +41,7 @@ pub(super) fn run(root: &Path, args: ValidateArgs) -> u8 {
             let value = json!({
                 "schema": SCHEMA, "ok": true, "environments": environments,
                 "systems": systems, "suites": suites, "errors": [],
+                "notes": coverage_notes(&project),
             });
             (value, exit_code::OK)
         }
@@ -58,6 +62,31 @@ pub(super) fn run(root: &Path, args: ValidateArgs) -> u8 {
         exit_code::OK => code,
         failed => failed,
     }
+}
+
+/// What the gates leave unread or judge only through security findings (warnings and
+/// notes, not errors), one line each.
+fn coverage_notes(project: &Project) -> Vec<String> {
+    let mut notes = Vec::new();
+    for system in project.systems.values() {
+        for (stage, spec) in &system.rollout.stages {
+            let ran = spec.suites.iter().filter_map(|n| system.suites.get(n));
+            for w in crate::gate::coverage::unread_suites(&spec.gate, ran) {
+                notes.push(format!(
+                    "warning: {} stage {stage}: {w}",
+                    system.rollout.system
+                ));
+            }
+            let ran = spec.suites.iter().filter_map(|n| system.suites.get(n));
+            for c in crate::gate::coverage::implied_by_security(&spec.gate, ran) {
+                notes.push(format!(
+                    "note: {} stage {stage}: no security criterion, judged by {c}",
+                    system.rollout.system
+                ));
+            }
+        }
+    }
+    notes
 }
 
 fn counts(project: &Project) -> (usize, usize, usize) {
