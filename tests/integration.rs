@@ -39,3 +39,6 @@ mod hostile;
 
 #[path = "integration/fuzz.rs"]
 mod fuzz;
+
+#[path = "integration/shards.rs"]
+mod shards;

@@ -24,6 +24,7 @@ mod serve;
 mod signer_args;
 mod status;
 mod validate;
+mod worker;
 
 pub use error::CliError;
 
@@ -128,6 +129,10 @@ pub enum Command {
         after_help = "Examples:\n  stagegate load http://127.0.0.1:8080/health --users 50 --duration 30s\n  stagegate load http://127.0.0.1:8080/api/x -m POST -H 'Content-Type: application/json' -b '{}' --rate 200 --output json"
     )]
     Load(load_cmd::LoadArgs),
+    /// One shard of a stage's load suite, reporting to a coordinator (`run --shards N`)
+    /// or run by a Kubernetes Indexed Job; the run's token is read from
+    /// STAGEGATE_RUN_TOKEN. Exit 0 once the coordinator accepted the report.
+    Worker(worker::WorkerArgs),
     /// Start the sample public-service portal on loopback (it can be told to misbehave).
     #[command(name = "sample-system")]
     SampleSystem(sample_system::SampleArgs),
@@ -212,6 +217,9 @@ async fn dispatch(cli: Cli) -> u8 {
         Command::Report(args) => report_cmd::run(&cli.root, &ledger_path, args),
         Command::Evidence(args) => evidence_cmd::run(&ledger_path, cli.ledger.as_deref(), args),
         Command::Load(args) => load_cmd::run(&cli.root, args).await,
+        Command::Worker(args) => worker::run(&cli.root, args)
+            .await
+            .unwrap_or_else(|e| e.report()),
         Command::SampleSystem(args) => sample_system::run(args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Scan(args) => scan::run(&cli.root, args).await,
