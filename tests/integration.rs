@@ -34,6 +34,12 @@ mod security_scan;
 #[path = "integration/fence.rs"]
 mod fence;
 
+#[path = "integration/verdict.rs"]
+mod verdict;
+
+#[path = "integration/identity.rs"]
+mod identity;
+
 #[path = "integration/hostile.rs"]
 mod hostile;
 

@@ -6,6 +6,7 @@
 //! values that the plan reads. Nothing here sends traffic.
 
 mod abort_spec;
+pub mod acceptance;
 pub mod diagnostic;
 pub mod environment;
 pub mod feeder;
