@@ -9,6 +9,7 @@ mod demo_people;
 mod error;
 mod evidence_cmd;
 mod history;
+mod k8s_cmd;
 mod ledger_cmd;
 mod load_cmd;
 mod metrics_args;
@@ -135,6 +136,9 @@ pub enum Command {
     /// or run by a Kubernetes Indexed Job; the run's token is read from
     /// STAGEGATE_RUN_TOKEN. Exit 0 once the coordinator accepted the report.
     Worker(worker::WorkerArgs),
+    /// Kubernetes manifests for a sharded stage (see the README, "Sharded load").
+    #[command(subcommand)]
+    K8s(k8s_cmd::K8sCommand),
     /// Start the sample public-service portal on loopback (it can be told to misbehave).
     #[command(name = "sample-system")]
     SampleSystem(sample_system::SampleArgs),
@@ -219,6 +223,7 @@ async fn dispatch(cli: Cli) -> u8 {
         Command::Report(args) => report_cmd::run(&cli.root, &ledger_path, args),
         Command::Evidence(args) => evidence_cmd::run(&ledger_path, cli.ledger.as_deref(), args),
         Command::Load(args) => load_cmd::run(&cli.root, args).await,
+        Command::K8s(cmd) => k8s_cmd::run(&cli.root, cmd).unwrap_or_else(|e| e.report()),
         Command::Worker(args) => worker::run(&cli.root, args)
             .await
             .unwrap_or_else(|e| e.report()),

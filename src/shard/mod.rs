@@ -7,6 +7,7 @@
 //! the workers ([`launcher`]), receives their [`report`]s over HTTP and merges them.
 
 pub mod coordinator;
+pub mod k8s;
 pub mod launcher;
 pub mod report;
 pub mod worker;

@@ -272,3 +272,80 @@ fn killing_one_worker_fails_the_run_with_its_reason() {
         );
     }
 }
+
+#[test]
+fn k8s_render_writes_an_indexed_job_and_the_files_that_validate_against_the_api_schemas() {
+    let project = Project::new("http://127.0.0.1:9", "http://127.0.0.1:8");
+    let manifest = project.path("stage.yaml");
+    let secret_value = "khong-bao-gio-in-ra-7f3a";
+    let out = run(stagegate(project.root())
+        .args([
+            "k8s",
+            "render",
+            "dichvucong",
+            "--release",
+            "1.0.0",
+            "--stage",
+            "trial-production",
+            "--shards",
+            "2",
+            "-o",
+        ])
+        .arg(&manifest)
+        .env("DVC_PROD_API_KEY", secret_value));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let yaml = std::fs::read_to_string(&manifest).expect("manifest");
+    assert!(!yaml.contains(secret_value), "a secret's value was written");
+    let docs: Vec<serde_json::Value> = yaml
+        .split("---\n")
+        .filter(|d| !d.trim().is_empty())
+        .map(|d| serde_json::from_str(d).expect("each document is JSON"))
+        .collect();
+    let job = docs.iter().find(|d| d["kind"] == "Job").expect("a Job");
+    let spec = &job["spec"];
+    assert_eq!(spec["completionMode"], "Indexed");
+    assert_eq!(
+        (spec["completions"].as_u64(), spec["parallelism"].as_u64()),
+        (Some(2), Some(2))
+    );
+    let container = &spec["template"]["spec"]["containers"][0];
+    let env = container["env"].as_array().expect("env");
+    assert!(env.iter().all(|e| e.get("value").is_none()), "{env:?}");
+    assert!(
+        env.iter().any(|e| e["name"] == "DVC_PROD_API_KEY"
+            && e["valueFrom"]["secretKeyRef"]["key"] == "DVC_PROD_API_KEY"),
+        "{env:?}"
+    );
+    assert!(container["resources"]["requests"]["memory"].is_string());
+    let files = docs
+        .iter()
+        .find(|d| d["kind"] == "ConfigMap")
+        .expect("a ConfigMap");
+    let rollout = std::fs::read_to_string(project.path("scenarios/dichvucong/rollout.toml"))
+        .expect("rollout");
+    assert!(files["data"]
+        .as_object()
+        .expect("data")
+        .values()
+        .any(|v| v == &serde_json::Value::String(rollout.clone())));
+
+    let validate = Command::new("kubernetes-validate")
+        .args(["--strict"])
+        .arg(&manifest)
+        .output()
+        .expect("kubernetes-validate is installed (scripts/test installs it from PyPI)");
+    assert!(validate.status.success(), "{}", text(&validate));
+    // The validator does refuse: an Indexed Job with a string for `completions`.
+    let broken = project.path("broken.yaml");
+    std::fs::write(
+        &broken,
+        yaml.replacen("\"completions\": 2", "\"completions\": \"two\"", 1),
+    )
+    .expect("write");
+    let refused = Command::new("kubernetes-validate")
+        .arg("--strict")
+        .arg(&broken)
+        .output()
+        .expect("runs");
+    assert!(!refused.status.success(), "{}", text(&refused));
+}
