@@ -1,9 +1,9 @@
 //! `stagegate ledger …`: verify the audit chain and its signatures, print the head to
 //! publish, print the roster as an OpenSSH `allowed_signers` file, and export one event's
-//! signed payload for `ssh-keygen -Y verify`.
+//! signed payload for `ssh-keygen -Y verify`; copy a whole ledger between backends.
 
 use crate::exit_code;
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, LedgerLocation};
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
 
@@ -37,11 +37,23 @@ pub enum LedgerCommand {
         #[arg(long, value_name = "DIR")]
         dir: PathBuf,
     },
+    /// Copy a whole ledger into an empty one, every event, signature and hash as it is:
+    /// a SQLite file into a team's PostgreSQL (`postgres://user@host/db`), or back. The
+    /// source must verify; the copy is verified and must end on the same head.
+    Copy {
+        /// The ledger to copy: a path or a `postgres://` URL.
+        from: String,
+        /// The empty ledger to fill: a path or a `postgres://` URL (created when new).
+        to: String,
+    },
 }
 
-pub(super) fn run(root: &Path, ledger_path: &Path, cmd: LedgerCommand) -> u8 {
+pub(super) fn run(root: &Path, ledger_path: &LedgerLocation, cmd: LedgerCommand) -> u8 {
+    if let LedgerCommand::Copy { from, to } = &cmd {
+        return copy(from, to);
+    }
     if !ledger_path.exists() {
-        eprintln!("error: no ledger at `{}`", ledger_path.display());
+        eprintln!("error: no ledger at `{}`", ledger_path);
         return exit_code::INVALID_INPUT;
     }
     let ledger = match super::open_ledger(ledger_path) {
@@ -59,6 +71,51 @@ pub(super) fn run(root: &Path, ledger_path: &Path, cmd: LedgerCommand) -> u8 {
         },
         LedgerCommand::Signers => signers(root, &ledger),
         LedgerCommand::ExportEvent { seq, dir } => export_event(&ledger, seq, &dir),
+        LedgerCommand::Copy { .. } => exit_code::OK,
+    }
+}
+
+fn copy(from: &str, to: &str) -> u8 {
+    let parse = |text: &str| {
+        LedgerLocation::parse(text).map_err(|e| {
+            eprintln!("error: {e}");
+            exit_code::INVALID_INPUT
+        })
+    };
+    let (from, to) = match (parse(from), parse(to)) {
+        (Ok(f), Ok(t)) => (f, t),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    if !from.exists() {
+        eprintln!("error: no ledger at `{from}`");
+        return exit_code::INVALID_INPUT;
+    }
+    let source = match super::open_ledger(&from) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let target = match super::open_ledger(&to) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    match source.copy_into(&target) {
+        Ok(report) => {
+            println!(
+                "copied {} events ({} runs, {} decisions) from `{from}` ({}) to `{to}` ({}); both verify and end on {}:{}",
+                report.events,
+                report.runs,
+                report.decisions,
+                source.backend(),
+                target.backend(),
+                report.head.0,
+                report.head.1
+            );
+            exit_code::OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit_code::FAILED
+        }
     }
 }
 

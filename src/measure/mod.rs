@@ -75,6 +75,21 @@ pub struct SecurityCounts {
     /// Findings of checks the suite's rules set to `warn`: shown, not counted.
     #[serde(default)]
     pub warnings: u64,
+    /// Each counted finding of high or critical severity, so the gate can tell the
+    /// accepted ones from the rest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub serious: Vec<SeriousFinding>,
+}
+
+/// A counted finding of high or critical severity.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SeriousFinding {
+    /// The check id.
+    pub check: String,
+    /// The URL that showed it.
+    pub url: String,
+    /// High or critical.
+    pub severity: Severity,
 }
 
 /// Everything measured in one stage run.
@@ -194,7 +209,16 @@ impl Measurements {
         for finding in &outcome.findings {
             match finding.rule {
                 // Only `fail` findings count in the gate; `warn` ones are shown, not counted.
-                RuleAction::Fail => *counts.findings.entry(finding.severity).or_default() += 1,
+                RuleAction::Fail => {
+                    *counts.findings.entry(finding.severity).or_default() += 1;
+                    if finding.severity >= Severity::High {
+                        counts.serious.push(SeriousFinding {
+                            check: finding.check.clone(),
+                            url: finding.url.clone(),
+                            severity: finding.severity,
+                        });
+                    }
+                }
                 RuleAction::Warn | RuleAction::Ignore => counts.warnings += 1,
             }
         }
