@@ -48,3 +48,9 @@ mod fuzz;
 
 #[path = "integration/shards.rs"]
 mod shards;
+
+#[path = "integration/pg_server.rs"]
+mod pg_server;
+
+#[path = "integration/team_ledger.rs"]
+mod team_ledger;
