@@ -45,3 +45,9 @@ mod hostile;
 
 #[path = "integration/fuzz.rs"]
 mod fuzz;
+
+#[path = "integration/pg_server.rs"]
+mod pg_server;
+
+#[path = "integration/team_ledger.rs"]
+mod team_ledger;

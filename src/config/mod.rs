@@ -12,6 +12,7 @@ pub mod environment;
 pub mod feeder;
 mod fence;
 mod gate_spec;
+pub mod ledger_setting;
 pub mod load_suite;
 pub mod matcher;
 mod placeholders;
