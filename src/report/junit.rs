@@ -206,6 +206,7 @@ mod tests {
                 },
             ],
             baseline: None,
+            production_writes: vec![],
         }
     }
 
