@@ -44,10 +44,10 @@ Examples:
   stagegate demo                                     # the whole pipeline on a sample system, ~1 minute
   stagegate validate                                 # check every file; exit 2 on a mistake
   stagegate plan dichvucong --release 1.0.0          # what each stage would run, and its limits
-  stagegate run dichvucong --release 1.0.0 --stage trial-test --as qa.nguyen
-  stagegate approve dichvucong --release 1.0.0 --stage trial-test --as rm.tran --note 'ok'
+  stagegate run dichvucong --release 1.0.0 --stage trial-test           # signed by your key (ssh-agent or --key)
+  stagegate approve dichvucong --release 1.0.0 --stage trial-test --note 'ok'
   stagegate status
-  stagegate ledger verify
+  stagegate ledger verify                                             # hash chain, signatures, rules
 
 Exit codes: 0 ok/passed · 1 gate or verification failed · 2 invalid input or usage ·
             3 refused by the rollout rules · 4 aborted or interrupted · 5 internal error";
@@ -61,9 +61,11 @@ pub struct Cli {
     /// Project folder holding `environments/` and `scenarios/`.
     #[arg(long, global = true, value_name = "DIR", default_value = ".")]
     pub root: PathBuf,
-    /// The ledger database [default: <root>/.stagegate/ledger.db].
-    #[arg(long, global = true, value_name = "PATH", env = "STAGEGATE_LEDGER")]
-    pub ledger: Option<PathBuf>,
+    /// The ledger: a SQLite file, or a PostgreSQL server as `postgres://user@host/db`
+    /// (password from `PGPASSWORD` or a service file) [default: `[ledger]` in
+    /// <root>/stagegate.toml, else <root>/.stagegate/ledger.db].
+    #[arg(long, global = true, value_name = "PATH|URL", env = "STAGEGATE_LEDGER")]
+    pub ledger: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -92,16 +94,17 @@ pub enum Command {
     /// Run one stage of a release: suites, measurements, gate, ledger, summary.json.
     /// Exit 0 passed, 1 failed, 3 refused by the rollout rules, 4 aborted or interrupted.
     #[command(
-        after_help = "Example:\n  stagegate run dichvucong --release 1.0.0 --stage trial-test --as qa.nguyen"
+        after_help = "Examples:\n  stagegate run dichvucong --release 1.0.0 --stage trial-test                  # key from ssh-agent\n  stagegate run dichvucong --release 1.0.0 --stage trial-test --key ~/.ssh/id_ed25519 --as qa.nguyen"
     )]
     Run(run::RunArgs),
-    /// Approve the latest run of a stage; the stage is promoted when the plan's number
-    /// of distinct approvers is reached.
+    /// Approve the latest run of a stage, signed with your key; the stage is promoted when
+    /// the plan's distinct approvers (with their roles) are reached. Exit 3 when refused.
     #[command(
-        after_help = "Example:\n  stagegate approve dichvucong --release 1.0.0 --stage trial-test --as rm.tran --note 'gate green'"
+        after_help = "Examples:\n  stagegate approve dichvucong --release 1.0.0 --stage trial-test --note 'gate green'\n  stagegate approve dichvucong --release 1.0.0 --stage trial-test --run 3 --as rm.tran --print-payload > d\n  ssh-keygen -Y sign -f ~/.ssh/id_ed25519 -n stagegate d && stagegate approve dichvucong --release 1.0.0 --stage trial-test --signature d.sig"
     )]
     Approve(approve::DecisionArgs),
-    /// Reject the latest run of a stage; it must be run again before approval.
+    /// Reject the latest run of a stage, signed with your key; it must be run again before
+    /// approval.
     Reject(approve::DecisionArgs),
     /// Where every release of every system stands, stage by stage.
     Status(status::StatusArgs),
@@ -119,7 +122,8 @@ pub enum Command {
         after_help = "Examples:\n  stagegate evidence dichvucong --release 1.0.0 -o evidence-1.0.0.tar.gz\n  stagegate evidence verify evidence-1.0.0.tar.gz"
     )]
     Evidence(evidence_cmd::EvidenceArgs),
-    /// Ledger maintenance.
+    /// The ledger: verify its chain and signatures, print its head, its signers, or one
+    /// signed event for `ssh-keygen -Y verify`.
     #[command(subcommand)]
     Ledger(ledger_cmd::LedgerCommand),
     /// Ad-hoc load on one URL with no files (like hey or oha), driven by goose.
@@ -184,10 +188,29 @@ pub fn main() -> ExitCode {
 }
 
 async fn dispatch(cli: Cli) -> u8 {
-    let ledger_path = cli
+    let given = match cli
         .ledger
-        .clone()
-        .unwrap_or_else(|| default_ledger(&cli.root));
+        .as_deref()
+        .map(crate::ledger::LedgerLocation::parse)
+    {
+        Some(Ok(location)) => Some(location),
+        Some(Err(e)) => {
+            eprintln!("error: --ledger: {e}");
+            return exit_code::INVALID_INPUT;
+        }
+        None => None,
+    };
+    let ledger_path = match &given {
+        Some(location) => location.clone(),
+        None => match crate::config::ledger_setting::from_project(&cli.root) {
+            Ok(Some(location)) => location,
+            Ok(None) => default_ledger(&cli.root).into(),
+            Err(e) => {
+                eprintln!("{e}");
+                return exit_code::INVALID_INPUT;
+            }
+        },
+    };
     match cli.command {
         Command::Validate => validate::run(&cli.root),
         Command::Plan(args) => plan_cmd::run(&cli.root, args),
@@ -210,7 +233,7 @@ async fn dispatch(cli: Cli) -> u8 {
         Command::History(args) => history::run(&ledger_path, args),
         Command::Ledger(cmd) => ledger_cmd::run(&cli.root, &ledger_path, cmd),
         Command::Report(args) => report_cmd::run(&cli.root, &ledger_path, args),
-        Command::Evidence(args) => evidence_cmd::run(&ledger_path, cli.ledger.as_deref(), args),
+        Command::Evidence(args) => evidence_cmd::run(&ledger_path, given.as_ref(), args),
         Command::Load(args) => load_cmd::run(&cli.root, args).await,
         Command::SampleSystem(args) => sample_system::run(args).await,
         Command::Demo(args) => demo::run(args).await,
@@ -233,9 +256,9 @@ fn project(root: &Path) -> Result<crate::config::Project, CliError> {
 }
 
 /// Opens the ledger.
-fn ledger(path: &Path) -> Result<crate::ledger::Ledger, CliError> {
+fn ledger(path: &crate::ledger::LedgerLocation) -> Result<crate::ledger::Ledger, CliError> {
     crate::ledger::Ledger::open(path)
-        .map_err(|e| CliError::Internal(format!("{e} (ledger `{}`)", path.display())))
+        .map_err(|e| CliError::Internal(format!("{e} (ledger `{path}`)")))
 }
 
 /// Loads the project, printing diagnostics; `Err` carries the exit code.
@@ -244,7 +267,7 @@ fn load_project(root: &Path) -> Result<crate::config::Project, u8> {
 }
 
 /// Opens the ledger, printing the error; `Err` carries the exit code.
-fn open_ledger(path: &Path) -> Result<crate::ledger::Ledger, u8> {
+fn open_ledger(path: &crate::ledger::LedgerLocation) -> Result<crate::ledger::Ledger, u8> {
     ledger(path).map_err(|e| e.report())
 }
 

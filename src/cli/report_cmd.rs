@@ -42,11 +42,15 @@ pub struct ReportArgs {
     pub output: Option<PathBuf>,
 }
 
-pub(super) fn run(root: &Path, ledger_path: &Path, args: ReportArgs) -> u8 {
+pub(super) fn run(
+    root: &Path,
+    ledger_path: &crate::ledger::LedgerLocation,
+    args: ReportArgs,
+) -> u8 {
     if !ledger_path.exists() {
         eprintln!(
             "error: no ledger at `{}` (hint: run a stage first, or pass --ledger)",
-            ledger_path.display()
+            ledger_path
         );
         return exit_code::INVALID_INPUT;
     }

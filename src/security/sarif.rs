@@ -7,7 +7,7 @@
 //! caller's business.
 
 use super::catalogue::{self, CheckInfo};
-use super::outcome::{CheckStatus, SecurityOutcome};
+use super::outcome::{CheckRun, CheckStatus, Finding, SecurityOutcome};
 use crate::config::suite::Severity;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -61,8 +61,8 @@ fn builtin_rule(info: &CheckInfo) -> Value {
 }
 
 /// A rule for a declarative probe (`probe.<name>`), from what its findings say.
-fn probe_rule(id: &str, outcome: &SecurityOutcome) -> Value {
-    let finding = outcome.findings.iter().find(|f| f.check == id);
+fn probe_rule(id: &str, findings: &[Finding]) -> Value {
+    let finding = findings.iter().find(|f| f.check == id);
     let name = finding.map_or(id, |f| f.name.as_str());
     let mut rule = json!({
         "id": id,
@@ -78,14 +78,27 @@ fn probe_rule(id: &str, outcome: &SecurityOutcome) -> Value {
     rule
 }
 
-/// The SARIF 2.1.0 log of one security outcome against `target`.
+/// The SARIF 2.1.0 log of one security outcome against `target` (the `scan` command).
 pub fn to_sarif(outcome: &SecurityOutcome, target: &str) -> Value {
+    log(
+        &outcome.findings,
+        &outcome.checks,
+        json!({
+            "target": target,
+            "requests": outcome.requests,
+            "requestBound": outcome.request_budget,
+        }),
+    )
+}
+
+/// The SARIF 2.1.0 log of findings and the checks that looked for them; `properties`
+/// describe the run (target, stage, requests) and are kept as the SARIF run's own.
+pub fn log(findings: &[Finding], checks: &[CheckRun], properties: Value) -> Value {
     let mut rule_ids: Vec<String> = Vec::new();
-    for id in outcome
-        .checks
+    for id in checks
         .iter()
         .map(|c| c.check.clone())
-        .chain(outcome.findings.iter().map(|f| f.check.clone()))
+        .chain(findings.iter().map(|f| f.check.clone()))
     {
         if !rule_ids.contains(&id) {
             rule_ids.push(id);
@@ -95,11 +108,10 @@ pub fn to_sarif(outcome: &SecurityOutcome, target: &str) -> Value {
         .iter()
         .map(|id| match catalogue::lookup(id) {
             Some(info) => builtin_rule(info),
-            None => probe_rule(id, outcome),
+            None => probe_rule(id, findings),
         })
         .collect();
-    let results: Vec<Value> = outcome
-        .findings
+    let results: Vec<Value> = findings
         .iter()
         .map(|f| {
             let index = rule_ids.iter().position(|r| *r == f.check).unwrap_or(0);
@@ -122,8 +134,7 @@ pub fn to_sarif(outcome: &SecurityOutcome, target: &str) -> Value {
             })
         })
         .collect();
-    let notifications: Vec<Value> = outcome
-        .checks
+    let notifications: Vec<Value> = checks
         .iter()
         .filter_map(|c| match &c.status {
             CheckStatus::Error(reason) => Some(json!({
@@ -139,8 +150,7 @@ pub fn to_sarif(outcome: &SecurityOutcome, target: &str) -> Value {
             CheckStatus::Ran | CheckStatus::Skipped(_) => None,
         })
         .collect();
-    let all_ran = !outcome
-        .checks
+    let all_ran = !checks
         .iter()
         .any(|c| matches!(c.status, CheckStatus::Error(_)));
     json!({
@@ -159,11 +169,7 @@ pub fn to_sarif(outcome: &SecurityOutcome, target: &str) -> Value {
                 "executionSuccessful": all_ran,
                 "toolExecutionNotifications": notifications,
             }],
-            "properties": {
-                "target": target,
-                "requests": outcome.requests,
-                "requestBound": outcome.request_budget,
-            },
+            "properties": properties,
             "results": results,
         }],
     })
@@ -173,7 +179,6 @@ pub fn to_sarif(outcome: &SecurityOutcome, target: &str) -> Value {
 mod tests {
     use super::*;
     use crate::config::security_suite::RuleAction;
-    use crate::security::outcome::{CheckRun, Finding};
 
     #[test]
     fn findings_become_results_of_their_rules_and_errors_notifications() {

@@ -454,7 +454,7 @@ fn eight_racing_approvals_make_exactly_one_promotion() {
         "{:?}",
         outputs.iter().map(text).collect::<Vec<_>>()
     );
-    let ledger = stagegate::ledger::Ledger::open(&project.ledger()).expect("ledger");
+    let ledger = stagegate::ledger::Ledger::open(&project.ledger().into()).expect("ledger");
     assert_eq!(
         ledger.promotions(Some(SYSTEM)).expect("promotions").len(),
         1
@@ -560,6 +560,30 @@ fn a_run_whose_process_died_is_marked_aborted_and_never_counts_as_passed() {
     let approve = decide(&project, "approve", "1.0.0", "trial-test", "rm.binh");
     assert_eq!(approve.status.code(), Some(3), "{}", text(&approve));
     assert!(text(&approve).contains("aborted"), "{}", text(&approve));
+    // Issue 11: the approve command recorded the dead run as aborted itself, signed by
+    // its own signer, and the event says the tool recorded it.
+    let history = run(stagegate(project.root()).args([
+        "history",
+        SYSTEM,
+        "--release",
+        "1.0.0",
+        "--output",
+        "json",
+    ]));
+    let events: Vec<serde_json::Value> = serde_json::from_slice(&history.stdout).expect("JSON");
+    let aborted = events
+        .iter()
+        .find(|e| e["kind"] == "run-aborted")
+        .expect("run-aborted event");
+    assert_eq!(aborted["actor"], "rm.binh", "{aborted}");
+    assert!(
+        aborted["statement"]
+            .as_str()
+            .is_some_and(|s| s.contains("\"recorded-by-tool\":true")),
+        "{aborted}"
+    );
+    let verify = run(stagegate(project.root()).args(["ledger", "verify"]));
+    assert_eq!(verify.status.code(), Some(0), "{}", text(&verify));
 }
 
 #[test]
@@ -604,9 +628,50 @@ fn the_demo_takes_one_release_through_and_stops_the_regression() {
         "{all}"
     );
     assert!(all.contains("ledger verified"), "{all}");
+    // Issue 11: the demo signs with its people's keys and shows the QA key refused.
+    assert!(
+        all.contains("qa.nguyen-van-an tries to approve with their own key: REFUSED")
+            && all.contains("may not decide on stage `trial-test`"),
+        "{all}"
+    );
+    assert!(
+        all.contains("signed by Trần Thị Bình (rm.tran-thi-binh, release-manager) key SHA256:"),
+        "{all}"
+    );
+    for id in ["qa.nguyen-van-an", "rm.tran-thi-binh", "rm.le-van-cuong"] {
+        assert!(dir.path().join("keys").join(id).exists(), "{id}");
+    }
+    let verify = run(Command::new(crate::support::stagegate_bin())
+        .arg("--root")
+        .arg(dir.path())
+        .args(["ledger", "verify"]));
+    assert_eq!(verify.status.code(), Some(0), "{}", text(&verify));
     assert!(
         !all.contains("users launched"),
         "goose's own output must not leak\n{all}"
     );
     assert!(dir.path().join(".stagegate/ledger.db").exists());
+
+    // CI servers read the promoted release's junit.xml as green (issue 13): info
+    // findings are output, not failures; every case has a stable name and a time.
+    let runs = dir.path().join(".stagegate/runs/dichvucong/1.0.0");
+    let mut files = 0;
+    for stage in std::fs::read_dir(&runs).expect("runs") {
+        for run_dir in std::fs::read_dir(stage.expect("stage").path()).expect("run dirs") {
+            let xml = std::fs::read_to_string(run_dir.expect("run").path().join("junit.xml"))
+                .expect("junit.xml");
+            files += 1;
+            assert!(xml.contains("failures=\"0\" errors=\"0\""), "{xml}");
+            assert!(
+                !xml.contains("<failure") && !xml.contains("1.0.0."),
+                "{xml}"
+            );
+            assert!(xml.contains("timestamp=\""), "{xml}");
+            assert_eq!(
+                xml.matches("<testcase ").count(),
+                xml.matches("<testcase name=\"").count(),
+            );
+        }
+    }
+    assert_eq!(files, 4);
 }

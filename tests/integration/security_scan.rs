@@ -294,3 +294,43 @@ fn scan_writes_sarif_that_the_official_schema_accepts() {
         "the schema must refuse an unknown level"
     );
 }
+
+#[test]
+fn every_run_with_security_checks_writes_findings_sarif_next_to_its_reports() {
+    let trial = crate::reports::TrialRun::start(&["--flaw", "exposed-git"]);
+    assert_eq!(trial.code, 1, "an exposed .git fails the trial-test gate");
+    let path = trial.report_dir().join("findings.sarif");
+    let log: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("findings.sarif written"))
+            .expect("SARIF is JSON");
+    let schema = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/sarif/sarif-schema-2.1.0.json");
+    let errors = schema_errors(&schema, &log);
+    assert!(errors.is_empty(), "SARIF 2.1.0 schema errors:\n{errors}");
+    // The same findings as summary.json, each a result of its check's rule.
+    let summary = trial.summary();
+    let mut in_summary: Vec<(String, String)> = summary["findings"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|f| (f["check"].to_string(), f["url"].to_string()))
+        .collect();
+    let mut in_sarif: Vec<(String, String)> = log["runs"][0]["results"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            (
+                r["ruleId"].to_string(),
+                r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].to_string(),
+            )
+        })
+        .collect();
+    in_summary.sort();
+    in_sarif.sort();
+    assert!(!in_sarif.is_empty());
+    assert_eq!(in_sarif, in_summary);
+    assert_eq!(log["runs"][0]["properties"]["stage"], "trial-test");
+}
