@@ -55,6 +55,9 @@ mod fuzz;
 #[path = "integration/schemas.rs"]
 mod schemas;
 
+#[path = "integration/shards.rs"]
+mod shards;
+
 #[path = "integration/pg_server.rs"]
 mod pg_server;
 

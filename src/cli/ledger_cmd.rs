@@ -61,7 +61,7 @@ pub(super) fn run(root: &Path, ledger_path: &LedgerLocation, cmd: LedgerCommand)
         Err(code) => return code,
     };
     match cmd {
-        LedgerCommand::Verify { expect_head } => verify(&ledger, expect_head.as_deref()),
+        LedgerCommand::Verify { expect_head } => verify(root, &ledger, expect_head.as_deref()),
         LedgerCommand::Head => match ledger.head() {
             Ok((seq, hash)) => {
                 println!("{seq}:{hash}");
@@ -145,7 +145,7 @@ pub(super) fn check_head(ledger: &Ledger, expected: (i64, &str)) -> Result<Optio
     })
 }
 
-fn verify(ledger: &Ledger, expect_head: Option<&str>) -> u8 {
+fn verify(root: &Path, ledger: &Ledger, expect_head: Option<&str>) -> u8 {
     let expected = match expect_head.map(parse_head) {
         None => None,
         Some(Some(h)) => Some(h),
@@ -179,8 +179,15 @@ fn verify(ledger: &Ledger, expect_head: Option<&str>) -> u8 {
         report.rosters.len()
     );
     println!("  head {}:{}", report.head.0, report.head.1);
+    // The rosters are the trust root: compare them with people.toml as the project's
+    // history holds it (a roster pinned by an insider would show here).
+    let current = crate::config::load(root).ok().and_then(|p| p.roster);
     for digest in &report.rosters {
-        println!("  roster {digest}");
+        let note = match &current {
+            Some(r) if r.digest() == digest => " (people.toml as it is now)",
+            _ => "",
+        };
+        println!("  roster {digest}{note}");
     }
     if let Some((seq, _)) = expected {
         println!("  published head #{seq} is present and unchanged");

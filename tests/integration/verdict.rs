@@ -137,3 +137,76 @@ fn an_acceptance_without_reason_or_with_a_bad_date_is_refused_at_its_text() {
     assert!(t.contains("bad expiry date `31/12/2026`"), "{t}");
     assert!(t.contains("rollout.toml:"), "{t}");
 }
+
+/// A server that answers at once, except that it freezes for the last second of every
+/// five: a request arriving then waits until the freeze ends.
+fn freezing_server() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let started = std::time::Instant::now();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut stream = stream;
+                let mut buf = [0u8; 4096];
+                let mut pending = Vec::new();
+                loop {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => pending.extend_from_slice(&buf[..n]),
+                    }
+                    while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                        pending.drain(..end + 4);
+                        let phase = started.elapsed().as_millis() % 5000;
+                        if phase >= 4000 {
+                            std::thread::sleep(std::time::Duration::from_millis(
+                                (5000 - phase) as u64,
+                            ));
+                        }
+                        if stream
+                            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    format!("http://{addr}/")
+}
+
+#[test]
+fn a_server_freezing_one_second_in_five_shows_its_stalls_and_a_corrected_tail() {
+    let url = freezing_server();
+    let out = run(
+        std::process::Command::new(crate::support::stagegate_bin()).args([
+            "load",
+            &url,
+            "--users",
+            "10",
+            "--duration",
+            "7s",
+            "--output",
+            "json",
+        ]),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let corrected = json["latency_ms"]["p99"].as_f64().expect("p99");
+    let raw = json["latency_ms_uncorrected"]["p99"]
+        .as_f64()
+        .expect("raw p99");
+    // The gate judges `latency_ms`: `latency-p99 < 500ms` fails on the corrected figure.
+    assert!(corrected >= 500.0, "corrected p99 {corrected}: {json:#}");
+    assert!(raw < corrected, "raw {raw} corrected {corrected}");
+    let stalls = json["stalls"].as_array().expect("stalls");
+    assert!(
+        stalls
+            .iter()
+            .any(|s| s["duration_ms"].as_f64() > Some(500.0) && s["waiting"].as_u64() >= Some(2)),
+        "{json:#}"
+    );
+}
