@@ -5,18 +5,14 @@
 use crate::support::{quick_traffic, run, stagegate, text, Project, Sample};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A free loopback port (bound, then released for the program that will use it).
+/// A loopback port for a server named before it starts (see `reserved_port`).
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    crate::support::reserved_port()
 }
 
 /// A plain HTTP/1.0 GET (the connection closes after the answer: no chunking).

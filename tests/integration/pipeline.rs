@@ -272,10 +272,8 @@ fn url_of(project: &Project) -> String {
 
 #[test]
 fn a_run_against_a_dead_port_fails_and_never_passes() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.local_addr().expect("addr").port()
-    };
+    // A port nothing listens on, and nothing else in the test run can take.
+    let port = crate::support::reserved_port();
     let project = Project::new(&format!("http://127.0.0.1:{port}"), "http://127.0.0.1:9");
     quick_traffic(&project, "trial-test", 2, "1s");
     let out = run_stage(&project, "1.0.0", "trial-test", "qa.an");
