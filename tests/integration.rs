@@ -33,3 +33,9 @@ mod security_scan;
 
 #[path = "integration/fence.rs"]
 mod fence;
+
+#[path = "integration/hostile.rs"]
+mod hostile;
+
+#[path = "integration/fuzz.rs"]
+mod fuzz;

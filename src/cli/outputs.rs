@@ -1,4 +1,5 @@
-//! The outputs of `run` and `demo`: the terminal, the run's report files, the live
+//! The outputs of `run` and `demo`: the terminal, the run's report files (with
+//! `findings.sarif` when the run had security checks), the live
 //! metrics when asked for and the `--events` log when asked for — each a run consumer,
 //! gathered into one [`Consumers`].
 
@@ -7,12 +8,14 @@ use super::progress::TerminalProgress;
 use super::CliError;
 use crate::report::event_log::EventLog;
 use crate::report::outputs::{run_report_files, HtmlReports, JunitXml, SummaryJson};
+use crate::report::sarif_file::FindingsSarif;
 use crate::run::{Consumers, RunConsumer};
 use std::path::Path;
 
 pub(super) struct RunOutputs {
     terminal: TerminalProgress,
     files: (SummaryJson, JunitXml, HtmlReports),
+    sarif: FindingsSarif,
     events: Option<EventLog>,
 }
 
@@ -31,6 +34,7 @@ impl RunOutputs {
         Ok(RunOutputs {
             terminal: TerminalProgress::new(),
             files: run_report_files(),
+            sarif: FindingsSarif,
             events,
         })
     }
@@ -42,6 +46,7 @@ impl RunOutputs {
             .with(&self.files.0)
             .with(&self.files.1)
             .with(&self.files.2)
+            .with(&self.sarif)
             .with_some(live.map(LiveMetrics::consumer))
             .with_some(self.events.as_ref().map(|e| e as &dyn RunConsumer))
     }

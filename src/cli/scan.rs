@@ -3,7 +3,6 @@
 //! catalogue states; the full profile adds the checks that send other methods. Checks
 //! that need test accounts run only from a suite.
 
-use super::OutputFormat;
 use crate::config::security_suite::SecuritySuite;
 use crate::config::suite::Severity;
 use crate::exit_code;
@@ -20,9 +19,10 @@ pub struct ScanArgs {
     /// `full` (adds TRACE and malformed input; never on production).
     #[arg(long, value_enum, default_value_t = ProfileArg::Passive)]
     pub profile: ProfileArg,
-    /// Output format.
+    /// Output format: `text`, `json`, or `sarif` (SARIF 2.1.0, for GitHub code scanning
+    /// and GitLab).
     #[arg(long, value_enum, default_value_t)]
-    pub output: OutputFormat,
+    pub output: ScanOutput,
     /// Trust only this CA certificate (PEM; repeatable) instead of the system's roots,
     /// for test environments with a private CA.
     #[arg(long, value_name = "PEM")]
@@ -39,6 +39,18 @@ pub struct ScanArgs {
     /// with the passive profile only.
     #[arg(long)]
     pub production: bool,
+}
+
+/// How `scan` prints its outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum ScanOutput {
+    /// Human-readable text.
+    #[default]
+    Text,
+    /// JSON on standard output.
+    Json,
+    /// A SARIF 2.1.0 log on standard output.
+    Sarif,
 }
 
 /// Scan profile on the command line.
@@ -124,7 +136,13 @@ pub(super) async fn run(root: &std::path::Path, args: ScanArgs) -> u8 {
         .filter(|f| f.severity > Severity::Info)
         .count();
     match args.output {
-        OutputFormat::Json => {
+        ScanOutput::Sarif => {
+            let code = super::print_json(&security::sarif::to_sarif(&outcome, &target.base));
+            if code != exit_code::OK {
+                return code;
+            }
+        }
+        ScanOutput::Json => {
             let code = super::print_json(&serde_json::json!({
                 "target": target.base,
                 "profile": match profile { Profile::Passive => "passive", Profile::Full => "full" },
@@ -137,7 +155,7 @@ pub(super) async fn run(root: &std::path::Path, args: ScanArgs) -> u8 {
                 return code;
             }
         }
-        OutputFormat::Text => {
+        ScanOutput::Text => {
             for f in &outcome.findings {
                 println!(
                     "[{}] {} — {}\n  {}\n  {}\n  fix: {}",

@@ -5,6 +5,9 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+/// The most characters of a line an error quotes.
+const SHOWN_CHARS: usize = 160;
+
 /// A user file held in memory so errors can quote it.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
@@ -113,14 +116,42 @@ impl fmt::Display for Diagnostic {
             self.column
         )?;
         writeln!(f, "{gutter} |")?;
-        writeln!(f, "{number} | {}", self.line_text)?;
-        let pad: String = self
+        // A hostile file can hold a line of a megabyte: show a window of it around the
+        // column, never the whole line.
+        let chars = self.line_text.chars().count();
+        let from = if chars > SHOWN_CHARS {
+            self.column.saturating_sub(1 + SHOWN_CHARS / 3)
+        } else {
+            0
+        };
+        let shown: String = self
             .line_text
             .chars()
-            .take(self.column - 1)
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .skip(from)
+            .take(SHOWN_CHARS)
             .collect();
-        write!(f, "{gutter} | {pad}{}", "^".repeat(self.width))?;
+        let (before, after) = (
+            if from > 0 { "…" } else { "" },
+            if from + SHOWN_CHARS < chars {
+                "…"
+            } else {
+                ""
+            },
+        );
+        writeln!(f, "{number} | {before}{shown}{after}")?;
+        let pad: String = before
+            .chars()
+            .map(|_| ' ')
+            .chain(
+                self.line_text
+                    .chars()
+                    .skip(from)
+                    .take(self.column.saturating_sub(1 + from))
+                    .map(|c| if c == '\t' { '\t' } else { ' ' }),
+            )
+            .collect();
+        let width = self.width.min(SHOWN_CHARS);
+        write!(f, "{gutter} | {pad}{}", "^".repeat(width))?;
         if let Some(expected) = &self.expected {
             write!(f, "\n{gutter} = expected {expected}")?;
         }

@@ -24,6 +24,16 @@ pub(super) fn read(root: &Path, dir: &Path, rel: &str) -> Result<FeederFile, Str
     let text = project_file::read_text(root, &real, MAX_FEEDER_BYTES).map_err(|e| e.to_string())?;
     let root_real = root.canonicalize().map_err(|e| e.to_string())?;
     let shown = real.strip_prefix(&root_real).unwrap_or(&real).to_path_buf();
+    let (columns, rows) = parse_csv(&text)?;
+    Ok(FeederFile {
+        path: shown,
+        columns,
+        rows,
+    })
+}
+
+/// The header and data rows of a CSV text; a feeder without data rows is refused.
+pub fn parse_csv(text: &str) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let columns: Vec<String> = reader
         .headers()
@@ -39,9 +49,5 @@ pub(super) fn read(root: &Path, dir: &Path, rel: &str) -> Result<FeederFile, Str
     if rows.is_empty() {
         return Err("it has no data rows".into());
     }
-    Ok(FeederFile {
-        path: shown,
-        columns,
-        rows,
-    })
+    Ok((columns, rows))
 }

@@ -5,9 +5,10 @@
 //! (`toml::Spanned`) and reject unknown keys, then conversion into the public typed
 //! values that the plan reads. Nothing here sends traffic.
 
+mod abort_spec;
 pub mod diagnostic;
 pub mod environment;
-mod feeder;
+pub mod feeder;
 mod fence;
 mod gate_spec;
 pub mod load_suite;

@@ -2,16 +2,16 @@
 //! stages, the environment, the suites, the traffic profile, the gate and the approval
 //! policy. Names of environments and suites are checked against the project here.
 
+pub use super::abort_spec::AbortCriterion;
+use super::abort_spec::{parse_abort, RawAbort};
 use super::diagnostic::{Diagnostics, SourceFile};
 use super::gate_spec::{parse_gate, RawGate};
 pub use super::gate_spec::{Criterion, CriterionRule, GateSpec, MetricId};
 pub use super::promql::PromqlQuery;
 use super::traffic::{self, RawTraffic, Traffic};
-use super::units::Threshold;
 use crate::stage::StageId;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use toml::Spanned;
 
 /// One system's validated rollout plan.
@@ -40,37 +40,6 @@ pub struct StageSpec {
     pub approval: ApprovalPolicy,
     /// Criteria checked every second while load runs; a breach stops all traffic.
     pub abort: Vec<AbortCriterion>,
-}
-
-/// A criterion that stops the load while it runs.
-#[derive(Debug, Clone, Serialize)]
-pub struct AbortCriterion {
-    /// What is watched: error rate, check failure rate or a latency percentile.
-    pub metric: MetricId,
-    /// Must hold in every one-second window.
-    pub pass: Threshold,
-    /// How long the breach must last before traffic stops (as `for` in Prometheus
-    /// alerts), so one slow second does not abort a production trial.
-    #[serde(with = "duration_secs")]
-    pub for_: std::time::Duration,
-}
-
-mod duration_secs {
-    use serde::Serializer;
-    use std::time::Duration;
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_f64(d.as_secs_f64())
-    }
-}
-
-impl fmt::Display for AbortCriterion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.metric, self.pass)?;
-        if !self.for_.is_zero() {
-            write!(f, " for {}s", self.for_.as_secs())?;
-        }
-        Ok(())
-    }
 }
 
 /// Who must approve the promotion of a stage.
@@ -115,15 +84,6 @@ struct RawStage {
     approval: RawApproval,
     #[serde(default)]
     abort: Vec<RawAbort>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawAbort {
-    metric: Spanned<MetricId>,
-    pass: Spanned<String>,
-    #[serde(rename = "for")]
-    for_: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -400,55 +360,6 @@ fn parse_stage(
         },
         abort,
     })
-}
-
-fn parse_abort(
-    file: &SourceFile,
-    raw: &[RawAbort],
-    diagnostics: &mut Diagnostics,
-) -> Vec<AbortCriterion> {
-    let mut out = Vec::new();
-    for a in raw {
-        let metric = *a.metric.get_ref();
-        let watchable = matches!(
-            metric,
-            MetricId::ErrorRate
-                | MetricId::CheckFailureRate
-                | MetricId::LatencyP50
-                | MetricId::LatencyP90
-                | MetricId::LatencyP95
-                | MetricId::LatencyP99
-                | MetricId::LatencyMax
-        );
-        if !watchable {
-            diagnostics.push(file.diagnostic(
-                a.metric.span(),
-                format!("`{metric}` cannot be watched while load runs"),
-                Some("`error-rate`, `check-failure-rate` or a latency percentile".into()),
-            ));
-            continue;
-        }
-        let pass = match Threshold::parse(a.pass.get_ref(), metric.unit()) {
-            Ok(t) => t,
-            Err(e) => {
-                diagnostics.push(file.diagnostic(
-                    a.pass.span(),
-                    format!("bad threshold `{}` for `{metric}`: {e}", a.pass.get_ref()),
-                    Some(format!("an operator and {}", metric.unit().example())),
-                ));
-                continue;
-            }
-        };
-        let for_ = match &a.for_ {
-            None => std::time::Duration::ZERO,
-            Some(text) => match super::units::duration_field(file, text, "3s", diagnostics) {
-                Some(d) => d,
-                None => continue,
-            },
-        };
-        out.push(AbortCriterion { metric, pass, for_ });
-    }
-    out
 }
 
 fn one_of(names: &BTreeSet<String>, fallback: &str) -> String {

@@ -9,6 +9,7 @@ pub mod html;
 pub mod i18n;
 pub mod junit;
 pub mod outputs;
+pub mod sarif_file;
 
 use crate::gate::{CriterionStatus, GateVerdict};
 use crate::ledger::RunState;

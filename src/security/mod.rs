@@ -14,6 +14,7 @@ mod discovery;
 mod links;
 mod outcome;
 mod probe;
+pub mod sarif;
 mod scanner;
 pub mod scope;
 

@@ -12,15 +12,15 @@ const SYSTEM: &str = "dichvucong";
 const RELEASE: &str = "1.0.0";
 
 /// A sample system and a project whose trial-test stage has run once (short load).
-struct TrialRun {
+pub(crate) struct TrialRun {
     _sample: Sample,
     project: Project,
     /// Exit code of `stagegate run`.
-    code: i32,
+    pub(crate) code: i32,
 }
 
 impl TrialRun {
-    fn start(sample_args: &[&str]) -> TrialRun {
+    pub(crate) fn start(sample_args: &[&str]) -> TrialRun {
         TrialRun::start_with(sample_args, |_| {})
     }
 
@@ -57,12 +57,12 @@ impl TrialRun {
     }
 
     /// The run's report folder (run #1 of the fresh ledger).
-    fn report_dir(&self) -> PathBuf {
+    pub(crate) fn report_dir(&self) -> PathBuf {
         self.project
             .path(".stagegate/runs/dichvucong/1.0.0/trial-test/run-1")
     }
 
-    fn summary(&self) -> serde_json::Value {
+    pub(crate) fn summary(&self) -> serde_json::Value {
         serde_json::from_slice(
             &std::fs::read(self.report_dir().join("summary.json")).expect("summary.json"),
         )

@@ -206,3 +206,131 @@ fn scan_exit_codes_clean_and_bad_arguments() {
         run(Command::new(stagegate_bin()).args(["scan", &sample.url, "--profile", "aggressive"]));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
+
+/// Validates a JSON document against a JSON Schema (Draft 4) with Python's `jsonschema`,
+/// an implementation independent of stagegate; gives the errors, one a line.
+fn schema_errors(schema: &std::path::Path, document: &serde_json::Value) -> String {
+    let script = r#"
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1], encoding="utf-8"))
+doc = json.load(open(sys.argv[2], encoding="utf-8"))
+jsonschema.Draft4Validator.check_schema(schema)
+validator = jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker())
+for e in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.path))):
+    print("/".join(map(str, e.path)) + ": " + e.message)
+"#;
+    let file = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(file.path(), document.to_string()).expect("write");
+    let python = ["/usr/bin/python3", "python3"]
+        .into_iter()
+        .find(|p| {
+            Command::new(p)
+                .args(["-c", "import jsonschema"])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect("a python3 with jsonschema (hint: scripts/test installs the Debian package `python3-jsonschema`)");
+    let out = Command::new(python)
+        .args(["-c", script])
+        .arg(schema)
+        .arg(file.path())
+        .output()
+        .expect("python runs");
+    assert!(out.status.success(), "validator failed: {}", text(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn scan_writes_sarif_that_the_official_schema_accepts() {
+    let sample = Sample::start(&["--flaw", "exposed-git", "--flaw", "werkzeug-debugger"]);
+    let out = run(Command::new(stagegate_bin()).args([
+        "scan",
+        &sample.url,
+        "--out-of-scope",
+        "/metrics",
+        "--output",
+        "sarif",
+    ]));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let log: serde_json::Value = serde_json::from_slice(&out.stdout).expect("SARIF is JSON");
+    let schema = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/sarif/sarif-schema-2.1.0.json");
+    let errors = schema_errors(&schema, &log);
+    assert!(errors.is_empty(), "SARIF 2.1.0 schema errors:\n{errors}");
+
+    let run0 = &log["runs"][0];
+    assert_eq!(log["version"], "2.1.0");
+    assert_eq!(run0["tool"]["driver"]["name"], "stagegate");
+    let results = run0["results"].as_array().cloned().unwrap_or_default();
+    let git = results
+        .iter()
+        .find(|r| r["ruleId"] == "exposure.git")
+        .expect("the exposed .git is a result");
+    assert_eq!(git["level"], "error");
+    assert_eq!(
+        git["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        format!("{}/.git/config", sample.url)
+    );
+    let debugger = results
+        .iter()
+        .find(|r| r["ruleId"] == "debug.werkzeug")
+        .expect("the debugger is a result");
+    let rules = run0["tool"]["driver"]["rules"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let rule = &rules[debugger["ruleIndex"].as_u64().unwrap_or(0) as usize];
+    assert_eq!(rule["id"], "debug.werkzeug");
+    assert_eq!(rule["properties"]["security-severity"], "9.5");
+    assert!(rule["properties"]["tags"]
+        .as_array()
+        .is_some_and(|t| t.iter().any(|x| x == "external/cwe/cwe-489")));
+
+    // The validator is not a rubber stamp: a level SARIF does not know is refused.
+    let mut broken = log.clone();
+    broken["runs"][0]["results"][0]["level"] = serde_json::json!("fatal");
+    assert!(
+        schema_errors(&schema, &broken).contains("level"),
+        "the schema must refuse an unknown level"
+    );
+}
+
+#[test]
+fn every_run_with_security_checks_writes_findings_sarif_next_to_its_reports() {
+    let trial = crate::reports::TrialRun::start(&["--flaw", "exposed-git"]);
+    assert_eq!(trial.code, 1, "an exposed .git fails the trial-test gate");
+    let path = trial.report_dir().join("findings.sarif");
+    let log: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("findings.sarif written"))
+            .expect("SARIF is JSON");
+    let schema = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/sarif/sarif-schema-2.1.0.json");
+    let errors = schema_errors(&schema, &log);
+    assert!(errors.is_empty(), "SARIF 2.1.0 schema errors:\n{errors}");
+    // The same findings as summary.json, each a result of its check's rule.
+    let summary = trial.summary();
+    let mut in_summary: Vec<(String, String)> = summary["findings"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|f| (f["check"].to_string(), f["url"].to_string()))
+        .collect();
+    let mut in_sarif: Vec<(String, String)> = log["runs"][0]["results"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            (
+                r["ruleId"].to_string(),
+                r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].to_string(),
+            )
+        })
+        .collect();
+    in_summary.sort();
+    in_sarif.sort();
+    assert!(!in_sarif.is_empty());
+    assert_eq!(in_sarif, in_summary);
+    assert_eq!(log["runs"][0]["properties"]["stage"], "trial-test");
+}
