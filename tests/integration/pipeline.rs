@@ -583,28 +583,3 @@ fn changed_files_after_a_run_block_its_approval() {
         text(&out)
     );
 }
-
-#[test]
-fn the_demo_takes_one_release_through_and_stops_the_regression() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let out = run(Command::new(crate::support::stagegate_bin())
-        .args(["demo", "--dir"])
-        .arg(dir.path()));
-    let all = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{all}");
-    assert!(all.contains("dichvucong   1.0.0     promoted            promoted            promoted            promoted"), "{all}");
-    assert!(
-        all.contains("dichvucong   1.1.0     promoted            failed              not-run"),
-        "{all}"
-    );
-    assert!(
-        all.contains("latency-p95 is ") && all.contains("must be < 200.0ms"),
-        "{all}"
-    );
-    assert!(all.contains("ledger verified"), "{all}");
-    assert!(
-        !all.contains("users launched"),
-        "goose's own output must not leak\n{all}"
-    );
-    assert!(dir.path().join(".stagegate/ledger.db").exists());
-}
