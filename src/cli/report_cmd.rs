@@ -1,6 +1,7 @@
 //! `stagegate report`: the go-live dossier of one release across the four stages, as a
 //! self-contained HTML page in English or Vietnamese.
 
+use super::CliError;
 use crate::exit_code;
 use crate::report::context::ReleaseDossier;
 use crate::report::html;
@@ -43,29 +44,34 @@ pub struct ReportArgs {
 }
 
 pub(super) fn run(root: &Path, ledger_path: &Path, args: ReportArgs) -> u8 {
-    if !ledger_path.exists() {
-        eprintln!(
-            "error: no ledger at `{}` (hint: run a stage first, or pass --ledger)",
-            ledger_path.display()
-        );
-        return exit_code::INVALID_INPUT;
-    }
-    let ledger = match super::open_ledger(ledger_path) {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
-    match ledger.releases(Some(&args.system)) {
-        Ok(releases) if releases.iter().any(|(_, r)| *r == args.release) => {}
-        Ok(_) => {
-            eprintln!("error: the ledger has no release {} of system `{}` (hint: `stagegate status` lists them)", args.release, args.system);
-            return exit_code::INVALID_INPUT;
+    match write_report(root, ledger_path, args) {
+        Ok(path) => {
+            println!("{}", path.display());
+            exit_code::OK
         }
-        Err(e) => return super::ledger_failure(&e),
+        Err(e) => e.report(),
     }
-    let dossier = match ReleaseDossier::from_ledger(&ledger, &args.system, &args.release) {
-        Ok(d) => d,
-        Err(e) => return super::ledger_failure(&e),
-    };
+}
+
+fn write_report(root: &Path, ledger_path: &Path, args: ReportArgs) -> Result<PathBuf, CliError> {
+    if !ledger_path.exists() {
+        return Err(CliError::invalid(format!(
+            "no ledger at `{}` (hint: run a stage first, or pass --ledger)",
+            ledger_path.display()
+        )));
+    }
+    let ledger = super::ledger(ledger_path)?;
+    if !ledger
+        .releases(Some(&args.system))?
+        .iter()
+        .any(|(_, r)| *r == args.release)
+    {
+        return Err(CliError::invalid(format!(
+            "the ledger has no release {} of system `{}` (hint: `stagegate status` lists them)",
+            args.release, args.system
+        )));
+    }
+    let dossier = ReleaseDossier::from_ledger(&ledger, &args.system, &args.release)?;
     let lang = match args.lang {
         ReportLang::En => "en",
         ReportLang::Vi => "vi",
@@ -76,15 +82,11 @@ pub(super) fn run(root: &Path, ledger_path: &Path, args: ReportArgs) -> u8 {
             .join(format!("{}-{}.{lang}.html", args.system, args.release))
     });
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if let Err(e) = std::fs::create_dir_all(parent) {
-            eprintln!("error: cannot create `{}`: {e}", parent.display());
-            return exit_code::FAILED;
-        }
+        std::fs::create_dir_all(parent).map_err(|e| {
+            CliError::Internal(format!("cannot create `{}`: {e}", parent.display()))
+        })?;
     }
-    if let Err(e) = std::fs::write(&path, html::release_page(&dossier, args.lang.into())) {
-        eprintln!("error: cannot write `{}`: {e}", path.display());
-        return exit_code::FAILED;
-    }
-    println!("{}", path.display());
-    exit_code::OK
+    std::fs::write(&path, html::release_page(&dossier, args.lang.into()))
+        .map_err(|e| CliError::Internal(format!("cannot write `{}`: {e}", path.display())))?;
+    Ok(path)
 }
