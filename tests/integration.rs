@@ -10,6 +10,9 @@ mod pipeline;
 #[path = "integration/demo.rs"]
 mod demo;
 
+#[path = "integration/ledger.rs"]
+mod ledger;
+
 #[path = "integration/validation.rs"]
 mod validation;
 
@@ -42,6 +45,9 @@ mod security_scan;
 
 #[path = "integration/fence.rs"]
 mod fence;
+
+#[path = "integration/identity.rs"]
+mod identity;
 
 #[path = "integration/hostile.rs"]
 mod hostile;

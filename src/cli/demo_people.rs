@@ -38,7 +38,7 @@ pub fn write(dir: &Path) -> Result<(), String> {
             .public_key()
             .to_openssh()
             .map_err(|e| format!("cannot encode a key: {e}"))?;
-        std::fs::write(path.with_extension("pub"), format!("{public}\n"))
+        std::fs::write(format!("{}.pub", path.display()), format!("{public}\n"))
             .map_err(|e| format!("cannot write the public key: {e}"))?;
         people.push_str(&format!(
             "\n[[person]]\nid = \"{id}\"\nname = \"{name}\"\nroles = [\"{role}\"]\nkeys = [\"{public}\"]\n"

@@ -44,10 +44,10 @@ Examples:
   stagegate demo                                     # the whole pipeline on a sample system, ~1 minute
   stagegate validate                                 # check every file; exit 2 on a mistake
   stagegate plan dichvucong --release 1.0.0          # what each stage would run, and its limits
-  stagegate run dichvucong --release 1.0.0 --stage trial-test --as qa.nguyen
-  stagegate approve dichvucong --release 1.0.0 --stage trial-test --as rm.tran --note 'ok'
+  stagegate run dichvucong --release 1.0.0 --stage trial-test           # signed by your key (ssh-agent or --key)
+  stagegate approve dichvucong --release 1.0.0 --stage trial-test --note 'ok'
   stagegate status
-  stagegate ledger verify
+  stagegate ledger verify                                             # hash chain, signatures, rules
 
 Exit codes: 0 ok/passed · 1 gate or verification failed · 2 invalid input or usage ·
             3 refused by the rollout rules · 4 aborted or interrupted · 5 internal error";
@@ -92,16 +92,17 @@ pub enum Command {
     /// Run one stage of a release: suites, measurements, gate, ledger, summary.json.
     /// Exit 0 passed, 1 failed, 3 refused by the rollout rules, 4 aborted or interrupted.
     #[command(
-        after_help = "Example:\n  stagegate run dichvucong --release 1.0.0 --stage trial-test --as qa.nguyen"
+        after_help = "Examples:\n  stagegate run dichvucong --release 1.0.0 --stage trial-test                  # key from ssh-agent\n  stagegate run dichvucong --release 1.0.0 --stage trial-test --key ~/.ssh/id_ed25519 --as qa.nguyen"
     )]
     Run(run::RunArgs),
-    /// Approve the latest run of a stage; the stage is promoted when the plan's number
-    /// of distinct approvers is reached.
+    /// Approve the latest run of a stage, signed with your key; the stage is promoted when
+    /// the plan's distinct approvers (with their roles) are reached. Exit 3 when refused.
     #[command(
-        after_help = "Example:\n  stagegate approve dichvucong --release 1.0.0 --stage trial-test --as rm.tran --note 'gate green'"
+        after_help = "Examples:\n  stagegate approve dichvucong --release 1.0.0 --stage trial-test --note 'gate green'\n  stagegate approve dichvucong --release 1.0.0 --stage trial-test --run 3 --as rm.tran --print-payload > d\n  ssh-keygen -Y sign -f ~/.ssh/id_ed25519 -n stagegate d && stagegate approve dichvucong --release 1.0.0 --stage trial-test --signature d.sig"
     )]
     Approve(approve::DecisionArgs),
-    /// Reject the latest run of a stage; it must be run again before approval.
+    /// Reject the latest run of a stage, signed with your key; it must be run again before
+    /// approval.
     Reject(approve::DecisionArgs),
     /// Where every release of every system stands, stage by stage.
     Status(status::StatusArgs),
@@ -119,7 +120,8 @@ pub enum Command {
         after_help = "Examples:\n  stagegate evidence dichvucong --release 1.0.0 -o evidence-1.0.0.tar.gz\n  stagegate evidence verify evidence-1.0.0.tar.gz"
     )]
     Evidence(evidence_cmd::EvidenceArgs),
-    /// Ledger maintenance.
+    /// The ledger: verify its chain and signatures, print its head, its signers, or one
+    /// signed event for `ssh-keygen -Y verify`.
     #[command(subcommand)]
     Ledger(ledger_cmd::LedgerCommand),
     /// Ad-hoc load on one URL with no files (like hey or oha), driven by goose.

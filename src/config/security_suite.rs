@@ -28,6 +28,9 @@ pub struct SecuritySuite {
     /// Test accounts for authentication and authorization checks (boxed: most suites
     /// have none, and the suite enum stays small).
     pub accounts: Option<Box<AccountsSpec>>,
+    /// The `User-Agent` the suite's requests carry; `None` sends stagegate's own
+    /// (`stagegate/<version> (security scan)`).
+    pub user_agent: Option<String>,
 }
 
 impl SecuritySuite {
@@ -159,6 +162,7 @@ struct RawSecuritySuite {
     #[serde(default)]
     out_of_scope: Vec<Spanned<String>>,
     accounts: Option<Spanned<RawAccounts>>,
+    user_agent: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -287,6 +291,17 @@ pub(super) fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics
         }
         out_of_scope.push(pattern.into_inner());
     }
+    if let Some(agent) = &raw.user_agent {
+        let text = agent.get_ref();
+        // A header value: visible ASCII and spaces only, so nothing can be smuggled in.
+        if text.trim().is_empty() || !text.chars().all(|c| c == ' ' || c.is_ascii_graphic()) {
+            diagnostics.push(file.diagnostic(
+                agent.span(),
+                "a User-Agent is one line of visible ASCII text",
+                Some("e.g. `user-agent = \"stagegate (qa team, 0901 000 000)\"`".into()),
+            ));
+        }
+    }
     let accounts = raw.accounts.map(|a| {
         let a = a.into_inner();
         Box::new(AccountsSpec {
@@ -316,6 +331,7 @@ pub(super) fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics
             rules,
             out_of_scope,
             accounts,
+            user_agent: raw.user_agent.map(Spanned::into_inner),
         }),
     })
 }
@@ -377,6 +393,23 @@ mod tests {
         assert_eq!(s.rule("authz.object-level"), RuleAction::Fail);
         assert_eq!(s.out_of_scope, vec!["/metrics".to_string()]);
         assert_eq!(s.accounts.map(|a| a.b), Some("2".into()));
+    }
+
+    #[test]
+    fn a_user_agent_is_one_line_of_visible_text() {
+        let (suite, errors) = parse_text(
+            "version = 1\nkind = \"security\"\nchecks = [{ id = \"header.csp\" }]\nuser-agent = \"qa-scan/1.0 (nhom kiem thu)\"\n",
+        );
+        let suite = suite.unwrap_or_else(|| panic!("{errors}"));
+        let SuiteBody::Security(s) = suite.body else {
+            panic!("not security")
+        };
+        assert_eq!(s.user_agent.as_deref(), Some("qa-scan/1.0 (nhom kiem thu)"));
+        let (suite, errors) = parse_text(
+            "version = 1\nkind = \"security\"\nchecks = [{ id = \"header.csp\" }]\nuser-agent = \"x\\r\\nX-Injected: 1\"\n",
+        );
+        assert!(suite.is_none());
+        assert!(errors.contains("one line of visible ASCII"), "{errors}");
     }
 
     #[test]

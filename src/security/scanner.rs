@@ -27,8 +27,8 @@ pub struct ScanOptions {
     pub production_safe_only: bool,
     /// PEM certificates to trust instead of the system's roots (a private test CA).
     pub trusted_roots_pem: Vec<String>,
-    /// The `User-Agent` sent; `None` sends [`default_user_agent`], so a server's
-    /// operators can tell stagegate's requests apart.
+    /// The `User-Agent` sent; `None` sends the suite's `user-agent`, or else
+    /// [`default_user_agent`], so a server's operators can tell stagegate's requests apart.
     pub user_agent: Option<String>,
 }
 
@@ -291,6 +291,7 @@ pub async fn run_suite_with(
             options
                 .user_agent
                 .clone()
+                .or_else(|| suite.user_agent.clone())
                 .unwrap_or_else(default_user_agent),
         );
     if !options.trusted_roots_pem.is_empty() {

@@ -22,6 +22,24 @@ fn the_demo_takes_one_release_through_and_stops_the_regression() {
         "{all}"
     );
     assert!(all.contains("ledger verified"), "{all}");
+    // Issue 11: the demo signs with its people's keys and shows the QA key refused.
+    assert!(
+        all.contains("qa.nguyen-van-an tries to approve with their own key: REFUSED")
+            && all.contains("may not decide on stage `trial-test`"),
+        "{all}"
+    );
+    assert!(
+        all.contains("signed by Trần Thị Bình (rm.tran-thi-binh, release-manager) key SHA256:"),
+        "{all}"
+    );
+    for id in ["qa.nguyen-van-an", "rm.tran-thi-binh", "rm.le-van-cuong"] {
+        assert!(dir.path().join("keys").join(id).exists(), "{id}");
+    }
+    let verify = run(Command::new(crate::support::stagegate_bin())
+        .arg("--root")
+        .arg(dir.path())
+        .args(["ledger", "verify"]));
+    assert_eq!(verify.status.code(), Some(0), "{}", text(&verify));
     assert!(
         !all.contains("users launched"),
         "goose's own output must not leak\n{all}"

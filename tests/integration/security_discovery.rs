@@ -209,11 +209,22 @@ fn every_request_says_it_is_stagegate_or_what_it_was_told() {
 
 #[test]
 fn a_target_that_is_down_makes_every_check_could_not_run() {
-    // A port that was just free: nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
+    // A port that accepts and hangs up at once: nothing answers there (kept bound for
+    // the whole test, so no other process can take the port in between).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    listener.set_nonblocking(true).expect("nonblocking");
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopping = stop.clone();
+    let closer = std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !stopping.load(std::sync::atomic::Ordering::Relaxed) && Instant::now() < deadline {
+            match listener.accept() {
+                Ok((stream, _)) => drop(stream),
+                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+    });
     for scheme in ["http", "https"] {
         let url = format!("{scheme}://127.0.0.1:{port}");
         let out = run(Command::new(stagegate_bin()).args(["scan", &url, "--output", "json"]));
@@ -232,4 +243,6 @@ fn a_target_that_is_down_makes_every_check_could_not_run() {
         }
         assert_eq!(report["findings"].as_array().map(Vec::len), Some(0));
     }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = closer.join();
 }
