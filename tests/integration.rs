@@ -46,6 +46,9 @@ mod security_scan;
 #[path = "integration/fence.rs"]
 mod fence;
 
+#[path = "integration/verdict.rs"]
+mod verdict;
+
 #[path = "integration/identity.rs"]
 mod identity;
 
@@ -54,3 +57,9 @@ mod hostile;
 
 #[path = "integration/fuzz.rs"]
 mod fuzz;
+
+#[path = "integration/pg_server.rs"]
+mod pg_server;
+
+#[path = "integration/team_ledger.rs"]
+mod team_ledger;

@@ -42,7 +42,12 @@ pub struct DecisionArgs {
     pub payload: Option<PathBuf>,
 }
 
-pub(super) fn run(root: &Path, ledger_path: &Path, args: DecisionArgs, decision: Decision) -> u8 {
+pub(super) fn run(
+    root: &Path,
+    ledger_path: &crate::ledger::LedgerLocation,
+    args: DecisionArgs,
+    decision: Decision,
+) -> u8 {
     if decision == Decision::Reject && args.note.trim().is_empty() {
         eprintln!("error: a rejection needs a reason (hint: --note 'why')");
         return exit_code::INVALID_INPUT;

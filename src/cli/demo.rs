@@ -121,8 +121,8 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
     );
 
     let project = crate::config::load(&dir).map_err(|e| e.to_string())?;
-    let mut ledger =
-        Ledger::open(&dir.join(".stagegate").join("ledger.db")).map_err(|e| e.to_string())?;
+    let mut ledger = Ledger::open(&dir.join(".stagegate").join("ledger.db").into())
+        .map_err(|e| e.to_string())?;
     let secrets = move |name: &str| (name == "DVC_PROD_API_KEY").then(|| api_key.clone());
     let mut as_designed = true;
     let live = LiveMetrics::start(&args.metrics).await?;

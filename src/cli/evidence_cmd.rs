@@ -34,7 +34,11 @@ pub enum EvidenceCommand {
     },
 }
 
-pub(super) fn run(ledger_path: &Path, against: Option<&Path>, args: EvidenceArgs) -> u8 {
+pub(super) fn run(
+    ledger_path: &crate::ledger::LedgerLocation,
+    against: Option<&crate::ledger::LedgerLocation>,
+    args: EvidenceArgs,
+) -> u8 {
     match (args.command, args.system, args.release, args.output) {
         (Some(EvidenceCommand::Verify { file }), ..) => verify(&file, against),
         (None, Some(system), Some(release), Some(output)) => {
@@ -47,11 +51,16 @@ pub(super) fn run(ledger_path: &Path, against: Option<&Path>, args: EvidenceArgs
     }
 }
 
-fn write(ledger_path: &Path, system: &str, release: &str, output: &Path) -> u8 {
+fn write(
+    ledger_path: &crate::ledger::LedgerLocation,
+    system: &str,
+    release: &str,
+    output: &Path,
+) -> u8 {
     if !ledger_path.exists() {
         eprintln!(
             "error: no ledger at `{}` (hint: run a stage first, or pass --ledger)",
-            ledger_path.display()
+            ledger_path
         );
         return exit_code::INVALID_INPUT;
     }
@@ -78,7 +87,7 @@ fn write(ledger_path: &Path, system: &str, release: &str, output: &Path) -> u8 {
     }
 }
 
-fn verify(file: &Path, against: Option<&Path>) -> u8 {
+fn verify(file: &Path, against: Option<&crate::ledger::LedgerLocation>) -> u8 {
     if !file.is_file() {
         eprintln!("error: no archive at `{}`", file.display());
         return exit_code::INVALID_INPUT;
@@ -114,10 +123,7 @@ fn verify(file: &Path, against: Option<&Path>) -> u8 {
             outcome.files, outcome.events, outcome.signatures, outcome.runs, outcome.criteria
         );
         if let Some(path) = against {
-            println!(
-                "  the ledger `{}` still holds every event of the archive, unchanged",
-                path.display()
-            );
+            println!("  the ledger `{path}` still holds every event of the archive, unchanged");
         }
         exit_code::OK
     } else {
@@ -132,9 +138,9 @@ fn verify(file: &Path, against: Option<&Path>) -> u8 {
     }
 }
 
-fn live_events(path: &Path) -> Result<Vec<crate::ledger::AuditEvent>, u8> {
+fn live_events(path: &crate::ledger::LedgerLocation) -> Result<Vec<crate::ledger::AuditEvent>, u8> {
     if !path.exists() {
-        eprintln!("error: no ledger at `{}`", path.display());
+        eprintln!("error: no ledger at `{path}`");
         return Err(exit_code::INVALID_INPUT);
     }
     let ledger = super::open_ledger(path)?;

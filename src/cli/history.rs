@@ -3,7 +3,6 @@
 use super::OutputFormat;
 use crate::exit_code;
 use clap::Args;
-use std::path::Path;
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
@@ -17,7 +16,7 @@ pub struct HistoryArgs {
     pub output: OutputFormat,
 }
 
-pub(super) fn run(ledger_path: &Path, args: HistoryArgs) -> u8 {
+pub(super) fn run(ledger_path: &crate::ledger::LedgerLocation, args: HistoryArgs) -> u8 {
     let ledger = match super::open_ledger(ledger_path) {
         Ok(l) => l,
         Err(code) => return code,

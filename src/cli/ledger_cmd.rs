@@ -1,9 +1,9 @@
 //! `stagegate ledger …`: verify the audit chain and its signatures, print the head to
 //! publish, print the roster as an OpenSSH `allowed_signers` file, and export one event's
-//! signed payload for `ssh-keygen -Y verify`.
+//! signed payload for `ssh-keygen -Y verify`; copy a whole ledger between backends.
 
 use crate::exit_code;
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, LedgerLocation};
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
 
@@ -37,11 +37,23 @@ pub enum LedgerCommand {
         #[arg(long, value_name = "DIR")]
         dir: PathBuf,
     },
+    /// Copy a whole ledger into an empty one, every event, signature and hash as it is:
+    /// a SQLite file into a team's PostgreSQL (`postgres://user@host/db`), or back. The
+    /// source must verify; the copy is verified and must end on the same head.
+    Copy {
+        /// The ledger to copy: a path or a `postgres://` URL.
+        from: String,
+        /// The empty ledger to fill: a path or a `postgres://` URL (created when new).
+        to: String,
+    },
 }
 
-pub(super) fn run(root: &Path, ledger_path: &Path, cmd: LedgerCommand) -> u8 {
+pub(super) fn run(root: &Path, ledger_path: &LedgerLocation, cmd: LedgerCommand) -> u8 {
+    if let LedgerCommand::Copy { from, to } = &cmd {
+        return copy(from, to);
+    }
     if !ledger_path.exists() {
-        eprintln!("error: no ledger at `{}`", ledger_path.display());
+        eprintln!("error: no ledger at `{}`", ledger_path);
         return exit_code::INVALID_INPUT;
     }
     let ledger = match super::open_ledger(ledger_path) {
@@ -49,7 +61,7 @@ pub(super) fn run(root: &Path, ledger_path: &Path, cmd: LedgerCommand) -> u8 {
         Err(code) => return code,
     };
     match cmd {
-        LedgerCommand::Verify { expect_head } => verify(&ledger, expect_head.as_deref()),
+        LedgerCommand::Verify { expect_head } => verify(root, &ledger, expect_head.as_deref()),
         LedgerCommand::Head => match ledger.head() {
             Ok((seq, hash)) => {
                 println!("{seq}:{hash}");
@@ -59,6 +71,51 @@ pub(super) fn run(root: &Path, ledger_path: &Path, cmd: LedgerCommand) -> u8 {
         },
         LedgerCommand::Signers => signers(root, &ledger),
         LedgerCommand::ExportEvent { seq, dir } => export_event(&ledger, seq, &dir),
+        LedgerCommand::Copy { .. } => exit_code::OK,
+    }
+}
+
+fn copy(from: &str, to: &str) -> u8 {
+    let parse = |text: &str| {
+        LedgerLocation::parse(text).map_err(|e| {
+            eprintln!("error: {e}");
+            exit_code::INVALID_INPUT
+        })
+    };
+    let (from, to) = match (parse(from), parse(to)) {
+        (Ok(f), Ok(t)) => (f, t),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    if !from.exists() {
+        eprintln!("error: no ledger at `{from}`");
+        return exit_code::INVALID_INPUT;
+    }
+    let source = match super::open_ledger(&from) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let target = match super::open_ledger(&to) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    match source.copy_into(&target) {
+        Ok(report) => {
+            println!(
+                "copied {} events ({} runs, {} decisions) from `{from}` ({}) to `{to}` ({}); both verify and end on {}:{}",
+                report.events,
+                report.runs,
+                report.decisions,
+                source.backend(),
+                target.backend(),
+                report.head.0,
+                report.head.1
+            );
+            exit_code::OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit_code::FAILED
+        }
     }
 }
 
@@ -88,7 +145,7 @@ pub(super) fn check_head(ledger: &Ledger, expected: (i64, &str)) -> Result<Optio
     })
 }
 
-fn verify(ledger: &Ledger, expect_head: Option<&str>) -> u8 {
+fn verify(root: &Path, ledger: &Ledger, expect_head: Option<&str>) -> u8 {
     let expected = match expect_head.map(parse_head) {
         None => None,
         Some(Some(h)) => Some(h),
@@ -122,8 +179,15 @@ fn verify(ledger: &Ledger, expect_head: Option<&str>) -> u8 {
         report.rosters.len()
     );
     println!("  head {}:{}", report.head.0, report.head.1);
+    // The rosters are the trust root: compare them with people.toml as the project's
+    // history holds it (a roster pinned by an insider would show here).
+    let current = crate::config::load(root).ok().and_then(|p| p.roster);
     for digest in &report.rosters {
-        println!("  roster {digest}");
+        let note = match &current {
+            Some(r) if r.digest() == digest => " (people.toml as it is now)",
+            _ => "",
+        };
+        println!("  roster {digest}{note}");
     }
     if let Some((seq, _)) = expected {
         println!("  published head #{seq} is present and unchanged");

@@ -94,8 +94,14 @@ pub struct LoadSummary {
     pub error_rate: f64,
     /// Requests per second.
     pub rps: f64,
-    /// Latency percentiles in milliseconds.
+    /// Latency percentiles in milliseconds, corrected for coordinated omission.
     pub latency_ms: Option<crate::measure::Percentiles>,
+    /// The same, as measured before the correction.
+    pub latency_ms_uncorrected: Option<crate::measure::Percentiles>,
+    /// The expected interval the correction used, ms.
+    pub expected_interval_ms: Option<f64>,
+    /// Periods in which requests were outstanding and nothing completed.
+    pub stalls: Vec<crate::measure::Stall>,
     /// Failed requests by kind.
     pub errors_by_kind: std::collections::BTreeMap<crate::measure::ErrorKind, u64>,
     /// Target rate, achieved rate and shortfall, when `--rate` was given.
@@ -248,6 +254,9 @@ pub(super) async fn run(root: &std::path::Path, args: LoadArgs) -> u8 {
         error_rate: m.error_rate().unwrap_or(0.0),
         rps: m.throughput().unwrap_or(0.0),
         latency_ms: m.latency_ms,
+        latency_ms_uncorrected: m.latency_ms_uncorrected,
+        expected_interval_ms: m.expected_interval_ms,
+        stalls: m.stalls.clone(),
         errors_by_kind: m.errors_by_kind.clone(),
         rate,
         first_error: m.first_error.clone(),
@@ -276,6 +285,22 @@ fn print_text(s: &LoadSummary) {
         println!(
             "  latency    p50 {:.2}ms  p90 {:.2}ms  p95 {:.2}ms  p99 {:.2}ms  max {:.2}ms",
             p.p50, p.p90, p.p95, p.p99, p.max
+        );
+    }
+    if let Some(p) = &s.latency_ms_uncorrected {
+        println!(
+            "  uncorrected p50 {:.2}ms  p90 {:.2}ms  p95 {:.2}ms  p99 {:.2}ms (before the coordinated-omission correction, expected interval {:.2}ms)",
+            p.p50,
+            p.p90,
+            p.p95,
+            p.p99,
+            s.expected_interval_ms.unwrap_or(0.0)
+        );
+    }
+    for stall in &s.stalls {
+        println!(
+            "  stall      at {:.1}s nothing completed for {:.0}ms, {} request(s) waiting",
+            stall.at_s, stall.duration_ms, stall.waiting
         );
     }
     if let Some(r) = &s.rate {

@@ -61,9 +61,11 @@ pub struct Cli {
     /// Project folder holding `environments/` and `scenarios/`.
     #[arg(long, global = true, value_name = "DIR", default_value = ".")]
     pub root: PathBuf,
-    /// The ledger database [default: <root>/.stagegate/ledger.db].
-    #[arg(long, global = true, value_name = "PATH", env = "STAGEGATE_LEDGER")]
-    pub ledger: Option<PathBuf>,
+    /// The ledger: a SQLite file, or a PostgreSQL server as `postgres://user@host/db`
+    /// (password from `PGPASSWORD` or a service file) [default: `[ledger]` in
+    /// <root>/stagegate.toml, else <root>/.stagegate/ledger.db].
+    #[arg(long, global = true, value_name = "PATH|URL", env = "STAGEGATE_LEDGER")]
+    pub ledger: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -186,10 +188,29 @@ pub fn main() -> ExitCode {
 }
 
 async fn dispatch(cli: Cli) -> u8 {
-    let ledger_path = cli
+    let given = match cli
         .ledger
-        .clone()
-        .unwrap_or_else(|| default_ledger(&cli.root));
+        .as_deref()
+        .map(crate::ledger::LedgerLocation::parse)
+    {
+        Some(Ok(location)) => Some(location),
+        Some(Err(e)) => {
+            eprintln!("error: --ledger: {e}");
+            return exit_code::INVALID_INPUT;
+        }
+        None => None,
+    };
+    let ledger_path = match &given {
+        Some(location) => location.clone(),
+        None => match crate::config::ledger_setting::from_project(&cli.root) {
+            Ok(Some(location)) => location,
+            Ok(None) => default_ledger(&cli.root).into(),
+            Err(e) => {
+                eprintln!("{e}");
+                return exit_code::INVALID_INPUT;
+            }
+        },
+    };
     match cli.command {
         Command::Validate => validate::run(&cli.root),
         Command::Plan(args) => plan_cmd::run(&cli.root, args),
@@ -212,7 +233,7 @@ async fn dispatch(cli: Cli) -> u8 {
         Command::History(args) => history::run(&ledger_path, args),
         Command::Ledger(cmd) => ledger_cmd::run(&cli.root, &ledger_path, cmd),
         Command::Report(args) => report_cmd::run(&cli.root, &ledger_path, args),
-        Command::Evidence(args) => evidence_cmd::run(&ledger_path, cli.ledger.as_deref(), args),
+        Command::Evidence(args) => evidence_cmd::run(&ledger_path, given.as_ref(), args),
         Command::Load(args) => load_cmd::run(&cli.root, args).await,
         Command::SampleSystem(args) => sample_system::run(args).await,
         Command::Demo(args) => demo::run(args).await,
@@ -235,9 +256,9 @@ fn project(root: &Path) -> Result<crate::config::Project, CliError> {
 }
 
 /// Opens the ledger.
-fn ledger(path: &Path) -> Result<crate::ledger::Ledger, CliError> {
+fn ledger(path: &crate::ledger::LedgerLocation) -> Result<crate::ledger::Ledger, CliError> {
     crate::ledger::Ledger::open(path)
-        .map_err(|e| CliError::Internal(format!("{e} (ledger `{}`)", path.display())))
+        .map_err(|e| CliError::Internal(format!("{e} (ledger `{path}`)")))
 }
 
 /// Loads the project, printing diagnostics; `Err` carries the exit code.
@@ -246,7 +267,7 @@ fn load_project(root: &Path) -> Result<crate::config::Project, u8> {
 }
 
 /// Opens the ledger, printing the error; `Err` carries the exit code.
-fn open_ledger(path: &Path) -> Result<crate::ledger::Ledger, u8> {
+fn open_ledger(path: &crate::ledger::LedgerLocation) -> Result<crate::ledger::Ledger, u8> {
     ledger(path).map_err(|e| e.report())
 }
 

@@ -109,6 +109,21 @@ fn print_plan(p: &Plan) {
     for c in &p.gate.criteria {
         println!("  gate         {c}");
     }
+    for c in crate::gate::coverage::implied_by_security(&p.gate, &p.suites) {
+        println!("  gate         {c}");
+    }
+    let today = chrono::Utc::now().date_naive();
+    for a in &p.gate.acceptances {
+        let state = if a.applies_on(today) {
+            ""
+        } else {
+            " (EXPIRED: no longer applies)"
+        };
+        println!("  accepted     {a}{state}");
+    }
+    for w in crate::gate::coverage::unread_suites(&p.gate, &p.suites) {
+        println!("  warning      {w}");
+    }
     for a in &p.abort {
         println!("  abort        {a} (checked every second while load runs)");
     }

@@ -1,7 +1,6 @@
 //! `stagegate report`: the go-live dossier of one release across the four stages, as a
 //! self-contained HTML page in English or Vietnamese.
 
-use super::CliError;
 use crate::exit_code;
 use crate::report::context::ReleaseDossier;
 use crate::report::html;
@@ -43,35 +42,34 @@ pub struct ReportArgs {
     pub output: Option<PathBuf>,
 }
 
-pub(super) fn run(root: &Path, ledger_path: &Path, args: ReportArgs) -> u8 {
-    match write_report(root, ledger_path, args) {
-        Ok(path) => {
-            println!("{}", path.display());
-            exit_code::OK
-        }
-        Err(e) => e.report(),
-    }
-}
-
-fn write_report(root: &Path, ledger_path: &Path, args: ReportArgs) -> Result<PathBuf, CliError> {
+pub(super) fn run(
+    root: &Path,
+    ledger_path: &crate::ledger::LedgerLocation,
+    args: ReportArgs,
+) -> u8 {
     if !ledger_path.exists() {
-        return Err(CliError::invalid(format!(
-            "no ledger at `{}` (hint: run a stage first, or pass --ledger)",
-            ledger_path.display()
-        )));
+        eprintln!(
+            "error: no ledger at `{}` (hint: run a stage first, or pass --ledger)",
+            ledger_path
+        );
+        return exit_code::INVALID_INPUT;
     }
-    let ledger = super::ledger(ledger_path)?;
-    if !ledger
-        .releases(Some(&args.system))?
-        .iter()
-        .any(|(_, r)| *r == args.release)
-    {
-        return Err(CliError::invalid(format!(
-            "the ledger has no release {} of system `{}` (hint: `stagegate status` lists them)",
-            args.release, args.system
-        )));
+    let ledger = match super::open_ledger(ledger_path) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    match ledger.releases(Some(&args.system)) {
+        Ok(releases) if releases.iter().any(|(_, r)| *r == args.release) => {}
+        Ok(_) => {
+            eprintln!("error: the ledger has no release {} of system `{}` (hint: `stagegate status` lists them)", args.release, args.system);
+            return exit_code::INVALID_INPUT;
+        }
+        Err(e) => return super::ledger_failure(&e),
     }
-    let dossier = ReleaseDossier::from_ledger(&ledger, &args.system, &args.release)?;
+    let dossier = match ReleaseDossier::from_ledger(&ledger, &args.system, &args.release) {
+        Ok(d) => d,
+        Err(e) => return super::ledger_failure(&e),
+    };
     let lang = match args.lang {
         ReportLang::En => "en",
         ReportLang::Vi => "vi",
@@ -82,11 +80,15 @@ fn write_report(root: &Path, ledger_path: &Path, args: ReportArgs) -> Result<Pat
             .join(format!("{}-{}.{lang}.html", args.system, args.release))
     });
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| {
-            CliError::Internal(format!("cannot create `{}`: {e}", parent.display()))
-        })?;
+        if let Err(e) = std::fs::create_dir_all(parent) {
+            eprintln!("error: cannot create `{}`: {e}", parent.display());
+            return exit_code::FAILED;
+        }
     }
-    std::fs::write(&path, html::release_page(&dossier, args.lang.into()))
-        .map_err(|e| CliError::Internal(format!("cannot write `{}`: {e}", path.display())))?;
-    Ok(path)
+    if let Err(e) = std::fs::write(&path, html::release_page(&dossier, args.lang.into())) {
+        eprintln!("error: cannot write `{}`: {e}", path.display());
+        return exit_code::FAILED;
+    }
+    println!("{}", path.display());
+    exit_code::OK
 }

@@ -41,7 +41,11 @@ pub struct RunArgs {
     pub metrics: MetricsArgs,
 }
 
-pub(super) async fn run(root: &Path, ledger_path: &Path, args: RunArgs) -> Result<u8, CliError> {
+pub(super) async fn run(
+    root: &Path,
+    ledger_path: &crate::ledger::LedgerLocation,
+    args: RunArgs,
+) -> Result<u8, CliError> {
     // Caught from the start, so that no later handler (goose's) takes them.
     let cancel = Cancel::new();
     run::signals::install(&cancel).map_err(|e| CliError::Internal(e.to_string()))?;

@@ -6,7 +6,6 @@ use crate::metrics::ledger_export;
 use crate::metrics::server::{MetricsServer, Render};
 use clap::Args;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 
 #[derive(Debug, Args)]
@@ -16,12 +15,12 @@ pub struct ServeArgs {
     pub listen: SocketAddr,
 }
 
-pub(super) async fn run(ledger_path: &Path, args: ServeArgs) -> u8 {
+pub(super) async fn run(ledger_path: &crate::ledger::LedgerLocation, args: ServeArgs) -> u8 {
     // Refuse at once when the ledger cannot be opened, rather than on every scrape.
     if let Err(code) = super::open_ledger(ledger_path) {
         return code;
     }
-    let path = ledger_path.to_path_buf();
+    let path = ledger_path.clone();
     let render: Render = Arc::new(move || ledger_export::render(&path));
     let server = match MetricsServer::start(args.listen, render).await {
         Ok(s) => s,

@@ -7,7 +7,6 @@ use crate::ledger::{Ledger, LedgerError, StageStatus};
 use crate::stage::StageId;
 use clap::Args;
 use serde::Serialize;
-use std::path::Path;
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -48,7 +47,7 @@ pub fn release_states(
     Ok(out)
 }
 
-pub(super) fn run(ledger_path: &Path, args: StatusArgs) -> u8 {
+pub(super) fn run(ledger_path: &crate::ledger::LedgerLocation, args: StatusArgs) -> u8 {
     let ledger = match super::open_ledger(ledger_path) {
         Ok(l) => l,
         Err(code) => return code,

@@ -2,9 +2,11 @@
 //! metrics (thresholds in the metric's unit, regressions against the last passed release,
 //! PromQL queries with their `$variables` checked), each mistake at its text.
 
+use super::acceptance::{parse_acceptances, Acceptance, RawAcceptance};
 use super::diagnostic::{Diagnostics, SourceFile};
 use super::promql::PromqlQuery;
 use super::units::{Threshold, Unit};
+use crate::vocabulary::Severity;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use toml::Spanned;
@@ -16,6 +18,12 @@ pub struct GateSpec {
     pub criteria: Vec<Criterion>,
     /// When true a warning fails the gate too.
     pub warnings_block: bool,
+    /// Accepted security risks: findings they cover do not fail the gate until they
+    /// expire.
+    pub acceptances: Vec<Acceptance>,
+    /// In `junit.xml`, findings of this severity and above (not accepted) are failures;
+    /// those below are shown as output. Medium unless the gate says otherwise.
+    pub junit_failures_from: Severity,
 }
 
 /// What a criterion measures.
@@ -179,6 +187,9 @@ pub(super) struct RawGate {
     #[serde(default)]
     warnings_block: bool,
     pub(super) criteria: Spanned<Vec<RawCriterion>>,
+    #[serde(default)]
+    accept: Vec<RawAcceptance>,
+    junit_failures_from: Option<Severity>,
 }
 
 #[derive(Deserialize)]
@@ -316,9 +327,12 @@ pub(super) fn parse_gate(
             });
         }
     }
+    let acceptances = parse_acceptances(file, &raw.accept, diagnostics);
     (diagnostics.0.len() == before).then_some(GateSpec {
         criteria,
         warnings_block: raw.warnings_block,
+        acceptances,
+        junit_failures_from: raw.junit_failures_from.unwrap_or(Severity::Medium),
     })
 }
 

@@ -6,11 +6,13 @@
 //! values that the plan reads. Nothing here sends traffic.
 
 mod abort_spec;
+pub mod acceptance;
 pub mod diagnostic;
 pub mod environment;
 pub mod feeder;
 mod fence;
 mod gate_spec;
+pub mod ledger_setting;
 pub mod load_suite;
 pub mod matcher;
 mod placeholders;

@@ -2,15 +2,19 @@
 //! [`GateVerdict`]: each criterion's value, thresholds, status and reason, and the
 //! decision. Knows nothing of HTTP or files. No data is never a pass.
 
-use crate::config::rollout::{Criterion, CriterionRule, GateSpec};
+use crate::config::rollout::{Criterion, CriterionRule, GateSpec, MetricId};
+use crate::config::suite::Severity;
 use crate::config::units::Unit;
 use crate::measure::{Measurements, NoData, Observed};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub mod coverage;
+mod findings;
 mod reason;
 mod run_criteria;
 
+pub use findings::{AcceptanceUse, IMPLIED};
 pub use reason::Reason;
 pub use run_criteria::{RunObservations, Stopped, ABORT_METRIC, RELEASE_METRIC};
 
@@ -90,6 +94,9 @@ pub struct GateVerdict {
     pub warnings: usize,
     /// Whether warnings failed the gate.
     pub warnings_block: bool,
+    /// The gate's accepted risks and how each was used (expired ones no longer apply).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acceptances: Vec<AcceptanceUse>,
 }
 
 impl GateVerdict {
@@ -101,6 +108,7 @@ impl GateVerdict {
             results: Vec::new(),
             warnings: 0,
             warnings_block: false,
+            acceptances: Vec::new(),
         }
     }
 }
@@ -131,14 +139,20 @@ pub fn judge(
     measurements: &Measurements,
     baseline: Option<&Baseline>,
 ) -> GateVerdict {
+    let today = run.today.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let (judged, acceptances) = findings::accept(gate, measurements, today);
+    let implied = findings::implied_criteria(gate, &judged)
+        .into_iter()
+        .map(|c| implied_result(&c, &judged));
     let results: Vec<CriterionResult> = run
         .results()
         .into_iter()
         .chain(
             gate.criteria
                 .iter()
-                .map(|c| evaluate_one(c, measurements, baseline)),
+                .map(|c| evaluate_one(c, &judged, baseline)),
         )
+        .chain(implied)
         .collect();
     let warnings = results
         .iter()
@@ -158,7 +172,28 @@ pub fn judge(
         results,
         warnings,
         warnings_block: gate.warnings_block,
+        acceptances,
     }
+}
+
+/// A criterion the stage's security suite implies, judged like any other; its failure
+/// names the first unaccepted finding and how to accept one.
+fn implied_result(criterion: &Criterion, judged: &Measurements) -> CriterionResult {
+    let mut result = evaluate_one(criterion, judged, None);
+    result.criterion = format!("{} {IMPLIED}", result.criterion);
+    if result.status == CriterionStatus::Fail && result.cause == Reason::Missed {
+        let severity = match criterion.metric {
+            MetricId::SecurityCritical => Severity::Critical,
+            _ => Severity::High,
+        };
+        result.cause = Reason::UnacceptedFindings {
+            count: result.value.unwrap_or(0.0) as u64,
+            severity,
+            first: findings::first_unaccepted(judged, severity).unwrap_or_default(),
+        };
+        result.reason = result.cause.english(&result);
+    }
+    result
 }
 
 fn evaluate_one(
@@ -320,7 +355,6 @@ fn relative_change(before: f64, now: f64, higher_is_better: bool) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::rollout::MetricId;
     use crate::config::units::Threshold;
     use crate::measure::Percentiles;
 
@@ -328,6 +362,8 @@ mod tests {
         GateSpec {
             criteria,
             warnings_block: false,
+            acceptances: Vec::new(),
+            junit_failures_from: Severity::Medium,
         }
     }
 

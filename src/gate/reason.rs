@@ -77,6 +77,16 @@ pub enum Reason {
         /// Why, as recorded (an abort criterion's breach, or the signal).
         by: String,
     },
+    /// A stage that ran a security suite has findings of this severity that no
+    /// unexpired acceptance covers.
+    UnacceptedFindings {
+        /// How many.
+        count: u64,
+        /// High or critical.
+        severity: crate::config::suite::Severity,
+        /// The first, as `check at url`.
+        first: String,
+    },
     /// Recorded before reasons were kept as data (older ledgers).
     #[default]
     Unrecorded,
@@ -150,6 +160,13 @@ impl Reason {
                 format!("no data: cannot read the release from the environment ({detail})")
             }
             Reason::Aborted { by } => format!("aborted: {by}"),
+            Reason::UnacceptedFindings {
+                count,
+                severity,
+                first,
+            } => format!(
+                "{count} unaccepted {severity} finding(s), first {first}: fix, or accept in the gate's `accept` list with a reason, who and an expiry date"
+            ),
             Reason::Unrecorded => String::new(),
         }
     }

@@ -31,6 +31,8 @@ pub struct RunObservations {
     pub release_unreadable: Option<(String, String)>,
     /// Traffic stopped before the stage's end.
     pub stopped: Option<Stopped>,
+    /// The day acceptances are judged on (UTC); today when `None`.
+    pub today: Option<chrono::NaiveDate>,
 }
 
 impl RunObservations {

@@ -4,10 +4,10 @@
 //! `docs/signatures.md` states the hash rules this file implements.
 
 use super::statement::{self, RecordStatement, RECORD_FORMAT};
+use super::store::{args, Row, Storage, StoreError};
 use super::LedgerError;
 use crate::identity::Signer;
 use crate::stage::StageId;
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -149,23 +149,22 @@ pub(super) enum Seal<'a> {
 }
 
 /// The last event's sequence number and hash (`0` and [`GENESIS`] when empty).
-pub(super) fn head(conn: &Connection) -> rusqlite::Result<(i64, String)> {
-    Ok(conn
-        .query_row(
-            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?
-        .unwrap_or((0, GENESIS.to_string())))
+pub(super) fn head(db: &dyn Storage) -> Result<(i64, String), StoreError> {
+    match db
+        .query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", &[])?
+        .first()
+    {
+        Some(r) => Ok((r.int(0)?, r.text(1)?)),
+        None => Ok((0, GENESIS.to_string())),
+    }
 }
 
 pub(super) fn append(
-    conn: &Connection,
+    db: &dyn Storage,
     draft: &Draft<'_>,
     seal: Seal<'_>,
 ) -> Result<AuditEvent, LedgerError> {
-    let (last, prev) = head(conn)?;
+    let (last, prev) = head(db)?;
     let now = super::now();
     let (at, signer) = match &seal {
         Seal::Record { fingerprint, .. } => (now, fingerprint.to_string()),
@@ -216,73 +215,102 @@ pub(super) fn append(
         }
     }
     event.hash = event.computed_hash();
-    conn.execute(
-        "INSERT INTO audit (seq, at, kind, system, release, stage, actor, payload, prev_hash, roster, signer, statement, signature, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-        params![
-            event.seq, event.at, event.kind, event.system, event.release, event.stage, event.actor,
-            event.payload, event.prev_hash, event.roster, event.signer, event.statement,
-            event.signature, event.hash
+    insert(db, &event)?;
+    Ok(event)
+}
+
+/// Writes an event as it is (appending, or copying a ledger). The unique index on
+/// `prev_hash` refuses a second successor of any event.
+pub(super) fn insert(db: &dyn Storage, event: &AuditEvent) -> Result<(), StoreError> {
+    db.execute(
+        &format!(
+            "INSERT INTO audit ({EVENT_COLUMNS})
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+        ),
+        args![
+            event.seq,
+            &event.at,
+            &event.kind,
+            &event.system,
+            &event.release,
+            &event.stage,
+            &event.actor,
+            &event.payload,
+            &event.prev_hash,
+            &event.roster,
+            &event.signer,
+            &event.statement,
+            &event.signature,
+            &event.hash
         ],
     )?;
-    Ok(event)
+    Ok(())
 }
 
 const EVENT_COLUMNS: &str =
     "seq, at, kind, system, release, stage, actor, payload, prev_hash, roster, signer, statement, signature, hash";
 
-fn event_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEvent> {
+fn event_from(r: &Row) -> Result<AuditEvent, StoreError> {
     Ok(AuditEvent {
-        seq: r.get(0)?,
-        at: r.get(1)?,
-        kind: r.get(2)?,
-        system: r.get(3)?,
-        release: r.get(4)?,
-        stage: r.get(5)?,
-        actor: r.get(6)?,
-        payload: r.get(7)?,
-        prev_hash: r.get(8)?,
-        roster: r.get(9)?,
-        signer: r.get(10)?,
-        statement: r.get(11)?,
-        signature: r.get(12)?,
-        hash: r.get(13)?,
+        seq: r.int(0)?,
+        at: r.text(1)?,
+        kind: r.text(2)?,
+        system: r.text(3)?,
+        release: r.text(4)?,
+        stage: r.opt_text(5)?,
+        actor: r.text(6)?,
+        payload: r.text(7)?,
+        prev_hash: r.text(8)?,
+        roster: r.text(9)?,
+        signer: r.text(10)?,
+        statement: r.text(11)?,
+        signature: r.text(12)?,
+        hash: r.text(13)?,
     })
 }
 
 pub(super) fn events(
-    conn: &Connection,
+    db: &dyn Storage,
     system: Option<&str>,
     release: Option<&str>,
-) -> rusqlite::Result<Vec<AuditEvent>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {EVENT_COLUMNS} FROM audit
-         WHERE (?1 IS NULL OR system = ?1) AND (?2 IS NULL OR release = ?2) ORDER BY seq"
-    ))?;
-    let rows = stmt.query_map(params![system, release], event_from)?;
-    rows.collect()
+) -> Result<Vec<AuditEvent>, StoreError> {
+    db.query(
+        &format!(
+            "SELECT {EVENT_COLUMNS} FROM audit
+             WHERE (CAST(?1 AS TEXT) IS NULL OR system = ?1) AND (CAST(?2 AS TEXT) IS NULL OR release = ?2) ORDER BY seq"
+        ),
+        args![system, release],
+    )?
+    .iter()
+    .map(event_from)
+    .collect()
 }
 
-pub(super) fn event(conn: &Connection, seq: i64) -> rusqlite::Result<Option<AuditEvent>> {
-    conn.query_row(
+pub(super) fn event(db: &dyn Storage, seq: i64) -> Result<Option<AuditEvent>, StoreError> {
+    db.query(
         &format!("SELECT {EVENT_COLUMNS} FROM audit WHERE seq = ?1"),
-        params![seq],
-        event_from,
-    )
-    .optional()
+        args![seq],
+    )?
+    .first()
+    .map(event_from)
+    .transpose()
 }
 
 /// The hash of the event that recorded run `run_id`'s result (its last `run-finished`
 /// or `run-aborted` event): the evidence a decision names.
 pub(super) fn result_event_hash(
-    conn: &Connection,
+    db: &dyn Storage,
     run_id: i64,
-) -> rusqlite::Result<Option<String>> {
-    conn.query_row(
-        "SELECT hash FROM audit WHERE kind IN ('run-finished', 'run-aborted')
-         AND json_extract(payload, '$.id') = ?1 ORDER BY seq DESC LIMIT 1",
-        params![run_id],
-        |r| r.get(0),
-    )
-    .optional()
+) -> Result<Option<String>, StoreError> {
+    db.query(
+        &format!(
+            "SELECT hash FROM audit WHERE kind IN ('run-finished', 'run-aborted')
+             AND {} = ?1 ORDER BY seq DESC LIMIT 1",
+            db.json_int("payload", "id")
+        ),
+        args![run_id],
+    )?
+    .first()
+    .map(|r| r.text(0))
+    .transpose()
 }

@@ -6,10 +6,10 @@
 use super::audit::{self, Draft, Seal};
 use super::rows::{self, ApprovalRow, Decision, PromotionRow, RunRow};
 use super::statement::{self, DecisionStatement};
+use super::store::{args, Storage, Transaction};
 use super::{rules, Ledger, LedgerError, Refusal};
 use crate::identity::{self, Person, Roster};
 use crate::stage::StageId;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 /// What a decision is about, read before signing: the run, the evidence digest and the
 /// ledger head a statement must name.
@@ -144,7 +144,7 @@ impl Ledger {
         run: Option<i64>,
         decision: Decision,
     ) -> Result<DecisionTarget, LedgerError> {
-        target(&self.conn, system, release, stage, run, decision)
+        target(&*self.store, system, release, stage, run, decision)
     }
 
     /// Records a signed approval or rejection, and promotes the stage when enough
@@ -156,10 +156,8 @@ impl Ledger {
         current_digest: Option<&str>,
     ) -> Result<ApprovalOutcome, LedgerError> {
         let s = statement::parse_decision(signed.statement).map_err(Refusal::StatementMismatch)?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (seq, head) = audit::head(&tx)?;
+        let tx = Transaction::write(&*self.store)?;
+        let (seq, head) = audit::head(&*tx)?;
         if head != s.previous {
             return Err(Refusal::HeadMoved {
                 expected: short(&s.previous),
@@ -168,7 +166,14 @@ impl Ledger {
             }
             .into());
         }
-        let t = target(&tx, &s.system, &s.release, s.stage, Some(s.run), s.decision)?;
+        let t = target(
+            &*tx,
+            &s.system,
+            &s.release,
+            s.stage,
+            Some(s.run),
+            s.decision,
+        )?;
         if t.evidence != s.evidence {
             return Err(Refusal::EvidenceMismatch {
                 run: t.run.id,
@@ -189,11 +194,11 @@ impl Ledger {
                 .into());
             }
         }
-        let roster = pinned_roster(&tx, &run.roster)?.ok_or_else(|| {
+        let roster = pinned_roster(&*tx, &run.roster)?.ok_or_else(|| {
             LedgerError::Corrupt(format!("roster of run #{} is not pinned", run.id))
         })?;
         let (person, fingerprint) = check_signature(&roster, &s, signed, run.id)?;
-        let earlier = rows::approvals_of(&tx, run.id)?;
+        let earlier = rows::approvals_of(&*tx, run.id)?;
         rules::check_decider(&run, &earlier, person, s.decision)?;
         let mut row = ApprovalRow {
             id: 0,
@@ -207,7 +212,7 @@ impl Ledger {
             at: s.at.clone(),
             signer: fingerprint.clone(),
         };
-        row.id = rows::insert_approval(&tx, &row)?;
+        row.id = rows::insert_approval(&*tx, &row)?;
         let kind = match s.decision {
             Decision::Approve => "approval",
             Decision::Reject => "rejection",
@@ -223,7 +228,7 @@ impl Ledger {
         };
         let payload = rows::approval_json(&row)?;
         audit::append(
-            &tx,
+            &*tx,
             &draft(kind, &payload),
             Seal::Signed {
                 at: Some(&s.at),
@@ -249,12 +254,12 @@ impl Ledger {
             };
             // The primary key (system, release, stage) is the last line of defence against
             // a double promotion; the immediate transaction makes it unreachable in practice.
-            rows::insert_promotion(&tx, &promotion)?;
+            rows::insert_promotion(&*tx, &promotion)?;
             let payload = rows::promotion_json(&promotion)?;
             // A promotion is not a new act: it carries the signature of the approval that
             // completed it.
             audit::append(
-                &tx,
+                &*tx,
                 &draft("promotion", &payload),
                 Seal::Signed {
                     at: Some(&promotion.at),
@@ -323,14 +328,14 @@ pub(super) fn check_signature<'r>(
 }
 
 fn target(
-    conn: &Connection,
+    db: &dyn Storage,
     system: &str,
     release: &str,
     stage: StageId,
     run: Option<i64>,
     decision: Decision,
 ) -> Result<DecisionTarget, LedgerError> {
-    if rows::is_promoted(conn, system, release, stage)? {
+    if rows::is_promoted(db, system, release, stage)? {
         return Err(Refusal::AlreadyPromoted {
             stage,
             release: release.to_string(),
@@ -338,9 +343,9 @@ fn target(
         .into());
     }
     let latest = rows::runs_where(
-        conn,
+        db,
         "system = ?1 AND release = ?2 AND stage = ?3 ORDER BY id DESC LIMIT 1",
-        params![system, release, stage.as_str()],
+        args![system, release, stage.as_str()],
     )?
     .into_iter()
     .next()
@@ -351,7 +356,7 @@ fn target(
     let chosen = match run {
         None => latest.clone(),
         Some(id) if id == latest.id => latest.clone(),
-        Some(id) => rows::run_by_id(conn, id)?
+        Some(id) => rows::run_by_id(db, id)?
             .filter(|r| r.system == system && r.release == release && r.stage == stage)
             .ok_or_else(|| {
                 Refusal::StatementMismatch(format!(
@@ -362,7 +367,7 @@ fn target(
     rules::check_run_decidable(&chosen, latest.id, decision)?;
     // A run still in progress has no result to decide on; `check_run_decidable` refuses
     // approvals of it, and a rejection of it is refused here.
-    let evidence = audit::result_event_hash(conn, chosen.id)?.ok_or(Refusal::NotPassed {
+    let evidence = audit::result_event_hash(db, chosen.id)?.ok_or(Refusal::NotPassed {
         stage,
         release: release.to_string(),
         run: chosen.id,
@@ -371,21 +376,19 @@ fn target(
     Ok(DecisionTarget {
         run: chosen,
         evidence,
-        head: audit::head(conn)?,
+        head: audit::head(db)?,
     })
 }
 
-pub(super) fn pinned_roster(
-    conn: &Connection,
-    digest: &str,
-) -> Result<Option<Roster>, LedgerError> {
-    let json: Option<String> = conn
-        .query_row(
+pub(super) fn pinned_roster(db: &dyn Storage, digest: &str) -> Result<Option<Roster>, LedgerError> {
+    let json: Option<String> = db
+        .query(
             "SELECT roster FROM rosters WHERE digest = ?1",
-            params![digest],
-            |r| r.get(0),
-        )
-        .optional()?;
+            args![digest],
+        )?
+        .first()
+        .map(|r| r.text(0))
+        .transpose()?;
     json.map(|j| Roster::from_json(&j).map_err(|e| LedgerError::Corrupt(e.to_string())))
         .transpose()
 }

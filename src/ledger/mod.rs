@@ -6,6 +6,7 @@
 
 mod audit;
 pub mod chain;
+mod copy;
 mod decide;
 mod liveness;
 mod refusal;
@@ -13,25 +14,22 @@ pub mod release_state;
 mod rows;
 pub mod rules;
 pub mod statement;
+pub mod store;
 mod verify;
 
 use crate::config::rollout::ApprovalPolicy;
 use crate::identity::{Roster, SigningIdentity};
 use crate::stage::StageId;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use std::path::Path;
-use std::time::Duration;
+use store::{args, migrations, Storage, Transaction};
 
 pub use audit::{AuditEvent, VerifyProblem, GENESIS};
+pub use copy::{CopyError, CopyReport};
 pub use decide::{ApprovalOutcome, DecisionRequest, DecisionTarget, SignedDecision};
 pub use refusal::{LedgerError, Refusal};
 pub use release_state::{stage_state, ReleaseContext, StageState, StageStatus};
 pub use rows::{ApprovalRow, Decision, PromotionRow, RunRow, RunState};
+pub use store::{Backend, LedgerLocation, LocationError};
 pub use verify::{verify_events, VerifyReport};
-
-/// How long a writer waits for another process's transaction: approvals racing from
-/// several processes queue instead of failing.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The person whose command writes to the ledger: their key and the roster (from
 /// `people.toml`) that says it is theirs.
@@ -44,7 +42,7 @@ pub struct LedgerActor {
 
 /// An open ledger.
 pub struct Ledger {
-    conn: Connection,
+    store: Box<dyn Storage>,
     actor: Option<LedgerActor>,
 }
 
@@ -85,25 +83,41 @@ pub struct RunResult<'a> {
 }
 
 impl Ledger {
-    /// Opens (creating if needed) the ledger at `path`. Reading needs no key; writing
-    /// needs [`Ledger::sign_as`] first.
-    pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+    /// Opens (creating if needed) the ledger at `location`, applying the schema
+    /// migrations it lacks. Reading needs no key; writing needs [`Ledger::sign_as`] first.
+    pub fn open(location: &LedgerLocation) -> Result<Ledger, LedgerError> {
+        if let Some(parent) = location
+            .as_path()
+            .and_then(|p| p.parent())
+            .filter(|p| !p.as_os_str().is_empty())
+        {
             std::fs::create_dir_all(parent).map_err(|source| LedgerError::Folder {
                 path: parent.display().to_string(),
                 source,
             })?;
         }
-        let conn = Connection::open(path)?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        // WAL lets readers (status, dashboards) run while a stage writes.
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        if !rows::is_current_schema(&conn)? {
-            return Err(LedgerError::OldSchema);
+        let store = store::open(location)?;
+        match migrations::apply(&*store)? {
+            migrations::SchemaState::Current => {}
+            migrations::SchemaState::Unsigned => return Err(LedgerError::OldSchema),
+            migrations::SchemaState::Newer(found) => {
+                return Err(LedgerError::NewerSchema {
+                    found,
+                    supported: migrations::CURRENT,
+                })
+            }
         }
-        conn.execute_batch(rows::SCHEMA)?;
-        Ok(Ledger { conn, actor: None })
+        Ok(Ledger { store, actor: None })
+    }
+
+    /// Which backend holds this ledger.
+    pub fn backend(&self) -> Backend {
+        self.store.backend()
+    }
+
+    /// The schema version of this ledger.
+    pub fn schema_version(&self) -> Result<i64, LedgerError> {
+        Ok(migrations::version(&*self.store)?)
     }
 
     /// Signs everything this ledger writes from now on as `actor`, and records runs whose
@@ -120,21 +134,19 @@ impl Ledger {
 
     fn abort_dead_runs(&mut self) -> Result<(), LedgerError> {
         let actor = self.actor.as_ref().ok_or(LedgerError::Unsigned)?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let running: Vec<RunRow> = rows::runs_where(&tx, "state = 'running'", [])?;
+        let tx = Transaction::write(&*self.store)?;
+        let running: Vec<RunRow> = rows::runs_where(&*tx, "state = 'running'", &[])?;
         for mut run in running {
             if liveness::is_alive(run.pid, run.pid_start.as_deref(), &run.host) {
                 continue;
             }
-            pin_roster(&tx, actor)?;
+            pin_roster(&*tx, actor)?;
             run.state = RunState::Aborted;
             run.finished_at = Some(now());
             run.abort_reason = Some(DIED.into());
-            rows::update_run(&tx, &run)?;
+            rows::update_run(&*tx, &run)?;
             record(
-                &tx,
+                &*tx,
                 actor,
                 "run-aborted",
                 &run,
@@ -149,20 +161,22 @@ impl Ledger {
     /// Starts a run signed by the actor, if the rollout rules allow it.
     pub fn begin_run(&mut self, new: &NewRun<'_>) -> Result<RunRow, LedgerError> {
         let actor = self.actor.as_ref().ok_or(LedgerError::Unsigned)?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        check_may_begin(&tx, new.system, new.release, new.stage)?;
+        let tx = Transaction::write(&*self.store)?;
+        check_may_begin(&*tx, new.system, new.release, new.stage)?;
         if new.run_by != actor.identity.person.id {
             return Err(LedgerError::Corrupt(format!(
                 "the run names {} as its runner but is signed by {}",
                 new.run_by, actor.identity.person.id
             )));
         }
-        pin_roster(&tx, actor)?;
-        let created = tx.execute(
-            "INSERT OR IGNORE INTO releases (system, release, created_at) VALUES (?1, ?2, ?3)",
-            params![new.system, new.release, now()],
+        pin_roster(&*tx, actor)?;
+        let created = rows::insert_release(
+            &*tx,
+            &rows::ReleaseRow {
+                system: new.system.to_string(),
+                release: new.release.to_string(),
+                created_at: now(),
+            },
         )?;
         let (pid, pid_start, host) = liveness::current();
         let mut run = RunRow {
@@ -191,13 +205,13 @@ impl Ledger {
             approver_roles: new.approval.roles.clone(),
             required_roles: new.approval.require.clone(),
         };
-        if created > 0 {
-            let release = rows::release_json(&tx, new.system, new.release)?;
-            record(&tx, actor, "release-registered", &run, &release, false)?;
+        if created {
+            let release = rows::release_json(&*tx, new.system, new.release)?;
+            record(&*tx, actor, "release-registered", &run, &release, false)?;
         }
-        run.id = rows::insert_run(&tx, &run)?;
+        run.id = rows::insert_run(&*tx, &run)?;
         record(
-            &tx,
+            &*tx,
             actor,
             "run-started",
             &run,
@@ -217,7 +231,7 @@ impl Ledger {
         release: &str,
         stage: StageId,
     ) -> Result<(), LedgerError> {
-        check_may_begin(&self.conn, system, release, stage)
+        check_may_begin(&*self.store, system, release, stage)
     }
 
     /// Records how a run ended, signed by the actor.
@@ -227,10 +241,8 @@ impl Ledger {
         result: &RunResult<'_>,
     ) -> Result<RunRow, LedgerError> {
         let actor = self.actor.as_ref().ok_or(LedgerError::Unsigned)?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut run = rows::run_by_id(&tx, run_id)?
+        let tx = Transaction::write(&*self.store)?;
+        let mut run = rows::run_by_id(&*tx, run_id)?
             .ok_or_else(|| LedgerError::Corrupt(format!("run #{run_id} vanished")))?;
         run.state = result.state;
         run.finished_at = Some(now());
@@ -239,34 +251,34 @@ impl Ledger {
         run.measurements = Some(result.measurements_json.to_string());
         run.report_dir = Some(result.report_dir.to_string());
         run.abort_reason = result.abort_reason.map(str::to_string);
-        rows::update_run(&tx, &run)?;
+        rows::update_run(&*tx, &run)?;
         let kind = match run.state {
             RunState::Aborted => "run-aborted",
             _ => "run-finished",
         };
-        record(&tx, actor, kind, &run, &rows::run_json(&run)?, false)?;
+        record(&*tx, actor, kind, &run, &rows::run_json(&run)?, false)?;
         tx.commit()?;
         Ok(run)
     }
 
     /// The last event: its sequence number and hash (`0` and [`GENESIS`] when empty).
     pub fn head(&self) -> Result<(i64, String), LedgerError> {
-        Ok(audit::head(&self.conn)?)
+        Ok(audit::head(&*self.store)?)
     }
 
     /// One event by its sequence number.
     pub fn event(&self, seq: i64) -> Result<Option<AuditEvent>, LedgerError> {
-        Ok(audit::event(&self.conn, seq)?)
+        Ok(audit::event(&*self.store, seq)?)
     }
 
     /// A roster pinned in this ledger, by digest.
     pub fn pinned_roster(&self, digest: &str) -> Result<Option<Roster>, LedgerError> {
-        decide::pinned_roster(&self.conn, digest)
+        decide::pinned_roster(&*self.store, digest)
     }
 
     /// Every roster pinned in this ledger.
     pub fn pinned_rosters(&self) -> Result<Vec<Roster>, LedgerError> {
-        rows::rosters_all(&self.conn)?
+        rows::rosters_all(&*self.store)?
             .into_iter()
             .map(|(_, json)| {
                 Roster::from_json(&json).map_err(|e| LedgerError::Corrupt(e.to_string()))
@@ -281,7 +293,7 @@ impl Ledger {
         release: &str,
         stage: StageId,
     ) -> Result<bool, LedgerError> {
-        Ok(rows::is_promoted(&self.conn, system, release, stage)?)
+        Ok(rows::is_promoted(&*self.store, system, release, stage)?)
     }
 
     /// The most recent passed run of `stage` for a release other than `release`: the
@@ -293,9 +305,9 @@ impl Ledger {
         release: &str,
     ) -> Result<Option<RunRow>, LedgerError> {
         Ok(rows::runs_where(
-            &self.conn,
+            &*self.store,
             "system = ?1 AND stage = ?2 AND release != ?3 AND state = 'passed' ORDER BY id DESC LIMIT 1",
-            params![system, stage.as_str(), release],
+            args![system, stage.as_str(), release],
         )?
         .into_iter()
         .next())
@@ -309,9 +321,9 @@ impl Ledger {
         release: Option<&str>,
     ) -> Result<Vec<RunRow>, LedgerError> {
         let mut runs = rows::runs_where(
-            &self.conn,
-            "(?1 IS NULL OR system = ?1) AND (?2 IS NULL OR release = ?2) ORDER BY id",
-            params![system, release],
+            &*self.store,
+            "(CAST(?1 AS TEXT) IS NULL OR system = ?1) AND (CAST(?2 AS TEXT) IS NULL OR release = ?2) ORDER BY id",
+            args![system, release],
         )?;
         for run in runs.iter_mut().filter(|r| r.state == RunState::Running) {
             if !liveness::is_alive(run.pid, run.pid_start.as_deref(), &run.host) {
@@ -325,26 +337,28 @@ impl Ledger {
     /// Every approval and rejection of a system's release, oldest first.
     pub fn approvals(&self, system: &str, release: &str) -> Result<Vec<ApprovalRow>, LedgerError> {
         Ok(rows::approvals_where(
-            &self.conn,
+            &*self.store,
             "system = ?1 AND release = ?2 ORDER BY id",
-            params![system, release],
+            args![system, release],
         )?)
     }
 
     /// Every promotion, optionally of one system.
     pub fn promotions(&self, system: Option<&str>) -> Result<Vec<PromotionRow>, LedgerError> {
         Ok(rows::promotions_where(
-            &self.conn,
-            "(?1 IS NULL OR system = ?1) ORDER BY at",
-            params![system],
+            &*self.store,
+            "(CAST(?1 AS TEXT) IS NULL OR system = ?1) ORDER BY at",
+            args![system],
         )?)
     }
 
     /// Every (system, release) known, in order of registration.
     pub fn releases(&self, system: Option<&str>) -> Result<Vec<(String, String)>, LedgerError> {
-        let mut stmt = self.conn.prepare("SELECT system, release FROM releases WHERE (?1 IS NULL OR system = ?1) ORDER BY created_at, rowid")?;
-        let rows = stmt.query_map(params![system], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        Ok(rows::releases_all(&*self.store)?
+            .into_iter()
+            .filter(|r| system.is_none_or(|s| s == r.system))
+            .map(|r| (r.system, r.release))
+            .collect())
     }
 
     /// The audit events of a release (or all, with `None`), oldest first.
@@ -353,19 +367,20 @@ impl Ledger {
         system: Option<&str>,
         release: Option<&str>,
     ) -> Result<Vec<audit::AuditEvent>, LedgerError> {
-        Ok(audit::events(&self.conn, system, release)?)
+        Ok(audit::events(&*self.store, system, release)?)
     }
 
     /// Checks the hash chain, every signature against the roster pinned for it, the
     /// rules on every decision, and that every table row matches the last event about it.
     pub fn verify(&self) -> Result<Result<VerifyReport, VerifyProblem>, LedgerError> {
-        verify::verify(&self.conn)
+        verify::verify(&*self.store)
     }
 
-    /// Raw access for tests that tamper with the file on purpose.
+    /// Raw access to the storage, for `ledger copy` and for tests that tamper with a
+    /// ledger on purpose.
     #[doc(hidden)]
-    pub fn connection(&self) -> &Connection {
-        &self.conn
+    pub fn storage(&self) -> &dyn Storage {
+        &*self.store
     }
 }
 
@@ -373,11 +388,11 @@ impl Ledger {
 const DIED: &str = "the process running this stage died before it finished";
 
 /// Pins the actor's roster, recording a `roster-pinned` event the first time.
-fn pin_roster(conn: &Connection, actor: &LedgerActor) -> Result<(), LedgerError> {
+fn pin_roster(db: &dyn Storage, actor: &LedgerActor) -> Result<(), LedgerError> {
     let json = actor.roster.to_json();
-    if rows::pin_roster(conn, actor.roster.digest(), &json)? {
+    if rows::pin_roster(db, actor.roster.digest(), &json)? {
         audit::append(
-            conn,
+            db,
             &audit::Draft {
                 kind: "roster-pinned",
                 system: "",
@@ -399,7 +414,7 @@ fn pin_roster(conn: &Connection, actor: &LedgerActor) -> Result<(), LedgerError>
 
 /// Appends an event about `run` signed by the actor's key.
 fn record(
-    conn: &Connection,
+    db: &dyn Storage,
     actor: &LedgerActor,
     kind: &str,
     run: &RunRow,
@@ -407,7 +422,7 @@ fn record(
     recorded_by_tool: bool,
 ) -> Result<AuditEvent, LedgerError> {
     audit::append(
-        conn,
+        db,
         &audit::Draft {
             kind,
             system: &run.system,
@@ -428,14 +443,14 @@ fn record(
 /// The rollout rules for starting a run: the previous stage promoted, this one not yet,
 /// and no other run of it in progress.
 fn check_may_begin(
-    conn: &Connection,
+    db: &dyn Storage,
     system: &str,
     release: &str,
     stage: StageId,
 ) -> Result<(), LedgerError> {
     if let Some(previous) = stage.previous() {
-        if !rows::is_promoted(conn, system, release, previous)? {
-            let state = describe_stage(conn, system, release, previous)?;
+        if !rows::is_promoted(db, system, release, previous)? {
+            let state = describe_stage(db, system, release, previous)?;
             return Err(Refusal::PreviousStageNotPromoted {
                 stage,
                 release: release.to_string(),
@@ -445,7 +460,7 @@ fn check_may_begin(
             .into());
         }
     }
-    if rows::is_promoted(conn, system, release, stage)? {
+    if rows::is_promoted(db, system, release, stage)? {
         return Err(Refusal::AlreadyPromoted {
             stage,
             release: release.to_string(),
@@ -453,9 +468,9 @@ fn check_may_begin(
         .into());
     }
     let running: Vec<RunRow> = rows::runs_where(
-        conn,
+        db,
         "system = ?1 AND release = ?2 AND stage = ?3 AND state = 'running'",
-        params![system, release, stage.as_str()],
+        args![system, release, stage.as_str()],
     )?;
     if let Some(run) = running.first() {
         return Err(Refusal::AlreadyRunning {
@@ -469,18 +484,19 @@ fn check_may_begin(
 }
 
 fn describe_stage(
-    conn: &Connection,
+    db: &dyn Storage,
     system: &str,
     release: &str,
     stage: StageId,
 ) -> Result<String, LedgerError> {
-    let last: Option<String> = conn
-        .query_row(
+    let last: Option<String> = db
+        .query(
             "SELECT state FROM runs WHERE system = ?1 AND release = ?2 AND stage = ?3 ORDER BY id DESC LIMIT 1",
-            params![system, release, stage.as_str()],
-            |r| r.get(0),
-        )
-        .optional()?;
+            args![system, release, stage.as_str()],
+        )?
+        .first()
+        .map(|r| r.text(0))
+        .transpose()?;
     Ok(match last.as_deref() {
         None => "has not run".to_string(),
         Some("passed") => "passed but is not approved yet".to_string(),

@@ -184,9 +184,9 @@ pub enum Refusal {
 /// What can go wrong with the ledger.
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
-    /// The database failed.
+    /// The storage failed.
     #[error("ledger database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Store(#[from] super::store::StoreError),
     /// A stored document could not be read back.
     #[error("ledger holds an unreadable record: {0}")]
     Corrupt(String),
@@ -210,4 +210,12 @@ pub enum LedgerError {
     /// The ledger file was written by an older stagegate, without signatures.
     #[error("the ledger was written by an older stagegate without signatures (hint: start a new ledger with `--ledger PATH`; keep the old one as it is)")]
     OldSchema,
+    /// The ledger was migrated by a newer stagegate.
+    #[error("the ledger's schema is version {found}, newer than this stagegate knows ({supported}) (hint: use the stagegate that wrote it, or a newer one)")]
+    NewerSchema {
+        /// The version found.
+        found: i64,
+        /// The newest this binary knows.
+        supported: i64,
+    },
 }

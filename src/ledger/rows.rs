@@ -1,95 +1,11 @@
 //! The ledger's tables and their row types. Each row serializes to the JSON stored in
 //! the audit event that created or changed it, which is how `verify` detects edits.
 
+use super::store::{args, Row, Storage, StoreError, Value};
 use crate::stage::StageId;
-use rusqlite::{params, Connection, Params, Row};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
-
-pub(super) const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS releases (
-    system TEXT NOT NULL,
-    release TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (system, release)
-);
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY,
-    system TEXT NOT NULL,
-    release TEXT NOT NULL,
-    stage TEXT NOT NULL,
-    environment TEXT NOT NULL,
-    run_by TEXT NOT NULL,
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    state TEXT NOT NULL CHECK (state IN ('running', 'passed', 'failed', 'aborted')),
-    pid INTEGER NOT NULL,
-    pid_start TEXT,
-    host TEXT NOT NULL,
-    files_digest TEXT NOT NULL,
-    approvals_required INTEGER NOT NULL,
-    allow_self_approval INTEGER NOT NULL,
-    version_seen TEXT,
-    verdict TEXT,
-    measurements TEXT,
-    report_dir TEXT,
-    abort_reason TEXT,
-    roster TEXT NOT NULL,
-    signer TEXT NOT NULL,
-    approver_roles TEXT NOT NULL,
-    required_roles TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS approvals (
-    id INTEGER PRIMARY KEY,
-    run_id INTEGER NOT NULL REFERENCES runs(id),
-    system TEXT NOT NULL,
-    release TEXT NOT NULL,
-    stage TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    decision TEXT NOT NULL CHECK (decision IN ('approve', 'reject')),
-    note TEXT NOT NULL,
-    at TEXT NOT NULL,
-    signer TEXT NOT NULL,
-    UNIQUE (run_id, actor)
-);
-CREATE TABLE IF NOT EXISTS promotions (
-    system TEXT NOT NULL,
-    release TEXT NOT NULL,
-    stage TEXT NOT NULL,
-    run_id INTEGER NOT NULL REFERENCES runs(id),
-    at TEXT NOT NULL,
-    PRIMARY KEY (system, release, stage)
-);
-CREATE TABLE IF NOT EXISTS audit (
-    seq INTEGER PRIMARY KEY,
-    at TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    system TEXT NOT NULL,
-    release TEXT NOT NULL,
-    stage TEXT,
-    actor TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    roster TEXT NOT NULL,
-    signer TEXT NOT NULL,
-    statement TEXT NOT NULL,
-    signature TEXT NOT NULL,
-    hash TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS rosters (
-    digest TEXT PRIMARY KEY,
-    roster TEXT NOT NULL
-);
-CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS rosters_no_update BEFORE UPDATE ON rosters
-BEGIN SELECT RAISE(ABORT, 'pinned rosters are final'); END;
-CREATE TRIGGER IF NOT EXISTS promotions_no_update BEFORE UPDATE ON promotions
-BEGIN SELECT RAISE(ABORT, 'promotions are final'); END;
-"#;
 
 /// State of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,7 +32,7 @@ impl RunState {
         }
     }
 
-    fn parse(s: &str) -> rusqlite::Result<RunState> {
+    fn parse(s: &str) -> Result<RunState, StoreError> {
         Ok(match s {
             "running" => RunState::Running,
             "passed" => RunState::Passed,
@@ -153,15 +69,11 @@ impl Decision {
     }
 }
 
-fn bad_text(column: &str, value: &str) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
-        0,
-        rusqlite::types::Type::Text,
-        format!("bad {column} `{value}`").into(),
-    )
+fn bad_text(column: &str, value: &str) -> StoreError {
+    StoreError::Decode(format!("bad {column} `{value}`"))
 }
 
-fn stage_of(s: &str) -> rusqlite::Result<StageId> {
+fn stage_of(s: &str) -> Result<StageId, StoreError> {
     s.parse().map_err(|_| bad_text("stage", s))
 }
 
@@ -261,152 +173,198 @@ pub struct PromotionRow {
 
 const RUN_COLUMNS: &str = "id, system, release, stage, environment, run_by, started_at, finished_at, state, pid, pid_start, host, files_digest, approvals_required, allow_self_approval, version_seen, verdict, measurements, report_dir, abort_reason, roster, signer, approver_roles, required_roles";
 
-fn run_from(r: &Row<'_>) -> rusqlite::Result<RunRow> {
+fn run_from(r: &Row) -> Result<RunRow, StoreError> {
     Ok(RunRow {
-        id: r.get(0)?,
-        system: r.get(1)?,
-        release: r.get(2)?,
-        stage: stage_of(&r.get::<_, String>(3)?)?,
-        environment: r.get(4)?,
-        run_by: r.get(5)?,
-        started_at: r.get(6)?,
-        finished_at: r.get(7)?,
-        state: RunState::parse(&r.get::<_, String>(8)?)?,
-        pid: r.get(9)?,
-        pid_start: r.get(10)?,
-        host: r.get(11)?,
-        files_digest: r.get(12)?,
-        approvals_required: r.get(13)?,
-        allow_self_approval: r.get(14)?,
-        version_seen: r.get(15)?,
-        verdict: r.get(16)?,
-        measurements: r.get(17)?,
-        report_dir: r.get(18)?,
-        abort_reason: r.get(19)?,
-        roster: r.get(20)?,
-        signer: r.get(21)?,
+        id: r.int(0)?,
+        system: r.text(1)?,
+        release: r.text(2)?,
+        stage: stage_of(&r.text(3)?)?,
+        environment: r.text(4)?,
+        run_by: r.text(5)?,
+        started_at: r.text(6)?,
+        finished_at: r.opt_text(7)?,
+        state: RunState::parse(&r.text(8)?)?,
+        pid: r.int(9)?,
+        pid_start: r.opt_text(10)?,
+        host: r.text(11)?,
+        files_digest: r.text(12)?,
+        approvals_required: u32::try_from(r.int(13)?)
+            .map_err(|_| StoreError::Decode("approvals_required out of range".into()))?,
+        allow_self_approval: r.flag(14)?,
+        version_seen: r.opt_text(15)?,
+        verdict: r.opt_text(16)?,
+        measurements: r.opt_text(17)?,
+        report_dir: r.opt_text(18)?,
+        abort_reason: r.opt_text(19)?,
+        roster: r.text(20)?,
+        signer: r.text(21)?,
         approver_roles: json_column(r, 22)?,
         required_roles: json_column(r, 23)?,
     })
 }
 
 pub(super) fn runs_where(
-    conn: &Connection,
+    db: &dyn Storage,
     clause: &str,
-    p: impl Params,
-) -> rusqlite::Result<Vec<RunRow>> {
-    let mut stmt = conn.prepare(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE {clause}"))?;
-    let rows = stmt.query_map(p, run_from)?;
-    rows.collect()
+    p: &[Value],
+) -> Result<Vec<RunRow>, StoreError> {
+    db.query(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE {clause}"), p)?
+        .iter()
+        .map(run_from)
+        .collect()
 }
 
-pub(super) fn run_by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<RunRow>> {
-    Ok(runs_where(conn, "id = ?1", params![id])?.into_iter().next())
+pub(super) fn run_by_id(db: &dyn Storage, id: i64) -> Result<Option<RunRow>, StoreError> {
+    Ok(runs_where(db, "id = ?1", args![id])?.into_iter().next())
 }
 
-pub(super) fn insert_run(conn: &Connection, run: &RunRow) -> rusqlite::Result<i64> {
-    conn.execute(
-        "INSERT INTO runs (system, release, stage, environment, run_by, started_at, finished_at, state, pid, pid_start, host, files_digest, approvals_required, allow_self_approval, version_seen, verdict, measurements, report_dir, abort_reason, roster, signer, approver_roles, required_roles)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
-        params![
-            run.system, run.release, run.stage.as_str(), run.environment, run.run_by, run.started_at, run.finished_at,
-            run.state.as_str(), run.pid, run.pid_start, run.host, run.files_digest, run.approvals_required,
-            run.allow_self_approval, run.version_seen, run.verdict, run.measurements, run.report_dir, run.abort_reason,
-            run.roster, run.signer, json_text(&run.approver_roles), json_text(&run.required_roles)
+/// The next id of `table`: ids are given by the ledger inside its writing transaction
+/// (which holds the writer lock), the same way on every backend, so a copied ledger
+/// keeps them.
+fn next_id(db: &dyn Storage, table: &str) -> Result<i64, StoreError> {
+    db.query(
+        &format!("SELECT COALESCE(MAX(id), 0) + 1 FROM {table}"),
+        &[],
+    )?
+    .first()
+    .map_or(Ok(1), |r| r.int(0))
+}
+
+/// Inserts a run with the next id, giving it.
+pub(super) fn insert_run(db: &dyn Storage, run: &RunRow) -> Result<i64, StoreError> {
+    let id = next_id(db, "runs")?;
+    insert_run_as(db, id, run)?;
+    Ok(id)
+}
+
+/// Inserts a run with the given id (a copied ledger keeps its ids).
+pub(super) fn insert_run_as(db: &dyn Storage, id: i64, run: &RunRow) -> Result<(), StoreError> {
+    db.execute(
+        &format!("INSERT INTO runs ({RUN_COLUMNS})
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"),
+        args![
+            id, &run.system, &run.release, run.stage.as_str(), &run.environment, &run.run_by, &run.started_at, &run.finished_at,
+            run.state.as_str(), run.pid, &run.pid_start, &run.host, &run.files_digest, run.approvals_required,
+            run.allow_self_approval, &run.version_seen, &run.verdict, &run.measurements, &run.report_dir, &run.abort_reason,
+            &run.roster, &run.signer, json_text(&run.approver_roles), json_text(&run.required_roles)
         ],
-    )?;
-    Ok(conn.last_insert_rowid())
-}
-
-pub(super) fn update_run(conn: &Connection, run: &RunRow) -> rusqlite::Result<()> {
-    conn.execute(
-        "UPDATE runs SET finished_at = ?2, state = ?3, version_seen = ?4, verdict = ?5, measurements = ?6, report_dir = ?7, abort_reason = ?8 WHERE id = ?1",
-        params![run.id, run.finished_at, run.state.as_str(), run.version_seen, run.verdict, run.measurements, run.report_dir, run.abort_reason],
     )?;
     Ok(())
 }
 
-fn approval_from(r: &Row<'_>) -> rusqlite::Result<ApprovalRow> {
-    let decision: String = r.get(6)?;
+pub(super) fn update_run(db: &dyn Storage, run: &RunRow) -> Result<(), StoreError> {
+    db.execute(
+        "UPDATE runs SET finished_at = ?2, state = ?3, version_seen = ?4, verdict = ?5, measurements = ?6, report_dir = ?7, abort_reason = ?8 WHERE id = ?1",
+        args![run.id, &run.finished_at, run.state.as_str(), &run.version_seen, &run.verdict, &run.measurements, &run.report_dir, &run.abort_reason],
+    )?;
+    Ok(())
+}
+
+fn approval_from(r: &Row) -> Result<ApprovalRow, StoreError> {
+    let decision = r.text(6)?;
     Ok(ApprovalRow {
-        id: r.get(0)?,
-        run_id: r.get(1)?,
-        system: r.get(2)?,
-        release: r.get(3)?,
-        stage: stage_of(&r.get::<_, String>(4)?)?,
-        actor: r.get(5)?,
+        id: r.int(0)?,
+        run_id: r.int(1)?,
+        system: r.text(2)?,
+        release: r.text(3)?,
+        stage: stage_of(&r.text(4)?)?,
+        actor: r.text(5)?,
         decision: match decision.as_str() {
             "approve" => Decision::Approve,
             "reject" => Decision::Reject,
             other => return Err(bad_text("decision", other)),
         },
-        note: r.get(7)?,
-        at: r.get(8)?,
-        signer: r.get(9)?,
+        note: r.text(7)?,
+        at: r.text(8)?,
+        signer: r.text(9)?,
     })
 }
 
+const APPROVAL_COLUMNS: &str =
+    "id, run_id, system, release, stage, actor, decision, note, at, signer";
+
 pub(super) fn approvals_where(
-    conn: &Connection,
+    db: &dyn Storage,
     clause: &str,
-    p: impl Params,
-) -> rusqlite::Result<Vec<ApprovalRow>> {
-    let mut stmt = conn.prepare(&format!("SELECT id, run_id, system, release, stage, actor, decision, note, at, signer FROM approvals WHERE {clause}"))?;
-    let rows = stmt.query_map(p, approval_from)?;
-    rows.collect()
+    p: &[Value],
+) -> Result<Vec<ApprovalRow>, StoreError> {
+    db.query(
+        &format!("SELECT {APPROVAL_COLUMNS} FROM approvals WHERE {clause}"),
+        p,
+    )?
+    .iter()
+    .map(approval_from)
+    .collect()
 }
 
-pub(super) fn approvals_of(conn: &Connection, run_id: i64) -> rusqlite::Result<Vec<ApprovalRow>> {
-    approvals_where(conn, "run_id = ?1 ORDER BY id", params![run_id])
+pub(super) fn approvals_of(db: &dyn Storage, run_id: i64) -> Result<Vec<ApprovalRow>, StoreError> {
+    approvals_where(db, "run_id = ?1 ORDER BY id", args![run_id])
 }
 
-pub(super) fn insert_approval(conn: &Connection, a: &ApprovalRow) -> rusqlite::Result<i64> {
-    conn.execute(
-        "INSERT INTO approvals (run_id, system, release, stage, actor, decision, note, at, signer) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![a.run_id, a.system, a.release, a.stage.as_str(), a.actor, a.decision.as_str(), a.note, a.at, a.signer],
+/// Inserts an approval with the next id, giving it.
+pub(super) fn insert_approval(db: &dyn Storage, a: &ApprovalRow) -> Result<i64, StoreError> {
+    let id = next_id(db, "approvals")?;
+    insert_approval_as(db, id, a)?;
+    Ok(id)
+}
+
+/// Inserts an approval with the given id.
+pub(super) fn insert_approval_as(
+    db: &dyn Storage,
+    id: i64,
+    a: &ApprovalRow,
+) -> Result<(), StoreError> {
+    db.execute(
+        &format!("INSERT INTO approvals ({APPROVAL_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+        args![id, a.run_id, &a.system, &a.release, a.stage.as_str(), &a.actor, a.decision.as_str(), &a.note, &a.at, &a.signer],
     )?;
-    Ok(conn.last_insert_rowid())
+    Ok(())
 }
 
 pub(super) fn promotions_where(
-    conn: &Connection,
+    db: &dyn Storage,
     clause: &str,
-    p: impl Params,
-) -> rusqlite::Result<Vec<PromotionRow>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT system, release, stage, run_id, at FROM promotions WHERE {clause}"
-    ))?;
-    let rows = stmt.query_map(p, |r| {
+    p: &[Value],
+) -> Result<Vec<PromotionRow>, StoreError> {
+    db.query(
+        &format!("SELECT system, release, stage, run_id, at FROM promotions WHERE {clause}"),
+        p,
+    )?
+    .iter()
+    .map(|r| {
         Ok(PromotionRow {
-            system: r.get(0)?,
-            release: r.get(1)?,
-            stage: stage_of(&r.get::<_, String>(2)?)?,
-            run_id: r.get(3)?,
-            at: r.get(4)?,
+            system: r.text(0)?,
+            release: r.text(1)?,
+            stage: stage_of(&r.text(2)?)?,
+            run_id: r.int(3)?,
+            at: r.text(4)?,
         })
-    })?;
-    rows.collect()
+    })
+    .collect()
 }
 
-pub(super) fn insert_promotion(conn: &Connection, p: &PromotionRow) -> rusqlite::Result<()> {
-    conn.execute(
+pub(super) fn insert_promotion(db: &dyn Storage, p: &PromotionRow) -> Result<(), StoreError> {
+    db.execute(
         "INSERT INTO promotions (system, release, stage, run_id, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![p.system, p.release, p.stage.as_str(), p.run_id, p.at],
+        args![&p.system, &p.release, p.stage.as_str(), p.run_id, &p.at],
     )?;
     Ok(())
 }
 
 pub(super) fn is_promoted(
-    conn: &Connection,
+    db: &dyn Storage,
     system: &str,
     release: &str,
     stage: StageId,
-) -> rusqlite::Result<bool> {
-    conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM promotions WHERE system = ?1 AND release = ?2 AND stage = ?3)",
-        params![system, release, stage.as_str()],
-        |r| r.get(0),
-    )
+) -> Result<bool, StoreError> {
+    let n = db
+        .query(
+            "SELECT COUNT(*) FROM promotions WHERE system = ?1 AND release = ?2 AND stage = ?3",
+            args![system, release, stage.as_str()],
+        )?
+        .first()
+        .map_or(Ok(0), |r| r.int(0))?;
+    Ok(n > 0)
 }
 
 #[derive(Serialize, Deserialize, PartialEq, Debug)]
@@ -416,34 +374,48 @@ pub(super) struct ReleaseRow {
     pub created_at: String,
 }
 
-pub(super) fn releases_all(conn: &Connection) -> rusqlite::Result<Vec<ReleaseRow>> {
-    let mut stmt = conn.prepare("SELECT system, release, created_at FROM releases")?;
-    let rows = stmt.query_map([], |r| {
-        Ok(ReleaseRow {
-            system: r.get(0)?,
-            release: r.get(1)?,
-            created_at: r.get(2)?,
-        })
-    })?;
-    rows.collect()
+fn release_from(r: &Row) -> Result<ReleaseRow, StoreError> {
+    Ok(ReleaseRow {
+        system: r.text(0)?,
+        release: r.text(1)?,
+        created_at: r.text(2)?,
+    })
+}
+
+pub(super) fn releases_all(db: &dyn Storage) -> Result<Vec<ReleaseRow>, StoreError> {
+    db.query(
+        "SELECT system, release, created_at FROM releases ORDER BY created_at, system, release",
+        &[],
+    )?
+    .iter()
+    .map(release_from)
+    .collect()
+}
+
+/// Registers a release when it is new; whether it was.
+pub(super) fn insert_release(db: &dyn Storage, r: &ReleaseRow) -> Result<bool, StoreError> {
+    Ok(db.execute(
+        "INSERT INTO releases (system, release, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+        args![&r.system, &r.release, &r.created_at],
+    )? > 0)
 }
 
 pub(super) fn release_json(
-    conn: &Connection,
+    db: &dyn Storage,
     system: &str,
     release: &str,
 ) -> Result<String, super::LedgerError> {
-    let row = conn.query_row(
-        "SELECT system, release, created_at FROM releases WHERE system = ?1 AND release = ?2",
-        params![system, release],
-        |r| {
-            Ok(ReleaseRow {
-                system: r.get(0)?,
-                release: r.get(1)?,
-                created_at: r.get(2)?,
-            })
-        },
-    )?;
+    let row = db
+        .query(
+            "SELECT system, release, created_at FROM releases WHERE system = ?1 AND release = ?2",
+            args![system, release],
+        )?
+        .first()
+        .map(release_from)
+        .transpose()?
+        .ok_or_else(|| {
+            super::LedgerError::Corrupt(format!("release {system} {release} vanished"))
+        })?;
     to_json(&row)
 }
 
@@ -463,11 +435,9 @@ pub(super) fn promotion_json(p: &PromotionRow) -> Result<String, super::LedgerEr
     to_json(p)
 }
 
-fn json_column<T: serde::de::DeserializeOwned>(r: &Row<'_>, i: usize) -> rusqlite::Result<T> {
-    let text: String = r.get(i)?;
-    serde_json::from_str(&text).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
-    })
+fn json_column<T: serde::de::DeserializeOwned>(r: &Row, i: usize) -> Result<T, StoreError> {
+    let text = r.text(i)?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Decode(format!("column {i}: {e}")))
 }
 
 fn json_text<T: Serialize>(value: &T) -> String {
@@ -475,25 +445,16 @@ fn json_text<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
-pub(super) fn pin_roster(conn: &Connection, digest: &str, json: &str) -> rusqlite::Result<bool> {
-    Ok(conn.execute(
-        "INSERT OR IGNORE INTO rosters (digest, roster) VALUES (?1, ?2)",
-        params![digest, json],
+pub(super) fn pin_roster(db: &dyn Storage, digest: &str, json: &str) -> Result<bool, StoreError> {
+    Ok(db.execute(
+        "INSERT INTO rosters (digest, roster) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        args![digest, json],
     )? > 0)
 }
 
-pub(super) fn rosters_all(conn: &Connection) -> rusqlite::Result<Vec<(String, String)>> {
-    let mut stmt = conn.prepare("SELECT digest, roster FROM rosters ORDER BY digest")?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
-}
-
-/// The columns a ledger of this version has that older ones lack: an older file is
-/// refused with a hint rather than failing on its first query.
-pub(super) fn is_current_schema(conn: &Connection) -> rusqlite::Result<bool> {
-    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('audit')")?;
-    let names: Vec<String> = stmt
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    Ok(names.is_empty() || names.iter().any(|n| n == "signature"))
+pub(super) fn rosters_all(db: &dyn Storage) -> Result<Vec<(String, String)>, StoreError> {
+    db.query("SELECT digest, roster FROM rosters ORDER BY digest", &[])?
+        .iter()
+        .map(|r| Ok((r.text(0)?, r.text(1)?)))
+        .collect()
 }

@@ -7,9 +7,9 @@ use super::audit::{AuditEvent, VerifyProblem, GENESIS};
 use super::decide::{check_signature, SignedDecision};
 use super::rows::{self, ApprovalRow, Decision, PromotionRow, ReleaseRow, RunRow};
 use super::statement::{self, DecisionStatement};
+use super::store::Storage;
 use super::{rules, LedgerError};
 use crate::identity::{self, Roster};
-use rusqlite::Connection;
 use std::collections::BTreeMap;
 
 /// What a successful verification covered.
@@ -298,35 +298,33 @@ fn check_promotion(
 }
 
 /// Checks the chain and the tables; `Ok(Ok(report))` means everything verified.
-pub(super) fn verify(
-    conn: &Connection,
-) -> Result<Result<VerifyReport, VerifyProblem>, LedgerError> {
-    let all = super::audit::events(conn, None, None)?;
+pub(super) fn verify(db: &dyn Storage) -> Result<Result<VerifyReport, VerifyProblem>, LedgerError> {
+    let all = super::audit::events(db, None, None)?;
     let (report, w) = match walk(&all) {
         Ok(done) => done,
         Err(problem) => return Ok(Err(problem)),
     };
     // Every row must equal the last event about it, and every recorded row must exist.
     let mut current: BTreeMap<(String, String), String> = BTreeMap::new();
-    for r in rows::releases_all(conn)? {
+    for r in rows::releases_all(db)? {
         current.insert(
             ("release".into(), format!("{}/{}", r.system, r.release)),
             canonical(&rows::to_json(&r)?),
         );
     }
-    for r in rows::runs_where(conn, "1 = 1", [])? {
+    for r in rows::runs_where(db, "1 = 1", &[])? {
         current.insert(
             ("run".into(), r.id.to_string()),
             canonical(&rows::to_json(&r)?),
         );
     }
-    for a in rows::approvals_where(conn, "1 = 1", [])? {
+    for a in rows::approvals_where(db, "1 = 1", &[])? {
         current.insert(
             ("approval".into(), a.id.to_string()),
             canonical(&rows::to_json(&a)?),
         );
     }
-    for p in rows::promotions_where(conn, "1 = 1", [])? {
+    for p in rows::promotions_where(db, "1 = 1", &[])? {
         current.insert(
             (
                 "promotion".into(),
@@ -335,7 +333,7 @@ pub(super) fn verify(
             canonical(&rows::to_json(&p)?),
         );
     }
-    for (digest, json) in rows::rosters_all(conn)? {
+    for (digest, json) in rows::rosters_all(db)? {
         current.insert(("roster".into(), digest), canonical(&json));
     }
     for ((table, key), (seq, recorded)) in &w.last_state {

@@ -3,6 +3,7 @@
 //! findings by severity. A value that was not observed is `None`, never zero.
 
 mod no_data;
+pub mod omission;
 pub mod recorder;
 
 use crate::config::rollout::MetricId;
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub use no_data::NoData;
+pub use omission::Stall;
 pub use recorder::{ErrorKind, Recorder, RequestObserver, RequestSample, SecondStats};
 
 /// Latency percentiles in milliseconds.
@@ -75,6 +77,21 @@ pub struct SecurityCounts {
     /// Findings of checks the suite's rules set to `warn`: shown, not counted.
     #[serde(default)]
     pub warnings: u64,
+    /// Each counted finding of high or critical severity, so the gate can tell the
+    /// accepted ones from the rest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub serious: Vec<SeriousFinding>,
+}
+
+/// A counted finding of high or critical severity.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SeriousFinding {
+    /// The check id.
+    pub check: String,
+    /// The URL that showed it.
+    pub url: String,
+    /// High or critical.
+    pub severity: Severity,
 }
 
 /// Everything measured in one stage run.
@@ -94,8 +111,19 @@ pub struct Measurements {
     pub failed_checks: BTreeMap<String, u64>,
     /// Seconds of load.
     pub duration_s: f64,
-    /// Latency percentiles over every request.
+    /// Latency percentiles over every request, corrected for coordinated omission
+    /// (`measure::omission`): what the gate judges.
     pub latency_ms: Option<Percentiles>,
+    /// The same percentiles as measured, before the correction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms_uncorrected: Option<Percentiles>,
+    /// The expected interval the correction used (a user's median start-to-start
+    /// time), ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_interval_ms: Option<f64>,
+    /// Periods in which requests were outstanding and nothing completed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stalls: Vec<Stall>,
     /// Per transaction.
     pub transactions: Vec<TransactionMeasurements>,
     /// Per second.
@@ -194,7 +222,16 @@ impl Measurements {
         for finding in &outcome.findings {
             match finding.rule {
                 // Only `fail` findings count in the gate; `warn` ones are shown, not counted.
-                RuleAction::Fail => *counts.findings.entry(finding.severity).or_default() += 1,
+                RuleAction::Fail => {
+                    *counts.findings.entry(finding.severity).or_default() += 1;
+                    if finding.severity >= Severity::High {
+                        counts.serious.push(SeriousFinding {
+                            check: finding.check.clone(),
+                            url: finding.url.clone(),
+                            severity: finding.severity,
+                        });
+                    }
+                }
                 RuleAction::Warn | RuleAction::Ignore => counts.warnings += 1,
             }
         }

@@ -3,6 +3,7 @@
 //! closures write here while goose runs, so live progress (and later Prometheus and
 //! abort criteria) never wait for goose's end-of-run metrics.
 
+use super::omission::{self, percentiles, Pacing};
 use super::{Measurements, Percentiles, SecondSample, TransactionMeasurements};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
@@ -92,6 +93,10 @@ struct Inner {
     first_error: Option<String>,
     /// Virtual user index → the second it last started a transaction.
     users_seen: HashMap<usize, u64>,
+    /// Virtual user index → when its last request started (µs since the start).
+    last_start: HashMap<usize, u64>,
+    /// Time between one user's consecutive request starts, µs.
+    gaps: Option<Histogram<u64>>,
 }
 
 /// A virtual user counts as active when it started a transaction within this many
@@ -115,6 +120,8 @@ pub struct Recorder {
     /// Completed seconds, compacted from the shards: memory stays flat however long the
     /// run (a soak of hours keeps a few dozen bytes a second).
     series: Mutex<Vec<SecondStats>>,
+    /// Completion order, for stalls.
+    pacing: Mutex<Pacing>,
     observer: Option<Arc<dyn RequestObserver>>,
 }
 
@@ -189,6 +196,9 @@ impl Inner {
         }
         self.users_seen
             .extend(other.users_seen.iter().map(|(u, s)| (*u, *s)));
+        if let Some(h) = &other.gaps {
+            add_histogram(&mut self.gaps, h);
+        }
     }
 }
 
@@ -228,6 +238,7 @@ impl Recorder {
             started: Instant::now(),
             shards: (0..SHARDS).map(|_| Mutex::new(Inner::default())).collect(),
             series: Mutex::new(Vec::new()),
+            pacing: Mutex::new(Pacing::default()),
             observer: None,
         }
     }
@@ -264,8 +275,19 @@ impl Recorder {
             observer.observe(&sample);
         }
         let micros = (sample.latency.as_micros() as u64).clamp(1, 3_600_000_000);
-        let second = self.started.elapsed().as_secs();
+        let elapsed = self.started.elapsed();
+        let second = elapsed.as_secs();
+        let end_us = elapsed.as_micros() as u64;
+        let start_us = end_us.saturating_sub(micros);
+        match self.pacing.lock() {
+            Ok(mut p) => p.completed(start_us, end_us),
+            Err(poisoned) => poisoned.into_inner().completed(start_us, end_us),
+        }
         let mut inner = self.shard(sample.user);
+        if let Some(previous) = inner.last_start.insert(sample.user, start_us) {
+            let gap = start_us.saturating_sub(previous).clamp(1, 3_600_000_000);
+            let _ = inner.gaps.get_or_insert_with(new_histogram).record(gap);
+        }
         inner.requests += 1;
         inner.checks += u64::from(sample.checks);
         let failed_checks = sample.failed_checks.len() as u64;
@@ -385,7 +407,19 @@ impl Recorder {
             measurements.first_error = inner.first_error.clone();
         }
         if let Some(h) = &inner.overall {
-            measurements.latency_ms = Some(percentiles(h));
+            let raw = percentiles(h);
+            let interval = omission::expected_interval(inner.gaps.as_ref());
+            measurements.latency_ms = Some(match interval {
+                Some(i) => percentiles(&omission::corrected(h, i)),
+                None => raw,
+            });
+            measurements.latency_ms_uncorrected = Some(raw);
+            measurements.expected_interval_ms = interval.map(|i| i as f64 / 1000.0);
+            let pacing = match self.pacing.lock() {
+                Ok(p) => p.stalls(h.value_at_quantile(0.5)),
+                Err(poisoned) => poisoned.into_inner().stalls(h.value_at_quantile(0.5)),
+            };
+            measurements.stalls.extend(pacing);
         }
         for (name, (requests, errors, h)) in &inner.transactions {
             measurements.transactions.push(TransactionMeasurements {
@@ -414,17 +448,6 @@ impl Recorder {
                 p95_ms: stats.latency_ms.map(|p| p.p95),
             })
             .collect();
-    }
-}
-
-fn percentiles(h: &Histogram<u64>) -> Percentiles {
-    let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
-    Percentiles {
-        p50: ms(0.50),
-        p90: ms(0.90),
-        p95: ms(0.95),
-        p99: ms(0.99),
-        max: h.max() as f64 / 1000.0,
     }
 }
 

@@ -9,7 +9,6 @@ use crate::ledger::{Decision, Ledger, RunRow, RunState};
 use crate::measure::Measurements;
 use crate::stage::StageId;
 use prometheus::{GaugeVec, IntGaugeVec, Opts, Registry, TextEncoder};
-use std::path::Path;
 
 /// Every state a stage of a release can be in, as `stagegate status` shows them.
 const STAGE_STATES: [&str; 6] = [
@@ -115,8 +114,8 @@ fn seconds_of(timestamp: &str) -> Option<f64> {
         .map(|t| t.timestamp_millis() as f64 / 1000.0)
 }
 
-/// The ledger at `path` as Prometheus text.
-pub fn render(path: &Path) -> Result<String, MetricsError> {
+/// The ledger at `path` (a SQLite file or a PostgreSQL server) as Prometheus text.
+pub fn render(path: &crate::ledger::LedgerLocation) -> Result<String, MetricsError> {
     let ledger = Ledger::open(path).map_err(|e| MetricsError::Ledger(e.to_string()))?;
     let text = render_ledger(&ledger)?;
     Ok(text)

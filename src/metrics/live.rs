@@ -473,6 +473,7 @@ mod tests {
             }],
             warnings: 0,
             warnings_block: false,
+            acceptances: Vec::new(),
         };
         let mut measurements = Measurements::default();
         let mut security = SecurityCounts::default();
@@ -574,6 +575,7 @@ mod tests {
             }],
             warnings: 0,
             warnings_block: false,
+            acceptances: Vec::new(),
         };
         finished(&m, RunState::Passed, verdict, measurements);
         let catalogue: Vec<String> = m

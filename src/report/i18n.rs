@@ -599,6 +599,13 @@ fn vi_reason(r: &CriterionResult) -> String {
             "đã dừng tải: vi phạm tiêu chí dừng khẩn `{}` (giá trị {})",
             r.criterion, r.shown
         ),
+        Reason::UnacceptedFindings {
+            count,
+            severity,
+            first,
+        } => format!(
+            "{count} phát hiện mức {severity} chưa được chấp nhận, đầu tiên {first}: cần khắc phục, hoặc chấp nhận trong danh sách `accept` của cổng kiểm soát kèm lý do, người chấp nhận và ngày hết hạn"
+        ),
         // Recorded before reasons were kept as data: shown as recorded.
         Reason::Unrecorded => r.reason.clone(),
     }

@@ -87,12 +87,15 @@ impl RunConsumer for JunitXml {
             return Ok(());
         };
         let path = record.report_dir.join(JUNIT_FILE);
-        let xml =
-            junit::run_junit(&RunSummary::of_record(plan, record)).map_err(|e| ConsumerError {
-                what: JUNIT_FILE.into(),
-                path: path.clone(),
-                source: std::io::Error::other(e),
-            })?;
+        let xml = junit::run_junit(
+            &RunSummary::of_record(plan, record),
+            plan.gate.junit_failures_from,
+        )
+        .map_err(|e| ConsumerError {
+            what: JUNIT_FILE.into(),
+            path: path.clone(),
+            source: std::io::Error::other(e),
+        })?;
         write(JUNIT_FILE, path, &xml)
     }
 }

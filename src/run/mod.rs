@@ -218,6 +218,7 @@ fn judge_and_record(
     let observations = RunObservations {
         release_unreadable,
         stopped: collected.stopped.as_ref().map(AbortReason::as_stop),
+        today: None,
     };
     let verdict = gate::judge(
         &plan.gate,

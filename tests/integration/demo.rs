@@ -45,4 +45,27 @@ fn the_demo_takes_one_release_through_and_stops_the_regression() {
         "goose's own output must not leak\n{all}"
     );
     assert!(dir.path().join(".stagegate/ledger.db").exists());
+
+    // CI servers read the promoted release's junit.xml as green (issue 13): info
+    // findings are output, not failures; every case has a stable name and a time.
+    let runs = dir.path().join(".stagegate/runs/dichvucong/1.0.0");
+    let mut files = 0;
+    for stage in std::fs::read_dir(&runs).expect("runs") {
+        for run_dir in std::fs::read_dir(stage.expect("stage").path()).expect("run dirs") {
+            let xml = std::fs::read_to_string(run_dir.expect("run").path().join("junit.xml"))
+                .expect("junit.xml");
+            files += 1;
+            assert!(xml.contains("failures=\"0\" errors=\"0\""), "{xml}");
+            assert!(
+                !xml.contains("<failure") && !xml.contains("1.0.0."),
+                "{xml}"
+            );
+            assert!(xml.contains("timestamp=\""), "{xml}");
+            assert_eq!(
+                xml.matches("<testcase ").count(),
+                xml.matches("<testcase name=\"").count(),
+            );
+        }
+    }
+    assert_eq!(files, 4);
 }

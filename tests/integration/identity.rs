@@ -289,8 +289,33 @@ fn issue_11_one_person_with_two_keys_counts_once_and_run_n_must_be_the_latest() 
         "rm.binh",
         &[public_key(&first), public_key(&second)],
     );
+    // rm.mallory's key is revoked: still listed, may no longer sign.
+    let fresh = project.path("keys/rm.mallory-2");
+    assert!(
+        ssh_keygen(&["-q", "-t", "ed25519", "-N", "", "-f", &path_str(&fresh)])
+            .status
+            .success()
+    );
+    let old = public_key(&project.path("keys/rm.mallory"));
+    set_keys(&project, "rm.mallory", &[public_key(&fresh)]);
+    project.edit(
+        "people.toml",
+        &format!("keys = [\"{}\"]", public_key(&fresh).trim()),
+        &format!(
+            "keys = [\"{}\"]\nrevoked-keys = [\"{}\"]",
+            public_key(&fresh).trim(),
+            old.trim()
+        ),
+    );
     run_trial(&project);
     run_trial(&project);
+    let out = approve(&project, &["--key", &key(&project, "rm.mallory")]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("of rm.mallory is revoked"),
+        "{}",
+        text(&out)
+    );
 
     let out = approve(
         &project,
@@ -706,4 +731,53 @@ fn issue_11_approve_signs_through_a_real_ssh_agent_and_a_passphrase_key_needs_it
     assert!(text(&out).contains("PROMOTED"), "{}", text(&out));
     let verify = run(stagegate(project.root()).args(["ledger", "verify"]));
     assert_eq!(verify.status.code(), Some(0), "{}", text(&verify));
+}
+
+#[test]
+fn issue_11_look_alike_people_and_unheld_roles_are_refused_where_they_are_written() {
+    let project = Project::new("http://127.0.0.1:9", "http://127.0.0.1:9");
+    // A Cyrillic `а` in an id, written as the character itself.
+    project.edit("people.toml", "id = \"rm.binh\"", "id = \"rm.bin\u{0430}\"");
+    project.edit(
+        "people.toml",
+        "name = \"Lê Văn Cường\"",
+        "name = \"Lê Văn\u{200b}Cường\"",
+    );
+    project.edit(
+        "scenarios/dichvucong/rollout.toml",
+        "approval = { approvers = 1, roles = [\"release-manager\"] }",
+        "approval = { approvers = 1, roles = [\"release-manger\"] }",
+    );
+    let out = run(stagegate(project.root()).arg("validate"));
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    let people = std::fs::read_to_string(project.path("people.toml")).expect("people");
+    let line = people
+        .lines()
+        .position(|l| l.contains("rm.bin\u{0430}"))
+        .expect("line")
+        + 1;
+    assert!(all.contains(&format!("--> people.toml:{line}:13")), "{all}");
+    assert!(
+        all.contains("id mixes scripts at `\u{0430}` (U+0430)"),
+        "{all}"
+    );
+    assert!(
+        all.contains("display name contains an invisible character (zero-width space U+200B)"),
+        "{all}"
+    );
+    // With a valid roster, the rollout's roles are checked against it.
+    project.edit("people.toml", "id = \"rm.bin\u{0430}\"", "id = \"rm.binh\"");
+    project.edit("people.toml", "Lê Văn\u{200b}Cường", "Lê Văn Cường");
+    let out = run(stagegate(project.root()).arg("validate"));
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(
+        all.contains("nobody in people.toml holds the role `release-manger`"),
+        "{all}"
+    );
+    assert!(
+        all.contains("--> scenarios/dichvucong/rollout.toml:19:38"),
+        "{all}"
+    );
 }

@@ -457,7 +457,7 @@ fn eight_racing_approvals_make_exactly_one_promotion() {
         "{:?}",
         outputs.iter().map(text).collect::<Vec<_>>()
     );
-    let ledger = stagegate::ledger::Ledger::open(&project.ledger()).expect("ledger");
+    let ledger = stagegate::ledger::Ledger::open(&project.ledger().into()).expect("ledger");
     assert_eq!(
         ledger.promotions(Some(SYSTEM)).expect("promotions").len(),
         1

@@ -95,7 +95,7 @@ fn run_trial_test(project: &Project) -> Command {
 
 /// The run's state and report folder, from the ledger.
 fn ledger_runs(project: &Project) -> Vec<(String, Option<String>, Option<String>)> {
-    let ledger = stagegate::ledger::Ledger::open(&project.ledger()).expect("ledger opens");
+    let ledger = stagegate::ledger::Ledger::open(&project.ledger().into()).expect("ledger opens");
     ledger
         .runs(Some("dichvucong"), Some("1.0.0"))
         .expect("runs")

@@ -116,6 +116,7 @@ mod tests {
             ],
             warnings: 0,
             warnings_block: false,
+            acceptances: Vec::new(),
         }
     }
 
