@@ -27,5 +27,6 @@ pub mod security;
 /// The four stages (kept at this path: `crate::stage::StageId` is used everywhere).
 pub use vocabulary::stage;
 pub mod run;
+pub mod shard;
 pub mod template;
 pub mod vocabulary;

@@ -58,6 +58,9 @@ mod hostile;
 #[path = "integration/fuzz.rs"]
 mod fuzz;
 
+#[path = "integration/shards.rs"]
+mod shards;
+
 #[path = "integration/pg_server.rs"]
 mod pg_server;
 

@@ -256,6 +256,7 @@ async fn stage_and_approve(
     let target = crate::vocabulary::Target::resolve(&plan.environment, secrets)
         .map_err(|e| e.to_string())?;
     let request = RunRequest {
+        shards: None,
         plan: &plan,
         actor: QA,
         out_dir: &runs,

@@ -9,6 +9,7 @@ mod demo_people;
 mod error;
 mod evidence_cmd;
 mod history;
+mod k8s_cmd;
 mod ledger_cmd;
 mod load_cmd;
 mod metrics_args;
@@ -24,6 +25,7 @@ mod serve;
 mod signer_args;
 mod status;
 mod validate;
+mod worker;
 
 pub use error::CliError;
 
@@ -132,6 +134,13 @@ pub enum Command {
         after_help = "Examples:\n  stagegate load http://127.0.0.1:8080/health --users 50 --duration 30s\n  stagegate load http://127.0.0.1:8080/api/x -m POST -H 'Content-Type: application/json' -b '{}' --rate 200 --output json"
     )]
     Load(load_cmd::LoadArgs),
+    /// One shard of a stage's load suite, reporting to a coordinator (`run --shards N`)
+    /// or run by a Kubernetes Indexed Job; the run's token is read from
+    /// STAGEGATE_RUN_TOKEN. Exit 0 once the coordinator accepted the report.
+    Worker(worker::WorkerArgs),
+    /// Kubernetes manifests for a sharded stage (see the README, "Sharded load").
+    #[command(subcommand)]
+    K8s(k8s_cmd::K8sCommand),
     /// Start the sample public-service portal on loopback (it can be told to misbehave).
     #[command(name = "sample-system")]
     SampleSystem(sample_system::SampleArgs),
@@ -235,6 +244,10 @@ async fn dispatch(cli: Cli) -> u8 {
         Command::Report(args) => report_cmd::run(&cli.root, &ledger_path, args),
         Command::Evidence(args) => evidence_cmd::run(&ledger_path, given.as_ref(), args),
         Command::Load(args) => load_cmd::run(&cli.root, args).await,
+        Command::K8s(cmd) => k8s_cmd::run(&cli.root, cmd).unwrap_or_else(|e| e.report()),
+        Command::Worker(args) => worker::run(&cli.root, args)
+            .await
+            .unwrap_or_else(|e| e.report()),
         Command::SampleSystem(args) => sample_system::run(args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Scan(args) => scan::run(&cli.root, args).await,

@@ -11,6 +11,8 @@ use crate::ledger::RunState;
 use crate::plan::Plan;
 use crate::report::{self, HTML_FILE, JUNIT_FILE, SUMMARY_FILE};
 use crate::run::{self, Cancel, RunRecord, RunRequest};
+use crate::shard::coordinator::ShardSetup;
+use crate::shard::launcher::LauncherKind;
 use crate::stage::StageId;
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -39,6 +41,12 @@ pub struct RunArgs {
     pub events: Option<PathBuf>,
     #[command(flatten)]
     pub metrics: MetricsArgs,
+    /// Run each load suite as N shards (workers) and judge the merged figures.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub shards: Option<u32>,
+    /// Where the shards run.
+    #[arg(long, value_enum, default_value_t, requires = "shards")]
+    pub launcher: LauncherKind,
 }
 
 pub(super) async fn run(
@@ -73,10 +81,20 @@ pub(super) async fn run(
         .await
         .map_err(CliError::invalid)?;
     let consumers = outputs.consumers(live.as_ref());
+    let shards = match args.shards {
+        Some(count) => Some(ShardSetup {
+            count,
+            launcher: args.launcher,
+            root: std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf()),
+            program: std::env::current_exe().map_err(|e| CliError::Internal(e.to_string()))?,
+        }),
+        None => None,
+    };
     let request = RunRequest {
         plan: &plan,
         actor: &person,
         out_dir: &out,
+        shards: shards.as_ref(),
     };
     let ran = run::execute(root, &request, &secrets, &mut ledger, &cancel, &consumers).await;
     let unwritten = consumers.take_failures();

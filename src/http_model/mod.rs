@@ -5,6 +5,7 @@
 //! fence ([`Origin`]) that keeps every request — and the credentials it carries — on
 //! the environment's scheme, host and port.
 
+pub mod certificate;
 mod extract;
 pub mod failure;
 mod method;

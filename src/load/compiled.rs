@@ -108,6 +108,8 @@ pub(super) struct CompiledSuite {
     shared_client: Option<reqwest::Client>,
     /// The most body bytes kept for checks and extraction; the rest is read and dropped.
     body_limit: usize,
+    /// Whether a TLS failure has had its certificate's names looked up already.
+    certificate_named: std::sync::atomic::AtomicBool,
     recorder: Arc<Recorder>,
 }
 
@@ -165,6 +167,7 @@ impl CompiledSuite {
             target: target.clone(),
             shared_client,
             body_limit,
+            certificate_named: std::sync::atomic::AtomicBool::new(false),
             recorder,
         }
     }
@@ -329,7 +332,16 @@ impl CompiledSuite {
                 } else {
                     ErrorKind::Connection
                 };
-                self.record_failure(user_index, label, latency, kind, failure::describe(&e));
+                // The first TLS failure is worth a look at the certificate (its names);
+                // every later one is the same story and costs no extra connection.
+                let text = if failure::kind(&e) == failure::FailureKind::Tls
+                    && !self.certificate_named.swap(true, Ordering::Relaxed)
+                {
+                    http_model::certificate::describe_with_names(&e, &url).await
+                } else {
+                    failure::describe(&e)
+                };
+                self.record_failure(user_index, label, latency, kind, text);
                 return false;
             }
         };

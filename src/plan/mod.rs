@@ -55,7 +55,7 @@ pub struct Plan {
 }
 
 /// A suite allowed to send unsafe methods to production, and why.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ProductionWrite {
     /// Suite name.
     pub suite: String,

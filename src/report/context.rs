@@ -85,5 +85,6 @@ pub fn summary_of(row: &RunRow) -> RunSummary {
         abort_reason: row.abort_reason.clone(),
         security_checks: vec![],
         baseline: None,
+        production_writes: vec![],
     }
 }

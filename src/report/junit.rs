@@ -338,6 +338,7 @@ mod tests {
                 },
             ],
             baseline: None,
+            production_writes: vec![],
         }
     }
 

@@ -70,6 +70,10 @@ pub struct RunSummary {
     /// (added in v1; absent means none).
     #[serde(default)]
     pub baseline: Option<BaselineRecord>,
+    /// Suites allowed to write to production in this run, with their written reasons
+    /// (added in v1; absent means none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub production_writes: Vec<crate::plan::ProductionWrite>,
 }
 
 /// One security check or probe of a run.

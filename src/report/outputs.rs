@@ -43,6 +43,7 @@ impl RunSummary {
                 run_id: b.run_id,
                 measurements: b.baseline.measurements.clone(),
             }),
+            production_writes: plan.production_writes.clone(),
         }
     }
 }

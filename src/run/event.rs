@@ -160,6 +160,12 @@ pub enum AbortReason {
         /// Why.
         error: String,
     },
+    /// A shard of a sharded load died, never reported, reported for another run or
+    /// failed: nothing is judged on part of the load.
+    ShardFailed {
+        /// What happened, naming the shard.
+        reason: String,
+    },
 }
 
 impl fmt::Display for AbortReason {
@@ -173,6 +179,7 @@ impl fmt::Display for AbortReason {
             AbortReason::FilesNotKept { error } => {
                 write!(f, "cannot keep the files as run: {error}")
             }
+            AbortReason::ShardFailed { reason } => write!(f, "{reason}"),
         }
     }
 }

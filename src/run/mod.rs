@@ -29,6 +29,7 @@ use crate::gate::{self, GateOutcome, RunObservations};
 use crate::ledger::{Ledger, LedgerError, RunRow, RunState};
 use crate::plan::{Plan, TargetError};
 use crate::provision::ProvisionError;
+use crate::shard::coordinator::ShardSetup;
 use crate::vocabulary::Target;
 use release_check::ReleaseSeen;
 use std::path::{Path, PathBuf};
@@ -92,6 +93,8 @@ pub struct RunRequest<'a> {
     pub actor: &'a str,
     /// Where report folders go (`<out>/<system>/<release>/<stage>/run-<id>`).
     pub out_dir: &'a Path,
+    /// Run each load suite as shards on workers instead of in this process.
+    pub shards: Option<&'a ShardSetup>,
 }
 
 /// Refuses, before anything starts (metrics server, container), a run whose secret is
@@ -187,7 +190,7 @@ pub async fn run_stage(
     let mut collected = Collected::default();
     if !matches!(seen, ReleaseSeen::Unreadable(_)) {
         let window_start = chrono::Utc::now();
-        suites::run_all(plan, target, cancel, out, &mut collected).await;
+        suites::run_all(plan, request.shards, target, cancel, out, &mut collected).await;
         if cancel.signal().is_none() && plan.gate.criteria.iter().any(|c| c.query.is_some()) {
             let window = promql::RunWindow {
                 start: window_start,

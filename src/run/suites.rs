@@ -13,6 +13,7 @@ use crate::load::{self, LoadOptions, LoadTick};
 use crate::measure::{ArrivalRate, Measurements, Recorder};
 use crate::plan::Plan;
 use crate::security::{self, CheckRun, CheckStatus, Finding};
+use crate::shard::coordinator::{self, ShardSetup};
 use crate::vocabulary::Target;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,6 +36,7 @@ pub(super) struct Collected {
 /// Runs every suite of the plan in order, until one is stopped.
 pub(super) async fn run_all(
     plan: &Plan,
+    shards: Option<&ShardSetup>,
     target: &Target,
     cancel: &Cancel,
     out: &dyn RunConsumer,
@@ -57,6 +59,10 @@ pub(super) async fn run_all(
             kind,
         });
         let outcome = match &suite.body {
+            SuiteBody::Load(_) if shards.is_some() => {
+                let setup = shards.unwrap_or_else(|| unreachable!("checked in the guard"));
+                run_sharded(setup, plan, &suite.name, target, cancel, collected).await
+            }
             SuiteBody::Load(body) => {
                 run_load(plan, suite, body, target, cancel, out, collected).await
             }
@@ -160,6 +166,72 @@ async fn run_load(
         requests: snap.requests,
         failed: snap.errors,
         stopped,
+    }
+}
+
+/// A load suite run as shards: the merged figures are judged as one load's; a failed
+/// shard stops the run with its reason and nothing of the load is kept for the gate.
+async fn run_sharded(
+    setup: &ShardSetup,
+    plan: &Plan,
+    suite: &str,
+    target: &Target,
+    cancel: &Cancel,
+    collected: &mut Collected,
+) -> SuiteOutcome {
+    let stop = async {
+        cancel.requested(1).await;
+    };
+    let interrupted = |cancel: &Cancel| {
+        cancel
+            .signal()
+            .map(|signal| AbortReason::Interrupted { signal })
+    };
+    match coordinator::run_suite(setup, plan, suite, target, stop).await {
+        Ok(load) => {
+            let m = load.measurements;
+            let measurements = &mut collected.measurements;
+            measurements.requests += m.requests;
+            measurements.errors += m.errors;
+            for (kind, n) in m.errors_by_kind {
+                *measurements.errors_by_kind.entry(kind).or_default() += n;
+            }
+            measurements.checks += m.checks;
+            measurements.check_failures += m.check_failures;
+            for (name, n) in m.failed_checks {
+                *measurements.failed_checks.entry(name).or_default() += n;
+            }
+            measurements.duration_s += m.duration_s;
+            if measurements.first_error.is_none() {
+                measurements.first_error = m.first_error;
+            }
+            measurements.latency_ms = m.latency_ms;
+            measurements.transactions.extend(m.transactions);
+            measurements.series = m.series;
+            if let Some(rate) = plan.traffic.rate {
+                let from = plan.traffic.ramp_up.as_secs_f64().ceil() as u64;
+                let to = from + plan.traffic.duration.as_secs_f64().ceil() as u64;
+                measurements.arrival = ArrivalRate::measure(rate, &measurements.series, from, to);
+            }
+            let stopped = interrupted(cancel).or(load.stopped.map(AbortReason::Breach));
+            collected.stopped.clone_from(&stopped);
+            SuiteOutcome::Load {
+                requests: m.requests,
+                failed: m.errors,
+                stopped,
+            }
+        }
+        Err(failure) => {
+            let reason = AbortReason::ShardFailed {
+                reason: failure.to_string(),
+            };
+            collected.stopped = Some(interrupted(cancel).unwrap_or(reason.clone()));
+            SuiteOutcome::Load {
+                requests: 0,
+                failed: 0,
+                stopped: Some(reason),
+            }
+        }
     }
 }
 

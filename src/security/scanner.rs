@@ -166,10 +166,13 @@ impl Scanner {
             request = request.body(body.to_string());
         }
         self.requests += 1;
-        let response = request
-            .send()
-            .await
-            .map_err(|e| FetchError::Transport(describe_error(&e)))?;
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => {
+                let text = crate::http_model::certificate::describe_with_names(&e, &resolved).await;
+                return Err(FetchError::Transport(self.target.redact(&text)));
+            }
+        };
         let status = response.status().as_u16();
         let headers = response
             .headers()

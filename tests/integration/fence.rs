@@ -636,3 +636,116 @@ fn issue_12_invalid_utf8_is_located_by_line_and_column() {
         "{t}"
     );
 }
+
+/// The highest resident memory of a running process, in KiB (Linux `VmHWM`).
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+#[test]
+fn issue_12_a_50_mb_body_is_read_to_its_end_in_flat_memory() {
+    let body = Arc::new("x".repeat(50 << 20));
+    let served = body.clone();
+    let server = Counter::start(move |_| (200, vec![], served.as_str().to_string()));
+    let mut child = Command::new(stagegate_bin())
+        .args([
+            "load",
+            &format!("{}/lon", server.url),
+            "--users",
+            "5",
+            "--duration",
+            "3s",
+            "--output",
+            "json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("load starts");
+    let pid = child.id();
+    let mut peak = 0;
+    let started = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        peak = peak.max(peak_rss_kib(pid).unwrap_or(0));
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the load did not end"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().expect("output");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON summary");
+    assert!(summary["requests"].as_u64().unwrap_or(0) >= 5, "{summary}");
+    assert_eq!(summary["errors"], 0, "{summary}");
+    // Five users each holding a 50 MB body would be 250 MB and more; read in chunks
+    // and dropped, the process stays near its empty size.
+    assert!(peak < 150 * 1024, "peak resident memory {peak} KiB");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_12_a_tls_failure_is_named_with_the_certificates_names() {
+    let (cert, key) =
+        crate::security::tls_fixture::server_cert("cong.dichvucong.gov.vn", None, false);
+    let (port, _server) = crate::security::tls_fixture::serve(cert, key).await;
+    let out = tokio::task::spawn_blocking(move || {
+        run(Command::new(stagegate_bin()).args([
+            "load",
+            &format!("https://127.0.0.1:{port}/"),
+            "--users",
+            "1",
+            "--duration",
+            "1s",
+            "--output",
+            "json",
+        ]))
+    })
+    .await
+    .expect("load ran");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let first = summary["first_error"].as_str().unwrap_or_default();
+    assert!(first.starts_with("TLS failure: "), "{first}");
+    assert!(!first.contains("connection refused"), "{first}");
+    assert!(
+        first.ends_with("(the certificate names `cong.dichvucong.gov.vn`)"),
+        "{first}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_12_evidence_is_redacted_before_it_is_cut() {
+    use stagegate::config::diagnostic::{Diagnostics, SourceFile};
+    use stagegate::config::suite::{self, SuiteBody};
+    let key = "khoa-bi-mat-san-xuat-0123456789";
+    // The key straddles the 300-character evidence cut: cut first, then redacted, its
+    // first ten characters would survive.
+    let server = Counter::start(move |seen| {
+        let echoed = seen.headers.get("x-api-key").cloned().unwrap_or_default();
+        (
+            200,
+            vec![],
+            format!("{}{echoed} loi-chi-tiet", "a".repeat(290)),
+        )
+    });
+    let file = SourceFile {
+        path: "bao-mat.toml".into(),
+        text: "version = 1\nkind = \"security\"\n[[probes]]\nname = \"vong\"\nseverity = \"high\"\npath = \"/vong\"\nmatchers = [{ kind = \"body-contains\", text = \"loi-chi-tiet\" }]\n".into(),
+    };
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut d = Diagnostics::default();
+    let parsed = suite::parse(&file, "bao-mat", root, root, &mut d).expect("suite");
+    let SuiteBody::Security(security) = parsed.body else {
+        panic!("not a security suite")
+    };
+    let target =
+        stagegate::plan::Target::without_secrets(&server.url).with_secret_header("X-Api-Key", key);
+    let outcome = stagegate::security::run_suite(&security, &target).await;
+    let json = serde_json::to_string(&outcome).expect("json");
+    assert_eq!(outcome.findings.len(), 1, "{json}");
+    assert!(outcome.findings[0].evidence.contains("***"), "{json}");
+    assert!(!json.contains(&key[..10]), "{json}");
+}

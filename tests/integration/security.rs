@@ -356,7 +356,7 @@ async fn evidence_never_carries_the_environment_secret() {
 }
 
 /// A private CA and server certificates made with rcgen for TLS on loopback.
-mod tls_fixture {
+pub(crate) mod tls_fixture {
     use rcgen::{
         BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     };

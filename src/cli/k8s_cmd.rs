@@ -1,0 +1,93 @@
+//! `stagegate k8s render`: the ConfigMap and Indexed Jobs that run a stage's load as
+//! shards on a cluster. Takes the stage as `run` does and the cluster's names; writes
+//! the manifests (YAML) to standard output or `-o FILE`. Sends nothing.
+
+use super::CliError;
+use crate::shard::k8s::{self, RenderOptions};
+use crate::stage::StageId;
+use clap::{Args, Subcommand};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Subcommand)]
+pub enum K8sCommand {
+    /// Write the manifests of a sharded stage.
+    #[command(
+        after_help = "Example:\n  stagegate k8s render dichvucong --release 1.0.0 --stage real-test --shards 4 -o stage.yaml\n  kubernetes-validate stage.yaml"
+    )]
+    Render(RenderArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// System (a folder under `scenarios/`).
+    pub system: String,
+    /// Release under test.
+    #[arg(long)]
+    pub release: String,
+    /// Stage to run.
+    #[arg(long)]
+    pub stage: StageId,
+    /// Workers per load suite.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub shards: u32,
+    /// The worker image.
+    #[arg(long, default_value = "stagegate:local")]
+    pub image: String,
+    /// Namespace of every object.
+    #[arg(long, default_value = "default")]
+    pub namespace: String,
+    /// The coordinator's URL as the pods reach it.
+    #[arg(long, default_value = "http://stagegate-coordinator:7878")]
+    pub coordinator: String,
+    /// The run key the coordinator expects.
+    #[arg(long, default_value = "stagegate-run")]
+    pub run: String,
+    /// The Secret with the run's token (key `token`) and the environment's token (key:
+    /// its variable's name). Only its name is written.
+    #[arg(long, default_value = "stagegate-run")]
+    pub secret: String,
+    /// CPU requested by each worker.
+    #[arg(long, default_value = "1")]
+    pub cpu: String,
+    /// Memory requested (and limited to) by each worker.
+    #[arg(long, default_value = "1Gi")]
+    pub memory: String,
+    /// Write here instead of standard output.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+pub(super) fn run(root: &Path, cmd: K8sCommand) -> Result<u8, CliError> {
+    let K8sCommand::Render(args) = cmd;
+    let project = super::project(root)?;
+    let plan = crate::plan::build(&project, &args.system, &args.release, args.stage)?;
+    if args.shards > plan.traffic.users {
+        return Err(CliError::invalid(format!(
+            "{} shards for {} users: every shard needs at least one user",
+            args.shards, plan.traffic.users
+        )));
+    }
+    let mut files = Vec::new();
+    for rel in &plan.files {
+        let text = std::fs::read_to_string(plan.files_root.join(rel))
+            .map_err(|e| CliError::invalid(format!("{}: {e}", rel.display())))?;
+        files.push((rel.to_string_lossy().replace('\\', "/"), text));
+    }
+    let options = RenderOptions {
+        shards: args.shards,
+        image: args.image,
+        namespace: args.namespace,
+        coordinator: args.coordinator,
+        run: args.run,
+        secret: args.secret,
+        cpu: args.cpu,
+        memory: args.memory,
+    };
+    let yaml = k8s::to_yaml(&k8s::render(&plan, &files, &options));
+    match &args.out {
+        Some(path) => std::fs::write(path, yaml)
+            .map_err(|e| CliError::Internal(format!("{}: {e}", path.display())))?,
+        None => print!("{yaml}"),
+    }
+    Ok(crate::exit_code::OK)
+}

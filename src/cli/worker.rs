@@ -1,0 +1,77 @@
+//! `stagegate worker`: one shard of a stage's load suite, started by a coordinator
+//! (`run --shards N`) or by a Kubernetes Indexed Job. Takes the stage as `run` does,
+//! the shard (`--shard I/N`, or `--shards N` with `JOB_COMPLETION_INDEX`), the
+//! coordinator's address and the run key; the run's token comes in
+//! `STAGEGATE_RUN_TOKEN`. Exit 0 once the coordinator accepted the report.
+
+use super::CliError;
+use crate::shard::worker::{self, WorkerJob, TOKEN_VAR};
+use crate::shard::ShardId;
+use crate::stage::StageId;
+use clap::Args;
+use std::path::Path;
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// System (a folder under `scenarios/`).
+    pub system: String,
+    /// Release under test.
+    #[arg(long)]
+    pub release: String,
+    /// Stage whose load this is.
+    #[arg(long)]
+    pub stage: StageId,
+    /// The load suite to run.
+    #[arg(long)]
+    pub suite: String,
+    /// This shard, `I/N` counting from 0.
+    #[arg(long, value_name = "I/N", conflicts_with = "shards")]
+    pub shard: Option<ShardId>,
+    /// How many shards, with this one's index in `JOB_COMPLETION_INDEX` (Kubernetes).
+    #[arg(long, value_name = "N")]
+    pub shards: Option<u32>,
+    /// The coordinator's base URL.
+    #[arg(long, value_name = "URL")]
+    pub coordinator: String,
+    /// The run key the coordinator gave.
+    #[arg(long, value_name = "KEY")]
+    pub run: String,
+    /// The target's base URL, when not the environment file's.
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<url::Url>,
+}
+
+pub(super) async fn run(root: &Path, args: WorkerArgs) -> Result<u8, CliError> {
+    let shard = match (args.shard, args.shards) {
+        (Some(shard), _) => shard,
+        (None, Some(count)) => {
+            let index = std::env::var("JOB_COMPLETION_INDEX")
+                .ok()
+                .and_then(|i| i.trim().parse::<u32>().ok())
+                .ok_or_else(|| {
+                    CliError::invalid("--shards needs JOB_COMPLETION_INDEX (or use --shard I/N)")
+                })?;
+            ShardId::new(index, count).ok_or_else(|| {
+                CliError::invalid(format!("JOB_COMPLETION_INDEX {index} is not below {count}"))
+            })?
+        }
+        (None, None) => return Err(CliError::invalid("give --shard I/N or --shards N")),
+    };
+    let token = std::env::var(TOKEN_VAR)
+        .map_err(|_| CliError::invalid(format!("{TOKEN_VAR} is not set")))?;
+    let project = super::project(root)?;
+    let plan = crate::plan::build(&project, &args.system, &args.release, args.stage)?;
+    let job = WorkerJob {
+        shard,
+        suite: args.suite,
+        coordinator: args.coordinator,
+        run: args.run,
+        token,
+        base_url: args.base_url,
+    };
+    let secrets = |name: &str| std::env::var(name).ok();
+    worker::run(&plan, &job, &secrets)
+        .await
+        .map_err(|e| CliError::Internal(format!("shard {shard}: {e}")))?;
+    Ok(crate::exit_code::OK)
+}

@@ -1,0 +1,194 @@
+//! Kubernetes manifests for a sharded stage. Takes a plan, the contents of its files as
+//! run and [`RenderOptions`]; gives the objects to apply: one ConfigMap holding the
+//! files (a key per file, mounted back into their tree), and per load suite one Indexed
+//! Job (completions = parallelism = N) whose pods run `stagegate worker --shards N`,
+//! their index coming from `JOB_COMPLETION_INDEX`. Secrets are referenced by name
+//! (`secretKeyRef`), never carried: the run's token and the environment's own token.
+
+use crate::config::suite::SuiteBody;
+use crate::plan::Plan;
+use serde_json::{json, Value};
+
+/// Where the project's files are mounted in a worker pod.
+const PROJECT_DIR: &str = "/project";
+
+/// What the manifests need besides the plan.
+#[derive(Debug, Clone)]
+pub struct RenderOptions {
+    /// Workers per load suite.
+    pub shards: u32,
+    /// The worker image (stagegate's binary as entrypoint).
+    pub image: String,
+    /// Namespace of every object.
+    pub namespace: String,
+    /// The coordinator's URL as the pods reach it.
+    pub coordinator: String,
+    /// The run key the coordinator expects.
+    pub run: String,
+    /// The Secret holding the run's token (key `token`) and, under the variable's own
+    /// name, the environment's token.
+    pub secret: String,
+    /// CPU and memory requested by each worker.
+    pub cpu: String,
+    /// See `cpu`.
+    pub memory: String,
+}
+
+/// A name Kubernetes accepts (RFC 1123 label: lowercase, digits, '-', at most 63).
+pub fn dns_label(parts: &[&str]) -> String {
+    let joined = parts.join("-").to_lowercase();
+    let mut label: String = joined
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    label.truncate(63);
+    label.trim_matches('-').to_string()
+}
+
+/// A ConfigMap key for a file path (keys allow only `[-._a-zA-Z0-9]`).
+fn key_of(path: &str) -> String {
+    path.chars()
+        .map(|c| match c {
+            '/' => '.',
+            c if c.is_ascii_alphanumeric() || "-_.".contains(c) => c,
+            _ => '_',
+        })
+        .collect::<String>()
+        .trim_start_matches('.')
+        .to_string()
+}
+
+/// The objects, in the order to apply them.
+pub fn render(plan: &Plan, files: &[(String, String)], options: &RenderOptions) -> Vec<Value> {
+    let base = dns_label(&[
+        "stagegate",
+        &plan.system,
+        &plan.release,
+        plan.stage.as_str(),
+    ]);
+    let config_map = format!("{}-files", truncate(&base, 57));
+    let labels = json!({
+        "app.kubernetes.io/name": "stagegate",
+        "app.kubernetes.io/component": "worker",
+        "stagegate/system": dns_label(&[&plan.system]),
+        "stagegate/stage": plan.stage.as_str(),
+    });
+    let mut data = serde_json::Map::new();
+    let mut items = Vec::new();
+    for (i, (path, text)) in files.iter().enumerate() {
+        // Numbered so that two paths that read alike as keys stay two keys.
+        let key = format!("{i:03}.{}", key_of(path));
+        items.push(json!({ "key": key, "path": path }));
+        data.insert(key, Value::String(text.clone()));
+    }
+    let mut objects = vec![json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": { "name": config_map, "namespace": options.namespace, "labels": labels },
+        "data": data,
+    })];
+    let mut env = vec![json!({
+        "name": super::worker::TOKEN_VAR,
+        "valueFrom": { "secretKeyRef": { "name": options.secret, "key": "token" } },
+    })];
+    if let Some(auth) = &plan.environment.auth {
+        env.push(json!({
+            "name": auth.token_env,
+            "valueFrom": { "secretKeyRef": { "name": options.secret, "key": auth.token_env } },
+        }));
+    }
+    for suite in &plan.suites {
+        if !matches!(suite.body, SuiteBody::Load(_)) {
+            continue;
+        }
+        let name = dns_label(&[truncate(&base, 40), &suite.name]);
+        let args: Vec<String> = [
+            "--root",
+            PROJECT_DIR,
+            "worker",
+            &plan.system,
+            "--release",
+            &plan.release,
+            "--stage",
+            plan.stage.as_str(),
+            "--suite",
+            &suite.name,
+            "--shards",
+            &options.shards.to_string(),
+            "--coordinator",
+            &options.coordinator,
+            "--run",
+            &options.run,
+        ]
+        .map(String::from)
+        .to_vec();
+        objects.push(json!({
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": { "name": name, "namespace": options.namespace, "labels": labels },
+            "spec": {
+                "completionMode": "Indexed",
+                "completions": options.shards,
+                "parallelism": options.shards,
+                "backoffLimit": 0,
+                "template": {
+                    "metadata": { "labels": labels },
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "containers": [{
+                            "name": "worker",
+                            "image": options.image,
+                            "args": args,
+                            "env": env,
+                            "resources": {
+                                "requests": { "cpu": options.cpu, "memory": options.memory },
+                                "limits": { "memory": options.memory },
+                            },
+                            "volumeMounts": [{ "name": "files", "mountPath": PROJECT_DIR, "readOnly": true }],
+                        }],
+                        "volumes": [{
+                            "name": "files",
+                            "configMap": { "name": config_map, "items": items },
+                        }],
+                    },
+                },
+            },
+        }));
+    }
+    objects
+}
+
+fn truncate(s: &str, n: usize) -> &str {
+    let end = s.char_indices().nth(n).map_or(s.len(), |(i, _)| i);
+    s[..end].trim_end_matches('-')
+}
+
+/// The objects as one YAML stream (each document written as JSON, which is YAML).
+pub fn to_yaml(objects: &[Value]) -> String {
+    objects
+        .iter()
+        .map(|o| {
+            format!(
+                "---\n{}\n",
+                serde_json::to_string_pretty(o).unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_keys_are_what_kubernetes_accepts() {
+        assert_eq!(
+            dns_label(&["stagegate", "dichvucong", "1.0.0", "real-test"]),
+            "stagegate-dichvucong-1-0-0-real-test"
+        );
+        assert_eq!(
+            key_of("scenarios/dichvucong/data/a b.csv"),
+            "scenarios.dichvucong.data.a_b.csv"
+        );
+    }
+}
