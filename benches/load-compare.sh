@@ -69,6 +69,17 @@ print(f"stagegate / wrk         = {sg/wrk:.3f}x")
 PY
 
 echo
+# Timing accuracy, as figures (the tests keep only the hard bounds, which hold on a
+# loaded machine): how closely a target rate is held against a server that keeps up.
+echo "target rate held (stagegate load --rate 1000, 50 users, ${D}s):"
+"$SG" load "$URL" --users 50 --duration "${D}s" --rate 1000 --output json 2>/dev/null > "$work/rate.json" || true
+python3 - "$work/rate.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["rate"]
+print(f"  target {r['target_rps']:.0f}/s, achieved {r['achieved_rps']:.1f}/s, shortfall {r['shortfall']*100:.2f}%   (target: within 5%)")
+PY
+
+echo
 echo "memory per virtual user (stagegate load, shared client, 20 s ramp + 10 s hold):"
 rss() {
   /usr/bin/time -f '%M' -o "$work/rss" "$SG" load "$URL" --users "$1" --ramp-up 20s --duration 10s --output json >/dev/null 2>&1 || true

@@ -7,6 +7,12 @@ mod support;
 #[path = "integration/pipeline.rs"]
 mod pipeline;
 
+#[path = "integration/demo.rs"]
+mod demo;
+
+#[path = "integration/ledger.rs"]
+mod ledger;
+
 #[path = "integration/validation.rs"]
 mod validation;
 
@@ -16,8 +22,14 @@ mod load;
 #[path = "integration/metrics.rs"]
 mod metrics;
 
+#[path = "integration/dashboards.rs"]
+mod dashboards;
+
 #[path = "integration/reports.rs"]
 mod reports;
+
+#[path = "integration/evidence.rs"]
+mod evidence;
 
 #[path = "integration/provision.rs"]
 mod provision;

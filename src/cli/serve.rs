@@ -26,10 +26,7 @@ pub(super) async fn run(ledger_path: &crate::ledger::LedgerLocation, args: Serve
     let render: Render = Arc::new(move || ledger_export::render(&path));
     let server = match MetricsServer::start(args.listen, render).await {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit_code::INVALID_INPUT;
-        }
+        Err(e) => return super::CliError::invalid(e).report(),
     };
     // The first line on stdout is the address, so scripts and tests can read it.
     println!("serving ledger metrics on http://{}/metrics", server.addr);

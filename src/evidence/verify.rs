@@ -8,6 +8,7 @@
 use super::archive::Entries;
 use super::{Manifest, CHAIN, EVENTS, MANIFEST, MANIFEST_FORMAT};
 use crate::gate::{self, Baseline, CriterionResult, GateVerdict};
+use crate::ledger::chain::{self, ChainBreak};
 use crate::ledger::{AuditEvent, RunRow, RunState, GENESIS};
 use crate::report::{RunSummary, FILES_DIR, SUMMARY_FILE};
 use crate::stage::StageId;
@@ -161,23 +162,15 @@ fn check_chain(
             return runs;
         }
     };
-    let mut prev = GENESIS.to_string();
-    for (i, link) in chain.iter().enumerate() {
-        if link.seq != i as i64 + 1 || link.prev_hash != prev {
-            out.problems.push(format!(
-                "ledger hash chain is broken at event #{} (`{CHAIN}`)",
-                link.seq
-            ));
-            break;
-        }
-        if link.computed_hash() != link.hash {
-            out.problems.push(format!(
-                "ledger event #{} ({} by {}) in `{CHAIN}` does not match its hash: it was edited",
-                link.seq, link.kind, link.actor
-            ));
-            break;
-        }
-        prev = link.hash.clone();
+    match chain::check_chain(&chain) {
+        Ok(()) => {}
+        Err(ChainBreak::Edited { seq, kind, actor }) => out.problems.push(format!(
+            "ledger event #{seq} ({kind} by {actor}) in `{CHAIN}` does not match its hash: it was edited"
+        )),
+        Err(other) => out.problems.push(format!(
+            "ledger hash chain is broken at event #{} (`{CHAIN}`)",
+            other.seq()
+        )),
     }
     if chain.last().map_or(GENESIS, |e| e.hash.as_str()) != manifest.chain_head {
         out.problems.push(format!(
@@ -322,9 +315,10 @@ fn check_run(
     }
 }
 
-/// Criteria `stage_run` adds to a verdict that are not part of the gate: the release
-/// check (the environment's release could not be read) and the abort-on-breach record.
-const RUN_CRITERIA: [&str; 2] = ["release", "abort"];
+/// The run's own criteria, which the runner adds to a verdict besides the gate's: the
+/// release check (the environment's release could not be read) and a stop before the
+/// end (an abort criterion's breach, or a signal).
+const RUN_CRITERIA: [&str; 2] = [gate::RELEASE_METRIC, gate::ABORT_METRIC];
 
 /// The criteria a verdict judged from measurements with the gate.
 fn gate_results(verdict: &GateVerdict) -> Vec<&CriterionResult> {

@@ -5,6 +5,7 @@
 //! ([`rules`]) are enforced here, inside transactions, not by the command line.
 
 mod audit;
+pub mod chain;
 mod copy;
 mod decide;
 mod liveness;

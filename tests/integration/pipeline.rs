@@ -2,11 +2,16 @@
 //! on loopback (issue 2).
 
 use crate::support::{quick_traffic, run, stagegate, text, Project, Sample};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 const SYSTEM: &str = "dichvucong";
 
-fn run_stage(project: &Project, release: &str, stage: &str, actor: &str) -> std::process::Output {
+pub(crate) fn run_stage(
+    project: &Project,
+    release: &str,
+    stage: &str,
+    actor: &str,
+) -> std::process::Output {
     run(stagegate(project.root()).args([
         "run",
         SYSTEM,
@@ -21,7 +26,7 @@ fn run_stage(project: &Project, release: &str, stage: &str, actor: &str) -> std:
     ]))
 }
 
-fn decide(
+pub(crate) fn decide(
     project: &Project,
     verb: &str,
     release: &str,
@@ -65,7 +70,7 @@ fn stage_state(project: &Project, release: &str, stage: &str) -> String {
 }
 
 /// A project whose test environment is `sample`, with trial-test shortened.
-fn trial_project(sample: &Sample) -> Project {
+pub(crate) fn trial_project(sample: &Sample) -> Project {
     let project = Project::new(&sample.url, "http://127.0.0.1:9");
     quick_traffic(&project, "trial-test", 3, "2s");
     quick_traffic(&project, "real-test", 3, "2s");
@@ -272,10 +277,8 @@ fn url_of(project: &Project) -> String {
 
 #[test]
 fn a_run_against_a_dead_port_fails_and_never_passes() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.local_addr().expect("addr").port()
-    };
+    // A port nothing listens on, and nothing else in the test run can take.
+    let port = crate::support::reserved_port();
     let project = Project::new(&format!("http://127.0.0.1:{port}"), "http://127.0.0.1:9");
     quick_traffic(&project, "trial-test", 2, "1s");
     let out = run_stage(&project, "1.0.0", "trial-test", "qa.an");
@@ -463,67 +466,6 @@ fn eight_racing_approvals_make_exactly_one_promotion() {
 }
 
 #[test]
-fn editing_any_stored_field_makes_ledger_verify_fail_and_name_the_event() {
-    let sample = Sample::start(&[]);
-    let project = trial_project(&sample);
-    assert_eq!(
-        run_stage(&project, "1.0.0", "trial-test", "qa.an")
-            .status
-            .code(),
-        Some(0)
-    );
-    assert_eq!(
-        decide(&project, "approve", "1.0.0", "trial-test", "rm.binh")
-            .status
-            .code(),
-        Some(0)
-    );
-    let verify = |p: &std::path::Path| {
-        run(Command::new(crate::support::stagegate_bin())
-            .arg("--ledger")
-            .arg(p)
-            .args(["ledger", "verify"]))
-    };
-    let clean = verify(&project.ledger());
-    assert_eq!(clean.status.code(), Some(0), "{}", text(&clean));
-
-    let tamperings = [
-        ("UPDATE runs SET state = 'passed', verdict = replace(verdict, 'fail', 'pass') WHERE id = 1", "run 1 was changed"),
-        ("UPDATE runs SET run_by = 'someone.else' WHERE id = 1", "field `run_by`"),
-        ("UPDATE approvals SET actor = 'qa.an' WHERE id = 1", "approval 1 was changed after this event recorded it (field `actor`)"),
-        ("UPDATE approvals SET note = 'ok' WHERE id = 1", "field `note`"),
-        ("DROP TRIGGER audit_no_update; UPDATE audit SET actor = 'rm.khac' WHERE seq = 4", "event #4: its content does not match its hash"),
-        ("DROP TRIGGER audit_no_update; UPDATE audit SET payload = replace(payload, 'qa.an', 'qa.khac') WHERE seq = 3", "event #3"),
-        ("DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq = 2", "event #3: expected event #2 here"),
-        ("DROP TRIGGER promotions_no_update; UPDATE promotions SET at = '2020-01-01T00:00:00Z'", "promotion dichvucong/1.0.0/trial-test was changed"),
-        ("DELETE FROM promotions", "is missing from the ledger"),
-        ("INSERT INTO releases VALUES ('dichvucong', '9.9.9', '2020-01-01')", "no audit event recorded it"),
-    ];
-    for (sql, expected) in tamperings {
-        let copy = tempfile::tempdir().expect("tmp");
-        let db = copy.path().join("ledger.db");
-        // Checkpoint the WAL so the copy holds everything.
-        {
-            let conn = rusqlite::Connection::open(project.ledger()).expect("open");
-            conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
-                .expect("checkpoint");
-        }
-        std::fs::copy(project.ledger(), &db).expect("copy ledger");
-        rusqlite::Connection::open(&db)
-            .expect("open copy")
-            .execute_batch(sql)
-            .expect("tamper");
-        let out = verify(&db);
-        let all = text(&out);
-        assert_eq!(out.status.code(), Some(1), "{sql}\n{all}");
-        assert!(
-            all.contains("ledger verification FAILED") && all.contains(expected),
-            "{sql}: expected {expected:?}\n{all}"
-        );
-    }
-}
-
-#[test]
 fn a_run_whose_process_died_is_marked_aborted_and_never_counts_as_passed() {
     let sample = Sample::start(&[]);
     let project = trial_project(&sample);
@@ -609,70 +551,4 @@ fn changed_files_after_a_run_block_its_approval() {
         "{}",
         text(&out)
     );
-}
-
-#[test]
-fn the_demo_takes_one_release_through_and_stops_the_regression() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let out = run(Command::new(crate::support::stagegate_bin())
-        .args(["demo", "--dir"])
-        .arg(dir.path()));
-    let all = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{all}");
-    assert!(all.contains("dichvucong   1.0.0     promoted            promoted            promoted            promoted"), "{all}");
-    assert!(
-        all.contains("dichvucong   1.1.0     promoted            failed              not-run"),
-        "{all}"
-    );
-    assert!(
-        all.contains("latency-p95 is ") && all.contains("must be < 200.0ms"),
-        "{all}"
-    );
-    assert!(all.contains("ledger verified"), "{all}");
-    // Issue 11: the demo signs with its people's keys and shows the QA key refused.
-    assert!(
-        all.contains("qa.nguyen-van-an tries to approve with their own key: REFUSED")
-            && all.contains("may not decide on stage `trial-test`"),
-        "{all}"
-    );
-    assert!(
-        all.contains("signed by Trần Thị Bình (rm.tran-thi-binh, release-manager) key SHA256:"),
-        "{all}"
-    );
-    for id in ["qa.nguyen-van-an", "rm.tran-thi-binh", "rm.le-van-cuong"] {
-        assert!(dir.path().join("keys").join(id).exists(), "{id}");
-    }
-    let verify = run(Command::new(crate::support::stagegate_bin())
-        .arg("--root")
-        .arg(dir.path())
-        .args(["ledger", "verify"]));
-    assert_eq!(verify.status.code(), Some(0), "{}", text(&verify));
-    assert!(
-        !all.contains("users launched"),
-        "goose's own output must not leak\n{all}"
-    );
-    assert!(dir.path().join(".stagegate/ledger.db").exists());
-
-    // CI servers read the promoted release's junit.xml as green (issue 13): info
-    // findings are output, not failures; every case has a stable name and a time.
-    let runs = dir.path().join(".stagegate/runs/dichvucong/1.0.0");
-    let mut files = 0;
-    for stage in std::fs::read_dir(&runs).expect("runs") {
-        for run_dir in std::fs::read_dir(stage.expect("stage").path()).expect("run dirs") {
-            let xml = std::fs::read_to_string(run_dir.expect("run").path().join("junit.xml"))
-                .expect("junit.xml");
-            files += 1;
-            assert!(xml.contains("failures=\"0\" errors=\"0\""), "{xml}");
-            assert!(
-                !xml.contains("<failure") && !xml.contains("1.0.0."),
-                "{xml}"
-            );
-            assert!(xml.contains("timestamp=\""), "{xml}");
-            assert_eq!(
-                xml.matches("<testcase ").count(),
-                xml.matches("<testcase name=\"").count(),
-            );
-        }
-    }
-    assert_eq!(files, 4);
 }

@@ -1,6 +1,6 @@
-//! Reports and evidence: junit.xml read by an independent JUnit library, report.html
-//! opened in headless Chromium with no network, the Vietnamese go-live dossier, the
-//! evidence archive and its verification, and approvals pinned to the files as run.
+//! Reports: junit.xml read by an independent JUnit library, report.html opened in
+//! headless Chromium with no network, the Vietnamese go-live dossier, and approvals
+//! pinned to the files as run. (The evidence archive: `evidence.rs`.)
 
 use crate::support::{quick_traffic, run, stagegate, text, Project, Sample};
 use std::collections::BTreeMap;
@@ -14,7 +14,7 @@ const RELEASE: &str = "1.0.0";
 /// A sample system and a project whose trial-test stage has run once (short load).
 pub(crate) struct TrialRun {
     _sample: Sample,
-    project: Project,
+    pub(crate) project: Project,
     /// Exit code of `stagegate run`.
     pub(crate) code: i32,
 }
@@ -25,7 +25,7 @@ impl TrialRun {
     }
 
     /// Starts the sample, lets `prepare` edit the project, runs trial-test.
-    fn start_with(sample_args: &[&str], prepare: impl Fn(&Project)) -> TrialRun {
+    pub(crate) fn start_with(sample_args: &[&str], prepare: impl Fn(&Project)) -> TrialRun {
         let sample = Sample::start(sample_args);
         let project = Project::new(&sample.url, &sample.url);
         quick_traffic(&project, "trial-test", 2, "1s");
@@ -69,7 +69,7 @@ impl TrialRun {
         .expect("json")
     }
 
-    fn approve(&self, actor: &str) -> std::process::Output {
+    pub(crate) fn approve(&self, actor: &str) -> std::process::Output {
         run(stagegate(self.project.root()).args([
             "approve",
             SYSTEM,
@@ -365,7 +365,7 @@ fn run_report_opens_in_headless_chromium_with_no_network() {
 }
 
 /// Visible text of a page: tags, the style sheet and the title removed.
-fn visible_text(html: &str) -> String {
+pub(crate) fn visible_text(html: &str) -> String {
     let body = html.split("</style>").nth(1).unwrap_or(html);
     let mut out = String::new();
     let mut in_tag = false;
@@ -490,245 +490,4 @@ fn an_approval_is_refused_when_the_files_changed_since_the_run() {
     trial.project.write(rollout, &kept);
     let approved = trial.approve("rm.tran-thi-binh");
     assert!(approved.status.success(), "{}", text(&approved));
-}
-
-/// A trial run, approved, and its evidence archive.
-fn evidence_archive() -> (TrialRun, PathBuf) {
-    let trial = TrialRun::start(&[]);
-    assert_eq!(trial.code, 0);
-    assert!(trial.approve("rm.tran-thi-binh").status.success());
-    let archive = trial.project.path("evidence.tar.gz");
-    let out = run(stagegate(trial.project.root())
-        .args(["evidence", SYSTEM, "--release", RELEASE, "-o"])
-        .arg(&archive));
-    assert!(out.status.success(), "{}", text(&out));
-    (trial, archive)
-}
-
-fn verify(root: &Path, archive: &Path) -> std::process::Output {
-    run(stagegate(root).args(["evidence", "verify"]).arg(archive))
-}
-
-type Entries = BTreeMap<String, Vec<u8>>;
-
-fn unpack(archive: &Path) -> Entries {
-    stagegate::evidence::archive::read(archive).expect("archive reads")
-}
-
-fn repack(archive: &Path, entries: &Entries) {
-    stagegate::evidence::archive::write(archive, entries).expect("archive writes");
-}
-
-/// Recomputes the manifest's SHA-256 of every file, as a forger would.
-fn forge_manifest(entries: &mut Entries) {
-    let mut manifest: serde_json::Value =
-        serde_json::from_slice(&entries["manifest.json"]).expect("manifest");
-    for file in manifest["files"].as_array_mut().expect("files") {
-        let path = file["path"].as_str().expect("path").to_string();
-        file["sha256"] = stagegate::evidence::sha256_hex(&entries[&path]).into();
-    }
-    entries.insert(
-        "manifest.json".into(),
-        serde_json::to_vec_pretty(&manifest).expect("json"),
-    );
-}
-
-#[test]
-fn evidence_verify_passes_on_an_untouched_archive() {
-    let (trial, archive) = evidence_archive();
-    let entries = unpack(&archive);
-    for expected in [
-        "manifest.json",
-        "ledger/events.json",
-        "ledger/chain.json",
-        "runs/trial-test/run-1/summary.json",
-        "runs/trial-test/run-1/junit.xml",
-        "runs/trial-test/run-1/report.html",
-        "runs/trial-test/run-1/report.vi.html",
-        "runs/trial-test/run-1/files/scenarios/dichvucong/rollout.toml",
-        "runs/trial-test/run-1/files/environments/test.toml",
-        "reports/dichvucong-1.0.0.en.html",
-        "reports/dichvucong-1.0.0.vi.html",
-    ] {
-        assert!(
-            entries.contains_key(expected),
-            "{expected} missing from {:?}",
-            entries.keys().collect::<Vec<_>>()
-        );
-    }
-    let unknown = run(stagegate(trial.project.root())
-        .args(["evidence", SYSTEM, "--release", "9.9.9", "-o"])
-        .arg(trial.project.path("x.tar.gz")));
-    assert_eq!(unknown.status.code(), Some(2), "{}", text(&unknown));
-    let out = verify(trial.project.root(), &archive);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(
-        text(&out).contains("1 gates (5 criteria) evaluated again"),
-        "{}",
-        text(&out)
-    );
-
-    // Leaving a run out (its folder and its manifest lines) is noticed from the events.
-    let mut entries = entries;
-    entries.retain(|path, _| !path.starts_with("runs/trial-test/run-1/"));
-    let mut manifest: serde_json::Value =
-        serde_json::from_slice(&entries["manifest.json"]).expect("manifest");
-    manifest["files"]
-        .as_array_mut()
-        .expect("files")
-        .retain(|f| {
-            !f["path"]
-                .as_str()
-                .unwrap_or("")
-                .starts_with("runs/trial-test/run-1/")
-        });
-    entries.insert(
-        "manifest.json".into(),
-        serde_json::to_vec_pretty(&manifest).expect("json"),
-    );
-    repack(&archive, &entries);
-    let out = verify(trial.project.root(), &archive);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(
-        text(&out).contains(
-            "run #1 (trial-test passed) is in the ledger's events but its reports are missing"
-        ),
-        "{}",
-        text(&out)
-    );
-}
-
-#[test]
-fn evidence_verify_names_the_file_after_a_one_byte_change() {
-    let (trial, archive) = evidence_archive();
-    let mut entries = unpack(&archive);
-    let target = "runs/trial-test/run-1/report.html";
-    let bytes = entries.get_mut(target).expect("report in archive");
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 0x01;
-    repack(&archive, &entries);
-    let out = verify(trial.project.root(), &archive);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(
-        text(&out).contains(&format!("file `{target}` was changed")),
-        "{}",
-        text(&out)
-    );
-}
-
-#[test]
-fn evidence_verify_names_the_criterion_when_a_stored_threshold_is_edited() {
-    let (trial, archive) = evidence_archive();
-    let mut entries = unpack(&archive);
-    let target = "runs/trial-test/run-1/summary.json";
-    let mut summary: serde_json::Value = serde_json::from_slice(&entries[target]).expect("summary");
-    let criterion = summary["verdict"]["results"]
-        .as_array_mut()
-        .expect("results")
-        .iter_mut()
-        .find(|r| r["metric"] == "latency-p95")
-        .expect("latency criterion");
-    assert_eq!(criterion["pass"], "< 1000.0ms");
-    criterion["pass"] = "< 5000.0ms".into();
-    entries.insert(
-        target.into(),
-        serde_json::to_vec_pretty(&summary).expect("json"),
-    );
-    // The forger also fixes the manifest: only the re-evaluation can notice.
-    forge_manifest(&mut entries);
-    repack(&archive, &entries);
-    let out = verify(trial.project.root(), &archive);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let shown = text(&out);
-    assert!(
-        !shown.contains("was changed: its SHA-256"),
-        "the manifest was forged to match: {shown}"
-    );
-    assert!(
-        shown.contains(
-            "criterion `latency-p95 < 1000.0ms`: the stored threshold (pass `< 5000.0ms`"
-        ),
-        "{shown}"
-    );
-    assert!(shown.contains("is not the gate as run"), "{shown}");
-}
-
-#[test]
-fn evidence_verify_notices_an_edited_gate_in_the_files_as_run() {
-    let (trial, archive) = evidence_archive();
-    let mut entries = unpack(&archive);
-    let target = "runs/trial-test/run-1/files/scenarios/dichvucong/rollout.toml";
-    let rollout = String::from_utf8(entries[target].clone()).expect("utf-8");
-    let edited = rollout.replacen(
-        r#"{ metric = "latency-p95", pass = "< 1s", warn = "< 250ms" }"#,
-        r#"{ metric = "latency-p95", pass = "< 1ms" }"#,
-        1,
-    );
-    assert_ne!(edited, rollout, "fixture line not found");
-    entries.insert(target.into(), edited.into_bytes());
-    forge_manifest(&mut entries);
-    repack(&archive, &entries);
-    let out = verify(trial.project.root(), &archive);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let shown = text(&out);
-    assert!(shown.contains("a file was changed"), "{shown}");
-    assert!(
-        shown.contains("criterion `latency-p95 < 1000.0ms`"),
-        "{shown}"
-    );
-}
-
-#[test]
-fn evidence_verify_notices_an_edited_ledger_event() {
-    let (trial, archive) = evidence_archive();
-    let mut entries = unpack(&archive);
-    // Rewrite who approved, in both copies of the event, and fix the manifest.
-    for file in ["ledger/events.json", "ledger/chain.json"] {
-        let edited = String::from_utf8(entries[file].clone())
-            .expect("utf-8")
-            .replace("rm.tran-thi-binh", "rm.mallory");
-        entries.insert(file.into(), edited.into_bytes());
-    }
-    forge_manifest(&mut entries);
-    repack(&archive, &entries);
-    let out = verify(trial.project.root(), &archive);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(
-        text(&out).contains("(approval by rm.mallory) does not match its hash: it was edited"),
-        "{}",
-        text(&out)
-    );
-}
-
-#[test]
-fn an_aborted_run_has_reports_and_its_evidence_verifies() {
-    let trial = TrialRun::start_with(&["--error-rate", "0.5"], |project| {
-        quick_traffic(project, "trial-test", 2, "10s");
-        project.edit(
-            "scenarios/dichvucong/rollout.toml",
-            "approval = { approvers = 1, roles = [\"release-manager\"] }\n\n# 2.",
-            "approval = { approvers = 1, roles = [\"release-manager\"] }\nabort = [{ metric = \"error-rate\", pass = \"< 5%\" }]\n\n# 2.",
-        );
-    });
-    assert_eq!(trial.code, 4, "exit 4: aborted");
-    assert_eq!(trial.summary()["state"], "aborted");
-    let junit = std::fs::read_to_string(trial.report_dir().join("junit.xml")).expect("junit.xml");
-    assert!(
-        junit.contains("aborted: abort criterion `error-rate &lt; 5.00%` breached"),
-        "{junit}"
-    );
-    let vi =
-        std::fs::read_to_string(trial.report_dir().join("report.vi.html")).expect("report.vi.html");
-    assert!(
-        visible_text(&vi).contains("đã dừng tải: vi phạm tiêu chí dừng khẩn"),
-        "the abort is said in Vietnamese"
-    );
-
-    let archive = trial.project.path("evidence.tar.gz");
-    let out = run(stagegate(trial.project.root())
-        .args(["evidence", SYSTEM, "--release", RELEASE, "-o"])
-        .arg(&archive));
-    assert!(out.status.success(), "{}", text(&out));
-    let out = verify(trial.project.root(), &archive);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }

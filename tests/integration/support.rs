@@ -244,3 +244,34 @@ pub fn quick_traffic(project: &Project, stage: &str, users: u32, duration: &str)
     )
     .expect("write rollout");
 }
+
+/// A loopback port for a server a test must name before it starts (a scrape target in
+/// Prometheus's configuration, `--metrics-listen`), or for a port that must stay closed.
+///
+/// A port bound at 0 and released could be handed by the kernel to any other test
+/// before the server binds it. So the port is taken *below* the kernel's ephemeral
+/// range (`/proc/sys/net/ipv4/ip_local_port_range`), from which every port-0 bind and
+/// every outgoing connection of the other tests draws: nothing else in a test run can
+/// take it. Tests spread over the range by process id and a counter, and a port found
+/// bound (another test's server) is skipped.
+pub fn reserved_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32768);
+    let (low, high) = (20_000u32, ephemeral_low.max(20_001));
+    let span = high - low;
+    let start = std::process::id().wrapping_mul(7919);
+    for _ in 0..span {
+        let port = low + start.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed) * 13) % span;
+        let Ok(port) = u16::try_from(port) else {
+            continue;
+        };
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port below the ephemeral range");
+}

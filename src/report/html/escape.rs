@@ -22,7 +22,7 @@ pub fn escape(text: &str) -> String {
 /// way), and shows those spans as `<code>`. An unpaired backtick stays a backtick.
 pub fn escape_with_code(text: &str) -> String {
     let parts: Vec<&str> = text.split('`').collect();
-    if parts.len() % 2 == 0 {
+    if parts.len().is_multiple_of(2) {
         return escape(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
