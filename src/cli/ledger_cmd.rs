@@ -94,7 +94,9 @@ fn copy(from: &str, to: &str) -> u8 {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let target = match super::open_ledger(&to) {
+    // The target is written to: a new SQLite file is made here (a PostgreSQL target must
+    // exist as a database and is checked empty by `copy_into`).
+    let target = match super::open_ledger_for_writing(&to) {
         Ok(l) => l,
         Err(code) => return code,
     };
