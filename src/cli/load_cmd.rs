@@ -33,6 +33,15 @@ pub struct LoadArgs {
     /// the shortfall is reported when they do not).
     #[arg(long, short = 'r')]
     pub rate: Option<f64>,
+    /// Pause of each user between its requests (e.g. 3s): a crowd of users that read
+    /// and type, sharing a pool of connections instead of holding one each.
+    #[arg(long, value_parser = parse_duration)]
+    pub think_time: Option<Duration>,
+    /// The most requests in flight at once (the connection pool's bound); by default
+    /// one per user, or with --think-time half of what `ulimit -n` allows (a busy and
+    /// an idle connection each).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
     /// A request header, `Name: value` (repeatable).
     #[arg(long = "header", short = 'H', value_name = "NAME: VALUE", value_parser = parse_header)]
     pub headers: Vec<(String, String)>,
@@ -139,8 +148,15 @@ pub(super) async fn run(root: &std::path::Path, args: LoadArgs) -> u8 {
         eprintln!("error: --users, --duration and --rate must be positive");
         return exit_code::INVALID_INPUT;
     }
-    if let Some((usable, limit)) = crate::plan::descriptors::too_many(args.users) {
-        eprintln!("error: {} virtual users need more file descriptors than this process may open ({limit}, of which {usable} can be connections); nothing was sent (hint: raise `ulimit -n`, or run fewer users)", args.users);
+    let thinks = args.think_time.is_some_and(|t| !t.is_zero());
+    if let Some(short) =
+        crate::plan::descriptors::shortfall(args.users, thinks, args.max_connections)
+    {
+        let who = match args.max_connections {
+            Some(most) => format!("--max-connections {most} needs"),
+            None => format!("{} virtual users need", args.users),
+        };
+        eprintln!("error: {who} more file descriptors than this process may open ({}, of which {} can be connections); nothing was sent (hint: a request in flight holds a connection and one more may wait idle; raise `ulimit -n`, give users a --think-time so they share a pool, or lower --max-connections)", short.limit, short.usable);
         return exit_code::INVALID_INPUT;
     }
     let mut cap = None;
@@ -185,7 +201,8 @@ pub(super) async fn run(root: &std::path::Path, args: LoadArgs) -> u8 {
         None => url.path().to_string(),
     };
     let suite = LoadSuite {
-        think_time: None,
+        think_time: args.think_time,
+        max_connections: args.max_connections,
         feeders: Vec::new(),
         transactions: vec![TransactionSpec {
             name: "request".into(),
@@ -226,7 +243,6 @@ pub(super) async fn run(root: &std::path::Path, args: LoadArgs) -> u8 {
     let options = LoadOptions {
         traffic: &traffic,
         abort: &[],
-        shared_client: true,
     };
     let target = Target::without_secrets(&base);
     let report = match load::run("load", &suite, options, &target, recorder.clone(), &on_tick).await

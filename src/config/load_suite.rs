@@ -25,6 +25,9 @@ pub const MAX_WEIGHT: usize = 1000;
 pub struct LoadSuite {
     /// Pause between transactions of one virtual user.
     pub think_time: Option<Duration>,
+    /// The most requests in flight at once across all users of one load process (each
+    /// shard has its own); `None` lets the plan decide (see `plan::descriptors`).
+    pub max_connections: Option<u32>,
     /// CSV data sources.
     pub feeders: Vec<Feeder>,
     /// Weighted transactions.
@@ -101,6 +104,8 @@ struct RawLoadSuite {
     production_write_reason: Option<Spanned<String>>,
     #[schemars(with = "Option<String>")]
     think_time: Option<Spanned<String>>,
+    #[schemars(with = "Option<u32>")]
+    max_connections: Option<Spanned<i64>>,
     #[serde(default)]
     feeders: Vec<RawFeeder>,
     #[schemars(with = "Vec<RawTransaction>")]
@@ -210,6 +215,17 @@ pub(super) fn parse(
         .think_time
         .as_ref()
         .and_then(|t| super::units::duration_field(file, t, "500ms", diagnostics));
+    let max_connections = raw.max_connections.as_ref().and_then(|m| {
+        let value = u32::try_from(*m.get_ref()).ok().filter(|v| *v >= 1);
+        if value.is_none() {
+            diagnostics.push(file.diagnostic(
+                m.span(),
+                "`max-connections` bounds the requests in flight at once",
+                Some(format!("a whole number from 1 to {}", u32::MAX)),
+            ));
+        }
+        value
+    });
 
     let mut feeders = Vec::new();
     let mut known = BTreeSet::new();
@@ -301,6 +317,7 @@ pub(super) fn parse(
         off_base,
         body: SuiteBody::Load(LoadSuite {
             think_time,
+            max_connections,
             feeders,
             transactions,
         }),

@@ -3,6 +3,7 @@
 //! resolved — all once, at start-up. `run_transaction` is what every goose user calls;
 //! per request it allocates only what the request itself needs.
 
+use super::connections::{self, ConnectionBound, UserCookies};
 use super::pacer::Pacer;
 use crate::config::matcher::{Matcher, ObservedResponse};
 use crate::config::suite::{FeederMode, LoadSuite, StepSpec};
@@ -104,8 +105,10 @@ pub(super) struct CompiledSuite {
     pacer: Option<Pacer>,
     feeders: Vec<SharedFeeder>,
     target: Target,
-    /// One fenced client shared by every user (no cookies), or `None` for one per user.
-    shared_client: Option<reqwest::Client>,
+    /// The fenced client every user sends through (see [`connections`]).
+    client: reqwest::Client,
+    /// Requests in flight at once, across all users.
+    connections: ConnectionBound,
     /// The most body bytes kept for checks and extraction; the rest is read and dropped.
     body_limit: usize,
     /// Whether a TLS failure has had its certificate's names looked up already.
@@ -125,7 +128,8 @@ impl CompiledSuite {
         recorder: Arc<Recorder>,
         rate: Option<f64>,
         body_limit: usize,
-        shared_client: Option<reqwest::Client>,
+        client: reqwest::Client,
+        connections: ConnectionBound,
     ) -> CompiledSuite {
         CompiledSuite {
             pacer: rate.map(Pacer::new),
@@ -165,20 +169,20 @@ impl CompiledSuite {
                 })
                 .collect(),
             target: target.clone(),
-            shared_client,
+            client,
+            connections,
             body_limit,
             certificate_named: std::sync::atomic::AtomicBool::new(false),
             recorder,
         }
     }
 
-    /// Gives a virtual user its fenced client: redirects followed only within the
-    /// origin, a bounded number of times (see [`origin::redirect_policy`]).
+    /// Gives a virtual user the shared fenced client (redirects followed only within the
+    /// origin, a bounded number of times: see [`origin::redirect_policy`]) and an empty
+    /// cookie jar of its own.
     pub(super) fn equip(&self, user: &mut GooseUser) -> TransactionResult {
-        user.client = match &self.shared_client {
-            Some(client) => client.clone(),
-            None => fenced_client(true).map_err(|e| Box::new(TransactionError::Reqwest(e)))?,
-        };
+        user.client = self.client.clone();
+        user.set_session_data(UserCookies::default());
         Ok(())
     }
 
@@ -297,7 +301,13 @@ impl CompiledSuite {
         if let Some(pacer) = &self.pacer {
             pacer.acquire().await;
         }
-        let mut goose_response = match user.request(request).await {
+        // Waiting for a free connection counts in the latency: a user of the system
+        // would wait too, and a bound that is too small must show, never flatter.
+        let queued_at = Instant::now();
+        let permit = self.connections.acquire().await;
+        let queued = queued_at.elapsed();
+        let cookies = user.get_session_data::<UserCookies>().cloned();
+        let goose_response = match connections::send_as(cookies, user.request(request)).await {
             Ok(r) => r,
             // goose cancels throttled requests when the attack ends: not a measurement.
             Err(_) => return false,
@@ -305,7 +315,8 @@ impl CompiledSuite {
         // goose times the request from after its throttle to the response headers; the
         // body is read here and its time added, so latency is time to the last byte and
         // never includes waiting for the rate cap.
-        let to_headers = Duration::from_micros(goose_response.request.response_time_micros());
+        let to_headers =
+            queued + Duration::from_micros(goose_response.request.response_time_micros());
         let body_started = Instant::now();
         let mut unfollowed = None;
         let observed = match goose_response.response {
@@ -324,6 +335,7 @@ impl CompiledSuite {
             Err(e) => Err(e),
         };
         let latency = to_headers + body_started.elapsed();
+        drop(permit);
         let observed = match observed {
             Ok(o) => o,
             Err(e) => {
@@ -346,7 +358,6 @@ impl CompiledSuite {
             }
         };
         if let Some(text) = unfollowed {
-            let _ = user.set_failure(&step.name, &mut goose_response.request, None, None);
             self.record_failure(user_index, label, latency, ErrorKind::Status, text);
             return false;
         }
@@ -379,9 +390,6 @@ impl CompiledSuite {
         } else {
             None
         };
-        if error.is_some() {
-            let _ = user.set_failure(&step.name, &mut goose_response.request, None, None);
-        }
         let ok = error.is_none();
         if ok {
             for extraction in &spec.extract {
@@ -446,21 +454,6 @@ async fn read_response(
         body: String::from_utf8_lossy(&kept).into_owned(),
         truncated,
     })
-}
-
-/// A reqwest client behind the origin fence: same-origin redirects only, at most
-/// [`origin::MAX_REDIRECTS`], a connect timeout so an unanswered SYN cannot hold a user.
-pub(super) fn fenced_client(cookies: bool) -> Result<reqwest::Client, reqwest::Error> {
-    let builder = reqwest::Client::builder()
-        .redirect(origin::redirect_policy())
-        .connect_timeout(origin::CONNECT_TIMEOUT)
-        .timeout(super::REQUEST_TIMEOUT)
-        .user_agent(concat!("stagegate/", env!("CARGO_PKG_VERSION")));
-    if cookies {
-        builder.cookie_store(true).build()
-    } else {
-        builder.build()
-    }
 }
 
 fn reqwest_method(method: HttpMethod) -> reqwest::Method {

@@ -6,6 +6,7 @@
 
 pub mod abort;
 mod compiled;
+mod connections;
 mod pacer;
 mod quiet_log;
 mod quiet_stdout;
@@ -25,7 +26,7 @@ use std::time::{Duration, Instant};
 
 /// How long a single request may take before it counts as a timeout.
 const REQUEST_TIMEOUT_SECS: &str = "30";
-/// The same, for the fenced clients stagegate gives its users.
+/// The same, for the fenced client stagegate gives its users.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Grace period after the planned end before stagegate stops goose itself: goose
@@ -76,9 +77,6 @@ pub struct LoadOptions<'a> {
     pub traffic: &'a Traffic,
     /// Criteria that stop the load while it runs.
     pub abort: &'a [AbortCriterion],
-    /// One HTTP client for all users, without cookies: much less memory per user, for
-    /// ad-hoc runs that need no sessions.
-    pub shared_client: bool,
 }
 
 /// How often abort criteria are checked: often enough that a breach confirmed at the
@@ -111,11 +109,14 @@ pub async fn run(
         (Some(rate), None) => Some(rate),
         (None, _) => None,
     };
-    let shared_client = if options.shared_client {
-        Some(compiled::fenced_client(false).map_err(|e| LoadError::Engine(e.to_string()))?)
-    } else {
-        None
-    };
+    let bound = crate::plan::descriptors::connection_bound(
+        options.traffic.peak_users(),
+        suite.think_time.is_some_and(|t| !t.is_zero()),
+        suite.max_connections,
+        crate::plan::descriptors::usable(),
+    );
+    let bound = usize::try_from(bound).unwrap_or(usize::MAX).max(1);
+    let client = connections::shared_client(bound).map_err(|e| LoadError::Engine(e.to_string()))?;
     let compiled = Arc::new(CompiledSuite::new(
         suite_name,
         suite,
@@ -123,7 +124,8 @@ pub async fn run(
         recorder.clone(),
         pace,
         target.body_limit(),
-        shared_client,
+        client,
+        connections::ConnectionBound::new(bound),
     ));
     let traffic = options.traffic;
     let attack = build_attack(suite_name, suite, options, target, &compiled)
@@ -251,8 +253,15 @@ fn build_attack(
     let traffic = options.traffic;
     let mut attack = GooseAttack::initialize_with_config(GooseConfiguration::default())?
         .register_scenario(scenario)
+        // One client for all users (see `connections`): goose builds none per user.
+        .set_client_builder_without_cookies(
+            goose::client::GooseClientBuilder::new().without_cookies(),
+        )?
         .set_default(GooseDefault::Host, target.base.as_str())?
         .set_default(GooseDefault::Timeout, REQUEST_TIMEOUT_SECS)?
+        // stagegate measures every request itself (the recorder); goose's own per-request
+        // metrics, aggregated on one thread, cost throughput and are never read.
+        .set_default(GooseDefault::NoMetrics, true)?
         // stagegate is the only voice on the terminal: no goose tables, controllers or
         // end-of-run summaries.
         .set_default(GooseDefault::NoTelnet, true)?
@@ -286,11 +295,6 @@ fn build_attack(
             GooseDefault::ThrottleRequests,
             (cap.floor() as usize).max(1),
         )?;
-    }
-    if options.shared_client {
-        attack = Box::new((*attack).set_client_builder_without_cookies(
-            goose::client::GooseClientBuilder::new().without_cookies(),
-        )?);
     }
     Ok(attack)
 }

@@ -106,12 +106,27 @@ pub enum PlanViolation {
         /// Environment name.
         environment: String,
     },
-    /// More virtual users than this process may open connections for.
-    #[error("{users} virtual users need more file descriptors than this process may open ({limit}, of which {usable} can be connections) (hint: raise `ulimit -n`, or run fewer users)")]
+    /// More virtual users without think time than this process may open connections for
+    /// (each such user always has a request in flight).
+    #[error("{users} virtual users of suite `{suite}` need more file descriptors than this process may open ({limit}, of which {usable} can be connections): without a `think-time` each has a request in flight, holding a connection, and one more may wait idle (hint: raise `ulimit -n`, give the suite a `think-time` so users share a pool, or run fewer users)")]
     DescriptorLimit {
+        /// The load suite.
+        suite: String,
         /// Requested users.
         users: u32,
-        /// Users the limit allows.
+        /// Connections the limit allows.
+        usable: u64,
+        /// The process's open-file limit.
+        limit: u64,
+    },
+    /// A suite's `max-connections` above what this process may open.
+    #[error("`max-connections = {connections}` of suite `{suite}` needs more file descriptors than this process may open ({limit}, of which {usable} can be connections): each request in flight holds a connection and one more may wait idle (hint: raise `ulimit -n`, or lower `max-connections`)")]
+    ConnectionLimit {
+        /// The load suite.
+        suite: String,
+        /// Its bound (never more than its users).
+        connections: u64,
+        /// Connections the limit allows.
         usable: u64,
         /// The process's open-file limit.
         limit: u64,
@@ -234,12 +249,28 @@ pub fn build(
         }
     }
     let mut traffic = spec.traffic.clone();
-    if let Some((usable, limit)) = descriptors::too_many(traffic.peak_users()) {
-        violations.push(PlanViolation::DescriptorLimit {
-            users: traffic.peak_users(),
-            usable,
-            limit,
-        });
+    for suite in &suites {
+        let SuiteBody::Load(load) = &suite.body else {
+            continue;
+        };
+        let thinks = load.think_time.is_some_and(|t| !t.is_zero());
+        let users = traffic.peak_users();
+        if let Some(short) = descriptors::shortfall(users, thinks, load.max_connections) {
+            violations.push(match load.max_connections {
+                Some(_) => PlanViolation::ConnectionLimit {
+                    suite: suite.name.clone(),
+                    connections: short.connections,
+                    usable: short.usable,
+                    limit: short.limit,
+                },
+                None => PlanViolation::DescriptorLimit {
+                    suite: suite.name.clone(),
+                    users,
+                    usable: short.usable,
+                    limit: short.limit,
+                },
+            });
+        }
     }
     if let Some(limit) = limits.max_users {
         if traffic.peak_users() > limit {

@@ -99,7 +99,6 @@ async fn run_load(
     let options = LoadOptions {
         traffic: &plan.traffic,
         abort: &plan.abort,
-        shared_client: false,
     };
     let load = load::run(
         &suite.name,

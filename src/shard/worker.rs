@@ -92,7 +92,6 @@ pub async fn run(
     let options = LoadOptions {
         traffic: &traffic,
         abort: &plan.abort,
-        shared_client: false,
     };
     let ended = load::run(&suite.name, &body, options, &target, recorder, &|_| {}).await;
     let end = match ended {
