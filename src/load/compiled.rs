@@ -3,7 +3,7 @@
 //! resolved — all once, at start-up. `run_transaction` is what every goose user calls;
 //! per request it allocates only what the request itself needs.
 
-use super::connections::{self, ConnectionBound, UserCookies};
+use super::connections::{self, SharedPool, UserCookies};
 use super::pacer::Pacer;
 use crate::config::matcher::{Matcher, ObservedResponse};
 use crate::config::suite::{FeederMode, LoadSuite, StepSpec};
@@ -105,10 +105,8 @@ pub(super) struct CompiledSuite {
     pacer: Option<Pacer>,
     feeders: Vec<SharedFeeder>,
     target: Target,
-    /// The fenced client every user sends through (see [`connections`]).
-    client: reqwest::Client,
-    /// Requests in flight at once, across all users.
-    connections: ConnectionBound,
+    /// The fenced client every user sends through, and its bound (see [`connections`]).
+    pool: SharedPool,
     /// The most body bytes kept for checks and extraction; the rest is read and dropped.
     body_limit: usize,
     /// Whether a TLS failure has had its certificate's names looked up already.
@@ -128,8 +126,7 @@ impl CompiledSuite {
         recorder: Arc<Recorder>,
         rate: Option<f64>,
         body_limit: usize,
-        client: reqwest::Client,
-        connections: ConnectionBound,
+        pool: SharedPool,
     ) -> CompiledSuite {
         CompiledSuite {
             pacer: rate.map(Pacer::new),
@@ -169,8 +166,7 @@ impl CompiledSuite {
                 })
                 .collect(),
             target: target.clone(),
-            client,
-            connections,
+            pool,
             body_limit,
             certificate_named: std::sync::atomic::AtomicBool::new(false),
             recorder,
@@ -181,7 +177,7 @@ impl CompiledSuite {
     /// origin, a bounded number of times: see [`origin::redirect_policy`]) and an empty
     /// cookie jar of its own.
     pub(super) fn equip(&self, user: &mut GooseUser) -> TransactionResult {
-        user.client = self.client.clone();
+        user.client = self.pool.client.clone();
         user.set_session_data(UserCookies::default());
         Ok(())
     }
@@ -304,7 +300,7 @@ impl CompiledSuite {
         // Waiting for a free connection counts in the latency: a user of the system
         // would wait too, and a bound that is too small must show, never flatter.
         let queued_at = Instant::now();
-        let permit = self.connections.acquire().await;
+        let permit = self.pool.bound.acquire().await;
         let queued = queued_at.elapsed();
         let cookies = user.get_session_data::<UserCookies>().cloned();
         let goose_response = match connections::send_as(cookies, user.request(request)).await {

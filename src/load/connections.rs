@@ -59,10 +59,28 @@ pub(super) async fn send_as<F: Future>(cookies: Option<UserCookies>, request: F)
     }
 }
 
+/// The shared client and the bound on its requests in flight.
+pub(super) struct SharedPool {
+    /// The fenced client every user sends through.
+    pub(super) client: reqwest::Client,
+    /// Requests in flight at once, across all users.
+    pub(super) bound: ConnectionBound,
+}
+
+impl SharedPool {
+    /// A pool of at most `bound` requests in flight and as many idle connections.
+    pub(super) fn new(bound: usize) -> Result<SharedPool, reqwest::Error> {
+        Ok(SharedPool {
+            client: shared_client(bound)?,
+            bound: ConnectionBound::new(bound),
+        })
+    }
+}
+
 /// The client every user shares: behind the origin fence (same-origin redirects only,
 /// at most [`origin::MAX_REDIRECTS`]), a connect timeout so an unanswered SYN cannot hold
 /// a user, per-user cookies, and at most `max_idle` idle connections kept.
-pub(super) fn shared_client(max_idle: usize) -> Result<reqwest::Client, reqwest::Error> {
+fn shared_client(max_idle: usize) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .redirect(origin::redirect_policy())
         .connect_timeout(origin::CONNECT_TIMEOUT)

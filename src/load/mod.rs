@@ -116,7 +116,7 @@ pub async fn run(
         crate::plan::descriptors::usable(),
     );
     let bound = usize::try_from(bound).unwrap_or(usize::MAX).max(1);
-    let client = connections::shared_client(bound).map_err(|e| LoadError::Engine(e.to_string()))?;
+    let pool = connections::SharedPool::new(bound).map_err(|e| LoadError::Engine(e.to_string()))?;
     let compiled = Arc::new(CompiledSuite::new(
         suite_name,
         suite,
@@ -124,8 +124,7 @@ pub async fn run(
         recorder.clone(),
         pace,
         target.body_limit(),
-        client,
-        connections::ConnectionBound::new(bound),
+        pool,
     ));
     let traffic = options.traffic;
     let attack = build_attack(suite_name, suite, options, target, &compiled)
