@@ -64,14 +64,20 @@ fn base_name(plan: &Plan) -> String {
     ])
 }
 
-/// The plan's files as run, each path (with `/`) and its text.
+/// The plan's files as run, each path (with `/`) and its text, read under the rules
+/// `validate` read them with: a file swapped since for a FIFO or a link out of the
+/// project is refused, not followed.
 pub fn files_as_run(plan: &Plan) -> Result<Vec<(String, String)>, String> {
     plan.files
         .iter()
         .map(|rel| {
-            std::fs::read_to_string(plan.files_root.join(rel))
-                .map(|text| (rel.to_string_lossy().replace('\\', "/"), text))
-                .map_err(|e| format!("{}: {e}", rel.display()))
+            crate::config::project_file::read_text(
+                &plan.files_root,
+                &plan.files_root.join(rel),
+                crate::config::project_file::MAX_FEEDER_BYTES,
+            )
+            .map(|text| (rel.to_string_lossy().replace('\\', "/"), text))
+            .map_err(|e| format!("{}: {e}", rel.display()))
         })
         .collect()
 }

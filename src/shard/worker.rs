@@ -111,6 +111,7 @@ pub async fn run(
         traffic: &traffic,
         abort: &[],
         shared_client: false,
+        production_write: suite.production_write.as_deref(),
     };
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
