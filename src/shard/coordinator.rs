@@ -320,10 +320,10 @@ async fn wait(
                 Inbound::Refused { shard: None, why } => return Err(ShardFailure::Setup(why)),
                 Inbound::Breach => {
                     if !stopping {
-                        // Every later progress message is answered `stop`; the signal
-                        // is quicker where the launcher can send one.
+                        // Every later progress message is answered `stop`, which each
+                        // worker obeys within half a second. No signal on top: goose
+                        // takes a second stop request as "exit now", report unsent.
                         stopping = true;
-                        workers.iter().for_each(Worker::interrupt);
                         deadline.as_mut().reset(tokio::time::Instant::now() + STOP_GRACE);
                     }
                 }
