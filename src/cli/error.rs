@@ -56,12 +56,7 @@ impl CliError {
         if let CliError::Reported(code) = self {
             return *code;
         }
-        let text = self.to_string();
-        if text.ends_with('\n') {
-            eprint!("{text}");
-        } else {
-            eprintln!("{text}");
-        }
+        super::ui::eprint_message(&self.to_string());
         self.exit_code()
     }
 }

@@ -68,7 +68,7 @@ fn write(
         Ok(l) => l,
         Err(code) => return code,
     };
-    match evidence::write(&ledger, system, release, output) {
+    match evidence::write(&ledger, system, release, &super::ui::get().zone, output) {
         Ok(files) => {
             println!(
                 "evidence of {system} {release}: {files} files in {}",
