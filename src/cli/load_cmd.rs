@@ -163,6 +163,7 @@ pub(super) async fn run(root: &std::path::Path, args: LoadArgs) -> u8 {
         return exit_code::INVALID_INPUT;
     }
     let mut cap = None;
+    let mut production = None;
     if let Some(env) = super::production_guard::production_environment(root, &url) {
         if !args.production {
             eprintln!(
@@ -196,6 +197,7 @@ pub(super) async fn run(root: &std::path::Path, args: LoadArgs) -> u8 {
             return exit_code::INVALID_INPUT;
         }
         cap = limits.max_rps;
+        production = Some(env.name.clone());
     }
     let base = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default())
         + &url.port().map(|p| format!(":{p}")).unwrap_or_default();
@@ -246,8 +248,12 @@ pub(super) async fn run(root: &std::path::Path, args: LoadArgs) -> u8 {
         traffic: &traffic,
         abort: &[],
         shared_client: true,
+        production_write: None,
     };
-    let target = Target::without_secrets(&base);
+    let mut target = Target::without_secrets(&base);
+    if let Some(environment) = &production {
+        target = target.in_production(environment);
+    }
     let load = load::run("load", &suite, options, &target, recorder.clone(), &on_tick);
     tokio::pin!(load);
     let ended = tokio::select! {
