@@ -144,6 +144,7 @@ pub(super) async fn run(root: &std::path::Path, args: LoadArgs) -> Result<u8, Cl
         return Err(CliError::invalid(format!("{} virtual users need more file descriptors than this process may open ({limit}, of which {usable} can be connections); nothing was sent (hint: raise `ulimit -n`, or run fewer users)", args.users)));
     }
     let mut cap = None;
+    let mut production = None;
     if let Some(env) = super::production_guard::production_environment(root, &url) {
         if !args.production {
             return Err(super::production_guard::refusal(
@@ -174,6 +175,7 @@ pub(super) async fn run(root: &std::path::Path, args: LoadArgs) -> Result<u8, Cl
             )));
         }
         cap = limits.max_rps;
+        production = Some(env.name.clone());
     }
     let base = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default())
         + &url.port().map(|p| format!(":{p}")).unwrap_or_default();
@@ -224,8 +226,12 @@ pub(super) async fn run(root: &std::path::Path, args: LoadArgs) -> Result<u8, Cl
         traffic: &traffic,
         abort: &[],
         shared_client: true,
+        production_write: None,
     };
-    let target = Target::without_secrets(&base);
+    let mut target = Target::without_secrets(&base);
+    if let Some(environment) = &production {
+        target = target.in_production(environment);
+    }
     let report = load::run("load", &suite, options, &target, recorder.clone(), &on_tick)
         .await
         .map_err(|e| CliError::Internal(e.to_string()))?;
