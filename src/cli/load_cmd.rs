@@ -1,6 +1,7 @@
 //! `stagegate load URL`: ad-hoc load with no files, like oha or hey, on goose.
 
 use super::progress::TerminalProgress;
+use super::CliError;
 use super::OutputFormat;
 use crate::config::suite::{LoadSuite, StepSpec, TransactionSpec};
 use crate::config::traffic::{Profile, Traffic};
@@ -134,43 +135,38 @@ impl Progress {
 /// requests in flight to time out, as the stage runner allows.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
-pub(super) async fn run(root: &std::path::Path, args: LoadArgs) -> u8 {
+pub(super) async fn run(root: &std::path::Path, args: LoadArgs) -> Result<u8, CliError> {
     // Caught before goose starts, so that goose's own Ctrl-C handler is refused and
     // SIGTERM (a CI timeout, `docker stop`) does not kill the process without a summary.
     let cancel = Cancel::new();
-    if let Err(e) = crate::run::signals::install(&cancel) {
-        return super::CliError::Internal(e.to_string()).report();
-    }
+    crate::run::signals::install(&cancel).map_err(|e| CliError::Internal(e.to_string()))?;
     let url = match url::Url::parse(&args.url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => u,
         _ => {
-            eprintln!(
-                "error: `{}` is not an http(s) URL (hint: http://127.0.0.1:8080/path)",
+            return Err(CliError::invalid(format!(
+                "`{}` is not an http(s) URL (hint: http://127.0.0.1:8080/path)",
                 args.url
-            );
-            return exit_code::INVALID_INPUT;
+            )))
         }
     };
     if args.users == 0
         || args.duration.is_zero()
         || args.rate.is_some_and(|r| !(r > 0.0 && r.is_finite()))
     {
-        eprintln!("error: --users, --duration and --rate must be positive");
-        return exit_code::INVALID_INPUT;
+        return Err(CliError::invalid(
+            "--users, --duration and --rate must be positive",
+        ));
     }
     if let Some((usable, limit)) = crate::plan::descriptors::too_many(args.users) {
-        eprintln!("error: {} virtual users need more file descriptors than this process may open ({limit}, of which {usable} can be connections); nothing was sent (hint: raise `ulimit -n`, or run fewer users)", args.users);
-        return exit_code::INVALID_INPUT;
+        return Err(CliError::invalid(format!("{} virtual users need more file descriptors than this process may open ({limit}, of which {usable} can be connections); nothing was sent (hint: raise `ulimit -n`, or run fewer users)", args.users)));
     }
     let mut cap = None;
     let mut production = None;
     if let Some(env) = super::production_guard::production_environment(root, &url) {
         if !args.production {
-            eprintln!(
-                "{}",
-                super::production_guard::refusal("load", &args.url, &env, root)
-            );
-            return exit_code::INVALID_INPUT;
+            return Err(super::production_guard::refusal(
+                "load", &args.url, &env, root,
+            ));
         }
         let limits = &env.limits;
         let mut problems = Vec::new();
@@ -189,12 +185,11 @@ pub(super) async fn run(root: &std::path::Path, args: LoadArgs) -> u8 {
             }
         }
         if !problems.is_empty() {
-            eprintln!(
-                "error: production environment `{}` refuses this load; nothing was sent: {}",
+            return Err(CliError::invalid(format!(
+                "production environment `{}` refuses this load; nothing was sent: {}",
                 env.name,
                 problems.join("; ")
-            );
-            return exit_code::INVALID_INPUT;
+            )));
         }
         cap = limits.max_rps;
         production = Some(env.name.clone());
@@ -272,9 +267,7 @@ pub(super) async fn run(root: &std::path::Path, args: LoadArgs) -> u8 {
     let interrupted = cancel.signal();
     let elapsed = match ended {
         Some(Ok(report)) => report.elapsed,
-        Some(Err(e)) if interrupted.is_none() => {
-            return super::CliError::Internal(e.to_string()).report()
-        }
+        Some(Err(e)) if interrupted.is_none() => return Err(CliError::Internal(e.to_string())),
         Some(Err(_)) | None => recorder.elapsed(),
     };
     let mut m = Measurements::default();
@@ -308,11 +301,11 @@ pub(super) async fn run(root: &std::path::Path, args: LoadArgs) -> u8 {
     };
     match args.output {
         OutputFormat::Json => {
-            let _ = super::print_json(&summary);
+            super::print_json(&summary)?;
         }
         OutputFormat::Text => print_text(&summary),
     }
-    if let Some(signal) = interrupted {
+    Ok(if let Some(signal) = interrupted {
         super::ui::eprint_message(&format!(
             "warning: {}",
             (super::ui::words().cli.load_interrupted)(&signal.to_string())
@@ -322,7 +315,7 @@ pub(super) async fn run(root: &std::path::Path, args: LoadArgs) -> u8 {
         exit_code::FAILED
     } else {
         exit_code::OK
-    }
+    })
 }
 
 fn print_text(s: &LoadSummary) {
