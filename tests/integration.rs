@@ -84,3 +84,6 @@ mod shards_docker;
 
 #[path = "integration/shards_kubernetes.rs"]
 mod shards_kubernetes;
+
+#[path = "integration/terminal.rs"]
+mod terminal;
