@@ -67,12 +67,7 @@ pub(super) fn run(root: &Path, cmd: K8sCommand) -> Result<u8, CliError> {
             args.shards, plan.traffic.users
         )));
     }
-    let mut files = Vec::new();
-    for rel in &plan.files {
-        let text = std::fs::read_to_string(plan.files_root.join(rel))
-            .map_err(|e| CliError::invalid(format!("{}: {e}", rel.display())))?;
-        files.push((rel.to_string_lossy().replace('\\', "/"), text));
-    }
+    let files = k8s::files_as_run(&plan).map_err(CliError::invalid)?;
     let options = RenderOptions {
         shards: args.shards,
         image: args.image,
@@ -82,6 +77,8 @@ pub(super) fn run(root: &Path, cmd: K8sCommand) -> Result<u8, CliError> {
         secret: args.secret,
         cpu: args.cpu,
         memory: args.memory,
+        suite: None,
+        run_secret: None,
     };
     let yaml = k8s::to_yaml(&k8s::render(&plan, &files, &options));
     match &args.out {

@@ -99,6 +99,7 @@ async fn run_load(
     let options = LoadOptions {
         traffic: &plan.traffic,
         abort: &plan.abort,
+        production_write: suite.production_write.as_deref(),
     };
     let load = load::run(
         &suite.name,

@@ -344,6 +344,11 @@ fn run_report_opens_in_headless_chromium_with_no_network() {
         "latency chart missing"
     );
     assert!(dom.contains("<polyline"), "charts have lines");
+    // A test-tier run has no production-writes section (see the production run below).
+    assert!(
+        !dom.contains("production-writes"),
+        "a test run shows production writes"
+    );
 
     assert_eq!(
         page_requests(&page),
@@ -458,6 +463,7 @@ fn the_vietnamese_release_report_is_complete_and_renders_diacritics() {
         "an English gate reason in the Vietnamese report"
     );
     assert!(shown.contains("đạt ngưỡng"), "gate reasons in Vietnamese");
+    assert_local_times(&trial, vi, en);
 
     let shot = screenshot_path("release-report-vi.png");
     let _ = std::fs::remove_file(&shot);
@@ -490,4 +496,159 @@ fn an_approval_is_refused_when_the_files_changed_since_the_run() {
     trial.project.write(rollout, &kept);
     let approved = trial.approve("rm.tran-thi-binh");
     assert!(approved.status.success(), "{}", text(&approved));
+}
+
+/// Issue 15: the Vietnamese dossier writes the ledger's UTC times as local time in
+/// Asia/Ho_Chi_Minh (or `--tz`), day first; the English one keeps them as recorded.
+fn assert_local_times(trial: &TrialRun, vi: &str, en: &str) {
+    let history = run(stagegate(trial.project.root()).args([
+        "history",
+        SYSTEM,
+        "--release",
+        RELEASE,
+        "--output",
+        "json",
+    ]));
+    let history: serde_json::Value = serde_json::from_slice(&history.stdout).expect("history");
+    let recorded = history["events"]
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["kind"] == "approval"))
+        .and_then(|e| e["at"].as_str())
+        .expect("approval time")
+        .to_string();
+    let at = chrono::DateTime::parse_from_rfc3339(&recorded).expect("RFC 3339");
+    let hanoi = (at + chrono::Duration::hours(7)).format("%d/%m/%Y %H:%M:%S (UTC+07:00)");
+    assert!(
+        vi.contains(&hanoi.to_string()),
+        "`{hanoi}` missing from the Vietnamese dossier"
+    );
+    assert!(
+        en.contains(&recorded),
+        "the English dossier keeps `{recorded}`"
+    );
+    let iso = regex::Regex::new(r"\d{4}-\d{2}-\d{2}T\d{2}:").expect("regex");
+    assert!(
+        !iso.is_match(&visible_text(vi)),
+        "an ISO time in the Vietnamese dossier"
+    );
+
+    let file = trial.project.path("dossier.utc.vi.html");
+    let out = run(stagegate(trial.project.root())
+        .args([
+            "report",
+            SYSTEM,
+            "--release",
+            RELEASE,
+            "--lang",
+            "vi",
+            "--tz",
+            "UTC",
+            "-o",
+        ])
+        .arg(&file));
+    assert!(out.status.success(), "{}", text(&out));
+    let utc = at.format("%d/%m/%Y %H:%M:%S (UTC+00:00)").to_string();
+    let page = std::fs::read_to_string(&file).expect("report written");
+    assert!(page.contains(&utc), "`{utc}` missing with --tz UTC");
+    let out = run(stagegate(trial.project.root()).args([
+        "report",
+        SYSTEM,
+        "--release",
+        RELEASE,
+        "--tz",
+        "Mars/Olympus",
+    ]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("unknown time zone `Mars/Olympus`"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// A production run whose load suite is a declared production write: its report (run
+/// page, and the release dossier in both languages) names the suite and its reason.
+#[test]
+fn a_production_run_report_shows_its_production_writes_with_their_reasons() {
+    const REASON: &str = "nộp hồ sơ thử nghiệm TEST-1, được xoá sau mỗi đợt";
+    let key = [("DVC_PROD_API_KEY", "khoa-bao-cao-san-xuat")];
+    let test = Sample::start(&[]);
+    let production = Sample::start_with_env(&["--api-key-env", key[0].0], &key);
+    let project = Project::new(&test.url, &production.url);
+    for stage in ["trial-test", "real-test", "trial-production"] {
+        quick_traffic(&project, stage, 2, "1s");
+    }
+    // Stages 1-2 only have to pass to open stage 3: judged on errors, not on the speed
+    // of a loaded test machine.
+    for timing in [
+        "  { metric = \"latency-p95\", pass = \"< 1s\", warn = \"< 250ms\" },\n",
+        "  { metric = \"latency-p95\", pass = \"< 200ms\", warn = \"< 100ms\" },\n",
+        "  { metric = \"throughput\", pass = \">= 20/s\" },\n",
+    ] {
+        project.edit("scenarios/dichvucong/rollout.toml", timing, "");
+    }
+    project.edit(
+        "scenarios/dichvucong/tra-cuu-va-nop-ho-so.toml",
+        "tags = [\"production-safe\"]",
+        &format!("tags = [\"production-write\"]\nproduction-write-reason = \"{REASON}\""),
+    );
+    project.edit(
+        "scenarios/dichvucong/rollout.toml",
+        "suites = [\"giam-sat-tong-hop\", \"bao-mat-co-ban\"]",
+        "suites = [\"tra-cuu-va-nop-ho-so\", \"bao-mat-co-ban\"]",
+    );
+    for stage in ["trial-test", "real-test", "trial-production"] {
+        let out = run(
+            crate::pipeline::run_stage_cmd(&project, RELEASE, stage, "qa.nguyen")
+                .env("DVC_PROD_API_KEY", key[0].1),
+        );
+        // Stage 3's report is what is read: passed, or failed on a slow machine.
+        let done: &[i32] = if stage == "trial-production" {
+            &[0, 1]
+        } else {
+            &[0]
+        };
+        assert!(
+            out.status.code().is_some_and(|c| done.contains(&c)),
+            "{stage}: {}",
+            text(&out)
+        );
+        if stage != "trial-production" {
+            let out = crate::pipeline::decide(&project, "approve", RELEASE, stage, "rm.1");
+            assert!(out.status.success(), "{stage}: {}", text(&out));
+        }
+    }
+    let dir = project.path(".stagegate/runs/dichvucong/1.0.0/trial-production/run-3");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).expect("summary"))
+            .expect("json");
+    assert_eq!(
+        summary["production_writes"],
+        serde_json::json!([{ "suite": "tra-cuu-va-nop-ho-so", "reason": REASON }])
+    );
+    let out = chromium(&["--dump-dom"], &dir.join("report.html"));
+    assert!(out.status.success(), "{}", text(&out));
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dom.contains(r#"<section class="production-writes" id="production-writes-3"><h3>Production writes</h3>"#),
+        "{dom}"
+    );
+    assert!(
+        dom.contains(&format!(r#"<tr class="production-write" data-suite="tra-cuu-va-nop-ho-so"><td><code>tra-cuu-va-nop-ho-so</code></td><td>{REASON}</td></tr>"#)),
+        "{dom}"
+    );
+    let file = project.path("dossier.vi.html");
+    let out = run(stagegate(project.root())
+        .args(["report", SYSTEM, "--release", RELEASE, "--lang", "vi", "-o"])
+        .arg(&file));
+    assert!(out.status.success(), "{}", text(&out));
+    let out = chromium(&["--dump-dom"], &file);
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dom.contains("<h3>Ghi dữ liệu vào môi trường thật</h3>"),
+        "{dom}"
+    );
+    assert!(dom.contains(REASON), "{dom}");
+    // Only the production run has the section; the two test runs do not.
+    assert_eq!(dom.matches(r#"class="production-writes""#).count(), 1);
 }
