@@ -4,7 +4,9 @@
 //! abort criteria) never wait for goose's end-of-run metrics.
 
 use super::omission::{self, percentiles, Pacing};
-use super::{Measurements, Percentiles, SecondSample, TransactionMeasurements};
+use super::{
+    LatencyDistribution, Measurements, Percentiles, SecondSample, TransactionMeasurements,
+};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -409,10 +411,12 @@ impl Recorder {
         if let Some(h) = &inner.overall {
             let raw = percentiles(h);
             let interval = omission::expected_interval(inner.gaps.as_ref());
-            measurements.latency_ms = Some(match interval {
-                Some(i) => percentiles(&omission::corrected(h, i)),
-                None => raw,
-            });
+            let judged = match interval {
+                Some(i) => omission::corrected(h, i),
+                None => h.clone(),
+            };
+            measurements.latency_ms = Some(percentiles(&judged));
+            measurements.latency_distribution = LatencyDistribution::new(&judged, h.len());
             measurements.latency_ms_uncorrected = Some(raw);
             measurements.expected_interval_ms = interval.map(|i| i as f64 / 1000.0);
             let pacing = match self.pacing.lock() {

@@ -202,6 +202,20 @@ pub fn verdict_table(verdict: &GateVerdict) -> String {
             w3 = widths[3]
         );
     }
+    // Accepted risks, under the criteria they exempt findings from: who, why, until when.
+    for u in &verdict.acceptances {
+        let _ = writeln!(
+            out,
+            "  accepted  {} ({} finding(s) this run{})",
+            u.acceptance,
+            u.findings,
+            if u.expired {
+                "; EXPIRED: no longer applies"
+            } else {
+                ""
+            }
+        );
+    }
     let _ = write!(
         out,
         "  gate {}: {} criteria, {} failed, {} warned{}",
