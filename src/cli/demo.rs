@@ -66,11 +66,11 @@ pub struct DemoArgs {
     pub metrics: super::metrics_args::MetricsArgs,
 }
 
-pub(super) async fn run(args: DemoArgs) -> u8 {
+pub(super) async fn run(args: DemoArgs) -> Result<u8, super::CliError> {
     match demo(args).await {
-        Ok(true) => exit_code::OK,
-        Ok(false) => exit_code::FAILED,
-        Err(e) => super::CliError::Internal(e).report(),
+        Ok(true) => Ok(exit_code::OK),
+        Ok(false) => Ok(exit_code::FAILED),
+        Err(e) => Err(super::CliError::Internal(e)),
     }
 }
 

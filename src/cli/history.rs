@@ -16,21 +16,18 @@ pub struct HistoryArgs {
     pub output: OutputFormat,
 }
 
-pub(super) fn run(ledger_path: &crate::ledger::LedgerLocation, args: HistoryArgs) -> u8 {
-    let ledger = match super::open_ledger(ledger_path) {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
-    let events = match ledger.events(Some(&args.system), Some(&args.release)) {
-        Ok(e) => e,
-        Err(e) => return super::ledger_failure(&e),
-    };
+pub(super) fn run(
+    ledger_path: &crate::ledger::LedgerLocation,
+    args: HistoryArgs,
+) -> Result<u8, super::CliError> {
+    let ledger = super::open_ledger(ledger_path)?;
+    let events = ledger.events(Some(&args.system), Some(&args.release))?;
     if args.output == OutputFormat::Json {
         return super::print_json(&events);
     }
     if events.is_empty() {
         println!("no history for {} {}", args.system, args.release);
-        return exit_code::OK;
+        return Ok(exit_code::OK);
     }
     for e in &events {
         let detail = serde_json::from_str::<serde_json::Value>(&e.payload).ok();
@@ -66,5 +63,5 @@ pub(super) fn run(ledger_path: &crate::ledger::LedgerLocation, args: HistoryArgs
             e.signer
         );
     }
-    exit_code::OK
+    Ok(exit_code::OK)
 }

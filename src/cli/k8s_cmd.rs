@@ -69,8 +69,14 @@ pub(super) fn run(root: &Path, cmd: K8sCommand) -> Result<u8, CliError> {
     }
     let mut files = Vec::new();
     for rel in &plan.files {
-        let text = std::fs::read_to_string(plan.files_root.join(rel))
-            .map_err(|e| CliError::invalid(format!("{}: {e}", rel.display())))?;
+        // Read under the rules `validate` read them with: a file swapped since for a
+        // FIFO or a link out of the project is refused, not followed.
+        let text = crate::config::project_file::read_text(
+            &plan.files_root,
+            &plan.files_root.join(rel),
+            crate::config::project_file::MAX_FEEDER_BYTES,
+        )
+        .map_err(|e| CliError::invalid(format!("{}: {e}", rel.display())))?;
         files.push((rel.to_string_lossy().replace('\\', "/"), text));
     }
     let options = RenderOptions {

@@ -1,6 +1,7 @@
 //! `stagegate load URL`: ad-hoc load with no files, like oha or hey, on goose.
 
 use super::progress::TerminalProgress;
+use super::CliError;
 use super::OutputFormat;
 use crate::config::suite::{LoadSuite, StepSpec, TransactionSpec};
 use crate::config::traffic::{Profile, Traffic};
@@ -121,36 +122,34 @@ impl Progress {
     }
 }
 
-pub(super) async fn run(root: &std::path::Path, args: LoadArgs) -> u8 {
+pub(super) async fn run(root: &std::path::Path, args: LoadArgs) -> Result<u8, CliError> {
     let url = match url::Url::parse(&args.url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => u,
         _ => {
-            eprintln!(
-                "error: `{}` is not an http(s) URL (hint: http://127.0.0.1:8080/path)",
+            return Err(CliError::invalid(format!(
+                "`{}` is not an http(s) URL (hint: http://127.0.0.1:8080/path)",
                 args.url
-            );
-            return exit_code::INVALID_INPUT;
+            )))
         }
     };
     if args.users == 0
         || args.duration.is_zero()
         || args.rate.is_some_and(|r| !(r > 0.0 && r.is_finite()))
     {
-        eprintln!("error: --users, --duration and --rate must be positive");
-        return exit_code::INVALID_INPUT;
+        return Err(CliError::invalid(
+            "--users, --duration and --rate must be positive",
+        ));
     }
     if let Some((usable, limit)) = crate::plan::descriptors::too_many(args.users) {
-        eprintln!("error: {} virtual users need more file descriptors than this process may open ({limit}, of which {usable} can be connections); nothing was sent (hint: raise `ulimit -n`, or run fewer users)", args.users);
-        return exit_code::INVALID_INPUT;
+        return Err(CliError::invalid(format!("{} virtual users need more file descriptors than this process may open ({limit}, of which {usable} can be connections); nothing was sent (hint: raise `ulimit -n`, or run fewer users)", args.users)));
     }
     let mut cap = None;
+    let mut production = None;
     if let Some(env) = super::production_guard::production_environment(root, &url) {
         if !args.production {
-            eprintln!(
-                "{}",
-                super::production_guard::refusal("load", &args.url, &env, root)
-            );
-            return exit_code::INVALID_INPUT;
+            return Err(super::production_guard::refusal(
+                "load", &args.url, &env, root,
+            ));
         }
         let limits = &env.limits;
         let mut problems = Vec::new();
@@ -169,14 +168,14 @@ pub(super) async fn run(root: &std::path::Path, args: LoadArgs) -> u8 {
             }
         }
         if !problems.is_empty() {
-            eprintln!(
-                "error: production environment `{}` refuses this load; nothing was sent: {}",
+            return Err(CliError::invalid(format!(
+                "production environment `{}` refuses this load; nothing was sent: {}",
                 env.name,
                 problems.join("; ")
-            );
-            return exit_code::INVALID_INPUT;
+            )));
         }
         cap = limits.max_rps;
+        production = Some(env.name.clone());
     }
     let base = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default())
         + &url.port().map(|p| format!(":{p}")).unwrap_or_default();
@@ -227,13 +226,15 @@ pub(super) async fn run(root: &std::path::Path, args: LoadArgs) -> u8 {
         traffic: &traffic,
         abort: &[],
         shared_client: true,
+        production_write: None,
     };
-    let target = Target::without_secrets(&base);
-    let report = match load::run("load", &suite, options, &target, recorder.clone(), &on_tick).await
-    {
-        Ok(r) => r,
-        Err(e) => return super::CliError::Internal(e.to_string()).report(),
-    };
+    let mut target = Target::without_secrets(&base);
+    if let Some(environment) = &production {
+        target = target.in_production(environment);
+    }
+    let report = load::run("load", &suite, options, &target, recorder.clone(), &on_tick)
+        .await
+        .map_err(|e| CliError::Internal(e.to_string()))?;
     let mut m = Measurements::default();
     recorder.finish_into(&mut m, report.elapsed);
     let from = traffic.ramp_up.as_secs_f64().ceil() as u64;
@@ -263,15 +264,17 @@ pub(super) async fn run(root: &std::path::Path, args: LoadArgs) -> u8 {
     };
     match args.output {
         OutputFormat::Json => {
-            let _ = super::print_json(&summary);
+            super::print_json(&summary)?;
         }
         OutputFormat::Text => print_text(&summary),
     }
-    if summary.requests == 0 || summary.errors == summary.requests {
-        exit_code::FAILED
-    } else {
-        exit_code::OK
-    }
+    Ok(
+        if summary.requests == 0 || summary.errors == summary.requests {
+            exit_code::FAILED
+        } else {
+            exit_code::OK
+        },
+    )
 }
 
 fn print_text(s: &LoadSummary) {

@@ -63,7 +63,7 @@ pub(super) async fn run(
     let mut ledger = super::ledger(ledger_path)?;
     let secrets = |name: &str| std::env::var(name).ok();
     // Who runs it: the key's owner in people.toml; every event of the run is signed.
-    let actor = super::signer_args::actor(&project, &args.signer).map_err(CliError::Reported)?;
+    let actor = super::signer_args::actor(&project, &args.signer)?;
     let signed_by =
         super::signer_args::describe(&actor.identity.person, &actor.identity.fingerprint);
     let person = actor.identity.person.id.clone();

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The most characters of a line an error quotes.
 const SHOWN_CHARS: usize = 160;
@@ -18,14 +18,6 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
-    /// Reads a file; `shown_as` is the path printed in errors.
-    pub fn read(path: &Path, shown_as: PathBuf) -> std::io::Result<SourceFile> {
-        Ok(SourceFile {
-            path: shown_as,
-            text: std::fs::read_to_string(path)?,
-        })
-    }
-
     /// Builds a diagnostic pointing at `span` in this file.
     pub fn diagnostic(
         &self,

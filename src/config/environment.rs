@@ -276,10 +276,16 @@ pub fn parse(file: &SourceFile, name: &str, diagnostics: &mut Diagnostics) -> Op
         check_env_name(file, &auth.token_env, diagnostics);
     }
     if let Some(v) = &raw.version_endpoint {
-        if !v.path.get_ref().starts_with('/') {
+        // Below the base URL only: the version is read with the environment's
+        // credentials, which must not go to `//another-host`.
+        let below_base = matches!(
+            crate::http_model::origin::classify(v.path.get_ref()),
+            Ok(crate::http_model::origin::PathForm::BelowBase)
+        );
+        if !below_base || v.path.get_ref().contains("{{") {
             diagnostics.push(file.diagnostic(
                 v.path.span(),
-                "the version path must start with `/`",
+                "the version path must be a path below the base URL, starting with one `/`",
                 Some("a path such as `/api/version`".into()),
             ));
         }

@@ -39,6 +39,12 @@ pub fn from_project(root: &Path) -> Result<Option<LedgerLocation>, String> {
         path: PathBuf::from(FILE),
         text,
     };
+    parse(&file, root)
+}
+
+/// The ledger the text of a `stagegate.toml` names (a relative SQLite path taken from
+/// `root`); `Ok(None)` when it names none. An error is the rendered diagnostic.
+pub fn parse(file: &SourceFile, root: &Path) -> Result<Option<LedgerLocation>, String> {
     let mut diagnostics = Diagnostics::default();
     let raw: Option<RawSettings> = file.parse_toml(&mut diagnostics);
     let render = |d: &Diagnostics| {

@@ -11,6 +11,7 @@ pub mod diagnostic;
 pub mod environment;
 pub mod feeder;
 mod fence;
+pub mod files_digest;
 mod gate_spec;
 pub mod ledger_setting;
 pub mod load_suite;
@@ -30,8 +31,8 @@ pub mod units;
 
 use diagnostic::{Diagnostic, Diagnostics, SourceFile};
 use environment::Environment;
+use files_digest::FilesDigest;
 use rollout::Rollout;
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use suite::Suite;
@@ -307,7 +308,7 @@ fn digest_system(
     }
     paths.sort();
     paths.dedup();
-    let mut hasher = Sha256::new();
+    let mut hasher = FilesDigest::default();
     let mut shown = Vec::new();
     let before = diagnostics.0.len();
     for path in paths {
@@ -319,12 +320,10 @@ fn digest_system(
             }
         };
         let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
-        hasher.update(rel.to_string_lossy().as_bytes());
-        hasher.update([0]);
-        hasher.update(Sha256::digest(&bytes));
+        hasher.add(&rel, &bytes);
         shown.push(rel);
     }
-    (diagnostics.0.len() == before).then(|| (hex::encode(hasher.finalize()), shown))
+    (diagnostics.0.len() == before).then(|| (hasher.finish(), shown))
 }
 
 /// A file that could not be read, as a diagnostic on the file itself.

@@ -3,7 +3,9 @@
 //! resolved — all once, at start-up. `run_transaction` is what every goose user calls;
 //! per request it allocates only what the request itself needs.
 
+use super::method_fence::MethodFence;
 use super::pacer::Pacer;
+use super::Breach;
 use crate::config::matcher::{Matcher, ObservedResponse};
 use crate::config::suite::{FeederMode, LoadSuite, StepSpec};
 use crate::http_model::{self, failure, origin, HttpMethod, RequestBody};
@@ -13,7 +15,7 @@ use goose::prelude::*;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// A feeder shared by every virtual user.
@@ -111,6 +113,11 @@ pub(super) struct CompiledSuite {
     body_limit: usize,
     /// Whether a TLS failure has had its certificate's names looked up already.
     certificate_named: std::sync::atomic::AtomicBool,
+    /// The methods this suite may not send here (production, no declared write).
+    method_fence: Option<MethodFence>,
+    /// The first request the method fence refused, with when: it stops the load.
+    refused: OnceLock<(String, Duration)>,
+    started: Instant,
     recorder: Arc<Recorder>,
 }
 
@@ -119,16 +126,21 @@ pub(super) struct CompiledSuite {
 type Vars<'a> = HashMap<&'a str, Cow<'a, str>>;
 
 impl CompiledSuite {
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn new(
         suite_name: &str,
         suite: &LoadSuite,
         target: &Target,
+        production_write: Option<&str>,
         recorder: Arc<Recorder>,
         rate: Option<f64>,
         body_limit: usize,
         shared_client: Option<reqwest::Client>,
     ) -> CompiledSuite {
         CompiledSuite {
+            method_fence: MethodFence::new(suite_name, target, production_write),
+            refused: OnceLock::new(),
+            started: Instant::now(),
             pacer: rate.map(Pacer::new),
             transactions: suite
                 .transactions
@@ -171,6 +183,17 @@ impl CompiledSuite {
             certificate_named: std::sync::atomic::AtomicBool::new(false),
             recorder,
         }
+    }
+
+    /// When the method fence refused a request: why, as a breach that stops the load
+    /// (a production run that tried to write undeclared is not evidence of anything).
+    pub(super) fn fence_breach(&self) -> Option<Breach> {
+        self.refused.get().map(|(why, at)| Breach {
+            criterion: "production fence".into(),
+            value: why.clone(),
+            at_second: at.as_secs(),
+            seconds: 0,
+        })
     }
 
     /// Gives a virtual user its fenced client: redirects followed only within the
@@ -247,6 +270,16 @@ impl CompiledSuite {
         let spec = &step.spec;
         let request = &spec.request;
         let user_index = user.weighted_users_index;
+        // The production method fence, before anything is rendered or sent.
+        if let Some(why) = self
+            .method_fence
+            .as_ref()
+            .and_then(|f| f.refusal(request.method))
+        {
+            let _ = self.refused.set((why.clone(), self.started.elapsed()));
+            self.record_failure(user_index, label, Duration::ZERO, ErrorKind::NotSent, why);
+            return false;
+        }
         let lookup = |name: &str| vars.get(name).map(|v| v.as_ref());
         let path: Cow<'_, str> = match request.path.as_literal() {
             Some(literal) => Cow::Borrowed(literal),
@@ -261,7 +294,7 @@ impl CompiledSuite {
                     user_index,
                     label,
                     Duration::ZERO,
-                    ErrorKind::Connection,
+                    ErrorKind::NotSent,
                     format!("not sent: {e}"),
                 );
                 return false;

@@ -6,6 +6,9 @@
 
 pub mod abort;
 mod compiled;
+#[cfg(test)]
+mod compiled_tests;
+mod method_fence;
 mod pacer;
 mod quiet_log;
 mod quiet_stdout;
@@ -79,6 +82,10 @@ pub struct LoadOptions<'a> {
     /// One HTTP client for all users, without cookies: much less memory per user, for
     /// ad-hoc runs that need no sessions.
     pub shared_client: bool,
+    /// The suite's written `production-write-reason` when it is a declared production
+    /// write. `None` means it is not: on a production target the engine then sends
+    /// only GET, HEAD and OPTIONS, whatever the plan let through.
+    pub production_write: Option<&'a str>,
 }
 
 /// How often abort criteria are checked: often enough that a breach confirmed at the
@@ -120,6 +127,7 @@ pub async fn run(
         suite_name,
         suite,
         target,
+        options.production_write,
         recorder.clone(),
         pace,
         target.body_limit(),
@@ -156,7 +164,7 @@ pub async fn run(
             _ = &mut hard_stop => break None,
             _ = ticker.tick() => {
                 if breach.is_none() {
-                    if let Some(b) = monitor.check(&recorder) {
+                    if let Some(b) = compiled.fence_breach().or_else(|| monitor.check(&recorder)) {
                         goose::trigger_killswitch(&b.to_string());
                         breach = Some(b);
                     }

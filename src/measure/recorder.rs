@@ -25,6 +25,10 @@ pub enum ErrorKind {
     Status,
     /// A check on the response failed.
     Check,
+    /// Refused by stagegate itself and never sent: a request that would leave the
+    /// environment's origin, or an unsafe method on a production tier in a suite that
+    /// is not a declared production write. It has no latency.
+    NotSent,
 }
 
 /// One completed request.
@@ -44,6 +48,13 @@ pub struct RequestSample<'a> {
     pub failed_checks: Vec<String>,
     /// Transport error text, for the first one seen.
     pub error_text: Option<String>,
+}
+
+impl RequestSample<'_> {
+    /// Whether the request went on the wire; one that did not has no latency to count.
+    pub fn was_sent(&self) -> bool {
+        self.error != Some(ErrorKind::NotSent)
+    }
 }
 
 /// Latencies are recorded in microseconds up to an hour; 3 significant figures keep
@@ -276,19 +287,26 @@ impl Recorder {
         if let Some(observer) = &self.observer {
             observer.observe(&sample);
         }
+        // A request stagegate refused to send counts as a failed request, but has no
+        // latency and no place in the pacing: a 0 ms sample would flatter percentiles.
+        let sent = sample.was_sent();
         let micros = (sample.latency.as_micros() as u64).clamp(1, 3_600_000_000);
         let elapsed = self.started.elapsed();
         let second = elapsed.as_secs();
         let end_us = elapsed.as_micros() as u64;
         let start_us = end_us.saturating_sub(micros);
-        match self.pacing.lock() {
-            Ok(mut p) => p.completed(start_us, end_us),
-            Err(poisoned) => poisoned.into_inner().completed(start_us, end_us),
+        if sent {
+            match self.pacing.lock() {
+                Ok(mut p) => p.completed(start_us, end_us),
+                Err(poisoned) => poisoned.into_inner().completed(start_us, end_us),
+            }
         }
         let mut inner = self.shard(sample.user);
-        if let Some(previous) = inner.last_start.insert(sample.user, start_us) {
-            let gap = start_us.saturating_sub(previous).clamp(1, 3_600_000_000);
-            let _ = inner.gaps.get_or_insert_with(new_histogram).record(gap);
+        if sent {
+            if let Some(previous) = inner.last_start.insert(sample.user, start_us) {
+                let gap = start_us.saturating_sub(previous).clamp(1, 3_600_000_000);
+                let _ = inner.gaps.get_or_insert_with(new_histogram).record(gap);
+            }
         }
         inner.requests += 1;
         inner.checks += u64::from(sample.checks);
@@ -306,10 +324,12 @@ impl Recorder {
                     .or_else(|| Some(format!("{kind:?}").to_lowercase()));
             }
         }
-        let _ = inner
-            .overall
-            .get_or_insert_with(new_histogram)
-            .record(micros);
+        if sent {
+            let _ = inner
+                .overall
+                .get_or_insert_with(new_histogram)
+                .record(micros);
+        }
         let failed = u64::from(sample.error.is_some());
         // Look up before inserting: the key is only allocated for a new transaction.
         let tx = match inner.transactions.get_mut(sample.transaction) {
@@ -321,7 +341,9 @@ impl Recorder {
         };
         tx.0 += 1;
         tx.1 += failed;
-        let _ = tx.2.record(micros);
+        if sent {
+            let _ = tx.2.record(micros);
+        }
         // A request that completes just as its second is compacted counts in the next.
         let second = second.max(inner.compacted_before);
         let slot = inner.seconds.entry(second).or_default();
@@ -329,10 +351,12 @@ impl Recorder {
         slot.errors += failed;
         slot.checks += u64::from(sample.checks);
         slot.check_failures += failed_checks;
-        let _ = slot
-            .latency
-            .get_or_insert_with(new_second_histogram)
-            .record(micros);
+        if sent {
+            let _ = slot
+                .latency
+                .get_or_insert_with(new_second_histogram)
+                .record(micros);
+        }
     }
 
     /// Counts so far, for progress lines.
@@ -489,6 +513,37 @@ mod tests {
         assert!((p.p50 - 50.0).abs() < 0.5, "p50 {}", p.p50);
         assert!((p.max - 100.0).abs() < 0.5);
         assert_eq!(m.failed_checks.get("step: status"), Some(&2));
+    }
+
+    #[test]
+    fn a_request_never_sent_fails_but_has_no_latency() {
+        let r = Recorder::new();
+        for (user, error, ms) in [(0, None, 40), (1, Some(ErrorKind::NotSent), 0)] {
+            r.record(RequestSample {
+                user,
+                transaction: "s/t",
+                latency: Duration::from_millis(ms),
+                error,
+                checks: 0,
+                failed_checks: vec![],
+                error_text: error.map(|_| "DELETE not sent: production".to_string()),
+            });
+        }
+        let mut m = Measurements::default();
+        r.finish_into(&mut m, Duration::from_secs(1));
+        assert_eq!((m.requests, m.errors), (2, 1));
+        assert_eq!(m.errors_by_kind.get(&ErrorKind::NotSent), Some(&1));
+        assert_eq!(
+            m.first_error.as_deref(),
+            Some("DELETE not sent: production")
+        );
+        // Only the request that went on the wire is in the latency: a 0 ms sample would
+        // make p50 about 0.
+        let p = m.latency_ms.unwrap();
+        assert!(
+            (p.p50 - 40.0).abs() < 0.5 && (p.max - 40.0).abs() < 0.5,
+            "{p:?}"
+        );
     }
 
     #[test]

@@ -69,7 +69,7 @@ impl RunMetrics {
                 .collect()
         };
         let requests = IntCounterVec::new(
-            Opts::new("stagegate_requests_total", "Requests sent by load suites, by outcome (ok, connection, timeout, status, check)."),
+            Opts::new("stagegate_requests_total", "Requests of load suites, by outcome (ok, connection, timeout, status, check; not-sent: refused by stagegate and never sent)."),
             &with(&["suite", "transaction", "outcome"]),
         )?;
         let duration = HistogramVec::new(

@@ -6,7 +6,8 @@ use prometheus::{HistogramVec, IntCounterVec};
 use std::sync::Mutex;
 
 /// Every request outcome: `ok` or the kind of failure.
-pub(super) const OUTCOMES: [&str; 5] = ["ok", "connection", "timeout", "status", "check"];
+pub(super) const OUTCOMES: [&str; 6] =
+    ["ok", "connection", "timeout", "status", "check", "not-sent"];
 
 /// Feeds the request metrics of one load suite.
 pub(super) struct SuiteObserver {
@@ -35,6 +36,7 @@ impl RequestObserver for SuiteObserver {
             Some(ErrorKind::Timeout) => "timeout",
             Some(ErrorKind::Status) => "status",
             Some(ErrorKind::Check) => "check",
+            Some(ErrorKind::NotSent) => "not-sent",
         };
         let first = match self.seen.lock() {
             Ok(mut seen) => seen.insert(tx.to_string()),

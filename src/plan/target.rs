@@ -1,6 +1,6 @@
 //! Takes an environment and a way to read secrets, gives its [`Target`] (or why not).
 
-use crate::config::environment::Environment;
+use crate::config::environment::{Environment, Tier};
 pub use crate::vocabulary::target::DEFAULT_BODY_LIMIT;
 pub use crate::vocabulary::Target;
 
@@ -59,12 +59,16 @@ impl Target {
             .limits
             .max_body_bytes
             .map_or(DEFAULT_BODY_LIMIT, |b| b as usize);
-        Ok(Target::from_parts(
+        let target = Target::from_parts(
             base_url.as_str(),
             headers,
             other_origins,
             secrets,
             body_limit,
-        ))
+        );
+        Ok(match environment.tier {
+            Tier::Production => target.in_production(&environment.name),
+            Tier::Test => target,
+        })
     }
 }

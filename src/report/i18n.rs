@@ -135,8 +135,8 @@ pub struct Messages {
     pub no_load: &'static str,
     /// Errors by kind heading.
     pub errors_by_kind: &'static str,
-    /// Error kinds: connection, timeout, status, check.
-    pub error_kinds: [&'static str; 4],
+    /// Error kinds: connection, timeout, status, check, not sent.
+    pub error_kinds: [&'static str; 5],
     /// No failed request.
     pub no_errors: &'static str,
     /// Transactions heading.
@@ -167,6 +167,12 @@ pub struct Messages {
     pub check_not_applicable: &'static str,
     /// No security suite ran.
     pub no_security: &'static str,
+    /// Production writes heading (production stages).
+    pub production_writes: &'static str,
+    /// Production write columns: suite, written reason.
+    pub production_write_columns: [&'static str; 2],
+    /// No suite was a declared production write.
+    pub no_production_writes: &'static str,
     /// Approvals heading.
     pub approvals: &'static str,
     /// Approval columns: stage, by, decision, note, at.
@@ -257,6 +263,8 @@ impl Messages {
             self.check_error,
             self.check_not_applicable,
             self.no_security,
+            self.production_writes,
+            self.no_production_writes,
             self.approvals,
             self.approved,
             self.rejected,
@@ -271,6 +279,7 @@ impl Messages {
         all.extend(self.error_kinds);
         all.extend(self.severities);
         all.extend(self.approval_columns);
+        all.extend(self.production_write_columns);
         all
     }
 
@@ -324,6 +333,7 @@ impl Messages {
             ErrorKind::Timeout => 1,
             ErrorKind::Status => 2,
             ErrorKind::Check => 3,
+            ErrorKind::NotSent => 4,
         }]
     }
 
@@ -409,7 +419,13 @@ pub const EN: Messages = Messages {
     seconds: "seconds",
     no_load: "No load was measured in this run.",
     errors_by_kind: "Errors by kind",
-    error_kinds: ["connection", "timeout", "error status", "failed check"],
+    error_kinds: [
+        "connection",
+        "timeout",
+        "error status",
+        "failed check",
+        "not sent (refused by stagegate)",
+    ],
     no_errors: "No request failed.",
     transactions: "Transactions",
     transaction: "Transaction",
@@ -425,6 +441,9 @@ pub const EN: Messages = Messages {
     check_error: "could not run",
     check_not_applicable: "not applicable",
     no_security: "This stage ran no security suite.",
+    production_writes: "Production writes",
+    production_write_columns: ["Suite allowed to write to production", "Written reason"],
+    no_production_writes: "No suite was allowed to write to production: only GET, HEAD and OPTIONS requests could be sent.",
     approvals: "Approvals",
     approval_columns: ["Stage", "By", "Decision", "Note", "At"],
     approved: "approved",
@@ -516,6 +535,7 @@ pub const VI: Messages = Messages {
         "hết thời gian chờ",
         "mã trạng thái lỗi",
         "kiểm tra không đạt",
+        "không gửi (stagegate từ chối)",
     ],
     no_errors: "Không có yêu cầu nào thất bại.",
     transactions: "Giao dịch",
@@ -532,6 +552,9 @@ pub const VI: Messages = Messages {
     check_error: "không chạy được",
     check_not_applicable: "không áp dụng",
     no_security: "Giai đoạn này không chạy bộ kiểm tra bảo mật nào.",
+    production_writes: "Ghi dữ liệu vào môi trường thật",
+    production_write_columns: ["Bộ kịch bản được phép ghi vào môi trường thật", "Lý do đã ghi"],
+    no_production_writes: "Không bộ kịch bản nào được phép ghi vào môi trường thật: chỉ các yêu cầu GET, HEAD và OPTIONS được gửi đi.",
     approvals: "Phê duyệt",
     approval_columns: [
         "Giai đoạn",

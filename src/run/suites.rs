@@ -100,6 +100,7 @@ async fn run_load(
         traffic: &plan.traffic,
         abort: &plan.abort,
         shared_client: false,
+        production_write: suite.production_write.as_deref(),
     };
     let load = load::run(
         &suite.name,

@@ -214,7 +214,9 @@ impl RequestObserver for ShardObserver {
     fn observe(&self, sample: &RequestSample<'_>) {
         let micros = (sample.latency.as_micros() as u64).clamp(1, HIGHEST_MICROS);
         let second = self.started.elapsed().as_secs();
-        if let Some(samples) = &self.samples {
+        // As in the recorder: a request refused before sending has no latency.
+        let sent = sample.was_sent();
+        if let (Some(samples), true) = (&self.samples, sent) {
             if let Ok(mut s) = samples.lock() {
                 s.push(micros);
             }
@@ -237,21 +239,27 @@ impl RequestObserver for ShardObserver {
                     .or_else(|| Some(format!("{kind:?}").to_lowercase()));
             }
         }
-        let _ = t.overall.get_or_insert_with(new_histogram).record(micros);
+        if sent {
+            let _ = t.overall.get_or_insert_with(new_histogram).record(micros);
+        }
         let tx = t
             .transactions
             .entry(sample.transaction.to_string())
             .or_insert_with(|| (0, 0, new_histogram()));
         tx.0 += 1;
         tx.1 += failed;
-        let _ = tx.2.record(micros);
+        if sent {
+            let _ = tx.2.record(micros);
+        }
         let s = t
             .seconds
             .entry(second)
             .or_insert_with(|| (0, 0, new_histogram()));
         s.0 += 1;
         s.1 += failed;
-        let _ = s.2.record(micros);
+        if sent {
+            let _ = s.2.record(micros);
+        }
     }
 }
 

@@ -93,6 +93,7 @@ pub async fn run(
         traffic: &traffic,
         abort: &plan.abort,
         shared_client: false,
+        production_write: suite.production_write.as_deref(),
     };
     let ended = load::run(&suite.name, &body, options, &target, recorder, &|_| {}).await;
     let end = match ended {

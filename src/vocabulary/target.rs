@@ -23,6 +23,11 @@ pub struct Target {
     secrets: Vec<String>,
     /// The most body bytes of one response kept for checks, matchers and evidence.
     body_limit: usize,
+    /// The environment's name when it is a production tier: the load engine then sends
+    /// only safe methods unless the suite is a declared production write, whatever
+    /// the plan says. `None` on a test tier (and for ad-hoc runs not told
+    /// `--production`).
+    production: Option<String>,
 }
 
 /// The most body bytes of one response kept for checks and evidence unless the
@@ -51,6 +56,7 @@ impl Target {
             fence,
             secrets,
             body_limit,
+            production: None,
         }
     }
 
@@ -63,7 +69,19 @@ impl Target {
             fence: Fence::new(base, Vec::new()),
             secrets: Vec::new(),
             body_limit: DEFAULT_BODY_LIMIT,
+            production: None,
         }
+    }
+
+    /// The same target, known to be production environment `environment`.
+    pub fn in_production(mut self, environment: &str) -> Target {
+        self.production = Some(environment.to_string());
+        self
+    }
+
+    /// The production environment's name, when the target is one.
+    pub fn production(&self) -> Option<&str> {
+        self.production.as_deref()
     }
 
     /// The most body bytes of one response kept for checks and evidence.

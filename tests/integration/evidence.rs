@@ -250,3 +250,48 @@ fn an_aborted_run_has_reports_and_its_evidence_verifies() {
     let out = verify(trial.project.root(), &archive);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
+
+/// Issue 12: a feeder outside the system's folder (but inside the project) is a file
+/// the run reads: it is kept with the files as run and pinned by the digest, so editing
+/// it after the run blocks the approval.
+#[test]
+fn issue_12_a_feeder_outside_the_system_folder_is_kept_and_pins_the_approval() {
+    let trial = TrialRun::start_with(&[], |project| {
+        std::fs::create_dir_all(project.path("du-lieu")).expect("mkdir");
+        std::fs::copy(
+            project.path("scenarios/dichvucong/data/cong_dan_thu_nghiem.csv"),
+            project.path("du-lieu/cong-dan.csv"),
+        )
+        .expect("copy the feeder");
+        project.edit(
+            "scenarios/dichvucong/tra-cuu-va-nop-ho-so.toml",
+            "file = \"data/cong_dan_thu_nghiem.csv\"",
+            "file = \"../../du-lieu/cong-dan.csv\"",
+        );
+    });
+    assert_eq!(trial.code, 0);
+    let feeder = trial.project.path("du-lieu/cong-dan.csv");
+    let original = std::fs::read(&feeder).expect("feeder");
+    let kept = std::fs::read(trial.report_dir().join("files/du-lieu/cong-dan.csv"))
+        .expect("the feeder is kept with the files as run");
+    assert_eq!(kept, original);
+
+    let mut edited = original.clone();
+    if !edited.ends_with(b"\n") {
+        edited.push(b'\n');
+    }
+    edited.extend_from_slice(
+        "201,001099999999,Nguyễn Văn Mới,Nam,1990-01-01,Hà Nội,0900000000\n".as_bytes(),
+    );
+    std::fs::write(&feeder, &edited).expect("edit the feeder");
+    let refused = trial.approve("rm.tran-thi-binh");
+    assert_eq!(refused.status.code(), Some(3), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("changed since run #1"),
+        "{}",
+        text(&refused)
+    );
+    std::fs::write(&feeder, &original).expect("restore");
+    let approved = trial.approve("rm.tran-thi-binh");
+    assert!(approved.status.success(), "{}", text(&approved));
+}

@@ -1,16 +1,17 @@
 //! Property tests over every file parser and the template engine (issue 12): sample
 //! files mutated at random (hostile tokens spliced in, bytes cut and repeated) and
-//! arbitrary text are fed to the environment, suite (load and security), rollout and
-//! CSV parsers, the duration and threshold parsers, the origin fence and the template
-//! engine. None may panic, and every diagnostic must render. `FUZZ_CASES` sets the
+//! arbitrary text are fed to the environment, suite (load and security), rollout,
+//! people, settings (`stagegate.toml`) and CSV parsers, the duration and threshold
+//! parsers, the origin fence and the template engine. None may panic, and every diagnostic must render. `FUZZ_CASES` sets the
 //! cases per property (default 500; `scripts/reliability` runs many more and reports
 //! the figure in RELIABILITY.md).
 
 use proptest::prelude::*;
 use stagegate::config::diagnostic::{Diagnostics, SourceFile};
 use stagegate::config::rollout::KnownNames;
-use stagegate::config::{environment, feeder, project_file, rollout, suite, units};
+use stagegate::config::{environment, feeder, ledger_setting, project_file, rollout, suite, units};
 use stagegate::http_model::origin;
+use stagegate::identity::people_file;
 use stagegate::template::Template;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -77,6 +78,26 @@ const TOKENS: &[&str] = &[
     "}",
     "...",
 ];
+
+/// A roster as `stagegate init` writes one: the start of the people-file mutations.
+const PEOPLE: &str = r#"version = 1
+
+[[person]]
+id = "qa.nguyen"
+name = "Nguyễn Văn An"
+roles = ["qa"]
+keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGyWc7jAEvCUGaOrg+9qlI1L7WXVW7QTWZqsTI8gW6t/ qa.nguyen"]
+
+[[person]]
+id = "rm.tran-thi-binh"
+name = "Trần Thị Bình"
+roles = ["release-manager", "ops"]
+keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGyWc7jAEvCUGaOrg+9qlI1L7WXVW7QTWZqsTI8gW6t/ rm"]
+"#;
+
+/// A `stagegate.toml` naming a team ledger: the start of the settings mutations.
+const SETTINGS: &str =
+    "[ledger]\nlocation = \"postgres://qa@db.example:5432/stagegate?sslmode=require\"\n";
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -197,6 +218,18 @@ proptest! {
         let rel = "scenarios/dichvucong/data/cong_dan_thu_nghiem.csv";
         if let Ok(text) = project_file::utf8(mutate(&sample(rel), &e)) {
             let _ = feeder::parse_csv(&text);
+        }
+    }
+
+    #[test]
+    fn people_and_settings_files_never_panic(e in edits()) {
+        if let Some(file) = as_file("people.toml", mutate(PEOPLE, &e)) {
+            let mut d = Diagnostics::default();
+            let _ = people_file::parse(&file, &mut d);
+            rendered(&d);
+        }
+        if let Some(file) = as_file("stagegate.toml", mutate(SETTINGS, &e)) {
+            let _ = ledger_setting::parse(&file, &repo());
         }
     }
 

@@ -497,6 +497,28 @@ fn issue_12_a_second_interrupt_still_keeps_what_was_measured() {
     );
 }
 
+#[test]
+fn issue_12_sigterm_is_named_sigterm_and_keeps_what_was_measured() {
+    let sample = Sample::start(&[]);
+    let project = load_only_project(&sample, 2, "60s");
+    let events = project.path("events.jsonl");
+    let child = spawn_run_with_events(&project, &events);
+    await_requests(&events);
+    // SAFETY: sending SIGTERM to our own child process.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let out = child.wait_with_output().expect("wait");
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{all}");
+    assert!(all.contains("SIGTERM: stopping the load"), "{all}");
+    assert!(!all.contains("Ctrl-C") && !all.contains("SIGINT"), "{all}");
+    let s = summary(&project, "1.0.0", "trial-test", 1);
+    assert_eq!(s["abort_reason"], "interrupted by SIGTERM", "{s}");
+    assert!(
+        s["measurements"]["requests"].as_u64().unwrap_or(0) > 0,
+        "{s}"
+    );
+}
+
 /// Issue 10: a new output is a consumer of the run's events. The event log is one JSON
 /// object a line, each with its kind and time, from the start of the stage to its end.
 #[test]

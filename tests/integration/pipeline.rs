@@ -12,7 +12,18 @@ pub(crate) fn run_stage(
     stage: &str,
     actor: &str,
 ) -> std::process::Output {
-    run(stagegate(project.root()).args([
+    run(&mut run_stage_cmd(project, release, stage, actor))
+}
+
+/// The `stagegate run` command of [`run_stage`], to add to before it runs.
+pub(crate) fn run_stage_cmd(
+    project: &Project,
+    release: &str,
+    stage: &str,
+    actor: &str,
+) -> std::process::Command {
+    let mut cmd = stagegate(project.root());
+    cmd.args([
         "run",
         SYSTEM,
         "--release",
@@ -23,7 +34,8 @@ pub(crate) fn run_stage(
         actor,
         "--key",
         &crate::support::key_in(project.root(), actor),
-    ]))
+    ]);
+    cmd
 }
 
 pub(crate) fn decide(

@@ -344,6 +344,11 @@ fn run_report_opens_in_headless_chromium_with_no_network() {
         "latency chart missing"
     );
     assert!(dom.contains("<polyline"), "charts have lines");
+    // A test-tier run has no production-writes section (see the production run below).
+    assert!(
+        !dom.contains("production-writes"),
+        "a test run shows production writes"
+    );
 
     assert_eq!(
         page_requests(&page),
@@ -490,4 +495,91 @@ fn an_approval_is_refused_when_the_files_changed_since_the_run() {
     trial.project.write(rollout, &kept);
     let approved = trial.approve("rm.tran-thi-binh");
     assert!(approved.status.success(), "{}", text(&approved));
+}
+
+/// A production run whose load suite is a declared production write: its report (run
+/// page, and the release dossier in both languages) names the suite and its reason.
+#[test]
+fn a_production_run_report_shows_its_production_writes_with_their_reasons() {
+    const REASON: &str = "nộp hồ sơ thử nghiệm TEST-1, được xoá sau mỗi đợt";
+    let key = [("DVC_PROD_API_KEY", "khoa-bao-cao-san-xuat")];
+    let test = Sample::start(&[]);
+    let production = Sample::start_with_env(&["--api-key-env", key[0].0], &key);
+    let project = Project::new(&test.url, &production.url);
+    for stage in ["trial-test", "real-test", "trial-production"] {
+        quick_traffic(&project, stage, 2, "1s");
+    }
+    // Stages 1-2 only have to pass to open stage 3: judged on errors, not on the speed
+    // of a loaded test machine.
+    for timing in [
+        "  { metric = \"latency-p95\", pass = \"< 1s\", warn = \"< 250ms\" },\n",
+        "  { metric = \"latency-p95\", pass = \"< 200ms\", warn = \"< 100ms\" },\n",
+        "  { metric = \"throughput\", pass = \">= 20/s\" },\n",
+    ] {
+        project.edit("scenarios/dichvucong/rollout.toml", timing, "");
+    }
+    project.edit(
+        "scenarios/dichvucong/tra-cuu-va-nop-ho-so.toml",
+        "tags = [\"production-safe\"]",
+        &format!("tags = [\"production-write\"]\nproduction-write-reason = \"{REASON}\""),
+    );
+    project.edit(
+        "scenarios/dichvucong/rollout.toml",
+        "suites = [\"giam-sat-tong-hop\", \"bao-mat-co-ban\"]",
+        "suites = [\"tra-cuu-va-nop-ho-so\", \"bao-mat-co-ban\"]",
+    );
+    for stage in ["trial-test", "real-test", "trial-production"] {
+        let out = run(
+            crate::pipeline::run_stage_cmd(&project, RELEASE, stage, "qa.nguyen")
+                .env("DVC_PROD_API_KEY", key[0].1),
+        );
+        // Stage 3's report is what is read: passed, or failed on a slow machine.
+        let done: &[i32] = if stage == "trial-production" {
+            &[0, 1]
+        } else {
+            &[0]
+        };
+        assert!(
+            out.status.code().is_some_and(|c| done.contains(&c)),
+            "{stage}: {}",
+            text(&out)
+        );
+        if stage != "trial-production" {
+            let out = crate::pipeline::decide(&project, "approve", RELEASE, stage, "rm.1");
+            assert!(out.status.success(), "{stage}: {}", text(&out));
+        }
+    }
+    let dir = project.path(".stagegate/runs/dichvucong/1.0.0/trial-production/run-3");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).expect("summary"))
+            .expect("json");
+    assert_eq!(
+        summary["production_writes"],
+        serde_json::json!([{ "suite": "tra-cuu-va-nop-ho-so", "reason": REASON }])
+    );
+    let out = chromium(&["--dump-dom"], &dir.join("report.html"));
+    assert!(out.status.success(), "{}", text(&out));
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dom.contains(r#"<section class="production-writes" id="production-writes-3"><h3>Production writes</h3>"#),
+        "{dom}"
+    );
+    assert!(
+        dom.contains(&format!(r#"<tr class="production-write" data-suite="tra-cuu-va-nop-ho-so"><td><code>tra-cuu-va-nop-ho-so</code></td><td>{REASON}</td></tr>"#)),
+        "{dom}"
+    );
+    let file = project.path("dossier.vi.html");
+    let out = run(stagegate(project.root())
+        .args(["report", SYSTEM, "--release", RELEASE, "--lang", "vi", "-o"])
+        .arg(&file));
+    assert!(out.status.success(), "{}", text(&out));
+    let out = chromium(&["--dump-dom"], &file);
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dom.contains("<h3>Ghi dữ liệu vào môi trường thật</h3>"),
+        "{dom}"
+    );
+    assert!(dom.contains(REASON), "{dom}");
+    // Only the production run has the section; the two test runs do not.
+    assert_eq!(dom.matches(r#"class="production-writes""#).count(), 1);
 }

@@ -9,6 +9,7 @@ pub mod escape;
 pub mod gate_table;
 pub mod load;
 pub mod pipeline;
+pub mod production_writes;
 pub mod security;
 
 use super::context::{ReleaseContext, ReleaseDossier};
@@ -149,6 +150,7 @@ fn run_block(m: &Messages, s: &RunSummary) -> String {
     if s.state == RunState::Aborted {
         let _ = write!(out, r#"<p class="aborted">{}</p>"#, escape(m.aborted_note));
     }
+    out.push_str(&production_writes::production_writes(m, s));
     out.push_str(&gate_table::gate_table(m, &s.verdict, s.run_id));
     out.push_str(&load::load_section(m, &s.measurements, s.run_id));
     out.push_str(&security::security_section(m, s));
