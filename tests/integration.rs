@@ -75,3 +75,6 @@ mod pg_server;
 
 #[path = "integration/team_ledger.rs"]
 mod team_ledger;
+
+#[path = "integration/terminal.rs"]
+mod terminal;

@@ -58,7 +58,7 @@ fn write(
     output: &Path,
 ) -> Result<u8, CliError> {
     let ledger = super::open_ledger_to_read(ledger_path)?;
-    match evidence::write(&ledger, system, release, output) {
+    match evidence::write(&ledger, system, release, &super::ui::get().zone, output) {
         Ok(files) => {
             println!(
                 "evidence of {system} {release}: {files} files in {}",

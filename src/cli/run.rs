@@ -4,13 +4,13 @@
 
 use super::metrics_args::{LiveMetrics, MetricsArgs};
 use super::outputs::RunOutputs;
-use super::{CliError, OutputFormat};
+use super::{ui, CliError, OutputFormat};
 use crate::exit_code;
 use crate::gate::GateOutcome;
 use crate::ledger::RunState;
 use crate::notify::{Notifier, RunNotifier};
 use crate::plan::Plan;
-use crate::report::{self, HTML_FILE, JUNIT_FILE, SUMMARY_FILE};
+use crate::report::{HTML_FILE, JUNIT_FILE, SUMMARY_FILE};
 use crate::run::{self, Cancel, RunRecord, RunRequest};
 use crate::shard::coordinator::ShardSetup;
 use crate::shard::launcher::LauncherKind;
@@ -150,7 +150,8 @@ fn show(plan: &Plan, record: &RunRecord, signed_by: &str, format: OutputFormat) 
         }));
         return;
     }
-    println!("{}", report::verdict_table(&record.verdict));
+    let w = ui::words().cli;
+    ui::out(&ui::verdict_table(&record.verdict));
     for f in &record.findings {
         println!("  finding [{}] {} at {}", f.severity, f.check, f.url);
     }
@@ -162,17 +163,22 @@ fn show(plan: &Plan, record: &RunRecord, signed_by: &str, format: OutputFormat) 
             stall.at_s, stall.duration_ms, stall.waiting
         );
     }
-    println!("  signed by {signed_by}");
-    println!("  summary: {}", summary.display());
-    println!("  report:  {}", record.report_dir.join(HTML_FILE).display());
+    println!("  {} {signed_by}", w.signed_by);
+    println!("  {} {}", w.summary, summary.display());
     println!(
-        "  junit:   {}",
+        "  {} {}",
+        w.report,
+        record.report_dir.join(HTML_FILE).display()
+    );
+    println!(
+        "  {} {}",
+        w.junit,
         record.report_dir.join(JUNIT_FILE).display()
     );
     if record.verdict.outcome == GateOutcome::Passed && record.run.state == RunState::Passed {
         println!(
-            "  next: stagegate approve {} --release {} --stage {} (signed by a release manager's key)",
-            plan.system, plan.release, plan.stage
+            "  {} stagegate approve {} --release {} --stage {} {}",
+            w.next, plan.system, plan.release, plan.stage, w.next_signed
         );
     }
 }

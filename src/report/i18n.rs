@@ -113,6 +113,9 @@ pub struct Messages {
     pub every_url: &'static str,
     /// An acceptance past its expiry date.
     pub acceptance_expired: &'static str,
+    /// An acceptance as one line of the terminal verdict table: what, who, until when,
+    /// why, findings covered, whether it expired.
+    pub acceptance_line: fn(&crate::gate::AcceptanceUse) -> String,
     /// Load heading.
     pub load: &'static str,
     /// Requests label.
@@ -198,6 +201,11 @@ pub struct Messages {
     pub criterion: fn(&CriterionResult) -> String,
     /// A threshold as written, in this language.
     pub threshold: fn(&str) -> String,
+    /// Whether times are shown in local time, day first ([`Messages::time`]); otherwise
+    /// as recorded (RFC 3339, UTC).
+    pub local_times: bool,
+    /// The command line's words.
+    pub cli: &'static super::cli_words::CliWords,
 }
 
 impl Messages {
@@ -281,6 +289,16 @@ impl Messages {
         all.extend(self.approval_columns);
         all.extend(self.production_write_columns);
         all
+    }
+
+    /// A recorded time (RFC 3339, UTC) as this language writes it: Vietnamese in the
+    /// report's zone, day first; English as recorded.
+    pub fn time(&self, recorded: &str, zone: &super::local_time::ReportZone) -> String {
+        if self.local_times {
+            zone.day_first(recorded)
+        } else {
+            recorded.to_string()
+        }
     }
 
     /// The title of a stage.
@@ -408,6 +426,18 @@ pub const EN: Messages = Messages {
     ],
     every_url: "every address",
     acceptance_expired: "expired: no longer applies",
+    acceptance_line: |u| {
+        format!(
+            "accepted  {} ({} finding(s) this run{})",
+            u.acceptance,
+            u.findings,
+            if u.expired {
+                "; EXPIRED: no longer applies"
+            } else {
+                ""
+            }
+        )
+    },
     load: "Load",
     requests: "Requests",
     errors: "Errors",
@@ -456,6 +486,8 @@ pub const EN: Messages = Messages {
     reason: |r| r.reason.clone(),
     criterion: |r| r.criterion.clone(),
     threshold: |t| t.to_string(),
+    local_times: false,
+    cli: &super::cli_words::EN,
 };
 
 /// Vietnamese.
@@ -519,6 +551,26 @@ pub const VI: Messages = Messages {
     ],
     every_url: "mọi địa chỉ",
     acceptance_expired: "đã hết hạn: không còn áp dụng",
+    acceptance_line: |u| {
+        let a = &u.acceptance;
+        format!(
+            "chấp nhận  {}{} — {} chấp nhận đến hết {}: {} ({} phát hiện trong lượt này{})",
+            a.check,
+            a.url
+                .as_deref()
+                .map(|url| format!(" tại {url}"))
+                .unwrap_or_default(),
+            a.by,
+            a.expires.format("%d/%m/%Y"),
+            a.reason,
+            u.findings,
+            if u.expired {
+                "; ĐÃ HẾT HẠN: không còn áp dụng"
+            } else {
+                ""
+            }
+        )
+    },
     load: "Tải",
     requests: "Số yêu cầu",
     errors: "Số lỗi",
@@ -573,6 +625,8 @@ pub const VI: Messages = Messages {
     reason: vi_reason,
     criterion: vi_criterion,
     threshold: vi_threshold,
+    local_times: true,
+    cli: &super::cli_words::VI,
 };
 
 /// The gate writes a regression criterion as `<metric> regression <= N% vs last passed
