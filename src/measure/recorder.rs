@@ -296,10 +296,15 @@ impl Recorder {
         let end_us = elapsed.as_micros() as u64;
         let start_us = end_us.saturating_sub(micros);
         if sent {
-            match self.pacing.lock() {
-                Ok(mut p) => p.completed(start_us, end_us),
-                Err(poisoned) => poisoned.into_inner().completed(start_us, end_us),
-            }
+            let mut pacing = match self.pacing.lock() {
+                Ok(p) => p,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            // Read the clock again under the lock: completions reach the pacing in the
+            // order of their end times, so two requests that finish together on busy
+            // threads are not mistaken for one that ended before the other started.
+            let end_us = self.started.elapsed().as_micros() as u64;
+            pacing.completed(end_us.saturating_sub(micros), end_us);
         }
         let mut inner = self.shard(sample.user);
         if sent {
