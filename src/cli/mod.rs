@@ -25,6 +25,7 @@ mod sample_system;
 mod scan;
 mod schema_cmd;
 mod serve;
+mod shard_args;
 mod shell_docs;
 mod signer_args;
 mod status;
