@@ -12,8 +12,6 @@ use crate::notify::{Notifier, RunNotifier};
 use crate::plan::Plan;
 use crate::report::{HTML_FILE, JUNIT_FILE, SUMMARY_FILE};
 use crate::run::{self, Cancel, RunRecord, RunRequest};
-use crate::shard::coordinator::ShardSetup;
-use crate::shard::launcher::LauncherKind;
 use crate::stage::StageId;
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -42,12 +40,8 @@ pub struct RunArgs {
     pub events: Option<PathBuf>,
     #[command(flatten)]
     pub metrics: MetricsArgs,
-    /// Run each load suite as N shards (workers) and judge the merged figures.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
-    pub shards: Option<u32>,
-    /// Where the shards run.
-    #[arg(long, value_enum, default_value_t, requires = "shards")]
-    pub launcher: LauncherKind,
+    #[command(flatten)]
+    pub sharding: super::shard_args::ShardArgs,
 }
 
 pub(super) async fn run(
@@ -91,15 +85,7 @@ pub(super) async fn run(
     );
     let run_notifier = RunNotifier::new(&notifier);
     let consumers = outputs.consumers(live.as_ref()).with(&run_notifier);
-    let shards = match args.shards {
-        Some(count) => Some(ShardSetup {
-            count,
-            launcher: args.launcher,
-            root: std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf()),
-            program: std::env::current_exe().map_err(|e| CliError::Internal(e.to_string()))?,
-        }),
-        None => None,
-    };
+    let shards = args.sharding.setup(root)?;
     let request = RunRequest {
         plan: &plan,
         actor: &person,
