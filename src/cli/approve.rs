@@ -3,6 +3,7 @@
 //! `--print-payload` and brought back signed by `ssh-keygen -Y sign` with `--signature`.
 
 use super::signer_args::{self, SignerArgs};
+use super::CliError;
 use crate::config::notify_spec::NotifyEvent;
 use crate::exit_code;
 use crate::ledger::statement;
@@ -49,23 +50,20 @@ pub(super) fn run(
     ledger_path: &crate::ledger::LedgerLocation,
     args: DecisionArgs,
     decision: Decision,
-) -> u8 {
+) -> Result<u8, CliError> {
     if decision == Decision::Reject && args.note.trim().is_empty() {
-        eprintln!("error: a rejection needs a reason (hint: --note 'why')");
-        return exit_code::INVALID_INPUT;
+        return Err(CliError::invalid(
+            "a rejection needs a reason (hint: --note 'why')",
+        ));
     }
-    let project = match super::load_project(root) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
+    let project = super::project(root)?;
     // The files as they are now: an approval of a run made with other files is refused.
     let Some(digest) = project.system(&args.system).map(|s| s.files_digest.clone()) else {
-        eprintln!(
-            "error: no system `{}` under `{}`",
+        return Err(CliError::invalid(format!(
+            "no system `{}` under `{}`",
             args.system,
             root.join("scenarios").display()
-        );
-        return exit_code::INVALID_INPUT;
+        )));
     };
     // Promotions are told to the rollout's `[[notify]]` targets.
     let notifier = Notifier::new(
@@ -74,14 +72,8 @@ pub(super) fn run(
             .map(|s| s.rollout.notify.clone())
             .unwrap_or_default(),
     );
-    let roster = match signer_args::roster(&project) {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
-    let mut ledger = match super::open_ledger_for_writing(ledger_path) {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
+    let roster = signer_args::roster(&project)?;
+    let mut ledger = super::open_ledger_for_writing(ledger_path)?;
     if let Some(signature) = &args.signature {
         return with_signature(
             &mut ledger,
@@ -96,13 +88,8 @@ pub(super) fn run(
     if args.print_payload {
         return print_payload(&ledger, &args, decision, &roster);
     }
-    let actor = match signer_args::resolve(&args.signer, &roster) {
-        Ok(identity) => crate::ledger::LedgerActor { identity, roster },
-        Err(code) => return code,
-    };
-    if let Err(e) = ledger.sign_as(actor) {
-        return super::ledger_failure(&e);
-    }
+    let identity = signer_args::resolve(&args.signer, &roster)?;
+    ledger.sign_as(crate::ledger::LedgerActor { identity, roster })?;
     let outcome = ledger.decide_as_actor(&DecisionRequest {
         system: &args.system,
         release: &args.release,
@@ -137,34 +124,33 @@ fn print_payload(
     args: &DecisionArgs,
     decision: Decision,
     roster: &crate::identity::Roster,
-) -> u8 {
+) -> Result<u8, CliError> {
     // Who signs: `--as`, or the owner of the key that would sign here.
     let person = match &args.signer.actor {
         Some(id) => match roster.person(id) {
             Some(p) => p.id.clone(),
             None => {
-                eprintln!("error: `--as {id}`: nobody with that id in people.toml");
-                return exit_code::REFUSED;
+                return Err(CliError::Refused(format!(
+                    "`--as {id}`: nobody with that id in people.toml"
+                )))
             }
         },
         None => match signer_args::resolve(&args.signer, roster) {
             Ok(identity) => identity.person.id,
-            Err(code) => {
-                eprintln!("  (hint: `--print-payload --as ID` names the person who will sign)");
-                return code;
+            Err(e) => {
+                return Err(e.with_line(
+                    "  (hint: `--print-payload --as ID` names the person who will sign)",
+                ))
             }
         },
     };
     let target =
-        match ledger.decision_target(&args.system, &args.release, args.stage, args.run, decision) {
-            Ok(t) => t,
-            Err(e) => return super::ledger_failure(&e),
-        };
+        ledger.decision_target(&args.system, &args.release, args.stage, args.run, decision)?;
     print!(
         "{}",
         statement::render(&target.statement(&person, decision, &args.note))
     );
-    exit_code::OK
+    Ok(exit_code::OK)
 }
 
 fn with_signature(
@@ -175,21 +161,17 @@ fn with_signature(
     digest: &str,
     roster: &crate::identity::Roster,
     notifier: &Notifier,
-) -> u8 {
+) -> Result<u8, CliError> {
     let payload_path = args
         .payload
         .clone()
         .unwrap_or_else(|| signature.with_extension(""));
     let read = |p: &Path| {
-        std::fs::read_to_string(p).map_err(|e| {
-            eprintln!("error: cannot read `{}`: {e}", p.display());
-            exit_code::INVALID_INPUT
-        })
+        std::fs::read_to_string(p)
+            .map_err(|e| CliError::invalid(format!("cannot read `{}`: {e}", p.display())))
     };
-    let (text, sig) = match (read(&payload_path), read(signature)) {
-        (Ok(t), Ok(s)) => (t, s),
-        (Err(code), _) | (_, Err(code)) => return code,
-    };
+    let text = read(&payload_path)?;
+    let sig = read(signature)?;
     // The payload must be the decision asked for on the command line.
     if let Ok(s) = statement::parse_decision(&text) {
         let mismatch = [
@@ -209,8 +191,9 @@ fn with_signature(
         .into_iter()
         .find_map(|(differs, what)| differs.then_some(what));
         if let Some(what) = mismatch {
-            eprintln!("error: the signed payload names another {what} than this command");
-            return exit_code::REFUSED;
+            return Err(CliError::Refused(format!(
+                "the signed payload names another {what} than this command"
+            )));
         }
     }
     let outcome = ledger.decide(
@@ -229,11 +212,8 @@ fn report(
     decision: Decision,
     outcome: Result<ApprovalOutcome, crate::ledger::LedgerError>,
     notifier: &Notifier,
-) -> u8 {
-    let outcome = match outcome {
-        Ok(o) => o,
-        Err(e) => return super::ledger_failure(&e),
-    };
+) -> Result<u8, CliError> {
+    let outcome = outcome?;
     match decision {
         Decision::Reject => println!(
             "rejected run #{} of {} {} stage `{}`",
@@ -271,5 +251,5 @@ fn report(
     if decision == Decision::Approve && outcome.promoted {
         tell_promoted(notifier, args, outcome.run);
     }
-    exit_code::OK
+    Ok(exit_code::OK)
 }

@@ -12,7 +12,7 @@ pub struct ChecksArgs {
     pub output: OutputFormat,
 }
 
-pub(super) fn run(args: ChecksArgs) -> u8 {
+pub(super) fn run(args: ChecksArgs) -> Result<u8, super::CliError> {
     match args.output {
         OutputFormat::Json => super::print_json(&CATALOGUE),
         OutputFormat::Text => {
@@ -37,7 +37,7 @@ pub(super) fn run(args: ChecksArgs) -> u8 {
                 Profile::Passive.checks().len(),
                 Profile::Passive.request_bound()
             );
-            exit_code::OK
+            Ok(exit_code::OK)
         }
     }
 }

@@ -11,7 +11,6 @@ use crate::config::Project;
 use crate::exit_code;
 use crate::gate::GateOutcome;
 use crate::ledger::{Decision, DecisionRequest, Ledger, LedgerError, Refusal};
-use crate::report;
 use crate::run::{self, Cancel, RunConsumer, RunRequest};
 use crate::sample::{self, Behaviour};
 use crate::stage::StageId;
@@ -66,11 +65,11 @@ pub struct DemoArgs {
     pub metrics: super::metrics_args::MetricsArgs,
 }
 
-pub(super) async fn run(args: DemoArgs) -> u8 {
+pub(super) async fn run(args: DemoArgs) -> Result<u8, super::CliError> {
     match demo(args).await {
-        Ok(true) => exit_code::OK,
-        Ok(false) => exit_code::FAILED,
-        Err(e) => super::CliError::Internal(e).report(),
+        Ok(true) => Ok(exit_code::OK),
+        Ok(false) => Ok(exit_code::FAILED),
+        Err(e) => Err(super::CliError::Internal(e)),
     }
 }
 
@@ -265,7 +264,7 @@ async fn stage_and_approve(
     let outcome = run::run_stage(&request, &target, ledger, &Cancel::new(), out)
         .await
         .map_err(|e| e.to_string())?;
-    println!("{}", report::verdict_table(&outcome.verdict));
+    super::ui::out(&super::ui::verdict_table(&outcome.verdict));
     if outcome.verdict.outcome == GateOutcome::Failed {
         return Ok(false);
     }

@@ -1,5 +1,6 @@
 //! `stagegate evidence`: write a release's evidence archive, or verify one.
 
+use super::CliError;
 use crate::evidence;
 use crate::exit_code;
 use clap::{Args, Subcommand};
@@ -38,16 +39,15 @@ pub(super) fn run(
     ledger_path: &crate::ledger::LedgerLocation,
     against: Option<&crate::ledger::LedgerLocation>,
     args: EvidenceArgs,
-) -> u8 {
+) -> Result<u8, CliError> {
     match (args.command, args.system, args.release, args.output) {
         (Some(EvidenceCommand::Verify { file }), ..) => verify(&file, against),
         (None, Some(system), Some(release), Some(output)) => {
             write(ledger_path, &system, &release, &output)
         }
-        _ => {
-            eprintln!("error: give a system, --release and -o FILE, or `verify FILE`");
-            exit_code::INVALID_INPUT
-        }
+        _ => Err(CliError::invalid(
+            "give a system, --release and -o FILE, or `verify FILE`",
+        )),
     }
 }
 
@@ -56,41 +56,27 @@ fn write(
     system: &str,
     release: &str,
     output: &Path,
-) -> u8 {
-    if !ledger_path.exists() {
-        eprintln!(
-            "error: no ledger at `{}` (hint: run a stage first, or pass --ledger)",
-            ledger_path
-        );
-        return exit_code::INVALID_INPUT;
-    }
-    let ledger = match super::open_ledger(ledger_path) {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
-    match evidence::write(&ledger, system, release, output) {
+) -> Result<u8, CliError> {
+    let ledger = super::open_ledger_to_read(ledger_path)?;
+    match evidence::write(&ledger, system, release, &super::ui::get().zone, output) {
         Ok(files) => {
             println!(
                 "evidence of {system} {release}: {files} files in {}",
                 output.display()
             );
-            exit_code::OK
+            Ok(exit_code::OK)
         }
-        Err(e @ evidence::EvidenceError::UnknownRelease { .. }) => {
-            eprintln!("error: {e}");
-            exit_code::INVALID_INPUT
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit_code::FAILED
-        }
+        Err(e @ evidence::EvidenceError::UnknownRelease { .. }) => Err(CliError::invalid(e)),
+        Err(e) => Err(CliError::Failed(e.to_string())),
     }
 }
 
-fn verify(file: &Path, against: Option<&crate::ledger::LedgerLocation>) -> u8 {
+fn verify(file: &Path, against: Option<&crate::ledger::LedgerLocation>) -> Result<u8, CliError> {
     if !file.is_file() {
-        eprintln!("error: no archive at `{}`", file.display());
-        return exit_code::INVALID_INPUT;
+        return Err(CliError::invalid(format!(
+            "no archive at `{}`",
+            file.display()
+        )));
     }
     let entries = match evidence::archive::read(file) {
         Ok(e) => e,
@@ -99,23 +85,19 @@ fn verify(file: &Path, against: Option<&crate::ledger::LedgerLocation>) -> u8 {
                 "evidence verification FAILED: `{}` cannot be read as a .tar.gz archive: {e}",
                 file.display()
             );
-            return exit_code::FAILED;
+            return Ok(exit_code::FAILED);
         }
     };
     let mut outcome = evidence::verify(&entries);
     if let Some(path) = against {
-        match live_events(path) {
-            Ok(live) => {
-                let archived: Vec<crate::ledger::AuditEvent> = entries
-                    .get(evidence::CHAIN)
-                    .and_then(|b| serde_json::from_slice(b).ok())
-                    .unwrap_or_default();
-                outcome
-                    .problems
-                    .extend(evidence::against_ledger::compare(&archived, &live));
-            }
-            Err(code) => return code,
-        }
+        let live = live_events(path)?;
+        let archived: Vec<crate::ledger::AuditEvent> = entries
+            .get(evidence::CHAIN)
+            .and_then(|b| serde_json::from_slice(b).ok())
+            .unwrap_or_default();
+        outcome
+            .problems
+            .extend(evidence::against_ledger::compare(&archived, &live));
     }
     if outcome.ok() {
         println!(
@@ -125,7 +107,7 @@ fn verify(file: &Path, against: Option<&crate::ledger::LedgerLocation>) -> u8 {
         if let Some(path) = against {
             println!("  the ledger `{path}` still holds every event of the archive, unchanged");
         }
-        exit_code::OK
+        Ok(exit_code::OK)
     } else {
         println!(
             "evidence verification FAILED: {} problem(s)",
@@ -134,17 +116,15 @@ fn verify(file: &Path, against: Option<&crate::ledger::LedgerLocation>) -> u8 {
         for p in &outcome.problems {
             println!("  - {p}");
         }
-        exit_code::FAILED
+        Ok(exit_code::FAILED)
     }
 }
 
-fn live_events(path: &crate::ledger::LedgerLocation) -> Result<Vec<crate::ledger::AuditEvent>, u8> {
+fn live_events(
+    path: &crate::ledger::LedgerLocation,
+) -> Result<Vec<crate::ledger::AuditEvent>, CliError> {
     if !path.exists() {
-        eprintln!("error: no ledger at `{path}`");
-        return Err(exit_code::INVALID_INPUT);
+        return Err(CliError::invalid(format!("no ledger at `{path}`")));
     }
-    let ledger = super::open_ledger(path)?;
-    ledger
-        .events(None, None)
-        .map_err(|e| super::ledger_failure(&e))
+    Ok(super::open_ledger(path)?.events(None, None)?)
 }

@@ -2,6 +2,7 @@
 //! publish, print the roster as an OpenSSH `allowed_signers` file, and export one event's
 //! signed payload for `ssh-keygen -Y verify`; copy a whole ledger between backends.
 
+use super::CliError;
 use crate::exit_code;
 use crate::ledger::{Ledger, LedgerLocation};
 use clap::Subcommand;
@@ -48,58 +49,43 @@ pub enum LedgerCommand {
     },
 }
 
-pub(super) fn run(root: &Path, ledger_path: &LedgerLocation, cmd: LedgerCommand) -> u8 {
+pub(super) fn run(
+    root: &Path,
+    ledger_path: &LedgerLocation,
+    cmd: LedgerCommand,
+) -> Result<u8, CliError> {
     if let LedgerCommand::Copy { from, to } = &cmd {
         return copy(from, to);
     }
-    if !ledger_path.exists() {
-        eprintln!("error: no ledger at `{}`", ledger_path);
-        return exit_code::INVALID_INPUT;
-    }
-    let ledger = match super::open_ledger(ledger_path) {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
+    let ledger = open_existing(ledger_path)?;
     match cmd {
         LedgerCommand::Verify { expect_head } => verify(root, &ledger, expect_head.as_deref()),
-        LedgerCommand::Head => match ledger.head() {
-            Ok((seq, hash)) => {
-                println!("{seq}:{hash}");
-                exit_code::OK
-            }
-            Err(e) => super::ledger_failure(&e),
-        },
+        LedgerCommand::Head => {
+            let (seq, hash) = ledger.head()?;
+            println!("{seq}:{hash}");
+            Ok(exit_code::OK)
+        }
         LedgerCommand::Signers => signers(root, &ledger),
         LedgerCommand::ExportEvent { seq, dir } => export_event(&ledger, seq, &dir),
-        LedgerCommand::Copy { .. } => exit_code::OK,
+        LedgerCommand::Copy { .. } => Ok(exit_code::OK),
     }
 }
 
-fn copy(from: &str, to: &str) -> u8 {
-    let parse = |text: &str| {
-        LedgerLocation::parse(text).map_err(|e| {
-            eprintln!("error: {e}");
-            exit_code::INVALID_INPUT
-        })
-    };
-    let (from, to) = match (parse(from), parse(to)) {
-        (Ok(f), Ok(t)) => (f, t),
-        (Err(code), _) | (_, Err(code)) => return code,
-    };
-    if !from.exists() {
-        eprintln!("error: no ledger at `{from}`");
-        return exit_code::INVALID_INPUT;
+/// Opens a ledger that must already exist (SQLite or PostgreSQL).
+fn open_existing(location: &LedgerLocation) -> Result<Ledger, CliError> {
+    if !location.exists() {
+        return Err(CliError::invalid(format!("no ledger at `{location}`")));
     }
-    let source = match super::open_ledger(&from) {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
+    super::open_ledger(location)
+}
+
+fn copy(from: &str, to: &str) -> Result<u8, CliError> {
+    let from = LedgerLocation::parse(from).map_err(CliError::invalid)?;
+    let to = LedgerLocation::parse(to).map_err(CliError::invalid)?;
+    let source = open_existing(&from)?;
     // The target is written to: a new SQLite file is made here (a PostgreSQL target must
     // exist as a database and is checked empty by `copy_into`).
-    let target = match super::open_ledger_for_writing(&to) {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
+    let target = super::open_ledger_for_writing(&to)?;
     match source.copy_into(&target) {
         Ok(report) => {
             println!(
@@ -112,12 +98,9 @@ fn copy(from: &str, to: &str) -> u8 {
                 report.head.0,
                 report.head.1
             );
-            exit_code::OK
+            Ok(exit_code::OK)
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit_code::FAILED
-        }
+        Err(e) => Err(CliError::Failed(e.to_string())),
     }
 }
 
@@ -132,10 +115,13 @@ pub(super) fn parse_head(text: &str) -> Option<(i64, String)> {
 
 /// Whether `expected` (a published head) is still in the ledger: `None` when it is, or
 /// what is wrong.
-pub(super) fn check_head(ledger: &Ledger, expected: (i64, &str)) -> Result<Option<String>, u8> {
+pub(super) fn check_head(
+    ledger: &Ledger,
+    expected: (i64, &str),
+) -> Result<Option<String>, CliError> {
     let (seq, hash) = expected;
-    let (head_seq, _) = ledger.head().map_err(|e| super::ledger_failure(&e))?;
-    Ok(match ledger.event(seq).map_err(|e| super::ledger_failure(&e))? {
+    let (head_seq, _) = ledger.head()?;
+    Ok(match ledger.event(seq)? {
         None => Some(format!(
             "the published head #{seq} is missing: the ledger ends at event #{head_seq} (its tail was cut off)"
         )),
@@ -147,31 +133,27 @@ pub(super) fn check_head(ledger: &Ledger, expected: (i64, &str)) -> Result<Optio
     })
 }
 
-fn verify(root: &Path, ledger: &Ledger, expect_head: Option<&str>) -> u8 {
+fn verify(root: &Path, ledger: &Ledger, expect_head: Option<&str>) -> Result<u8, CliError> {
     let expected = match expect_head.map(parse_head) {
         None => None,
         Some(Some(h)) => Some(h),
         Some(None) => {
-            eprintln!("error: `--expect-head` takes SEQ:HASH as `stagegate ledger head` prints it");
-            return exit_code::INVALID_INPUT;
+            return Err(CliError::invalid(
+                "`--expect-head` takes SEQ:HASH as `stagegate ledger head` prints it",
+            ))
         }
     };
-    let report = match ledger.verify() {
-        Ok(Ok(report)) => report,
-        Ok(Err(problem)) => {
+    let report = match ledger.verify()? {
+        Ok(report) => report,
+        Err(problem) => {
             println!("ledger verification FAILED: {problem}");
-            return exit_code::FAILED;
+            return Ok(exit_code::FAILED);
         }
-        Err(e) => return super::ledger_failure(&e),
     };
     if let Some((seq, hash)) = &expected {
-        match check_head(ledger, (*seq, hash)) {
-            Ok(None) => {}
-            Ok(Some(problem)) => {
-                println!("ledger verification FAILED: {problem}");
-                return exit_code::FAILED;
-            }
-            Err(code) => return code,
+        if let Some(problem) = check_head(ledger, (*seq, hash))? {
+            println!("ledger verification FAILED: {problem}");
+            return Ok(exit_code::FAILED);
         }
     }
     println!(
@@ -194,47 +176,30 @@ fn verify(root: &Path, ledger: &Ledger, expect_head: Option<&str>) -> u8 {
     if let Some((seq, _)) = expected {
         println!("  published head #{seq} is present and unchanged");
     }
-    exit_code::OK
+    Ok(exit_code::OK)
 }
 
-fn signers(root: &Path, ledger: &Ledger) -> u8 {
+fn signers(root: &Path, ledger: &Ledger) -> Result<u8, CliError> {
     let roster = match crate::config::load(root).ok().and_then(|p| p.roster) {
         Some(r) => r,
-        None => match ledger.pinned_rosters() {
-            Ok(rosters) => match rosters.into_iter().last() {
-                Some(r) => r,
-                None => {
-                    eprintln!("error: no people.toml here and no roster pinned in the ledger");
-                    return exit_code::INVALID_INPUT;
-                }
-            },
-            Err(e) => return super::ledger_failure(&e),
-        },
+        None => ledger.pinned_rosters()?.into_iter().last().ok_or_else(|| {
+            CliError::invalid("no people.toml here and no roster pinned in the ledger")
+        })?,
     };
     print!("{}", roster.allowed_signers());
-    exit_code::OK
+    Ok(exit_code::OK)
 }
 
-fn export_event(ledger: &Ledger, seq: i64, dir: &Path) -> u8 {
-    let event = match ledger.event(seq) {
-        Ok(Some(e)) => e,
-        Ok(None) => {
-            eprintln!("error: the ledger has no event #{seq}");
-            return exit_code::INVALID_INPUT;
-        }
-        Err(e) => return super::ledger_failure(&e),
-    };
-    let roster = match ledger.pinned_roster(&event.roster) {
-        Ok(Some(r)) => r,
-        Ok(None) => {
-            eprintln!(
-                "error: event #{seq} names roster {}, which is not pinned",
-                event.roster
-            );
-            return exit_code::FAILED;
-        }
-        Err(e) => return super::ledger_failure(&e),
-    };
+fn export_event(ledger: &Ledger, seq: i64, dir: &Path) -> Result<u8, CliError> {
+    let event = ledger
+        .event(seq)?
+        .ok_or_else(|| CliError::invalid(format!("the ledger has no event #{seq}")))?;
+    let roster = ledger.pinned_roster(&event.roster)?.ok_or_else(|| {
+        CliError::Failed(format!(
+            "event #{seq} names roster {}, which is not pinned",
+            event.roster
+        ))
+    })?;
     let write = |name: &str, text: &str| std::fs::write(dir.join(name), text);
     let written = std::fs::create_dir_all(dir)
         .and_then(|()| write("event.payload", &event.statement))
@@ -246,10 +211,7 @@ fn export_event(ledger: &Ledger, seq: i64, dir: &Path) -> u8 {
                 &serde_json::to_string_pretty(&event).unwrap_or_default(),
             )
         });
-    if let Err(e) = written {
-        eprintln!("error: cannot write into `{}`: {e}", dir.display());
-        return exit_code::FAILED;
-    }
+    written.map_err(|e| CliError::Failed(format!("cannot write into `{}`: {e}", dir.display())))?;
     println!(
         "event #{seq} ({} by {}, key {}) written to {}",
         event.kind,
@@ -263,5 +225,5 @@ fn export_event(ledger: &Ledger, seq: i64, dir: &Path) -> u8 {
         crate::identity::NAMESPACE,
         d = dir.display()
     );
-    exit_code::OK
+    Ok(exit_code::OK)
 }

@@ -1,6 +1,6 @@
 //! The command line: clap types, conversion into the library's types at the edge, and
 //! terminal output. One file per subcommand; each returns an exit code from
-//! [`crate::exit_code`].
+//! [`crate::exit_code`] or a [`CliError`], which `dispatch` alone prints and maps.
 
 mod approve;
 mod checks;
@@ -24,9 +24,11 @@ mod sample_system;
 mod scan;
 mod schema_cmd;
 mod serve;
+mod shard_args;
 mod shell_docs;
 mod signer_args;
 mod status;
+pub mod ui;
 mod validate;
 mod worker;
 
@@ -71,6 +73,31 @@ pub struct Cli {
     /// <root>/stagegate.toml, else <root>/.stagegate/ledger.db].
     #[arg(long, global = true, value_name = "PATH|URL", env = "STAGEGATE_LEDGER")]
     pub ledger: Option<String>,
+    /// Print only results and errors: no progress, no informational lines.
+    #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Say more: each gate criterion as it is judged.
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Language of messages, the verdict table and reports.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "STAGEGATE_LANG",
+        default_value_t
+    )]
+    pub lang: ui::LangArg,
+    /// Time zone of the times in Vietnamese reports, an IANA name (English reports keep
+    /// UTC as recorded).
+    #[arg(
+        long,
+        global = true,
+        value_name = "ZONE",
+        env = "STAGEGATE_TZ",
+        default_value = crate::report::local_time::DEFAULT_ZONE
+    )]
+    pub tz: String,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -204,6 +231,19 @@ pub fn main() -> ExitCode {
             });
         }
     };
+    let zone = match crate::report::local_time::ReportZone::named(&cli.tz) {
+        Ok(zone) => zone,
+        Err(e) => return ExitCode::from(CliError::invalid(format!("--tz: {e}")).report()),
+    };
+    ui::init(ui::Ui {
+        verbosity: match (cli.quiet, cli.verbose) {
+            (true, _) => ui::Verbosity::Quiet,
+            (false, 0) => ui::Verbosity::Normal,
+            (false, _) => ui::Verbosity::Verbose,
+        },
+        lang: cli.lang.into(),
+        zone,
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -221,27 +261,23 @@ pub fn main() -> ExitCode {
 }
 
 async fn dispatch(cli: Cli) -> u8 {
-    let given = match cli
+    command(cli).await.unwrap_or_else(|e| e.report())
+}
+
+/// Runs the command: its exit code, or the one error that `dispatch` prints and maps.
+async fn command(cli: Cli) -> Result<u8, CliError> {
+    let given = cli
         .ledger
         .as_deref()
         .map(crate::ledger::LedgerLocation::parse)
-    {
-        Some(Ok(location)) => Some(location),
-        Some(Err(e)) => {
-            eprintln!("error: --ledger: {e}");
-            return exit_code::INVALID_INPUT;
-        }
-        None => None,
-    };
+        .transpose()
+        .map_err(|e| CliError::invalid(format!("--ledger: {e}")))?;
     let ledger_path = match &given {
         Some(location) => location.clone(),
         None => match crate::config::ledger_setting::from_project(&cli.root) {
             Ok(Some(location)) => location,
             Ok(None) => default_ledger(&cli.root).into(),
-            Err(e) => {
-                eprintln!("{e}");
-                return exit_code::INVALID_INPUT;
-            }
+            Err(e) => return Err(CliError::invalid_as_is(e.to_string())),
         },
     };
     match cli.command {
@@ -251,9 +287,7 @@ async fn dispatch(cli: Cli) -> u8 {
         Command::Man(args) => shell_docs::man(args),
         Command::Validate(args) => validate::run(&cli.root, args),
         Command::Plan(args) => plan_cmd::run(&cli.root, args),
-        Command::Run(args) => run::run(&cli.root, &ledger_path, args)
-            .await
-            .unwrap_or_else(|e| e.report()),
+        Command::Run(args) => run::run(&cli.root, &ledger_path, args).await,
         Command::Approve(args) => approve::run(
             &cli.root,
             &ledger_path,
@@ -272,10 +306,8 @@ async fn dispatch(cli: Cli) -> u8 {
         Command::Report(args) => report_cmd::run(&cli.root, &ledger_path, args),
         Command::Evidence(args) => evidence_cmd::run(&ledger_path, given.as_ref(), args),
         Command::Load(args) => load_cmd::run(&cli.root, args).await,
-        Command::K8s(cmd) => k8s_cmd::run(&cli.root, cmd).unwrap_or_else(|e| e.report()),
-        Command::Worker(args) => worker::run(&cli.root, args)
-            .await
-            .unwrap_or_else(|e| e.report()),
+        Command::K8s(cmd) => k8s_cmd::run(&cli.root, cmd),
+        Command::Worker(args) => worker::run(&cli.root, args).await,
         Command::SampleSystem(args) => sample_system::run(args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Scan(args) => scan::run(&cli.root, args).await,
@@ -291,64 +323,54 @@ pub fn default_ledger(root: &Path) -> PathBuf {
 
 /// Loads the project; its diagnostics are the error.
 fn project(root: &Path) -> Result<crate::config::Project, CliError> {
-    crate::config::load(root).map_err(|e| CliError::Invalid {
-        text: e.to_string(),
-    })
+    crate::config::load(root).map_err(|e| CliError::invalid_as_is(e.to_string()))
 }
 
-/// Opens the ledger.
+/// Opens (or creates) the ledger.
 fn ledger(path: &crate::ledger::LedgerLocation) -> Result<crate::ledger::Ledger, CliError> {
     crate::ledger::Ledger::open(path)
         .map_err(|e| CliError::Internal(format!("{e} (ledger `{path}`)")))
 }
 
-/// Loads the project, printing diagnostics; `Err` carries the exit code.
-fn load_project(root: &Path) -> Result<crate::config::Project, u8> {
-    project(root).map_err(|e| e.report())
-}
-
-/// Opens an existing ledger for a read-only command, printing the error; `Err` carries
-/// the exit code. A missing SQLite ledger is an error naming where it looked: a
-/// read-only command must never create one (`status --root typo` would otherwise say
-/// "nothing yet" and leave an empty ledger behind).
-fn open_ledger(path: &crate::ledger::LedgerLocation) -> Result<crate::ledger::Ledger, u8> {
+/// Opens an existing ledger for a read-only command. A missing SQLite ledger is an error
+/// naming where it looked: a read-only command must never create one (`status --root
+/// typo` would otherwise say "nothing yet" and leave an empty ledger behind).
+fn open_ledger(path: &crate::ledger::LedgerLocation) -> Result<crate::ledger::Ledger, CliError> {
     if let crate::ledger::LedgerLocation::Sqlite(file) = path {
         if !file.is_file() {
-            return Err(CliError::Invalid {
-                text: format!(
-                    "error: no ledger at `{}` (hint: pass --root DIR or --ledger PATH, or set STAGEGATE_LEDGER; a ledger is made by the first `stagegate run`)",
-                    file.display()
-                ),
-            }
-            .report());
+            return Err(CliError::invalid(format!(
+                "no ledger at `{}` (hint: pass --root DIR or --ledger PATH, or set STAGEGATE_LEDGER; a ledger is made by the first `stagegate run`)",
+                file.display()
+            )));
         }
     }
-    ledger(path).map_err(|e| e.report())
+    ledger(path)
+}
+
+/// Opens an existing ledger (SQLite or PostgreSQL) for a command that reads a run's
+/// records, with the hint to run a stage first.
+fn open_ledger_to_read(
+    path: &crate::ledger::LedgerLocation,
+) -> Result<crate::ledger::Ledger, CliError> {
+    if !path.exists() {
+        return Err(CliError::invalid(format!(
+            "no ledger at `{path}` (hint: run a stage first, or pass --ledger)"
+        )));
+    }
+    open_ledger(path)
 }
 
 /// Opens the ledger for a command that writes to it, creating it when missing.
 fn open_ledger_for_writing(
     path: &crate::ledger::LedgerLocation,
-) -> Result<crate::ledger::Ledger, u8> {
-    ledger(path).map_err(|e| e.report())
-}
-
-/// Maps a ledger error to its exit code, printing it.
-fn ledger_failure(e: &crate::ledger::LedgerError) -> u8 {
-    match e {
-        crate::ledger::LedgerError::Refused(_) => CliError::Refused(e.to_string()),
-        _ => CliError::Internal(e.to_string()),
-    }
-    .report()
+) -> Result<crate::ledger::Ledger, CliError> {
+    ledger(path)
 }
 
 /// Prints JSON to stdout.
-fn print_json<T: serde::Serialize>(value: &T) -> u8 {
-    match serde_json::to_string_pretty(value) {
-        Ok(text) => {
-            println!("{text}");
-            exit_code::OK
-        }
-        Err(e) => CliError::Internal(format!("cannot write JSON: {e}")).report(),
-    }
+fn print_json<T: serde::Serialize>(value: &T) -> Result<u8, CliError> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| CliError::Internal(format!("cannot write JSON: {e}")))?;
+    println!("{text}");
+    Ok(exit_code::OK)
 }

@@ -22,28 +22,22 @@ pub struct PlanArgs {
     pub output: OutputFormat,
 }
 
-pub(super) fn run(root: &Path, args: PlanArgs) -> u8 {
-    let project = match super::load_project(root) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
+pub(super) fn run(root: &Path, args: PlanArgs) -> Result<u8, super::CliError> {
+    let project = super::project(root)?;
     let stages: Vec<StageId> = match args.stage {
         Some(s) => vec![s],
         None => StageId::ALL.to_vec(),
     };
     let mut plans = Vec::new();
-    let mut refused = false;
+    let mut refusals = Vec::new();
     for stage in stages {
         match plan::build(&project, &args.system, &args.release, stage) {
             Ok(p) => plans.push(p),
-            Err(e) => {
-                eprintln!("stage {} `{stage}`: {e}", stage.number());
-                refused = true;
-            }
+            Err(e) => refusals.push(format!("stage {} `{stage}`: {e}", stage.number())),
         }
     }
-    if refused {
-        return exit_code::INVALID_INPUT;
+    if !refusals.is_empty() {
+        return Err(super::CliError::invalid_as_is(refusals.join("\n")));
     }
     match args.output {
         OutputFormat::Json => super::print_json(&plans),
@@ -51,7 +45,7 @@ pub(super) fn run(root: &Path, args: PlanArgs) -> u8 {
             for p in &plans {
                 print_plan(p);
             }
-            exit_code::OK
+            Ok(exit_code::OK)
         }
     }
 }

@@ -14,11 +14,17 @@ pub(super) fn production_environment(root: &Path, url: &url::Url) -> Option<Envi
         .find(|e| e.tier == Tier::Production && e.origin().as_ref() == Some(&origin))
 }
 
-/// The refusal of a production URL without `--production`.
-pub(super) fn refusal(command: &str, url: &str, environment: &Environment, root: &Path) -> String {
-    format!(
-        "error: `{url}` is production environment `{}` of the project in `{}`; `stagegate {command}` refuses it without `--production` (nothing was sent) (hint: add `--production` to run it within that environment's limits)",
+/// The refusal of a production URL without `--production` (invalid input: nothing was
+/// sent).
+pub(super) fn refusal(
+    command: &str,
+    url: &str,
+    environment: &Environment,
+    root: &Path,
+) -> super::CliError {
+    super::CliError::invalid(format!(
+        "`{url}` is production environment `{}` of the project in `{}`; `stagegate {command}` refuses it without `--production` (nothing was sent) (hint: add `--production` to run it within that environment's limits)",
         environment.name,
         root.display()
-    )
+    ))
 }

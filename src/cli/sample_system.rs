@@ -3,6 +3,6 @@
 
 pub use stagegate_sample::cli::SampleArgs;
 
-pub(super) async fn run(args: SampleArgs) -> u8 {
-    stagegate_sample::cli::serve(args).await
+pub(super) async fn run(args: SampleArgs) -> Result<u8, super::CliError> {
+    Ok(stagegate_sample::cli::serve(args).await)
 }

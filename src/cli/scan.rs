@@ -3,6 +3,7 @@
 //! catalogue states; the full profile adds the checks that send other methods. Checks
 //! that need test accounts run only from a suite.
 
+use super::CliError;
 use crate::config::security_suite::SecuritySuite;
 use crate::config::suite::Severity;
 use crate::exit_code;
@@ -71,32 +72,27 @@ impl From<ProfileArg> for Profile {
     }
 }
 
-pub(super) async fn run(root: &std::path::Path, args: ScanArgs) -> u8 {
+pub(super) async fn run(root: &std::path::Path, args: ScanArgs) -> Result<u8, CliError> {
     let base = match url::Url::parse(&args.url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => u,
         Ok(u) => {
-            eprintln!("error: `{}` is not an http:// or https:// URL with a host (hint: stagegate scan http://127.0.0.1:18080)", u);
-            return exit_code::INVALID_INPUT;
+            return Err(CliError::invalid(format!("`{u}` is not an http:// or https:// URL with a host (hint: stagegate scan http://127.0.0.1:18080)")))
         }
         Err(e) => {
-            eprintln!(
-                "error: `{}` is not a URL: {e} (hint: stagegate scan http://127.0.0.1:18080)",
+            return Err(CliError::invalid(format!(
+                "`{}` is not a URL: {e} (hint: stagegate scan http://127.0.0.1:18080)",
                 args.url
-            );
-            return exit_code::INVALID_INPUT;
+            )))
         }
     };
     if let Some(env) = super::production_guard::production_environment(root, &base) {
         if !args.production {
-            eprintln!(
-                "{}",
-                super::production_guard::refusal("scan", &args.url, &env, root)
-            );
-            return exit_code::INVALID_INPUT;
+            return Err(super::production_guard::refusal(
+                "scan", &args.url, &env, root,
+            ));
         }
         if args.profile != ProfileArg::Passive {
-            eprintln!("error: production environment `{}` takes the passive profile only; nothing was sent (hint: `--profile passive`)", env.name);
-            return exit_code::INVALID_INPUT;
+            return Err(CliError::invalid(format!("production environment `{}` takes the passive profile only; nothing was sent (hint: `--profile passive`)", env.name)));
         }
     }
     let profile = Profile::from(args.profile);
@@ -105,16 +101,13 @@ pub(super) async fn run(root: &std::path::Path, args: ScanArgs) -> u8 {
     let target = Target::without_secrets(base.as_str());
     let mut trusted_roots_pem = Vec::new();
     for path in &args.trust_root {
-        match std::fs::read_to_string(path) {
-            Ok(pem) => trusted_roots_pem.push(pem),
-            Err(e) => {
-                eprintln!(
-                    "error: cannot read `{}`: {e} (hint: a PEM certificate file)",
-                    path.display()
-                );
-                return exit_code::INVALID_INPUT;
-            }
-        }
+        let pem = std::fs::read_to_string(path).map_err(|e| {
+            CliError::invalid(format!(
+                "cannot read `{}`: {e} (hint: a PEM certificate file)",
+                path.display()
+            ))
+        })?;
+        trusted_roots_pem.push(pem);
     }
     let options = ScanOptions {
         production_safe_only: profile == Profile::Passive,
@@ -137,23 +130,17 @@ pub(super) async fn run(root: &std::path::Path, args: ScanArgs) -> u8 {
         .count();
     match args.output {
         ScanOutput::Sarif => {
-            let code = super::print_json(&security::sarif::to_sarif(&outcome, &target.base));
-            if code != exit_code::OK {
-                return code;
-            }
+            super::print_json(&security::sarif::to_sarif(&outcome, &target.base))?;
         }
         ScanOutput::Json => {
-            let code = super::print_json(&serde_json::json!({
+            super::print_json(&serde_json::json!({
                 "target": target.base,
                 "profile": match profile { Profile::Passive => "passive", Profile::Full => "full" },
                 "requests": outcome.requests,
                 "request_bound": outcome.request_budget,
                 "findings": outcome.findings,
                 "checks": outcome.checks,
-            }));
-            if code != exit_code::OK {
-                return code;
-            }
+            }))?;
         }
         ScanOutput::Text => {
             for f in &outcome.findings {
@@ -177,13 +164,19 @@ pub(super) async fn run(root: &std::path::Path, args: ScanArgs) -> u8 {
             );
         }
     }
-    for e in &errored {
-        eprintln!("error: check could not run: {e}");
-    }
     // A check that could not run has not shown the target clean.
-    if failing > 0 || !errored.is_empty() {
+    if !errored.is_empty() {
+        return Err(CliError::Failed(
+            errored
+                .iter()
+                .map(|e| format!("check could not run: {e}"))
+                .collect::<Vec<_>>()
+                .join("\nerror: "),
+        ));
+    }
+    Ok(if failing > 0 {
         exit_code::FAILED
     } else {
         exit_code::OK
-    }
+    })
 }

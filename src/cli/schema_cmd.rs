@@ -49,13 +49,15 @@ pub struct SchemaArgs {
     pub out: Option<PathBuf>,
 }
 
-pub(super) fn run(args: SchemaArgs) -> u8 {
+pub(super) fn run(args: SchemaArgs) -> Result<u8, CliError> {
     if let Some(format) = args.format {
         print!("{}", schema_text(format.into()));
-        return exit_code::OK;
+        return Ok(exit_code::OK);
     }
     let Some(dir) = args.out else {
-        return exit_code::INVALID_INPUT;
+        return Err(CliError::invalid(
+            "give a format, or -o DIR for all of them",
+        ));
     };
     let written = std::fs::create_dir_all(&dir).and_then(|()| {
         for format in SchemaFormat::ALL {
@@ -65,12 +67,11 @@ pub(super) fn run(args: SchemaArgs) -> u8 {
         }
         Ok(())
     });
-    match written {
-        Ok(()) => exit_code::OK,
-        Err(e) => CliError::Internal(format!(
+    written.map_err(|e| {
+        CliError::Internal(format!(
             "cannot write schemas into `{}`: {e}",
             dir.display()
         ))
-        .report(),
-    }
+    })?;
+    Ok(exit_code::OK)
 }

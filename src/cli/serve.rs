@@ -15,24 +15,24 @@ pub struct ServeArgs {
     pub listen: SocketAddr,
 }
 
-pub(super) async fn run(ledger_path: &crate::ledger::LedgerLocation, args: ServeArgs) -> u8 {
+pub(super) async fn run(
+    ledger_path: &crate::ledger::LedgerLocation,
+    args: ServeArgs,
+) -> Result<u8, super::CliError> {
     // Refuse at once when the ledger cannot be opened, rather than on every scrape. The
     // one reader that may make an empty ledger: a rollout board is often started before
     // the first run, and must show it when it comes.
-    if let Err(code) = super::open_ledger_for_writing(ledger_path) {
-        return code;
-    }
+    super::open_ledger_for_writing(ledger_path)?;
     let path = ledger_path.clone();
     let render: Render = Arc::new(move || ledger_export::render(&path));
-    let server = match MetricsServer::start(args.listen, render).await {
-        Ok(s) => s,
-        Err(e) => return super::CliError::invalid(e).report(),
-    };
+    let server = MetricsServer::start(args.listen, render)
+        .await
+        .map_err(super::CliError::invalid)?;
     // The first line on stdout is the address, so scripts and tests can read it.
     println!("serving ledger metrics on http://{}/metrics", server.addr);
     tokio::select! {
         _ = server.wait() => {}
         _ = tokio::signal::ctrl_c() => {}
     }
-    exit_code::OK
+    Ok(exit_code::OK)
 }

@@ -21,7 +21,7 @@ pub struct ManArgs {
     pub out: Option<PathBuf>,
 }
 
-pub(super) fn completions(args: CompletionsArgs) -> u8 {
+pub(super) fn completions(args: CompletionsArgs) -> Result<u8, CliError> {
     let mut command = Cli::command();
     clap_complete::generate(
         args.shell,
@@ -29,10 +29,10 @@ pub(super) fn completions(args: CompletionsArgs) -> u8 {
         "stagegate",
         &mut std::io::stdout(),
     );
-    exit_code::OK
+    Ok(exit_code::OK)
 }
 
-pub(super) fn man(args: ManArgs) -> u8 {
+pub(super) fn man(args: ManArgs) -> Result<u8, CliError> {
     let command = Cli::command();
     let result = match &args.out {
         None => clap_mangen::Man::new(command).render(&mut std::io::stdout()),
@@ -42,8 +42,6 @@ pub(super) fn man(args: ManArgs) -> u8 {
             Ok(())
         }),
     };
-    match result {
-        Ok(()) => exit_code::OK,
-        Err(e) => CliError::Internal(format!("cannot write the man page: {e}")).report(),
-    }
+    result.map_err(|e| CliError::Internal(format!("cannot write the man page: {e}")))?;
+    Ok(exit_code::OK)
 }

@@ -1,9 +1,9 @@
 //! The flags every signing command shares (`--as`, `--key`), and turning them, the
-//! project's `people.toml` and `SSH_AUTH_SOCK` into a signing identity, with errors
-//! printed and mapped to exit codes.
+//! project's `people.toml` and `SSH_AUTH_SOCK` into a signing identity, or the
+//! command-line error saying why not.
 
+use super::CliError;
 use crate::config::Project;
-use crate::exit_code;
 use crate::identity::{self, KeySource, Roster, SigningIdentity};
 use crate::ledger::LedgerActor;
 use clap::Args;
@@ -34,32 +34,30 @@ impl SignerArgs {
     }
 }
 
-/// The project's roster, or the error printed with exit code 2.
-pub fn roster(project: &Project) -> Result<Roster, u8> {
+/// The project's roster; invalid input when the project has no people.toml.
+pub fn roster(project: &Project) -> Result<Roster, CliError> {
     project.roster.clone().ok_or_else(|| {
-        eprintln!(
-            "error: `{}` has no people.toml: runs and decisions are signed by the people it names (hint: see README, \"People and keys\")",
+        CliError::invalid(format!(
+            "`{}` has no people.toml: runs and decisions are signed by the people it names (hint: see README, \"People and keys\")",
             project.root.join(identity::people_file::FILE_NAME).display()
-        );
-        exit_code::INVALID_INPUT
+        ))
     })
 }
 
-/// Resolves the signing identity, printing why not: exit 3 for a key the roster refuses,
-/// 2 for no usable key.
-pub fn resolve(args: &SignerArgs, roster: &Roster) -> Result<SigningIdentity, u8> {
+/// Resolves the signing identity: refused (exit 3) for a key the roster refuses, invalid
+/// (exit 2) for no usable key.
+pub fn resolve(args: &SignerArgs, roster: &Roster) -> Result<SigningIdentity, CliError> {
     identity::resolve(&args.source(), roster).map_err(|e| {
-        eprintln!("error: {e}");
         if e.is_refusal() {
-            exit_code::REFUSED
+            CliError::Refused(e.to_string())
         } else {
-            exit_code::INVALID_INPUT
+            CliError::invalid(e)
         }
     })
 }
 
 /// The identity and roster as the ledger's actor.
-pub fn actor(project: &Project, args: &SignerArgs) -> Result<LedgerActor, u8> {
+pub fn actor(project: &Project, args: &SignerArgs) -> Result<LedgerActor, CliError> {
     let roster = roster(project)?;
     let identity = resolve(args, &roster)?;
     Ok(LedgerActor { identity, roster })

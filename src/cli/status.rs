@@ -47,20 +47,17 @@ pub fn release_states(
     Ok(out)
 }
 
-pub(super) fn run(ledger_path: &crate::ledger::LedgerLocation, args: StatusArgs) -> u8 {
-    let ledger = match super::open_ledger(ledger_path) {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
-    let states = match release_states(&ledger, args.system.as_deref()) {
-        Ok(s) => s,
-        Err(e) => return super::ledger_failure(&e),
-    };
+pub(super) fn run(
+    ledger_path: &crate::ledger::LedgerLocation,
+    args: StatusArgs,
+) -> Result<u8, super::CliError> {
+    let ledger = super::open_ledger(ledger_path)?;
+    let states = release_states(&ledger, args.system.as_deref())?;
     match args.output {
         OutputFormat::Json => super::print_json(&states),
         OutputFormat::Text => {
             print!("{}", pipeline_table(&states));
-            exit_code::OK
+            Ok(exit_code::OK)
         }
     }
 }

@@ -19,21 +19,15 @@ pub struct ValidateArgs {
     pub output: OutputFormat,
 }
 
-pub(super) fn run(root: &Path, args: ValidateArgs) -> u8 {
+pub(super) fn run(root: &Path, args: ValidateArgs) -> Result<u8, super::CliError> {
     if args.output == OutputFormat::Text {
-        return match super::load_project(root) {
-            Ok(project) => {
-                let (environments, systems, suites) = counts(&project);
-                for note in coverage_notes(&project) {
-                    println!("{note}");
-                }
-                println!(
-                    "ok: {environments} environment(s), {systems} system(s), {suites} suite(s) valid"
-                );
-                exit_code::OK
-            }
-            Err(code) => code,
-        };
+        let project = super::project(root)?;
+        let (environments, systems, suites) = counts(&project);
+        for note in coverage_notes(&project) {
+            println!("{note}");
+        }
+        println!("ok: {environments} environment(s), {systems} system(s), {suites} suite(s) valid");
+        return Ok(exit_code::OK);
     }
     let (value, code) = match crate::config::load(root) {
         Ok(project) => {
@@ -58,10 +52,8 @@ pub(super) fn run(root: &Path, args: ValidateArgs) -> u8 {
             (value, exit_code::INVALID_INPUT)
         }
     };
-    match super::print_json(&value) {
-        exit_code::OK => code,
-        failed => failed,
-    }
+    super::print_json(&value)?;
+    Ok(code)
 }
 
 /// What the gates leave unread or judge only through security findings (warnings and

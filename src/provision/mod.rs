@@ -195,6 +195,11 @@ impl ContainerLabels {
         ]);
         ContainerLabels { session, labels }
     }
+
+    /// The labels, for other containers and networks of the same run (shard workers).
+    pub fn map(&self) -> BTreeMap<String, String> {
+        self.labels.clone()
+    }
 }
 
 /// The project label of a root: its canonical path.
@@ -410,28 +415,57 @@ fn timed_out(id: &str) -> ProvisionError {
     }
 }
 
-/// Removes every container labelled with `session`; returns how many there were.
+/// How often [`sweep`] looks again while a removal is still under way.
+const SWEEP_POLL: Duration = Duration::from_millis(200);
+
+/// Removes every container labelled with `session` and returns once the engine lists
+/// none of them any more (or fails after [`REMOVE_TIMEOUT`]); gives how many there were.
+///
+/// Waiting for the empty listing, rather than trusting each removal's answer, matters
+/// after an interrupted start: the abandoned start may still be creating or starting a
+/// container, or testcontainers' own clean-up may be removing it, and the engine then
+/// answers a removal with "already in progress" (409) or lists the container a moment
+/// later. Returning before it is gone would let the process exit with a container left.
 pub async fn sweep(session: &str) -> Result<usize, ProvisionError> {
     let docker = engine().await?;
     let filters = HashMap::from([("label", vec![format!("{LABEL_SESSION}={session}")])]);
-    let options = ListContainersOptionsBuilder::new()
-        .all(true)
-        .filters(&filters)
-        .build();
-    let listed = tokio::time::timeout(ENGINE_TIMEOUT, docker.list_containers(Some(options)))
-        .await
-        .map_err(|_| timed_out(session))?
-        .map_err(|e| ProvisionError::Container {
-            id: session.to_string(),
-            reason: format!("cannot list the session's containers: {e}"),
-        })?;
-    let mut removed = 0;
-    for summary in listed {
-        let Some(id) = summary.id else { continue };
-        remove_container(&docker, id).await?;
-        removed += 1;
+    let deadline = tokio::time::Instant::now() + REMOVE_TIMEOUT;
+    let mut seen = std::collections::BTreeSet::new();
+    loop {
+        let options = ListContainersOptionsBuilder::new()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let listed = tokio::time::timeout(ENGINE_TIMEOUT, docker.list_containers(Some(options)))
+            .await
+            .map_err(|_| timed_out(session))?
+            .map_err(|e| ProvisionError::Container {
+                id: session.to_string(),
+                reason: format!("cannot list the session's containers: {e}"),
+            })?;
+        let ids: Vec<String> = listed.into_iter().filter_map(|c| c.id).collect();
+        if ids.is_empty() {
+            return Ok(seen.len());
+        }
+        let mut last_error = None;
+        for id in ids {
+            seen.insert(id.clone());
+            match remove_container(&docker, id).await {
+                Ok(()) | Err(RemoveError::InProgress) => {}
+                Err(RemoveError::Failed(e)) => last_error = Some(e),
+            }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(last_error.unwrap_or_else(|| ProvisionError::Container {
+                id: session.to_string(),
+                reason: format!(
+                    "the session's containers were still listed {} after their removal",
+                    humantime::format_duration(REMOVE_TIMEOUT)
+                ),
+            }));
+        }
+        tokio::time::sleep(SWEEP_POLL).await;
     }
-    Ok(removed)
 }
 
 /// Removes this project's containers left by a `stagegate` process that died without
@@ -479,29 +513,44 @@ pub async fn sweep_orphans(root: &Path) -> Result<usize, ProvisionError> {
             Some(_) => {}
             None => continue,
         }
-        remove_container(&docker, id).await?;
+        match remove_container(&docker, id).await {
+            // Someone else (another run's sweep) is removing it: it is going.
+            Ok(()) | Err(RemoveError::InProgress) => {}
+            Err(RemoveError::Failed(e)) => return Err(e),
+        }
         removed += 1;
     }
     Ok(removed)
 }
 
+/// Why one removal did not end with the container gone.
+enum RemoveError {
+    /// Another removal of it is under way (the engine answered 409).
+    InProgress,
+    /// The engine refused or did not answer.
+    Failed(ProvisionError),
+}
+
 /// Removes one container with its volumes, bounded in time; one already gone counts as
 /// removed.
-async fn remove_container(docker: &Docker, id: String) -> Result<(), ProvisionError> {
+async fn remove_container(docker: &Docker, id: String) -> Result<(), RemoveError> {
+    use testcontainers::bollard::errors::Error::DockerResponseServerError;
     let options = RemoveContainerOptionsBuilder::new()
         .force(true)
         .v(true)
         .build();
     match tokio::time::timeout(REMOVE_TIMEOUT, docker.remove_container(&id, Some(options))).await {
         Ok(Ok(()))
-        | Ok(Err(testcontainers::bollard::errors::Error::DockerResponseServerError {
-            status_code: 404,
-            ..
+        | Ok(Err(DockerResponseServerError {
+            status_code: 404, ..
         })) => Ok(()),
-        Ok(Err(e)) => Err(ProvisionError::Container {
+        Ok(Err(DockerResponseServerError {
+            status_code: 409, ..
+        })) => Err(RemoveError::InProgress),
+        Ok(Err(e)) => Err(RemoveError::Failed(ProvisionError::Container {
             id,
             reason: format!("cannot remove it: {e}"),
-        }),
-        Err(_) => Err(timed_out(&id)),
+        })),
+        Err(_) => Err(RemoveError::Failed(timed_out(&id))),
     }
 }

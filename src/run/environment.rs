@@ -53,9 +53,12 @@ pub(super) async fn start(
     let container = tokio::select! {
         started = provision::start(spec, &labels) => started.map_err(failed)?,
         signal = cancel.requested(1) => {
-            // The start future is dropped mid-way; remove whatever it created.
-            let _ = provision::sweep(&labels.session).await;
-            return Err(StageRunError::InterruptedBeforeRun { signal });
+            // The start future is dropped mid-way; remove whatever it created, and wait
+            // until the engine no longer lists it before the process may exit.
+            return Err(match provision::sweep(&labels.session).await {
+                Ok(_) => StageRunError::InterruptedBeforeRun { signal },
+                Err(source) => StageRunError::InterruptedContainerLeft { signal, source },
+            });
         }
     };
     tell(

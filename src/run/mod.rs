@@ -82,6 +82,15 @@ pub enum StageRunError {
         /// Which.
         signal: Signal,
     },
+    /// A signal came while the container was starting, and the container could not be
+    /// removed: the user must know one is left.
+    #[error("interrupted by {signal} while the container was starting; nothing ran, but the container was not removed: {source}")]
+    InterruptedContainerLeft {
+        /// Which.
+        signal: Signal,
+        /// Why the removal failed.
+        source: ProvisionError,
+    },
 }
 
 /// One stage run to make.

@@ -8,6 +8,7 @@
 //! Files that already exist are kept (a second system reuses the environments and
 //! people); an existing `scenarios/<system>/` is refused.
 
+use super::CliError;
 use crate::exit_code;
 use crate::identity::people_file;
 use clap::Args;
@@ -40,24 +41,17 @@ struct Planned {
     text: String,
 }
 
-pub(super) fn run(root: &Path, args: InitArgs) -> u8 {
-    if let Err(e) = check_name(&args.system) {
-        eprintln!("error: `{}` {e}", args.system);
-        return exit_code::INVALID_INPUT;
-    }
+pub(super) fn run(root: &Path, args: InitArgs) -> Result<u8, CliError> {
+    check_name(&args.system).map_err(|e| CliError::invalid(format!("`{}` {e}", args.system)))?;
     for id in [&args.qa, &args.release_manager] {
-        if let Err(e) = check_id(id) {
-            eprintln!("error: person id `{id}` {e}");
-            return exit_code::INVALID_INPUT;
-        }
+        check_id(id).map_err(|e| CliError::invalid(format!("person id `{id}` {e}")))?;
     }
     let system_dir = root.join("scenarios").join(&args.system);
     if system_dir.exists() {
-        eprintln!(
-            "error: `{}` already exists; init writes a new system only (hint: pick another name, or edit the files there)",
+        return Err(CliError::invalid(format!(
+            "`{}` already exists; init writes a new system only (hint: pick another name, or edit the files there)",
             system_dir.display()
-        );
-        return exit_code::INVALID_INPUT;
+        )));
     }
     match write_all(root, &args) {
         Ok(written) => {
@@ -75,12 +69,9 @@ pub(super) fn run(root: &Path, args: InitArgs) -> u8 {
                 root = root.display(),
                 system = args.system,
             );
-            exit_code::OK
+            Ok(exit_code::OK)
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit_code::INTERNAL
-        }
+        Err(e) => Err(CliError::Internal(e)),
     }
 }
 
