@@ -1,6 +1,5 @@
 //! `stagegate history`: every event of one release, from the audit log.
 
-use super::OutputFormat;
 use crate::exit_code;
 use crate::ledger::AuditEvent;
 use clap::Args;
@@ -83,24 +82,25 @@ pub struct HistoryArgs {
     /// Release.
     #[arg(long)]
     pub release: String,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    pub output: OutputFormat,
+    #[command(flatten)]
+    pub out: super::output_args::OutputArgs,
 }
 
 pub(super) fn run(
     ledger_path: &crate::ledger::LedgerLocation,
     args: HistoryArgs,
 ) -> Result<u8, super::CliError> {
+    args.out.check()?;
     let ledger = super::open_ledger(ledger_path)?;
     let events = ledger.events(Some(&args.system), Some(&args.release))?;
-    if args.output == OutputFormat::Json {
-        return super::print_json(&HistoryJson {
+    if args.out.json() {
+        args.out.emit(&HistoryJson {
             schema: HISTORY_SCHEMA,
             system: &args.system,
             release: &args.release,
             events: events.iter().map(HistoryEvent::of).collect(),
-        });
+        })?;
+        return Ok(exit_code::OK);
     }
     if events.is_empty() {
         println!("no history for {} {}", args.system, args.release);

@@ -43,9 +43,8 @@ pub struct LoadArgs {
     /// Request body, sent as is.
     #[arg(long, short = 'b')]
     pub body: Option<String>,
-    /// Output format of the summary on standard output.
-    #[arg(long, value_enum, default_value_t)]
-    pub output: OutputFormat,
+    #[command(flatten)]
+    pub out: super::output_args::OutputArgs,
     /// The URL is a production environment of the project in `--root`: load it anyway,
     /// within that environment's `max-users` and `max-rps`, safe methods only.
     #[arg(long)]
@@ -140,6 +139,7 @@ pub(super) async fn run(root: &std::path::Path, args: LoadArgs) -> Result<u8, Cl
     // SIGTERM (a CI timeout, `docker stop`) does not kill the process without a summary.
     let cancel = Cancel::new();
     crate::run::signals::install(&cancel).map_err(|e| CliError::Internal(e.to_string()))?;
+    args.out.check()?;
     let url = match url::Url::parse(&args.url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => u,
         _ => {
@@ -299,10 +299,8 @@ pub(super) async fn run(root: &std::path::Path, args: LoadArgs) -> Result<u8, Cl
         first_error: m.first_error.clone(),
         interrupted,
     };
-    match args.output {
-        OutputFormat::Json => {
-            super::print_json(&summary)?;
-        }
+    match args.out.output {
+        OutputFormat::Json => args.out.emit(&summary)?,
         OutputFormat::Text => print_text(&summary),
     }
     Ok(if let Some(signal) = interrupted {

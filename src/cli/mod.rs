@@ -14,6 +14,7 @@ mod k8s_cmd;
 mod ledger_cmd;
 mod load_cmd;
 mod metrics_args;
+mod output_args;
 mod outputs;
 mod plan_cmd;
 mod production_guard;

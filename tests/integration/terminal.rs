@@ -275,3 +275,145 @@ fn issue_15_lang_vi_prints_the_vietnamese_verdict_table_and_quiet_keeps_only_res
         "verbose:\n{stderr}"
     );
 }
+
+/// Runs a command of the trial's project; gives its exit code, stdout and all output.
+fn in_trial(trial: &crate::reports::TrialRun, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = run(stagegate(trial.project.root()).args(args));
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        text(&out),
+    )
+}
+
+#[test]
+fn issue_15_approve_ledger_verify_and_evidence_verify_print_versioned_json() {
+    let trial = crate::reports::TrialRun::start(&[]);
+    assert_eq!(trial.code, 0);
+    let root = trial.project.root();
+    let key = crate::support::key_in(root, "rm.binh");
+    let decision = [
+        "approve",
+        "dichvucong",
+        "--release",
+        "1.0.0",
+        "--stage",
+        "trial-test",
+        "--as",
+        "rm.binh",
+        "--key",
+        &key,
+        "--note",
+        "ổn",
+    ];
+    // `-o` without `--output json` is refused before anything is recorded.
+    let mut refused = decision.to_vec();
+    refused.extend(["-o", "x.json"]);
+    let (code, _, all) = in_trial(&trial, &refused);
+    assert_eq!(code, Some(2), "{all}");
+    let mut json = decision.to_vec();
+    json.extend(["--output", "json"]);
+    let (code, stdout, all) = in_trial(&trial, &json);
+    assert_eq!(code, Some(0), "{all}");
+    let d: serde_json::Value = serde_json::from_str(&stdout).expect("decision JSON");
+    assert_eq!(d["schema"], "stagegate.decision/v1", "{d}");
+    assert_eq!(d["decision"], "approve", "{d}");
+    assert_eq!(
+        (d["run"].as_i64(), d["person"].as_str()),
+        (Some(1), Some("rm.binh"))
+    );
+    assert_eq!(d["promoted"], true, "{d}");
+    assert!(
+        d["fingerprint"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("SHA256:")),
+        "{d}"
+    );
+
+    // `ledger verify` into a file, standard output left free.
+    let file = trial.project.path("verify.json");
+    let file_arg = file.display().to_string();
+    let (code, stdout, all) = in_trial(
+        &trial,
+        &["ledger", "verify", "--output", "json", "-o", &file_arg],
+    );
+    assert_eq!(code, Some(0), "{all}");
+    assert!(stdout.trim().is_empty(), "{stdout}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("written")).expect("JSON");
+    assert_eq!(
+        (v["schema"].as_str(), v["ok"].as_bool()),
+        (Some("stagegate.ledger-verify/v1"), Some(true)),
+        "{v}"
+    );
+    let events = v["events"].as_i64().expect("events");
+    assert_eq!(v["head"]["seq"].as_i64(), Some(events), "{v}");
+    assert_eq!(v["rosters"][0]["current"], true, "{v}");
+    let (code, stdout, all) = in_trial(
+        &trial,
+        &[
+            "ledger",
+            "verify",
+            "--expect-head",
+            &format!("{}:{}", events + 5, "0".repeat(64)),
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(code, Some(1), "{all}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(v["ok"], false, "{v}");
+    assert!(
+        v["problem"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("missing")),
+        "{v}"
+    );
+
+    // `evidence verify`: a good archive, then a damaged one.
+    let archive = trial.project.path("evidence.tar.gz").display().to_string();
+    let (code, _, all) = in_trial(
+        &trial,
+        &[
+            "evidence",
+            "dichvucong",
+            "--release",
+            "1.0.0",
+            "-o",
+            &archive,
+        ],
+    );
+    assert_eq!(code, Some(0), "{all}");
+    let (code, stdout, all) = in_trial(
+        &trial,
+        &["evidence", "verify", &archive, "--output", "json"],
+    );
+    assert_eq!(code, Some(0), "{all}");
+    let e: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(
+        (e["schema"].as_str(), e["ok"].as_bool()),
+        (Some("stagegate.evidence-verify/v1"), Some(true)),
+        "{e}"
+    );
+    assert!(
+        e["files"].as_u64().unwrap_or(0) > 5 && e["problems"] == serde_json::json!([]),
+        "{e}"
+    );
+    std::fs::write(&archive, b"not an archive").expect("damage");
+    let (code, stdout, all) = in_trial(
+        &trial,
+        &["evidence", "verify", &archive, "--output", "json"],
+    );
+    assert_eq!(code, Some(1), "{all}");
+    let e: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(e["ok"], false, "{e}");
+    assert_eq!(e["problems"].as_array().map(Vec::len), Some(1), "{e}");
+
+    // `status` and `history` into files too.
+    let status = trial.project.path("status.json").display().to_string();
+    let (code, _, all) = in_trial(&trial, &["status", "--output", "json", "--out", &status]);
+    assert_eq!(code, Some(0), "{all}");
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&status).expect("written")).expect("JSON");
+    assert!(s.as_array().is_some_and(|a| !a.is_empty()), "{s}");
+}
