@@ -90,3 +90,15 @@ mod pg_server;
 
 #[path = "integration/team_ledger.rs"]
 mod team_ledger;
+
+#[path = "integration/shards_abort.rs"]
+mod shards_abort;
+
+#[path = "integration/shards_docker.rs"]
+mod shards_docker;
+
+#[path = "integration/shards_kubernetes.rs"]
+mod shards_kubernetes;
+
+#[path = "integration/terminal.rs"]
+mod terminal;

@@ -7,6 +7,7 @@
 pub mod cli;
 mod data;
 mod flaws;
+mod metrics;
 mod pages;
 pub mod route_list;
 mod routes;
@@ -248,6 +249,7 @@ pub async fn start(addr: SocketAddr, behaviour: Behaviour) -> std::io::Result<Ru
     let app = routes::router(control.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let _ = axum::serve(listener, app)
             .with_graceful_shutdown(async {
                 let _ = rx.await;

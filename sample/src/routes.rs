@@ -1,6 +1,7 @@
 //! The sample portal's HTTP routes and its misbehaviour layer.
 
 use super::data::{self, Procedure};
+use super::metrics::Metrics;
 use super::token::{self, Claims, Leniency};
 use super::{flaws, pages, Control, Flaw};
 use axum::extract::{MatchedPath, Path, Query, Request, State};
@@ -9,9 +10,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
-};
+use prometheus::{Encoder, TextEncoder};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::{BTreeSet, HashMap, VecDeque};
@@ -44,55 +43,6 @@ struct Dossier {
     owner: String,
     ho_ten: String,
     ma_thu_tuc: String,
-}
-
-struct Metrics {
-    registry: Registry,
-    requests: IntCounterVec,
-    by_method: IntCounterVec,
-    duration: HistogramVec,
-}
-
-impl Metrics {
-    fn new() -> Option<Metrics> {
-        let registry = Registry::new();
-        let requests = IntCounterVec::new(
-            Opts::new(
-                "sample_http_requests_total",
-                "HTTP requests served by the sample portal, by route and status code.",
-            ),
-            &["route", "status"],
-        )
-        .ok()?;
-        let by_method = IntCounterVec::new(
-            Opts::new(
-                "sample_http_requests_by_method_total",
-                "HTTP requests served by the sample portal, by method.",
-            ),
-            &["method"],
-        )
-        .ok()?;
-        let duration = HistogramVec::new(
-            HistogramOpts::new(
-                "sample_http_request_duration_seconds",
-                "Time to answer a request, by route.",
-            )
-            .buckets(vec![
-                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-            ]),
-            &["route"],
-        )
-        .ok()?;
-        registry.register(Box::new(requests.clone())).ok()?;
-        registry.register(Box::new(duration.clone())).ok()?;
-        registry.register(Box::new(by_method.clone())).ok()?;
-        Some(Metrics {
-            registry,
-            requests,
-            by_method,
-            duration,
-        })
-    }
 }
 
 pub(super) struct AppState {
@@ -186,6 +136,10 @@ async fn misbehave(State(state): State<Shared>, request: Request, next: Next) ->
         .unwrap_or_else(|| "unmatched".into());
     let is_api = route.starts_with("/api/");
     let method = request.method().clone();
+    let client = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
     let origin = request.headers().get("origin").cloned();
     let (request, early) = flawed_answer(&behaviour.flaws, request).await;
     let mut response = if let Some(early) = early {
@@ -241,6 +195,7 @@ async fn misbehave(State(state): State<Shared>, request: Request, next: Next) ->
             .copied()
             .unwrap_or("OTHER");
         m.by_method.with_label_values(&[method_label]).inc();
+        m.count_client(client);
         m.duration
             .with_label_values(&[route.as_str()])
             .observe(started.elapsed().as_secs_f64());

@@ -2,6 +2,7 @@
 //! The decision is signed with their key (ssh-agent or `--key`), or prepared with
 //! `--print-payload` and brought back signed by `ssh-keygen -Y sign` with `--signature`.
 
+use super::output_args::OutputArgs;
 use super::signer_args::{self, SignerArgs};
 use super::CliError;
 use crate::config::notify_spec::NotifyEvent;
@@ -11,6 +12,7 @@ use crate::ledger::{ApprovalOutcome, Decision, DecisionRequest, Ledger, SignedDe
 use crate::notify::{Notification, Notifier};
 use crate::stage::StageId;
 use clap::Args;
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
@@ -43,6 +45,35 @@ pub struct DecisionArgs {
     /// The signed payload file [default: the `--signature` path without `.sig`].
     #[arg(long, value_name = "FILE", requires = "signature")]
     pub payload: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+/// The shape identifier of `approve`/`reject --output json`.
+pub const DECISION_SCHEMA: &str = "stagegate.decision/v1";
+
+/// A recorded decision, as `--output json` prints it. A refusal is an error on standard
+/// error with exit 3, as in text.
+#[derive(Debug, Serialize)]
+struct DecisionJson<'a> {
+    /// Always [`DECISION_SCHEMA`].
+    schema: &'static str,
+    /// `approve` or `reject`.
+    decision: Decision,
+    system: &'a str,
+    release: &'a str,
+    stage: StageId,
+    /// The run decided on.
+    run: i64,
+    /// Distinct approvers of the run so far (this one included).
+    approvals: u32,
+    /// Approvers the plan requires.
+    required: u32,
+    /// Whether this approval promoted the stage.
+    promoted: bool,
+    /// Who decided (id in the pinned roster) and their key's fingerprint.
+    person: &'a str,
+    fingerprint: &'a str,
 }
 
 pub(super) fn run(
@@ -51,6 +82,7 @@ pub(super) fn run(
     args: DecisionArgs,
     decision: Decision,
 ) -> Result<u8, CliError> {
+    args.out.check()?;
     if decision == Decision::Reject && args.note.trim().is_empty() {
         return Err(CliError::invalid(
             "a rejection needs a reason (hint: --note 'why')",
@@ -214,6 +246,25 @@ fn report(
     notifier: &Notifier,
 ) -> Result<u8, CliError> {
     let outcome = outcome?;
+    if args.out.json() {
+        args.out.emit(&DecisionJson {
+            schema: DECISION_SCHEMA,
+            decision,
+            system: &args.system,
+            release: &args.release,
+            stage: args.stage,
+            run: outcome.run,
+            approvals: outcome.approvals,
+            required: outcome.required,
+            promoted: outcome.promoted,
+            person: &outcome.person,
+            fingerprint: &outcome.fingerprint,
+        })?;
+        if decision == Decision::Approve && outcome.promoted {
+            tell_promoted(notifier, args, outcome.run);
+        }
+        return Ok(exit_code::OK);
+    }
     match decision {
         Decision::Reject => println!(
             "rejected run #{} of {} {} stage `{}`",

@@ -12,7 +12,6 @@ use crate::config::Project;
 use crate::exit_code;
 use crate::gate::GateOutcome;
 use crate::ledger::{Decision, DecisionRequest, Ledger, LedgerError, Refusal};
-use crate::report;
 use crate::run::{self, Cancel, RunConsumer, RunRequest};
 use crate::sample::{self, Behaviour};
 use crate::stage::StageId;
@@ -276,7 +275,7 @@ async fn stage_and_approve(
     let outcome = run::run_stage(&request, &target, ledger, &Cancel::new(), out)
         .await
         .map_err(|e| e.to_string())?;
-    println!("{}", report::verdict_table(&outcome.verdict));
+    super::ui::out(&super::ui::verdict_table(&outcome.verdict));
     if outcome.verdict.outcome == GateOutcome::Failed {
         return Ok(false);
     }

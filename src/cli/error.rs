@@ -72,12 +72,7 @@ impl CliError {
 
     /// Prints the error on standard error; gives its exit code.
     pub fn report(&self) -> u8 {
-        let text = self.to_string();
-        if text.ends_with('\n') {
-            eprint!("{text}");
-        } else {
-            eprintln!("{text}");
-        }
+        super::ui::eprint_message(&self.to_string());
         self.exit_code()
     }
 }

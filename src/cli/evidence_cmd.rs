@@ -1,9 +1,11 @@
 //! `stagegate evidence`: write a release's evidence archive, or verify one.
 
+use super::output_args::OutputArgs;
 use super::CliError;
 use crate::evidence;
 use crate::exit_code;
 use clap::{Args, Subcommand};
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
@@ -32,7 +34,37 @@ pub enum EvidenceCommand {
         /// check that this ledger still holds every event of the archive, unchanged: a
         /// cut-off tail or a rewritten history is reported.
         file: PathBuf,
+        #[command(flatten)]
+        out: OutputArgs,
     },
+}
+
+/// The shape identifier of `evidence verify --output json`.
+pub const EVIDENCE_VERIFY_SCHEMA: &str = "stagegate.evidence-verify/v1";
+
+/// `evidence verify --output json`.
+#[derive(Debug, Serialize)]
+struct VerifyJson<'a> {
+    /// Always [`EVIDENCE_VERIFY_SCHEMA`].
+    schema: &'static str,
+    /// No problem found (exit 0).
+    ok: bool,
+    /// The archive checked.
+    archive: &'a Path,
+    /// Files checked against the manifest.
+    files: usize,
+    /// Ledger events checked against the hash chain.
+    events: usize,
+    /// Signatures checked.
+    signatures: usize,
+    /// Runs whose gate was evaluated again.
+    runs: usize,
+    /// Criteria evaluated again.
+    criteria: usize,
+    /// The ledger the archive's events were compared with (`--ledger`), if any.
+    ledger: Option<String>,
+    /// Every problem, in words naming the file, event, run or criterion.
+    problems: &'a [String],
 }
 
 pub(super) fn run(
@@ -41,7 +73,10 @@ pub(super) fn run(
     args: EvidenceArgs,
 ) -> Result<u8, CliError> {
     match (args.command, args.system, args.release, args.output) {
-        (Some(EvidenceCommand::Verify { file }), ..) => verify(&file, against),
+        (Some(EvidenceCommand::Verify { file, out }), ..) => {
+            out.check()?;
+            verify(&file, against, &out)
+        }
         (None, Some(system), Some(release), Some(output)) => {
             write(ledger_path, &system, &release, &output)
         }
@@ -58,7 +93,7 @@ fn write(
     output: &Path,
 ) -> Result<u8, CliError> {
     let ledger = super::open_ledger_to_read(ledger_path)?;
-    match evidence::write(&ledger, system, release, output) {
+    match evidence::write(&ledger, system, release, &super::ui::get().zone, output) {
         Ok(files) => {
             println!(
                 "evidence of {system} {release}: {files} files in {}",
@@ -71,7 +106,11 @@ fn write(
     }
 }
 
-fn verify(file: &Path, against: Option<&crate::ledger::LedgerLocation>) -> Result<u8, CliError> {
+fn verify(
+    file: &Path,
+    against: Option<&crate::ledger::LedgerLocation>,
+    out: &OutputArgs,
+) -> Result<u8, CliError> {
     if !file.is_file() {
         return Err(CliError::invalid(format!(
             "no archive at `{}`",
@@ -81,10 +120,26 @@ fn verify(file: &Path, against: Option<&crate::ledger::LedgerLocation>) -> Resul
     let entries = match evidence::archive::read(file) {
         Ok(e) => e,
         Err(e) => {
-            println!(
-                "evidence verification FAILED: `{}` cannot be read as a .tar.gz archive: {e}",
+            let problem = format!(
+                "`{}` cannot be read as a .tar.gz archive: {e}",
                 file.display()
             );
+            if out.json() {
+                out.emit(&VerifyJson {
+                    schema: EVIDENCE_VERIFY_SCHEMA,
+                    ok: false,
+                    archive: file,
+                    files: 0,
+                    events: 0,
+                    signatures: 0,
+                    runs: 0,
+                    criteria: 0,
+                    ledger: against.map(|l| l.to_string()),
+                    problems: &[problem],
+                })?;
+            } else {
+                println!("evidence verification FAILED: {problem}");
+            }
             return Ok(exit_code::FAILED);
         }
     };
@@ -98,6 +153,25 @@ fn verify(file: &Path, against: Option<&crate::ledger::LedgerLocation>) -> Resul
         outcome
             .problems
             .extend(evidence::against_ledger::compare(&archived, &live));
+    }
+    if out.json() {
+        out.emit(&VerifyJson {
+            schema: EVIDENCE_VERIFY_SCHEMA,
+            ok: outcome.ok(),
+            archive: file,
+            files: outcome.files,
+            events: outcome.events,
+            signatures: outcome.signatures,
+            runs: outcome.runs,
+            criteria: outcome.criteria,
+            ledger: against.map(|l| l.to_string()),
+            problems: &outcome.problems,
+        })?;
+        return Ok(if outcome.ok() {
+            exit_code::OK
+        } else {
+            exit_code::FAILED
+        });
     }
     if outcome.ok() {
         println!(

@@ -1,8 +1,79 @@
 //! `stagegate history`: every event of one release, from the audit log.
 
-use super::OutputFormat;
 use crate::exit_code;
+use crate::ledger::AuditEvent;
 use clap::Args;
+use serde::Serialize;
+
+/// The shape identifier of `history --output json`; bumped on any incompatible change.
+pub const HISTORY_SCHEMA: &str = "stagegate.history/v1";
+
+/// `history --output json`: the release's events in ledger order.
+#[derive(Debug, Serialize)]
+pub struct HistoryJson<'a> {
+    /// Always [`HISTORY_SCHEMA`].
+    pub schema: &'static str,
+    /// System.
+    pub system: &'a str,
+    /// Release.
+    pub release: &'a str,
+    /// The events, oldest first.
+    pub events: Vec<HistoryEvent<'a>>,
+}
+
+/// One audit event with its payload as the JSON object it is (the ledger stores it as
+/// text; printing that text inside JSON would encode it twice). `statement`, the exact
+/// text the key signed, stays a string: it is checked byte for byte.
+#[derive(Debug, Serialize)]
+pub struct HistoryEvent<'a> {
+    /// The event as recorded, its payload left out.
+    #[serde(flatten)]
+    pub event: EventFields<'a>,
+    /// The row recorded, as an object (as text when it is not JSON).
+    pub payload: serde_json::Value,
+}
+
+/// The fields of an [`AuditEvent`] other than its payload.
+#[derive(Debug, Serialize)]
+pub struct EventFields<'a> {
+    seq: i64,
+    at: &'a str,
+    kind: &'a str,
+    system: &'a str,
+    release: &'a str,
+    stage: Option<&'a str>,
+    actor: &'a str,
+    prev_hash: &'a str,
+    roster: &'a str,
+    signer: &'a str,
+    statement: &'a str,
+    signature: &'a str,
+    hash: &'a str,
+}
+
+impl<'a> HistoryEvent<'a> {
+    fn of(e: &'a AuditEvent) -> HistoryEvent<'a> {
+        HistoryEvent {
+            event: EventFields {
+                seq: e.seq,
+                at: &e.at,
+                kind: &e.kind,
+                system: &e.system,
+                release: &e.release,
+                stage: e.stage.as_deref(),
+                actor: &e.actor,
+                prev_hash: &e.prev_hash,
+                roster: &e.roster,
+                signer: &e.signer,
+                statement: &e.statement,
+                signature: &e.signature,
+                hash: &e.hash,
+            },
+            payload: serde_json::from_str(&e.payload)
+                .unwrap_or_else(|_| serde_json::Value::String(e.payload.clone())),
+        }
+    }
+}
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
@@ -11,19 +82,25 @@ pub struct HistoryArgs {
     /// Release.
     #[arg(long)]
     pub release: String,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    pub output: OutputFormat,
+    #[command(flatten)]
+    pub out: super::output_args::OutputArgs,
 }
 
 pub(super) fn run(
     ledger_path: &crate::ledger::LedgerLocation,
     args: HistoryArgs,
 ) -> Result<u8, super::CliError> {
+    args.out.check()?;
     let ledger = super::open_ledger(ledger_path)?;
     let events = ledger.events(Some(&args.system), Some(&args.release))?;
-    if args.output == OutputFormat::Json {
-        return super::print_json(&events);
+    if args.out.json() {
+        args.out.emit(&HistoryJson {
+            schema: HISTORY_SCHEMA,
+            system: &args.system,
+            release: &args.release,
+            events: events.iter().map(HistoryEvent::of).collect(),
+        })?;
+        return Ok(exit_code::OK);
     }
     if events.is_empty() {
         println!("no history for {} {}", args.system, args.release);

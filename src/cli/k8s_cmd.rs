@@ -67,18 +67,7 @@ pub(super) fn run(root: &Path, cmd: K8sCommand) -> Result<u8, CliError> {
             args.shards, plan.traffic.users
         )));
     }
-    let mut files = Vec::new();
-    for rel in &plan.files {
-        // Read under the rules `validate` read them with: a file swapped since for a
-        // FIFO or a link out of the project is refused, not followed.
-        let text = crate::config::project_file::read_text(
-            &plan.files_root,
-            &plan.files_root.join(rel),
-            crate::config::project_file::MAX_FEEDER_BYTES,
-        )
-        .map_err(|e| CliError::invalid(format!("{}: {e}", rel.display())))?;
-        files.push((rel.to_string_lossy().replace('\\', "/"), text));
-    }
+    let files = k8s::files_as_run(&plan).map_err(CliError::invalid)?;
     let options = RenderOptions {
         shards: args.shards,
         image: args.image,
@@ -88,6 +77,8 @@ pub(super) fn run(root: &Path, cmd: K8sCommand) -> Result<u8, CliError> {
         secret: args.secret,
         cpu: args.cpu,
         memory: args.memory,
+        suite: None,
+        run_secret: None,
     };
     let yaml = k8s::to_yaml(&k8s::render(&plan, &files, &options));
     match &args.out {

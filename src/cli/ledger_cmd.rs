@@ -2,10 +2,12 @@
 //! publish, print the roster as an OpenSSH `allowed_signers` file, and export one event's
 //! signed payload for `ssh-keygen -Y verify`; copy a whole ledger between backends.
 
+use super::output_args::OutputArgs;
 use super::CliError;
 use crate::exit_code;
 use crate::ledger::{Ledger, LedgerLocation};
 use clap::Subcommand;
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Subcommand)]
@@ -19,6 +21,8 @@ pub enum LedgerCommand {
         /// that event with that hash.
         #[arg(long, value_name = "SEQ:HASH")]
         expect_head: Option<String>,
+        #[command(flatten)]
+        out: OutputArgs,
     },
     /// Print the current head, `SEQ:HASH`, to publish elsewhere (a ticket, a chat): a
     /// later `verify --expect-head` detects a cut-off or rewritten tail.
@@ -59,7 +63,10 @@ pub(super) fn run(
     }
     let ledger = open_existing(ledger_path)?;
     match cmd {
-        LedgerCommand::Verify { expect_head } => verify(root, &ledger, expect_head.as_deref()),
+        LedgerCommand::Verify { expect_head, out } => {
+            out.check()?;
+            verify(root, &ledger, expect_head.as_deref(), &out)
+        }
         LedgerCommand::Head => {
             let (seq, hash) = ledger.head()?;
             println!("{seq}:{hash}");
@@ -133,7 +140,69 @@ pub(super) fn check_head(
     })
 }
 
-fn verify(root: &Path, ledger: &Ledger, expect_head: Option<&str>) -> Result<u8, CliError> {
+/// The shape identifier of `ledger verify --output json`.
+pub const LEDGER_VERIFY_SCHEMA: &str = "stagegate.ledger-verify/v1";
+
+/// `ledger verify --output json`.
+#[derive(Debug, Serialize)]
+struct VerifyJson {
+    /// Always [`LEDGER_VERIFY_SCHEMA`].
+    schema: &'static str,
+    /// Whether everything checked out (exit 0); otherwise `problem` says what did not.
+    ok: bool,
+    /// The first problem found: the event concerned (when there is one) and what is wrong.
+    problem: Option<ProblemJson>,
+    /// Events checked (when the chain verified).
+    events: Option<usize>,
+    /// Signatures checked.
+    signatures: Option<usize>,
+    /// The rosters pinned, in order, and whether each is people.toml as it is now.
+    rosters: Vec<RosterJson>,
+    /// The last event.
+    head: Option<HeadJson>,
+    /// The head given with `--expect-head`, checked present and unchanged when `ok`.
+    expected_head: Option<HeadJson>,
+}
+
+#[derive(Debug, Serialize)]
+struct ProblemJson {
+    event: Option<i64>,
+    message: String,
+}
+
+#[derive(Debug, Serialize)]
+struct RosterJson {
+    digest: String,
+    current: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct HeadJson {
+    seq: i64,
+    hash: String,
+}
+
+impl VerifyJson {
+    fn failed(problem: ProblemJson) -> VerifyJson {
+        VerifyJson {
+            schema: LEDGER_VERIFY_SCHEMA,
+            ok: false,
+            problem: Some(problem),
+            events: None,
+            signatures: None,
+            rosters: Vec::new(),
+            head: None,
+            expected_head: None,
+        }
+    }
+}
+
+fn verify(
+    root: &Path,
+    ledger: &Ledger,
+    expect_head: Option<&str>,
+    out: &OutputArgs,
+) -> Result<u8, CliError> {
     let expected = match expect_head.map(parse_head) {
         None => None,
         Some(Some(h)) => Some(h),
@@ -143,18 +212,64 @@ fn verify(root: &Path, ledger: &Ledger, expect_head: Option<&str>) -> Result<u8,
             ))
         }
     };
+    let failed = |problem: ProblemJson| -> Result<u8, CliError> {
+        if out.json() {
+            out.emit(&VerifyJson::failed(problem))?;
+        } else {
+            let shown = match problem.event {
+                Some(seq) => format!("event #{seq}: {}", problem.message),
+                None => problem.message,
+            };
+            super::ui::out(&format!(
+                "ledger verification {}: {shown}",
+                super::ui::paint(super::ui::tone::BAD, "FAILED")
+            ));
+        }
+        Ok(exit_code::FAILED)
+    };
     let report = match ledger.verify()? {
         Ok(report) => report,
         Err(problem) => {
-            println!("ledger verification FAILED: {problem}");
-            return Ok(exit_code::FAILED);
+            return failed(ProblemJson {
+                event: problem.event,
+                message: problem.message,
+            })
         }
     };
     if let Some((seq, hash)) = &expected {
         if let Some(problem) = check_head(ledger, (*seq, hash))? {
-            println!("ledger verification FAILED: {problem}");
-            return Ok(exit_code::FAILED);
+            return failed(ProblemJson {
+                event: None,
+                message: problem,
+            });
         }
+    }
+    // The rosters are the trust root: compare them with people.toml as the project's
+    // history holds it (a roster pinned by an insider would show here).
+    let current = crate::config::load(root).ok().and_then(|p| p.roster);
+    let is_current = |digest: &str| current.as_ref().is_some_and(|r| r.digest() == digest);
+    if out.json() {
+        out.emit(&VerifyJson {
+            schema: LEDGER_VERIFY_SCHEMA,
+            ok: true,
+            problem: None,
+            events: Some(report.events),
+            signatures: Some(report.signatures),
+            rosters: report
+                .rosters
+                .iter()
+                .map(|digest| RosterJson {
+                    digest: digest.clone(),
+                    current: is_current(digest),
+                })
+                .collect(),
+            head: Some(HeadJson {
+                seq: report.head.0,
+                hash: report.head.1.clone(),
+            }),
+            expected_head: expected.map(|(seq, hash)| HeadJson { seq, hash }),
+        })?;
+        return Ok(exit_code::OK);
     }
     println!(
         "ledger ok: {} events, hash chain intact, {} signatures valid against {} pinned roster(s), every record matches its event",
@@ -163,13 +278,11 @@ fn verify(root: &Path, ledger: &Ledger, expect_head: Option<&str>) -> Result<u8,
         report.rosters.len()
     );
     println!("  head {}:{}", report.head.0, report.head.1);
-    // The rosters are the trust root: compare them with people.toml as the project's
-    // history holds it (a roster pinned by an insider would show here).
-    let current = crate::config::load(root).ok().and_then(|p| p.roster);
     for digest in &report.rosters {
-        let note = match &current {
-            Some(r) if r.digest() == digest => " (people.toml as it is now)",
-            _ => "",
+        let note = if is_current(digest) {
+            " (people.toml as it is now)"
+        } else {
+            ""
         };
         println!("  roster {digest}{note}");
     }

@@ -9,7 +9,7 @@ use crate::exit_code;
 use crate::http_model::{HttpMethod, RequestBody, RequestSpec};
 use crate::load::{self, LoadOptions, LoadTick};
 use crate::measure::{ArrivalRate, Measurements, Recorder};
-use crate::run::{RunConsumer, RunEvent};
+use crate::run::{Cancel, RunConsumer, RunEvent, Signal};
 use crate::template::Template;
 use crate::vocabulary::Target;
 use clap::Args;
@@ -43,9 +43,8 @@ pub struct LoadArgs {
     /// Request body, sent as is.
     #[arg(long, short = 'b')]
     pub body: Option<String>,
-    /// Output format of the summary on standard output.
-    #[arg(long, value_enum, default_value_t)]
-    pub output: OutputFormat,
+    #[command(flatten)]
+    pub out: super::output_args::OutputArgs,
     /// The URL is a production environment of the project in `--root`: load it anyway,
     /// within that environment's `max-users` and `max-rps`, safe methods only.
     #[arg(long)]
@@ -78,9 +77,14 @@ fn parse_method(text: &str) -> Result<HttpMethod, String> {
     }
 }
 
+/// The shape identifier of `load --output json`.
+pub const LOAD_SCHEMA: &str = "stagegate.load/v1";
+
 /// The JSON summary of an ad-hoc run (documented in the README).
 #[derive(Debug, Serialize)]
 pub struct LoadSummary {
+    /// Always [`LOAD_SCHEMA`].
+    pub schema: &'static str,
     /// The URL loaded.
     pub url: String,
     /// Virtual users.
@@ -109,6 +113,9 @@ pub struct LoadSummary {
     pub rate: Option<ArrivalRate>,
     /// The first transport error, when there was one.
     pub first_error: Option<String>,
+    /// The signal that stopped the load before its end (`"SIGINT"` or `"SIGTERM"`):
+    /// the figures cover the load until then, and the exit code is 4.
+    pub interrupted: Option<Signal>,
 }
 
 struct Progress(TerminalProgress);
@@ -122,7 +129,17 @@ impl Progress {
     }
 }
 
+/// How long a signalled load may take to stop before its summary is printed from what
+/// the recorder holds: goose stops its users within a second; the rest is room for
+/// requests in flight to time out, as the stage runner allows.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
 pub(super) async fn run(root: &std::path::Path, args: LoadArgs) -> Result<u8, CliError> {
+    // Caught before goose starts, so that goose's own Ctrl-C handler is refused and
+    // SIGTERM (a CI timeout, `docker stop`) does not kill the process without a summary.
+    let cancel = Cancel::new();
+    crate::run::signals::install(&cancel).map_err(|e| CliError::Internal(e.to_string()))?;
+    args.out.check()?;
     let url = match url::Url::parse(&args.url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => u,
         _ => {
@@ -232,11 +249,29 @@ pub(super) async fn run(root: &std::path::Path, args: LoadArgs) -> Result<u8, Cl
     if let Some(environment) = &production {
         target = target.in_production(environment);
     }
-    let report = load::run("load", &suite, options, &target, recorder.clone(), &on_tick)
-        .await
-        .map_err(|e| CliError::Internal(e.to_string()))?;
+    let load = load::run("load", &suite, options, &target, recorder.clone(), &on_tick);
+    tokio::pin!(load);
+    let ended = tokio::select! {
+        ended = &mut load => Some(ended),
+        signal = cancel.requested(1) => {
+            load::interrupt(&format!("interrupted by {signal}"));
+            tokio::select! {
+                ended = &mut load => Some(ended),
+                _ = cancel.requested(2) => None,
+                _ = tokio::time::sleep(STOP_GRACE) => None,
+            }
+        }
+    };
+    // The live line goes before anything else is printed, so nothing is glued to it.
+    progress.0.clear();
+    let interrupted = cancel.signal();
+    let elapsed = match ended {
+        Some(Ok(report)) => report.elapsed,
+        Some(Err(e)) if interrupted.is_none() => return Err(CliError::Internal(e.to_string())),
+        Some(Err(_)) | None => recorder.elapsed(),
+    };
     let mut m = Measurements::default();
-    recorder.finish_into(&mut m, report.elapsed);
+    recorder.finish_into(&mut m, elapsed);
     let from = traffic.ramp_up.as_secs_f64().ceil() as u64;
     let rate = args.rate.and_then(|r| {
         ArrivalRate::measure(
@@ -247,6 +282,7 @@ pub(super) async fn run(root: &std::path::Path, args: LoadArgs) -> Result<u8, Cl
         )
     });
     let summary = LoadSummary {
+        schema: LOAD_SCHEMA,
         url: args.url.clone(),
         users: args.users,
         duration_s: m.duration_s,
@@ -261,32 +297,44 @@ pub(super) async fn run(root: &std::path::Path, args: LoadArgs) -> Result<u8, Cl
         errors_by_kind: m.errors_by_kind.clone(),
         rate,
         first_error: m.first_error.clone(),
+        interrupted,
     };
-    match args.output {
-        OutputFormat::Json => {
-            super::print_json(&summary)?;
-        }
+    match args.out.output {
+        OutputFormat::Json => args.out.emit(&summary)?,
         OutputFormat::Text => print_text(&summary),
     }
-    Ok(
-        if summary.requests == 0 || summary.errors == summary.requests {
-            exit_code::FAILED
-        } else {
-            exit_code::OK
-        },
-    )
+    Ok(if let Some(signal) = interrupted {
+        super::ui::eprint_message(&format!(
+            "warning: {}",
+            (super::ui::words().cli.load_interrupted)(&signal.to_string())
+        ));
+        exit_code::ABORTED
+    } else if summary.requests == 0 || summary.errors == summary.requests {
+        exit_code::FAILED
+    } else {
+        exit_code::OK
+    })
 }
 
 fn print_text(s: &LoadSummary) {
-    println!("{} — {} users for {:.1}s", s.url, s.users, s.duration_s);
-    println!("  requests   {} ({:.1}/s)", s.requests, s.rps);
-    println!("  errors     {} ({:.2}%)", s.errors, s.error_rate * 100.0);
+    let w = super::ui::words().cli;
+    let [requests, errors, latency, rate, first_error] = w.load_labels;
+    println!("{}", (w.load_heading)(&s.url, s.users, s.duration_s));
+    if let Some(signal) = s.interrupted {
+        let text = (w.load_interrupted)(&signal.to_string());
+        super::ui::out(&format!(
+            "  {}",
+            super::ui::paint(super::ui::tone::WARN, &text)
+        ));
+    }
+    println!("  {requests:<10} {} ({:.1}/s)", s.requests, s.rps);
+    println!("  {errors:<10} {} ({:.2}%)", s.errors, s.error_rate * 100.0);
     for (kind, n) in &s.errors_by_kind {
         println!("    {kind:?}: {n}");
     }
     if let Some(p) = &s.latency_ms {
         println!(
-            "  latency    p50 {:.2}ms  p90 {:.2}ms  p95 {:.2}ms  p99 {:.2}ms  max {:.2}ms",
+            "  {latency:<10} p50 {:.2}ms  p90 {:.2}ms  p95 {:.2}ms  p99 {:.2}ms  max {:.2}ms",
             p.p50, p.p90, p.p95, p.p99, p.max
         );
     }
@@ -308,13 +356,13 @@ fn print_text(s: &LoadSummary) {
     }
     if let Some(r) = &s.rate {
         println!(
-            "  rate       target {:.1}/s, achieved {:.1}/s, shortfall {:.1}%",
+            "  {rate:<10} target {:.1}/s, achieved {:.1}/s, shortfall {:.1}%",
             r.target_rps,
             r.achieved_rps,
             r.shortfall * 100.0
         );
     }
     if let Some(e) = &s.first_error {
-        println!("  first error: {e}");
+        println!("  {first_error}: {e}");
     }
 }

@@ -15,6 +15,7 @@ mod k8s_cmd;
 mod ledger_cmd;
 mod load_cmd;
 mod metrics_args;
+mod output_args;
 mod outputs;
 mod plan_cmd;
 mod production_guard;
@@ -25,9 +26,11 @@ mod sample_system;
 mod scan;
 mod schema_cmd;
 mod serve;
+mod shard_args;
 mod shell_docs;
 mod signer_args;
 mod status;
+pub mod ui;
 mod validate;
 mod worker;
 
@@ -72,6 +75,31 @@ pub struct Cli {
     /// <root>/stagegate.toml, else <root>/.stagegate/ledger.db].
     #[arg(long, global = true, value_name = "PATH|URL", env = "STAGEGATE_LEDGER")]
     pub ledger: Option<String>,
+    /// Print only results and errors: no progress, no informational lines.
+    #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Say more: each gate criterion as it is judged.
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Language of messages, the verdict table and reports.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "STAGEGATE_LANG",
+        default_value_t
+    )]
+    pub lang: ui::LangArg,
+    /// Time zone of the times in Vietnamese reports, an IANA name (English reports keep
+    /// UTC as recorded).
+    #[arg(
+        long,
+        global = true,
+        value_name = "ZONE",
+        env = "STAGEGATE_TZ",
+        default_value = crate::report::local_time::DEFAULT_ZONE
+    )]
+    pub tz: String,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -205,6 +233,19 @@ pub fn main() -> ExitCode {
             });
         }
     };
+    let zone = match crate::report::local_time::ReportZone::named(&cli.tz) {
+        Ok(zone) => zone,
+        Err(e) => return ExitCode::from(CliError::invalid(format!("--tz: {e}")).report()),
+    };
+    ui::init(ui::Ui {
+        verbosity: match (cli.quiet, cli.verbose) {
+            (true, _) => ui::Verbosity::Quiet,
+            (false, 0) => ui::Verbosity::Normal,
+            (false, _) => ui::Verbosity::Verbose,
+        },
+        lang: cli.lang.into(),
+        zone,
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -33,7 +33,10 @@ impl RunOutputs {
         };
         Ok(RunOutputs {
             terminal: TerminalProgress::new(),
-            files: run_report_files(),
+            files: {
+                let ui = super::ui::get();
+                run_report_files(ui.lang, ui.zone.clone())
+            },
             sarif: FindingsSarif,
             events,
         })

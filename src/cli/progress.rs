@@ -1,158 +1,370 @@
-//! The terminal reporter for stage runs, a run consumer: a live line on a terminal,
-//! plain periodic lines otherwise, all on standard error so standard output stays
-//! machine-readable.
+//! The terminal reporter for stage runs, a run consumer, all on standard error so
+//! standard output stays machine-readable.
+//!
+//! On a terminal a load suite is an indicatif bar and a security suite a spinner, each
+//! redrawn in place on one line cut to the terminal's width (so nothing wraps at 80
+//! columns and no stale line is left); other lines are printed above them. Elsewhere
+//! (a CI log, a pipe) it prints plain lines every few seconds. `--quiet` keeps only
+//! warnings and errors; `-v` adds each criterion as it is judged.
 
+use super::ui;
+use crate::gate::CriterionStatus;
+use crate::report::cli_words::CliWords;
 use crate::run::{
-    AbortReason, ConsumerError, EnvironmentEvent, RunConsumer, RunEvent, SuiteOutcome,
+    AbortReason, ConsumerError, EnvironmentEvent, RunConsumer, RunEvent, SuiteKind, SuiteOutcome,
 };
-use std::io::{IsTerminal, Write};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::sync::mpsc;
 use std::sync::Mutex;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// How often a plain (non-terminal) progress line is written: often enough to show life
 /// in a CI log, rare enough not to flood it.
 const PLAIN_EVERY: Duration = Duration::from_secs(5);
 
+/// How often the security spinner turns: its only news is that time passes.
+const SPIN_EVERY: Duration = Duration::from_millis(120);
+
+/// Where the live line is drawn.
+enum Live {
+    /// A terminal (or a test's in-memory one): bars and spinners.
+    Bars(fn() -> ProgressDrawTarget),
+    /// Not a terminal: plain lines every [`PLAIN_EVERY`].
+    Plain,
+    /// `--quiet`: nothing.
+    Off,
+}
+
+/// A security suite's plain "still running" lines, written by a thread of its own
+/// because a security suite emits no event until it ends.
+struct Ticker {
+    stop: mpsc::Sender<()>,
+    thread: JoinHandle<()>,
+}
+
 pub(super) struct TerminalProgress {
-    tty: bool,
+    live: Live,
+    words: &'static CliWords,
+    bar: Mutex<Option<ProgressBar>>,
+    ticker: Mutex<Option<Ticker>>,
     last_plain: Mutex<Duration>,
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
 impl TerminalProgress {
+    /// Bars on a terminal, plain lines elsewhere, nothing with `--quiet`.
     pub(super) fn new() -> TerminalProgress {
+        let live = if !ui::chatty() {
+            Live::Off
+        } else if std::io::stderr().is_terminal() {
+            Live::Bars(ProgressDrawTarget::stderr)
+        } else {
+            Live::Plain
+        };
+        TerminalProgress::with(live, ui::words().cli)
+    }
+
+    fn with(live: Live, words: &'static CliWords) -> TerminalProgress {
         TerminalProgress {
-            tty: std::io::stderr().is_terminal(),
+            live,
+            words,
+            bar: Mutex::new(None),
+            ticker: Mutex::new(None),
             last_plain: Mutex::new(Duration::ZERO),
         }
     }
 
-    fn progress(&self, err: &mut impl Write, suite: &str, tick: &crate::load::LoadTick) {
+    /// Prints a line above the live one (or as it is, without one).
+    fn line(&self, text: &str) {
+        let bar = lock(&self.bar);
+        match bar.as_ref() {
+            Some(bar) => bar.suspend(|| ui::eprint_message(text)),
+            None => ui::eprint_message(text),
+        }
+    }
+
+    /// An informational line: not with `--quiet`.
+    fn info(&self, text: &str) {
+        if !matches!(self.live, Live::Off) {
+            self.line(text);
+        }
+    }
+
+    /// Clears the live line, if any: before a summary, so nothing is glued to it.
+    pub(super) fn clear(&self) {
+        if let Some(bar) = lock(&self.bar).take() {
+            bar.finish_and_clear();
+        }
+        if let Some(ticker) = lock(&self.ticker).take() {
+            drop(ticker.stop);
+            let _ = ticker.thread.join();
+        }
+    }
+
+    fn progress(&self, suite: &str, tick: &crate::load::LoadTick) {
         let s = tick.snapshot;
         let secs = tick.elapsed.as_secs_f64().max(0.001);
-        let left = tick.planned.saturating_sub(tick.elapsed).as_secs();
-        let line = format!(
-            "    {suite}: {:>3}s  {} users  {} requests  {:.1} req/s  {} errors  p95 {}  {}s left",
+        let text = (self.words.progress)(
             tick.elapsed.as_secs(),
             tick.users,
             s.requests,
             s.requests as f64 / secs,
             s.errors,
-            s.p95_ms.map_or("-".into(), |p| format!("{p:.1}ms")),
-            left
+            &s.p95_ms.map_or("-".into(), |p| format!("{p:.1}ms")),
+            tick.planned.saturating_sub(tick.elapsed).as_secs(),
         );
-        if self.tty {
-            let _ = write!(err, "\r\x1b[2K{line}");
-            return;
-        }
-        let mut last = match self.last_plain.lock() {
-            Ok(l) => l,
-            Err(p) => p.into_inner(),
-        };
-        if tick.elapsed >= *last + PLAIN_EVERY {
-            *last = tick.elapsed;
-            let _ = writeln!(err, "{line}");
-        }
-    }
-}
-
-/// One line about a finished suite.
-fn suite_line(outcome: &SuiteOutcome) -> String {
-    match outcome {
-        SuiteOutcome::Load {
-            requests,
-            failed,
-            stopped,
-        } => {
-            let line = format!("{requests} requests, {failed} failed");
-            match stopped {
-                Some(reason) => format!("{line}; ABORTED: {reason}"),
-                None => line,
+        match self.live {
+            Live::Off => {}
+            Live::Bars(target) => {
+                let mut bar = lock(&self.bar);
+                let bar = bar.get_or_insert_with(|| {
+                    new_bar(
+                        target(),
+                        Some(tick.planned.as_secs().max(1)),
+                        "    {prefix} {bar:16.cyan/blue} {wide_msg}",
+                        suite,
+                    )
+                });
+                bar.set_length(tick.planned.as_secs().max(1));
+                bar.set_position(tick.elapsed.as_secs());
+                bar.set_message(text);
+            }
+            Live::Plain => {
+                let mut last = lock(&self.last_plain);
+                if tick.elapsed >= *last + PLAIN_EVERY {
+                    *last = tick.elapsed;
+                    ui::eprint_message(&format!("    {suite}: {text}"));
+                }
             }
         }
-        SuiteOutcome::LoadEngineFailed { error } => format!("load engine error: {error}"),
-        SuiteOutcome::Security {
-            checks,
-            findings,
-            could_not_run,
-            requests,
-        } => format!(
-            "{checks} checks, {findings} findings, {could_not_run} could not run, {requests} requests"
-        ),
-        SuiteOutcome::SecurityInterrupted { signal } => {
-            format!("interrupted by {signal}; its results are lost")
+    }
+
+    fn security_started(&self, suite: &str) {
+        let running = self.words.security_running;
+        match self.live {
+            Live::Off => {}
+            Live::Bars(target) => {
+                let bar = new_bar(
+                    target(),
+                    None,
+                    "    {prefix} {spinner} {elapsed:>4}  {wide_msg}",
+                    suite,
+                );
+                bar.set_message(running);
+                bar.enable_steady_tick(SPIN_EVERY);
+                *lock(&self.bar) = Some(bar);
+            }
+            Live::Plain => {
+                let (stop, rx) = mpsc::channel::<()>();
+                let suite = suite.to_string();
+                let thread = std::thread::spawn(move || {
+                    let started = std::time::Instant::now();
+                    while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(PLAIN_EVERY) {
+                        let secs = started.elapsed().as_secs();
+                        ui::eprint_message(&format!("    {suite}: {secs:>3}s  {running}"));
+                    }
+                });
+                *lock(&self.ticker) = Some(Ticker { stop, thread });
+            }
+        }
+    }
+
+    /// One line about a finished suite.
+    fn suite_line(&self, outcome: &SuiteOutcome) -> String {
+        let w = self.words;
+        match outcome {
+            SuiteOutcome::Load {
+                requests,
+                failed,
+                stopped,
+            } => {
+                let line = (w.load_outcome)(*requests, *failed);
+                match stopped {
+                    Some(reason) => {
+                        format!("{line}; {}: {reason}", ui::paint(ui::tone::BAD, w.aborted))
+                    }
+                    None => line,
+                }
+            }
+            SuiteOutcome::LoadEngineFailed { error } => {
+                format!("{}: {error}", ui::paint(ui::tone::BAD, w.engine_failed))
+            }
+            SuiteOutcome::Security {
+                checks,
+                findings,
+                could_not_run,
+                requests,
+            } => (w.security_outcome)(*checks, *findings, *could_not_run, *requests),
+            SuiteOutcome::SecurityInterrupted { signal } => {
+                (w.security_interrupted)(&signal.to_string())
+            }
         }
     }
 }
 
-fn environment_line(step: &EnvironmentEvent) -> String {
+fn new_bar(
+    target: ProgressDrawTarget,
+    len: Option<u64>,
+    template: &str,
+    suite: &str,
+) -> ProgressBar {
+    let style = ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    ProgressBar::with_draw_target(len, target)
+        .with_style(style)
+        .with_prefix(suite.to_string())
+}
+
+fn environment_line(step: &EnvironmentEvent) -> (bool, String) {
+    let info = |text: String| (false, text);
+    let warning = |text: String| (true, text);
     match step {
-        EnvironmentEvent::OrphansRemoved { count } => {
-            format!("  removed {count} container(s) left by an earlier run whose process died")
-        }
-        EnvironmentEvent::OrphanSweepFailed { error } => {
-            format!("warning: cannot look for containers left by earlier runs: {error}")
-        }
-        EnvironmentEvent::ContainerStarting { image, environment } => {
-            format!("  starting a container of `{image}` for environment `{environment}` ...")
-        }
+        EnvironmentEvent::OrphansRemoved { count } => info(format!(
+            "  removed {count} container(s) left by an earlier run whose process died"
+        )),
+        EnvironmentEvent::OrphanSweepFailed { error } => warning(format!(
+            "warning: cannot look for containers left by earlier runs: {error}"
+        )),
+        EnvironmentEvent::ContainerStarting { image, environment } => info(format!(
+            "  starting a container of `{image}` for environment `{environment}` ..."
+        )),
         EnvironmentEvent::ContainerReady { id, base_url } => {
-            format!("  container {id} ready at {base_url}")
+            info(format!("  container {id} ready at {base_url}"))
         }
-        EnvironmentEvent::LogsKept { path } => format!("  container logs: {}", path.display()),
-        EnvironmentEvent::LogsLost { error } => format!("warning: {error}"),
-        EnvironmentEvent::ContainerRemoved { id } => format!("  container {id} removed"),
-        EnvironmentEvent::RemovalFailed { error } => format!("error: {error}"),
+        EnvironmentEvent::LogsKept { path } => {
+            info(format!("  container logs: {}", path.display()))
+        }
+        EnvironmentEvent::LogsLost { error } => warning(format!("warning: {error}")),
+        EnvironmentEvent::ContainerRemoved { id } => info(format!("  container {id} removed")),
+        EnvironmentEvent::RemovalFailed { error } => warning(format!("error: {error}")),
     }
 }
 
 impl RunConsumer for TerminalProgress {
     fn event(&self, event: RunEvent<'_>) -> Result<(), ConsumerError> {
-        let mut err = std::io::stderr().lock();
-        let _ = match event {
-            RunEvent::Environment(step) => writeln!(err, "{}", environment_line(step)),
-            RunEvent::StageStarted { run, .. } => writeln!(
-                err,
-                "run #{} of {} {} stage `{}` on `{}` by {}",
-                run.id, run.system, run.release, run.stage, run.environment, run.run_by
-            ),
-            RunEvent::VersionSeen { release } => {
-                writeln!(err, "  environment serves release {release}")
-            }
-            RunEvent::SuiteStarted { suite, kind } => writeln!(err, "  suite {suite} ({kind}) ..."),
-            RunEvent::SuiteProgress { suite, tick } => {
-                self.progress(&mut err, suite, tick);
-                Ok(())
-            }
-            RunEvent::SuiteFinished { suite, outcome } => {
-                if self.tty {
-                    let _ = write!(err, "\r\x1b[2K");
+        let w = self.words;
+        match event {
+            RunEvent::Environment(step) => match environment_line(step) {
+                (true, text) => self.line(&text),
+                (false, text) => self.info(&text),
+            },
+            RunEvent::StageStarted { run, .. } => self.info(&(w.run_started)(
+                run.id,
+                &run.system,
+                &run.release,
+                run.stage.as_str(),
+                &run.environment,
+                &run.run_by,
+            )),
+            RunEvent::VersionSeen { release } => self.info(&(w.version_seen)(release)),
+            RunEvent::SuiteStarted { suite, kind } => {
+                self.info(&(w.suite_started)(suite, &kind.to_string()));
+                if kind == SuiteKind::Security {
+                    self.security_started(suite);
                 }
-                writeln!(err, "  suite {suite}: {}", suite_line(outcome))
+            }
+            RunEvent::SuiteProgress { suite, tick } => self.progress(suite, tick),
+            RunEvent::SuiteFinished { suite, outcome } => {
+                self.clear();
+                self.info(&format!("  suite {suite}: {}", self.suite_line(outcome)));
             }
             RunEvent::Interrupted {
                 signal,
                 stopping_load,
             } => {
-                if self.tty {
-                    let _ = write!(err, "\r\x1b[2K");
-                }
-                let what = if stopping_load {
-                    "the load"
-                } else {
-                    "the stage"
-                };
-                writeln!(err, "  {signal}: stopping {what} ...")
+                self.clear();
+                self.line(&(w.stopping)(&signal.to_string(), stopping_load));
             }
-            RunEvent::RunFinished { record, .. } => match &record.stopped {
-                Some(reason @ AbortReason::Interrupted { .. }) => writeln!(
-                    err,
-                    "run #{} {reason}: recorded as aborted with what was measured",
-                    record.run.id
-                ),
-                _ => Ok(()),
-            },
-            RunEvent::CriterionJudged { .. } | RunEvent::RunAborted { .. } => Ok(()),
-        };
+            RunEvent::CriterionJudged { result } if ui::verbose() => {
+                let style = match result.status {
+                    CriterionStatus::Pass => ui::tone::GOOD,
+                    CriterionStatus::Warn => ui::tone::WARN,
+                    CriterionStatus::Fail => ui::tone::BAD,
+                };
+                self.line(&format!(
+                    "  {} {}: {} ({})",
+                    ui::paint(style, &result.status.to_string()),
+                    result.criterion,
+                    result.shown,
+                    result.reason
+                ));
+            }
+            RunEvent::RunFinished { record, .. } => {
+                self.clear();
+                if let Some(reason @ AbortReason::Interrupted { .. }) = &record.stopped {
+                    self.line(&(w.recorded_aborted)(record.run.id, &reason.to_string()));
+                }
+            }
+            RunEvent::CriterionJudged { .. } | RunEvent::RunAborted { .. } => {}
+        }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::LoadTick;
+    use crate::measure::recorder::LiveSnapshot as Snapshot;
+    use indicatif::InMemoryTerm;
+    use std::sync::OnceLock;
+
+    static TERM: OnceLock<InMemoryTerm> = OnceLock::new();
+
+    fn term() -> InMemoryTerm {
+        TERM.get_or_init(|| InMemoryTerm::new(12, 80)).clone()
+    }
+
+    fn target() -> ProgressDrawTarget {
+        ProgressDrawTarget::term_like_with_hz(Box::new(term()), 100)
+    }
+
+    fn tick(elapsed: u64) -> LoadTick {
+        LoadTick {
+            elapsed: Duration::from_secs(elapsed),
+            planned: Duration::from_secs(30),
+            users: 1000,
+            snapshot: Snapshot {
+                requests: 123_456_789,
+                errors: 12_345,
+                p95_ms: Some(1234.5),
+                ..Snapshot::default()
+            },
+        }
+    }
+
+    #[test]
+    fn issue_15_the_live_line_is_redrawn_in_place_within_80_columns() {
+        let progress = TerminalProgress::with(Live::Bars(target), &crate::report::cli_words::EN);
+        for second in 0..6 {
+            progress.progress("a-rather-long-suite-name", &tick(second));
+            if let Some(bar) = lock(&progress.bar).as_ref() {
+                bar.force_draw();
+            }
+        }
+        let screen = term().contents();
+        let lines: Vec<&str> = screen.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "one live line, no stale ones: {screen:?}");
+        assert!(lines[0].chars().count() <= 80, "{:?}", lines[0]);
+        assert!(
+            lines[0].contains("  5s  1000 users"),
+            "the latest tick is shown: {:?}",
+            lines[0]
+        );
+        progress.clear();
+        let screen = term().contents();
+        assert!(
+            screen.trim().is_empty(),
+            "cleared before a summary: {screen:?}"
+        );
     }
 }

@@ -5,28 +5,8 @@ use super::CliError;
 use crate::exit_code;
 use crate::report::context::ReleaseDossier;
 use crate::report::html;
-use crate::report::i18n::Lang;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use std::path::{Path, PathBuf};
-
-/// Report language on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum ReportLang {
-    /// English.
-    #[default]
-    En,
-    /// Vietnamese (tiếng Việt).
-    Vi,
-}
-
-impl From<ReportLang> for Lang {
-    fn from(lang: ReportLang) -> Lang {
-        match lang {
-            ReportLang::En => Lang::En,
-            ReportLang::Vi => Lang::Vi,
-        }
-    }
-}
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -35,9 +15,6 @@ pub struct ReportArgs {
     /// Release.
     #[arg(long)]
     pub release: String,
-    /// Language of the report.
-    #[arg(long, value_enum, default_value_t)]
-    pub lang: ReportLang,
     /// Where to write the page [default: <root>/.stagegate/reports/<system>-<release>.<lang>.html].
     #[arg(short = 'o', long = "out", value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -57,10 +34,9 @@ pub(super) fn run(
         )));
     }
     let dossier = ReleaseDossier::from_ledger(&ledger, &args.system, &args.release)?;
-    let lang = match args.lang {
-        ReportLang::En => "en",
-        ReportLang::Vi => "vi",
-    };
+    // The global `--lang` (or STAGEGATE_LANG) says the language of the page too.
+    let ui = super::ui::get();
+    let lang = ui.lang.messages().code;
     let path = args.output.unwrap_or_else(|| {
         root.join(".stagegate")
             .join("reports")
@@ -70,7 +46,7 @@ pub(super) fn run(
         std::fs::create_dir_all(parent)
             .map_err(|e| CliError::Failed(format!("cannot create `{}`: {e}", parent.display())))?;
     }
-    std::fs::write(&path, html::release_page(&dossier, args.lang.into()))
+    std::fs::write(&path, html::release_page(&dossier, ui.lang, &ui.zone))
         .map_err(|e| CliError::Failed(format!("cannot write `{}`: {e}", path.display())))?;
     println!("{}", path.display());
     Ok(exit_code::OK)

@@ -4,16 +4,14 @@
 
 use super::metrics_args::{LiveMetrics, MetricsArgs};
 use super::outputs::RunOutputs;
-use super::{CliError, OutputFormat};
+use super::{ui, CliError, OutputFormat};
 use crate::exit_code;
 use crate::gate::GateOutcome;
 use crate::ledger::RunState;
 use crate::notify::{Notifier, RunNotifier};
 use crate::plan::Plan;
-use crate::report::{self, HTML_FILE, JUNIT_FILE, SUMMARY_FILE};
+use crate::report::{HTML_FILE, JUNIT_FILE, SUMMARY_FILE};
 use crate::run::{self, Cancel, RunRecord, RunRequest};
-use crate::shard::coordinator::ShardSetup;
-use crate::shard::launcher::LauncherKind;
 use crate::stage::StageId;
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -42,12 +40,8 @@ pub struct RunArgs {
     pub events: Option<PathBuf>,
     #[command(flatten)]
     pub metrics: MetricsArgs,
-    /// Run each load suite as N shards (workers) and judge the merged figures.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
-    pub shards: Option<u32>,
-    /// Where the shards run.
-    #[arg(long, value_enum, default_value_t, requires = "shards")]
-    pub launcher: LauncherKind,
+    #[command(flatten)]
+    pub sharding: super::shard_args::ShardArgs,
 }
 
 pub(super) async fn run(
@@ -91,15 +85,7 @@ pub(super) async fn run(
     );
     let run_notifier = RunNotifier::new(&notifier);
     let consumers = outputs.consumers(live.as_ref()).with(&run_notifier);
-    let shards = match args.shards {
-        Some(count) => Some(ShardSetup {
-            count,
-            launcher: args.launcher,
-            root: std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf()),
-            program: std::env::current_exe().map_err(|e| CliError::Internal(e.to_string()))?,
-        }),
-        None => None,
-    };
+    let shards = args.sharding.setup(root)?;
     let request = RunRequest {
         plan: &plan,
         actor: &person,
@@ -150,21 +136,27 @@ fn show(plan: &Plan, record: &RunRecord, signed_by: &str, format: OutputFormat) 
         }));
         return;
     }
-    println!("{}", report::verdict_table(&record.verdict));
+    let w = ui::words().cli;
+    ui::out(&ui::verdict_table(&record.verdict));
     for f in &record.findings {
         println!("  finding [{}] {} at {}", f.severity, f.check, f.url);
     }
-    println!("  signed by {signed_by}");
-    println!("  summary: {}", summary.display());
-    println!("  report:  {}", record.report_dir.join(HTML_FILE).display());
+    println!("  {} {signed_by}", w.signed_by);
+    println!("  {} {}", w.summary, summary.display());
     println!(
-        "  junit:   {}",
+        "  {} {}",
+        w.report,
+        record.report_dir.join(HTML_FILE).display()
+    );
+    println!(
+        "  {} {}",
+        w.junit,
         record.report_dir.join(JUNIT_FILE).display()
     );
     if record.verdict.outcome == GateOutcome::Passed && record.run.state == RunState::Passed {
         println!(
-            "  next: stagegate approve {} --release {} --stage {} (signed by a release manager's key)",
-            plan.system, plan.release, plan.stage
+            "  {} stagegate approve {} --release {} --stage {} {}",
+            w.next, plan.system, plan.release, plan.stage, w.next_signed
         );
     }
 }

@@ -24,6 +24,10 @@ pub struct ScanArgs {
     /// and GitLab).
     #[arg(long, value_enum, default_value_t)]
     pub output: ScanOutput,
+    /// Write the JSON or SARIF result into FILE instead of standard output (e.g.
+    /// `--output sarif -o findings.sarif` for code scanning).
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
     /// Trust only this CA certificate (PEM; repeatable) instead of the system's roots,
     /// for test environments with a private CA.
     #[arg(long, value_name = "PEM")]
@@ -73,6 +77,11 @@ impl From<ProfileArg> for Profile {
 }
 
 pub(super) async fn run(root: &std::path::Path, args: ScanArgs) -> Result<u8, CliError> {
+    if args.out.is_some() && args.output == ScanOutput::Text {
+        return Err(CliError::invalid(
+            "`-o/--out FILE` writes the JSON or SARIF result (hint: add `--output json` or `--output sarif`)",
+        ));
+    }
     let base = match url::Url::parse(&args.url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => u,
         Ok(u) => {
@@ -130,17 +139,23 @@ pub(super) async fn run(root: &std::path::Path, args: ScanArgs) -> Result<u8, Cl
         .count();
     match args.output {
         ScanOutput::Sarif => {
-            super::print_json(&security::sarif::to_sarif(&outcome, &target.base))?;
+            super::output_args::emit_json(
+                &security::sarif::to_sarif(&outcome, &target.base),
+                args.out.as_deref(),
+            )?;
         }
         ScanOutput::Json => {
-            super::print_json(&serde_json::json!({
-                "target": target.base,
-                "profile": match profile { Profile::Passive => "passive", Profile::Full => "full" },
-                "requests": outcome.requests,
-                "request_bound": outcome.request_budget,
-                "findings": outcome.findings,
-                "checks": outcome.checks,
-            }))?;
+            super::output_args::emit_json(
+                &serde_json::json!({
+                    "target": target.base,
+                    "profile": match profile { Profile::Passive => "passive", Profile::Full => "full" },
+                    "requests": outcome.requests,
+                    "request_bound": outcome.request_budget,
+                    "findings": outcome.findings,
+                    "checks": outcome.checks,
+                }),
+                args.out.as_deref(),
+            )?;
         }
         ScanOutput::Text => {
             for f in &outcome.findings {

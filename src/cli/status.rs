@@ -12,9 +12,8 @@ use serde::Serialize;
 pub struct StatusArgs {
     /// Only this system.
     pub system: Option<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    pub output: OutputFormat,
+    #[command(flatten)]
+    pub out: super::output_args::OutputArgs,
 }
 
 /// The state of one release.
@@ -51,10 +50,11 @@ pub(super) fn run(
     ledger_path: &crate::ledger::LedgerLocation,
     args: StatusArgs,
 ) -> Result<u8, super::CliError> {
+    args.out.check()?;
     let ledger = super::open_ledger(ledger_path)?;
     let states = release_states(&ledger, args.system.as_deref())?;
-    match args.output {
-        OutputFormat::Json => super::print_json(&states),
+    match args.out.output {
+        OutputFormat::Json => args.out.emit(&states).map(|()| exit_code::OK),
         OutputFormat::Text => {
             print!("{}", pipeline_table(&states));
             Ok(exit_code::OK)

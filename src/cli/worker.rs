@@ -5,11 +5,15 @@
 //! `STAGEGATE_RUN_TOKEN`. Exit 0 once the coordinator accepted the report.
 
 use super::CliError;
+use crate::metrics::server::{MetricsServer, Render};
+use crate::metrics::RunMetrics;
+use crate::run::RunConsumer;
 use crate::shard::worker::{self, WorkerJob, TOKEN_VAR};
 use crate::shard::ShardId;
 use crate::stage::StageId;
 use clap::Args;
 use std::path::Path;
+use std::sync::Arc;
 
 #[derive(Debug, Args)]
 pub struct WorkerArgs {
@@ -39,6 +43,10 @@ pub struct WorkerArgs {
     /// The target's base URL, when not the environment file's.
     #[arg(long, value_name = "URL")]
     pub base_url: Option<url::Url>,
+    /// Serve this shard's live Prometheus metrics at http://ADDR/metrics while it runs;
+    /// every series carries `shard` (this shard's index).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 pub(super) async fn run(root: &Path, args: WorkerArgs) -> Result<u8, CliError> {
@@ -61,6 +69,28 @@ pub(super) async fn run(root: &Path, args: WorkerArgs) -> Result<u8, CliError> {
         .map_err(|_| CliError::invalid(format!("{TOKEN_VAR} is not set")))?;
     let project = super::project(root)?;
     let plan = crate::plan::build(&project, &args.system, &args.release, args.stage)?;
+    let (observer, server) = match args.metrics_listen {
+        Some(addr) => {
+            let labels = [
+                plan.system.as_str(),
+                plan.release.as_str(),
+                plan.stage.as_str(),
+                plan.environment.name.as_str(),
+            ];
+            let metrics = Arc::new(
+                RunMetrics::for_shard(shard.index, labels)
+                    .map_err(|e| CliError::Internal(e.to_string()))?,
+            );
+            let source = metrics.clone();
+            let render: Render = Arc::new(move || source.encode());
+            let server = MetricsServer::start(addr, render)
+                .await
+                .map_err(|e| CliError::invalid(e.to_string()))?;
+            eprintln!("metrics: http://{}/metrics", server.addr);
+            (metrics.request_observer(&args.suite), Some(server))
+        }
+        None => (None, None),
+    };
     let job = WorkerJob {
         shard,
         suite: args.suite,
@@ -68,10 +98,13 @@ pub(super) async fn run(root: &Path, args: WorkerArgs) -> Result<u8, CliError> {
         run: args.run,
         token,
         base_url: args.base_url,
+        observer,
     };
     let secrets = |name: &str| std::env::var(name).ok();
-    worker::run(&plan, &job, &secrets)
-        .await
-        .map_err(|e| CliError::Internal(format!("shard {shard}: {e}")))?;
+    let ran = worker::run(&plan, &job, &secrets).await;
+    if let Some(server) = server {
+        server.stop().await;
+    }
+    ran.map_err(|e| CliError::Internal(format!("shard {shard}: {e}")))?;
     Ok(crate::exit_code::OK)
 }

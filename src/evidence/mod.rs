@@ -12,6 +12,7 @@ use crate::ledger::{AuditEvent, Ledger, LedgerError};
 use crate::report::context::ReleaseDossier;
 use crate::report::html;
 use crate::report::i18n::Lang;
+use crate::report::local_time::ReportZone;
 use archive::Entries;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -123,7 +124,13 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Collects the evidence of a release, manifest included.
-pub fn collect(ledger: &Ledger, system: &str, release: &str) -> Result<Entries, EvidenceError> {
+/// The Vietnamese dossier in it writes local times in `zone`.
+pub fn collect(
+    ledger: &Ledger,
+    system: &str,
+    release: &str,
+    zone: &ReportZone,
+) -> Result<Entries, EvidenceError> {
     if !ledger
         .releases(Some(system))?
         .iter()
@@ -161,7 +168,7 @@ pub fn collect(ledger: &Ledger, system: &str, release: &str) -> Result<Entries, 
     for (lang, code) in [(Lang::En, "en"), (Lang::Vi, "vi")] {
         entries.insert(
             format!("reports/{system}-{release}.{code}.html"),
-            html::release_page(&dossier, lang).into_bytes(),
+            html::release_page(&dossier, lang, zone).into_bytes(),
         );
     }
     let events: Vec<AuditEvent> = ledger.events(Some(system), Some(release))?;
@@ -218,9 +225,10 @@ pub fn write(
     ledger: &Ledger,
     system: &str,
     release: &str,
+    zone: &ReportZone,
     path: &Path,
 ) -> Result<usize, EvidenceError> {
-    let entries = collect(ledger, system, release)?;
+    let entries = collect(ledger, system, release, zone)?;
     archive::write(path, &entries).map_err(|source| EvidenceError::Write {
         path: path.to_path_buf(),
         source,

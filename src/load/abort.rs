@@ -70,6 +70,16 @@ impl AbortMonitor {
         None
     }
 
+    /// Judges one second's figures gathered elsewhere (the merged seconds of a sharded
+    /// load); seconds must come in order, each once.
+    pub fn judge(&mut self, second: u64, stats: &SecondStats) -> Option<Breach> {
+        if self.criteria.is_empty() {
+            return None;
+        }
+        self.next_second = second + 1;
+        self.evaluate(second, stats)
+    }
+
     fn evaluate(&mut self, second: u64, stats: &SecondStats) -> Option<Breach> {
         for (i, criterion) in self.criteria.iter().enumerate() {
             // A second with nothing to judge neither breaches nor clears a breach: a

@@ -2,6 +2,7 @@
 //! [`RunConsumer`] that also watches every request of a load suite.
 
 use super::request_series::SuiteObserver;
+use super::run_labels::{RunLabels, RUN_LABELS};
 use super::MetricsError;
 use crate::gate::CriterionStatus;
 use crate::measure::RequestObserver;
@@ -18,25 +19,8 @@ const DURATION_BUCKETS: [f64; 14] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.0, 2.5, 30.0,
 ];
 
-const RUN_LABELS: [&str; 4] = ["system", "release", "stage", "environment"];
-
 /// Every run state, so the state gauge shows 1 for the current one and 0 for the rest.
 const RUN_STATES: [&str; 4] = ["running", "passed", "failed", "aborted"];
-
-/// The labels of the run in progress.
-#[derive(Debug, Clone, Default)]
-struct RunLabels {
-    system: String,
-    release: String,
-    stage: String,
-    environment: String,
-}
-
-impl RunLabels {
-    fn values(&self) -> [&str; 4] {
-        [&self.system, &self.release, &self.stage, &self.environment]
-    }
-}
 
 /// The live metrics of stage runs: one registry, fed by run events and by every
 /// request. One value may serve several runs in a row (the demo): each run's labels
@@ -60,7 +44,30 @@ pub struct RunMetrics {
 impl RunMetrics {
     /// Defines every metric in a new registry.
     pub fn new() -> Result<RunMetrics, MetricsError> {
-        let registry = Registry::new();
+        RunMetrics::in_registry(Registry::new())
+    }
+
+    /// The metrics of one shard's worker, which runs no stage of its own: every series
+    /// also carries `shard` (its index), and the run's labels are given.
+    pub fn for_shard(shard: u32, run: [&str; 4]) -> Result<RunMetrics, MetricsError> {
+        let labels = std::collections::HashMap::from([("shard".into(), shard.to_string())]);
+        let metrics = RunMetrics::in_registry(Registry::new_custom(None, Some(labels))?)?;
+        let [system, release, stage, environment] = run.map(str::to_string);
+        let labels = RunLabels {
+            system,
+            release,
+            stage,
+            environment,
+        };
+        metrics.set_state(&labels, "running");
+        match metrics.current.lock() {
+            Ok(mut l) => *l = labels,
+            Err(poisoned) => *poisoned.into_inner() = labels,
+        }
+        Ok(metrics)
+    }
+
+    fn in_registry(registry: Registry) -> Result<RunMetrics, MetricsError> {
         let with = |extra: &[&'static str]| -> Vec<&'static str> {
             RUN_LABELS
                 .iter()

@@ -11,6 +11,7 @@ pub mod ledger_export;
 mod live;
 pub mod push;
 mod request_series;
+mod run_labels;
 pub mod server;
 
 pub use live::RunMetrics;

@@ -195,6 +195,11 @@ impl ContainerLabels {
         ]);
         ContainerLabels { session, labels }
     }
+
+    /// The labels, for other containers and networks of the same run (shard workers).
+    pub fn map(&self) -> BTreeMap<String, String> {
+        self.labels.clone()
+    }
 }
 
 /// The project label of a root: its canonical path.

@@ -189,6 +189,11 @@ pub struct Messages {
     pub criterion: fn(&CriterionResult) -> String,
     /// A threshold as written, in this language.
     pub threshold: fn(&str) -> String,
+    /// Whether times are shown in local time, day first ([`Messages::time`]); otherwise
+    /// as recorded (RFC 3339, UTC).
+    pub local_times: bool,
+    /// The command line's words.
+    pub cli: &'static super::cli_words::CliWords,
 }
 
 impl Messages {
@@ -268,6 +273,16 @@ impl Messages {
         all.extend(self.approval_columns);
         all.extend(self.production_write_columns);
         all
+    }
+
+    /// A recorded time (RFC 3339, UTC) as this language writes it: Vietnamese in the
+    /// report's zone, day first; English as recorded.
+    pub fn time(&self, recorded: &str, zone: &super::local_time::ReportZone) -> String {
+        if self.local_times {
+            zone.day_first(recorded)
+        } else {
+            recorded.to_string()
+        }
     }
 
     /// The title of a stage.
@@ -432,6 +447,8 @@ pub const EN: Messages = Messages {
     reason: |r| r.reason.clone(),
     criterion: |r| r.criterion.clone(),
     threshold: |t| t.to_string(),
+    local_times: false,
+    cli: &super::cli_words::EN,
 };
 
 /// Vietnamese.
@@ -538,6 +555,8 @@ pub const VI: Messages = Messages {
     reason: vi_reason,
     criterion: vi_criterion,
     threshold: vi_threshold,
+    local_times: true,
+    cli: &super::cli_words::VI,
 };
 
 /// The gate writes a regression criterion as `<metric> regression <= N% vs last passed

@@ -3,20 +3,24 @@
 //! servers), a self-contained `report.html`, the release's go-live dossier, and the
 //! verdict table shown on the terminal.
 
+pub mod cli_words;
 pub mod context;
 pub mod event_log;
 pub mod html;
 pub mod i18n;
 pub mod junit;
+pub mod local_time;
 pub mod outputs;
 pub mod sarif_file;
+pub mod verdict_table;
 
-use crate::gate::{CriterionStatus, GateVerdict};
+pub use verdict_table::verdict_table;
+
+use crate::gate::GateVerdict;
 use crate::ledger::RunState;
 use crate::measure::Measurements;
 use crate::security::{CheckRun, CheckStatus, Finding};
 use serde::{Deserialize, Serialize};
-use std::fmt::Write as _;
 
 /// The format identifier of `summary.json`; bumped on any incompatible change.
 pub const SUMMARY_FORMAT: &str = "stagegate.run-summary/v1";
@@ -134,90 +138,3 @@ pub const JUNIT_FILE: &str = "junit.xml";
 pub const HTML_FILE: &str = "report.html";
 /// The folder holding a copy of the files as run (the runner keeps them).
 pub use crate::run::FILES_DIR;
-
-/// The verdict as a plain-text table.
-pub fn verdict_table(verdict: &GateVerdict) -> String {
-    let widths = [
-        verdict
-            .results
-            .iter()
-            .map(|r| r.metric.len())
-            .max()
-            .unwrap_or(6)
-            .max(9),
-        verdict
-            .results
-            .iter()
-            .map(|r| r.shown.len())
-            .max()
-            .unwrap_or(5)
-            .max(5),
-        verdict
-            .results
-            .iter()
-            .map(|r| r.pass.len())
-            .max()
-            .unwrap_or(4)
-            .max(4),
-        verdict
-            .results
-            .iter()
-            .map(|r| r.warn.as_deref().unwrap_or("-").len())
-            .max()
-            .unwrap_or(4)
-            .max(4),
-    ];
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "  {:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {:<6}  reason",
-        "criterion",
-        "value",
-        "pass",
-        "warn",
-        "result",
-        w0 = widths[0],
-        w1 = widths[1],
-        w2 = widths[2],
-        w3 = widths[3]
-    );
-    for r in &verdict.results {
-        let status = match r.status {
-            CriterionStatus::Pass => "pass",
-            CriterionStatus::Warn => "warn",
-            CriterionStatus::Fail => "FAIL",
-        };
-        let _ = writeln!(
-            out,
-            "  {:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {:<6}  {}",
-            r.metric,
-            r.shown,
-            r.pass,
-            r.warn.as_deref().unwrap_or("-"),
-            status,
-            r.reason,
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2],
-            w3 = widths[3]
-        );
-    }
-    let _ = write!(
-        out,
-        "  gate {}: {} criteria, {} failed, {} warned{}",
-        verdict.outcome.to_string().to_uppercase(),
-        verdict.results.len(),
-        verdict
-            .results
-            .iter()
-            .filter(|r| r.status == CriterionStatus::Fail)
-            .count(),
-        verdict.warnings,
-        if verdict.warnings_block && verdict.warnings > 0 {
-            " (warnings block this gate)"
-        } else {
-            ""
-        }
-    );
-    out
-}

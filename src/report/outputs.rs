@@ -3,6 +3,7 @@
 //! from the [`RunRecord`] alone, never from the runner.
 
 use super::i18n::Lang;
+use super::local_time::ReportZone;
 use super::{html, junit, BaselineRecord, RunSummary, SecurityCheckResult, SUMMARY_FORMAT};
 use super::{HTML_FILE, JUNIT_FILE, SUMMARY_FILE};
 use crate::plan::Plan;
@@ -106,6 +107,8 @@ impl RunConsumer for JunitXml {
 pub struct HtmlReports {
     /// The language of `report.html`.
     pub lang: Lang,
+    /// The zone of local times, in the languages that write them.
+    pub zone: ReportZone,
 }
 
 impl RunConsumer for HtmlReports {
@@ -118,7 +121,7 @@ impl RunConsumer for HtmlReports {
             Lang::En => Lang::Vi,
             Lang::Vi => Lang::En,
         };
-        let page = |lang| html::run_page(&summary, &record.release, lang);
+        let page = |lang| html::run_page(&summary, &record.release, lang, &self.zone);
         write(
             HTML_FILE,
             record.report_dir.join(HTML_FILE),
@@ -133,7 +136,8 @@ impl RunConsumer for HtmlReports {
     }
 }
 
-/// The report files every run writes: summary, JUnit, HTML (English first).
-pub fn run_report_files() -> (SummaryJson, JunitXml, HtmlReports) {
-    (SummaryJson, JunitXml, HtmlReports { lang: Lang::En })
+/// The report files every run writes: summary, JUnit, HTML (`lang` first, local times
+/// in `zone`).
+pub fn run_report_files(lang: Lang, zone: ReportZone) -> (SummaryJson, JunitXml, HtmlReports) {
+    (SummaryJson, JunitXml, HtmlReports { lang, zone })
 }

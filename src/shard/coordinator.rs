@@ -3,14 +3,19 @@
 //! HTTP (bearer token per run, run key checked) and gives the merged figures. A shard
 //! that dies, never reports, reports for another run or whose engine failed fails the
 //! whole load with that reason, and the other shards are stopped: nothing is merged
-//! from part of the shards. A breach reported by one shard stops every shard.
+//! from part of the shards. Abort criteria are judged on the shards' seconds merged as
+//! they finish ([`super::progress`]); a breach stops every shard.
 
 use super::launcher::{self, Exited, LauncherKind, Worker};
+use super::progress::{MergedSeconds, Progress, ProgressAnswer};
 use super::report::{self, ShardReport, WorkerEnd};
 use super::ShardId;
+use super::{docker, kubectl};
+use crate::config::provision::ImageRef;
 use crate::load::Breach;
 use crate::measure::Measurements;
 use crate::plan::Plan;
+use crate::provision::ContainerLabels;
 use crate::vocabulary::Target;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -31,8 +36,49 @@ pub struct ShardSetup {
     pub launcher: LauncherKind,
     /// The project root the workers read (the files as run).
     pub root: PathBuf,
-    /// The stagegate program the workers run.
+    /// The stagegate program the workers run (`local`).
     pub program: PathBuf,
+    /// The worker image (`docker`, `kubernetes`): stagegate as its entrypoint.
+    pub image: String,
+    /// `docker`: the network the workers join (created when missing); `None` makes a
+    /// private network for the run.
+    pub network: Option<String>,
+    /// `kubernetes`: the cluster's side.
+    pub kubernetes: KubernetesSetup,
+}
+
+/// What `--launcher kubernetes` needs besides the image.
+#[derive(Debug, Clone)]
+pub struct KubernetesSetup {
+    /// Where the coordinator listens for the pods' reports.
+    pub listen: std::net::SocketAddr,
+    /// The coordinator's URL as the pods reach it.
+    pub coordinator_url: String,
+    /// Namespace of every object.
+    pub namespace: String,
+    /// The Secret holding the environment's token (under its variable's name).
+    pub secret: String,
+    /// The folder the applied manifests are written to (one file per Job).
+    pub manifests: PathBuf,
+}
+
+/// Where the workers run, as the coordinator sees it.
+struct Placement {
+    /// The address the coordinator listens on.
+    listen: std::net::SocketAddr,
+    /// The coordinator's URL as the workers reach it (`None`: its listening address).
+    url: Option<String>,
+    /// The project root as the workers see it.
+    root: PathBuf,
+    /// `docker`: the workers' network.
+    network: Option<docker::WorkerNetwork>,
+}
+
+/// What must be removed once the workers are done.
+enum Launched {
+    Nothing,
+    Docker(docker::DockerWorkers),
+    Kubernetes(kubectl::Applied),
 }
 
 /// The merged result of every shard.
@@ -62,10 +108,11 @@ pub enum ShardFailure {
     Setup(String),
 }
 
-/// Refused reports arrive here, as do accepted ones.
+/// Refused reports arrive here, as do accepted ones and a breach of the merged figures.
 enum Inbound {
     Accepted(u32),
     Refused { shard: Option<u32>, why: String },
+    Breach,
 }
 
 struct Inbox {
@@ -73,7 +120,18 @@ struct Inbox {
     token: String,
     count: u32,
     reports: std::sync::Mutex<BTreeMap<u32, ShardReport>>,
+    /// The shards' seconds as they finish, judged against the abort criteria.
+    live: std::sync::Mutex<MergedSeconds>,
     events: mpsc::UnboundedSender<Inbound>,
+}
+
+impl Inbox {
+    fn live(&self) -> std::sync::MutexGuard<'_, MergedSeconds> {
+        match self.live.lock() {
+            Ok(l) => l,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
 }
 
 /// Extra time past the planned load for every shard to report.
@@ -105,16 +163,33 @@ pub async fn run_suite(
         token: token.clone(),
         count: setup.count,
         reports: std::sync::Mutex::new(BTreeMap::new()),
+        live: std::sync::Mutex::new(MergedSeconds::new(setup.count, &plan.abort)),
         events,
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| ShardFailure::Setup(format!("cannot listen for reports: {e}")))?;
+    let labels = ContainerLabels::new(&setup.root, plan);
+    let placement = place(setup, target, &run, &labels).await?;
+    let listener = match tokio::net::TcpListener::bind(placement.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            if let Some(network) = &placement.network {
+                docker::forget(network).await;
+            }
+            return Err(ShardFailure::Setup(format!(
+                "cannot listen for reports on {}: {e}",
+                placement.listen
+            )));
+        }
+    };
     let address = listener
         .local_addr()
         .map_err(|e| ShardFailure::Setup(e.to_string()))?;
+    let coordinator_url = placement
+        .url
+        .clone()
+        .unwrap_or_else(|| format!("http://{address}"));
     let app = axum::Router::new()
         .route("/report", axum::routing::post(receive))
+        .route("/progress", axum::routing::post(progress))
         .layer(DefaultBodyLimit::max(256 << 20))
         .with_state(inbox.clone());
     let server = tokio::spawn(async move {
@@ -123,15 +198,60 @@ pub async fn run_suite(
     let shards: Vec<(ShardId, Vec<OsString>)> = (0..setup.count)
         .filter_map(|i| ShardId::new(i, setup.count))
         .map(|shard| {
-            let args = worker_args(setup, plan, suite, target, shard, &address, &run);
+            let args = worker_args(
+                &placement.root,
+                plan,
+                suite,
+                target,
+                shard,
+                &coordinator_url,
+                &run,
+            );
             (shard, args)
         })
         .collect();
     let (exit_tx, mut exits) = mpsc::unbounded_channel::<Exited>();
-    let workers = match setup.launcher {
-        LauncherKind::Local => launcher::start_local(&setup.program, shards, &token, &exit_tx),
-    }
-    .map_err(|e| ShardFailure::Setup(format!("cannot start the workers: {e}")))?;
+    let started = match (setup.launcher, &placement.network) {
+        (LauncherKind::Local, _) => launcher::start_local(&setup.program, shards, &token, &exit_tx)
+            .map(|w| (w, Launched::Nothing))
+            .map_err(|e| e.to_string()),
+        (LauncherKind::Docker, Some(network)) => {
+            let image = ImageRef::parse(&setup.image)
+                .ok_or_else(|| format!("`{}` is not an image name", setup.image));
+            match image {
+                Ok(image) => docker::start(
+                    &image,
+                    network,
+                    &setup.root,
+                    &labels,
+                    shards,
+                    &token,
+                    &exit_tx,
+                )
+                .await
+                .map(|(w, d)| (w, Launched::Docker(d))),
+                Err(e) => {
+                    docker::forget(network).await;
+                    Err(e)
+                }
+            }
+        }
+        (LauncherKind::Docker, None) => Err("no network for the workers".into()),
+        (LauncherKind::Kubernetes, _) => {
+            kubectl::start(setup, plan, suite, &coordinator_url, &run, &token, &exit_tx)
+                .await
+                .map(|(w, a)| (w, Launched::Kubernetes(a)))
+        }
+    };
+    let (workers, launched) = match started {
+        Ok(started) => started,
+        Err(e) => {
+            server.abort();
+            return Err(ShardFailure::Setup(format!(
+                "cannot start the workers: {e}"
+            )));
+        }
+    };
     let limit = plan.traffic.planned()
         + REPORT_GRACE
         + if plan.traffic.iterations.is_some() {
@@ -144,15 +264,24 @@ pub async fn run_suite(
         workers.iter().for_each(Worker::kill);
     }
     server.abort();
+    match launched {
+        Launched::Nothing => {}
+        Launched::Docker(containers) => containers.remove().await,
+        Launched::Kubernetes(applied) => applied.delete().await,
+    }
     outcome?;
     let reports: Vec<ShardReport> = match inbox.reports.lock() {
         Ok(r) => r.values().cloned().collect(),
         Err(poisoned) => poisoned.into_inner().values().cloned().collect(),
     };
     let measurements = report::merge(&reports).map_err(|e| ShardFailure::Setup(e.to_string()))?;
-    let stopped = reports.iter().find_map(|r| match &r.end {
-        WorkerEnd::Ran { stopped, .. } => stopped.clone(),
-        WorkerEnd::Failed { .. } => None,
+    // The merged figures' breach is what stopped the shards; otherwise a shard stopped
+    // from outside (a signal to one worker) names why.
+    let stopped = inbox.live().breach().cloned().or_else(|| {
+        reports.iter().find_map(|r| match &r.end {
+            WorkerEnd::Ran { stopped, .. } => stopped.clone(),
+            WorkerEnd::Failed { .. } => None,
+        })
     });
     Ok(ShardedLoad {
         measurements,
@@ -189,6 +318,15 @@ async fn wait(
                     return Err(ShardFailure::Shard { shard: shard(i), reason: why });
                 }
                 Inbound::Refused { shard: None, why } => return Err(ShardFailure::Setup(why)),
+                Inbound::Breach => {
+                    if !stopping {
+                        // Every later progress message is answered `stop`, which each
+                        // worker obeys within half a second. No signal on top: goose
+                        // takes a second stop request as "exit now", report unsent.
+                        stopping = true;
+                        deadline.as_mut().reset(tokio::time::Instant::now() + STOP_GRACE);
+                    }
+                }
                 Inbound::Accepted(i) => {
                     let report = match inbox.reports.lock() {
                         Ok(r) => r.get(&i).map(|r| r.end.clone()),
@@ -235,16 +373,70 @@ async fn wait(
     Ok(())
 }
 
-fn worker_args(
+/// Where the workers run and how they reach the coordinator, per launcher.
+async fn place(
     setup: &ShardSetup,
+    target: &Target,
+    run: &str,
+    labels: &ContainerLabels,
+) -> Result<Placement, ShardFailure> {
+    let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    match setup.launcher {
+        LauncherKind::Local => Ok(Placement {
+            listen: loopback,
+            url: None,
+            root: setup.root.clone(),
+            network: None,
+        }),
+        LauncherKind::Docker => {
+            if on_loopback(&target.base) {
+                return Err(ShardFailure::Setup(format!(
+                    "the target {} is on this machine's loopback, which worker containers cannot reach (hint: run the system in a container and give its network with --docker-network, or use its routable address)",
+                    target.base
+                )));
+            }
+            let network = docker::network(setup.network.as_deref(), run, labels)
+                .await
+                .map_err(ShardFailure::Setup)?;
+            Ok(Placement {
+                listen: std::net::SocketAddr::new(network.gateway, 0),
+                url: None,
+                root: PathBuf::from(docker::PROJECT_DIR),
+                network: Some(network),
+            })
+        }
+        LauncherKind::Kubernetes => Ok(Placement {
+            listen: setup.kubernetes.listen,
+            url: Some(setup.kubernetes.coordinator_url.clone()),
+            root: PathBuf::from(super::k8s::PROJECT_DIR),
+            network: None,
+        }),
+    }
+}
+
+/// Whether a base URL names this machine's loopback (unreachable from a container).
+fn on_loopback(base: &str) -> bool {
+    match url::Url::parse(base)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()))
+    {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    }
+}
+
+fn worker_args(
+    root: &std::path::Path,
     plan: &Plan,
     suite: &str,
     target: &Target,
     shard: ShardId,
-    address: &std::net::SocketAddr,
+    coordinator: &str,
     run: &str,
 ) -> Vec<OsString> {
-    let mut args: Vec<OsString> = vec!["--root".into(), setup.root.clone().into_os_string()];
+    let mut args: Vec<OsString> = vec!["--root".into(), root.as_os_str().to_owned()];
     args.extend(
         [
             "worker",
@@ -258,7 +450,7 @@ fn worker_args(
             "--shard",
             &shard.to_string(),
             "--coordinator",
-            &format!("http://{address}"),
+            coordinator,
             "--run",
             run,
             "--base-url",
@@ -269,17 +461,49 @@ fn worker_args(
     args
 }
 
-async fn receive(
-    State(inbox): State<Arc<Inbox>>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> (StatusCode, String) {
+/// Whether the request carries the run's token.
+fn authorised(inbox: &Inbox, headers: &HeaderMap) -> bool {
     let presented = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    if !same(presented.as_bytes(), inbox.token.as_bytes()) {
+    same(presented.as_bytes(), inbox.token.as_bytes())
+}
+
+/// A shard's finished seconds: merged and judged; the answer says whether to stop.
+async fn progress(
+    State(inbox): State<Arc<Inbox>>,
+    headers: HeaderMap,
+    axum::Json(progress): axum::Json<Progress>,
+) -> Result<axum::Json<ProgressAnswer>, (StatusCode, String)> {
+    if !authorised(&inbox, &headers) {
+        return Err((StatusCode::UNAUTHORIZED, "not this run's token".into()));
+    }
+    if progress.run != inbox.run || progress.of != inbox.count || progress.shard >= inbox.count {
+        // The final report names the mismatch and fails the run; a progress message
+        // from elsewhere is only ignored.
+        return Err((StatusCode::CONFLICT, "not a shard of this run".into()));
+    }
+    let mut live = inbox.live();
+    match live.add(&progress) {
+        Ok(Some(_)) => {
+            let _ = inbox.events.send(Inbound::Breach);
+        }
+        Ok(None) => {}
+        Err(e) => return Err((StatusCode::BAD_REQUEST, e.to_string())),
+    }
+    Ok(axum::Json(ProgressAnswer {
+        stop: live.breach().map(ToString::to_string),
+    }))
+}
+
+async fn receive(
+    State(inbox): State<Arc<Inbox>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> (StatusCode, String) {
+    if !authorised(&inbox, &headers) {
         return (StatusCode::UNAUTHORIZED, "not this run's token".into());
     }
     let report: ShardReport = match serde_json::from_slice(&body) {
@@ -325,6 +549,9 @@ async fn receive(
         return (StatusCode::CONFLICT, "reported twice".into());
     }
     let _ = inbox.events.send(Inbound::Accepted(index));
+    if inbox.live().ended(index).is_some() {
+        let _ = inbox.events.send(Inbound::Breach);
+    }
     (StatusCode::OK, "accepted".into())
 }
 

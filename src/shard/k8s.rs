@@ -10,7 +10,7 @@ use crate::plan::Plan;
 use serde_json::{json, Value};
 
 /// Where the project's files are mounted in a worker pod.
-const PROJECT_DIR: &str = "/project";
+pub const PROJECT_DIR: &str = "/project";
 
 /// What the manifests need besides the plan.
 #[derive(Debug, Clone)]
@@ -32,6 +32,54 @@ pub struct RenderOptions {
     pub cpu: String,
     /// See `cpu`.
     pub memory: String,
+    /// Only this load suite's Job (the coordinator runs one suite at a time); `None`
+    /// renders every load suite's.
+    pub suite: Option<String>,
+    /// The Secret holding the run's token (key `token`), when not `secret`: the
+    /// coordinator makes one per run.
+    pub run_secret: Option<String>,
+}
+
+/// The port each worker serves its live metrics on (`/metrics`, with a `shard` label),
+/// announced to Prometheus by the pod's scrape annotations. 9464 is the port
+/// OpenTelemetry's Prometheus exporters use, free in a worker pod.
+pub const METRICS_PORT: u16 = 9464;
+
+/// The Job's name for a suite of a plan.
+pub fn job_name(plan: &Plan, suite: &str) -> String {
+    dns_label(&[truncate(&base_name(plan), 40), suite])
+}
+
+/// The ConfigMap's name for a plan.
+pub fn config_map_name(plan: &Plan) -> String {
+    format!("{}-files", truncate(&base_name(plan), 57))
+}
+
+fn base_name(plan: &Plan) -> String {
+    dns_label(&[
+        "stagegate",
+        &plan.system,
+        &plan.release,
+        plan.stage.as_str(),
+    ])
+}
+
+/// The plan's files as run, each path (with `/`) and its text, read under the rules
+/// `validate` read them with: a file swapped since for a FIFO or a link out of the
+/// project is refused, not followed.
+pub fn files_as_run(plan: &Plan) -> Result<Vec<(String, String)>, String> {
+    plan.files
+        .iter()
+        .map(|rel| {
+            crate::config::project_file::read_text(
+                &plan.files_root,
+                &plan.files_root.join(rel),
+                crate::config::project_file::MAX_FEEDER_BYTES,
+            )
+            .map(|text| (rel.to_string_lossy().replace('\\', "/"), text))
+            .map_err(|e| format!("{}: {e}", rel.display()))
+        })
+        .collect()
 }
 
 /// A name Kubernetes accepts (RFC 1123 label: lowercase, digits, '-', at most 63).
@@ -60,13 +108,7 @@ fn key_of(path: &str) -> String {
 
 /// The objects, in the order to apply them.
 pub fn render(plan: &Plan, files: &[(String, String)], options: &RenderOptions) -> Vec<Value> {
-    let base = dns_label(&[
-        "stagegate",
-        &plan.system,
-        &plan.release,
-        plan.stage.as_str(),
-    ]);
-    let config_map = format!("{}-files", truncate(&base, 57));
+    let config_map = config_map_name(plan);
     let labels = json!({
         "app.kubernetes.io/name": "stagegate",
         "app.kubernetes.io/component": "worker",
@@ -87,9 +129,10 @@ pub fn render(plan: &Plan, files: &[(String, String)], options: &RenderOptions) 
         "metadata": { "name": config_map, "namespace": options.namespace, "labels": labels },
         "data": data,
     })];
+    let run_secret = options.run_secret.as_ref().unwrap_or(&options.secret);
     let mut env = vec![json!({
         "name": super::worker::TOKEN_VAR,
-        "valueFrom": { "secretKeyRef": { "name": options.secret, "key": "token" } },
+        "valueFrom": { "secretKeyRef": { "name": run_secret, "key": "token" } },
     })];
     if let Some(auth) = &plan.environment.auth {
         env.push(json!({
@@ -98,10 +141,15 @@ pub fn render(plan: &Plan, files: &[(String, String)], options: &RenderOptions) 
         }));
     }
     for suite in &plan.suites {
-        if !matches!(suite.body, SuiteBody::Load(_)) {
+        if !matches!(suite.body, SuiteBody::Load(_))
+            || options
+                .suite
+                .as_ref()
+                .is_some_and(|only| *only != suite.name)
+        {
             continue;
         }
-        let name = dns_label(&[truncate(&base, 40), &suite.name]);
+        let name = job_name(plan, &suite.name);
         let args: Vec<String> = [
             "--root",
             PROJECT_DIR,
@@ -119,9 +167,18 @@ pub fn render(plan: &Plan, files: &[(String, String)], options: &RenderOptions) 
             &options.coordinator,
             "--run",
             &options.run,
+            "--metrics-listen",
+            &format!("0.0.0.0:{METRICS_PORT}"),
         ]
         .map(String::from)
         .to_vec();
+        // Prometheus' Kubernetes discovery keeps pods with these annotations (the
+        // common `kubernetes-pods` scrape job); each pod's series carry its `shard`.
+        let annotations = json!({
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": METRICS_PORT.to_string(),
+            "prometheus.io/path": "/metrics",
+        });
         objects.push(json!({
             "apiVersion": "batch/v1",
             "kind": "Job",
@@ -132,7 +189,7 @@ pub fn render(plan: &Plan, files: &[(String, String)], options: &RenderOptions) 
                 "parallelism": options.shards,
                 "backoffLimit": 0,
                 "template": {
-                    "metadata": { "labels": labels },
+                    "metadata": { "labels": labels, "annotations": annotations },
                     "spec": {
                         "restartPolicy": "Never",
                         "containers": [{
@@ -140,6 +197,7 @@ pub fn render(plan: &Plan, files: &[(String, String)], options: &RenderOptions) 
                             "image": options.image,
                             "args": args,
                             "env": env,
+                            "ports": [{ "name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP" }],
                             "resources": {
                                 "requests": { "cpu": options.cpu, "memory": options.memory },
                                 "limits": { "memory": options.memory },

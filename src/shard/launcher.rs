@@ -1,6 +1,8 @@
 //! Launchers start the N workers of a sharded load. Takes the worker command line of
 //! each shard, gives [`Worker`] handles whose exits arrive on a channel. `local` starts
-//! them as processes of this machine (for tests, and to use every local core).
+//! them as processes of this machine (for tests, and to use every local core); `docker`
+//! as containers on a private network ([`super::docker`]); `kubernetes` applies an
+//! Indexed Job ([`super::kubectl`]).
 
 use super::worker::TOKEN_VAR;
 use super::ShardId;
@@ -16,6 +18,21 @@ pub enum LauncherKind {
     /// N worker processes on this machine.
     #[default]
     Local,
+    /// N worker containers on a private Docker network, from a local image.
+    Docker,
+    /// An Indexed Job of N pods, applied with `kubectl`.
+    Kubernetes,
+}
+
+/// How a worker is reached to stop it.
+#[derive(Debug, Clone)]
+pub enum Handle {
+    /// A process of this machine.
+    Process(Option<u32>),
+    /// A Docker container (its id).
+    Container(String),
+    /// A pod of a Job: stopped through the coordinator's answers only.
+    Pod,
 }
 
 /// How a worker process ended.
@@ -33,26 +50,35 @@ pub struct Exited {
 pub struct Worker {
     /// Its shard.
     pub shard: ShardId,
-    pid: Option<u32>,
+    /// How to reach it.
+    pub handle: Handle,
 }
 
 impl Worker {
     /// Asks it to stop its load and report what it measured (SIGINT, as Ctrl-C).
     pub fn interrupt(&self) {
-        self.signal(libc::SIGINT);
+        match &self.handle {
+            Handle::Process(pid) => signal(*pid, libc::SIGINT),
+            Handle::Container(id) => super::docker::signal(id, "SIGINT"),
+            Handle::Pod => {}
+        }
     }
 
     /// Stops it at once.
     pub fn kill(&self) {
-        self.signal(libc::SIGKILL);
+        match &self.handle {
+            Handle::Process(pid) => signal(*pid, libc::SIGKILL),
+            Handle::Container(id) => super::docker::signal(id, "SIGKILL"),
+            Handle::Pod => {}
+        }
     }
+}
 
-    fn signal(&self, signal: libc::c_int) {
-        if let Some(pid) = self.pid.and_then(|p| libc::pid_t::try_from(p).ok()) {
-            // SAFETY: kill(2) on a child's pid; at worst the process is already gone.
-            unsafe {
-                libc::kill(pid, signal);
-            }
+fn signal(pid: Option<u32>, signal: libc::c_int) {
+    if let Some(pid) = pid.and_then(|p| libc::pid_t::try_from(p).ok()) {
+        // SAFETY: kill(2) on a child's pid; at worst the process is already gone.
+        unsafe {
+            libc::kill(pid, signal);
         }
     }
 }
@@ -80,7 +106,7 @@ pub fn start_local(
             .spawn()?;
         workers.push(Worker {
             shard,
-            pid: child.id(),
+            handle: Handle::Process(child.id()),
         });
         let exits = exits.clone();
         tokio::spawn(async move {
@@ -107,6 +133,11 @@ fn describe(status: std::process::ExitStatus, stderr: &[u8]) -> String {
         (None, Some(signal)) => format!("was killed by signal {signal}"),
         (None, None) => "ended".to_string(),
     };
+    describe_stderr(how, stderr)
+}
+
+/// How a worker ended, with the end of what it wrote to standard error.
+pub(super) fn describe_stderr(how: String, stderr: &[u8]) -> String {
     let text = String::from_utf8_lossy(stderr);
     let text = text.trim();
     if text.is_empty() {

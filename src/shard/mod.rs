@@ -7,8 +7,11 @@
 //! the workers ([`launcher`]), receives their [`report`]s over HTTP and merges them.
 
 pub mod coordinator;
+pub mod docker;
 pub mod k8s;
+pub mod kubectl;
 pub mod launcher;
+pub mod progress;
 pub mod report;
 pub mod worker;
 

@@ -29,7 +29,7 @@ const HIGHEST_MICROS: u64 = 3_600_000_000;
 #[error("latency histogram: {0}")]
 pub struct HistogramError(String);
 
-fn new_histogram() -> Histogram<u64> {
+pub(super) fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, HIGHEST_MICROS, SIGNIFICANT_FIGURES)
         .unwrap_or_else(|_| unreachable!("static bounds are valid"))
 }
@@ -93,8 +93,46 @@ pub struct SecondReport {
     pub requests: u64,
     /// Failed.
     pub errors: u64,
+    /// Checks evaluated.
+    #[serde(default)]
+    pub checks: u64,
+    /// Checks failed.
+    #[serde(default)]
+    pub check_failures: u64,
     /// Latency histogram (µs), [`encode`]d.
     pub latency: String,
+}
+
+/// One second's tally, kept until the report.
+struct SecondTally {
+    requests: u64,
+    errors: u64,
+    checks: u64,
+    check_failures: u64,
+    latency: Histogram<u64>,
+}
+
+impl SecondTally {
+    fn new() -> SecondTally {
+        SecondTally {
+            requests: 0,
+            errors: 0,
+            checks: 0,
+            check_failures: 0,
+            latency: new_histogram(),
+        }
+    }
+
+    fn report(&self, second: u64) -> Result<SecondReport, HistogramError> {
+        Ok(SecondReport {
+            second,
+            requests: self.requests,
+            errors: self.errors,
+            checks: self.checks,
+            check_failures: self.check_failures,
+            latency: encode(&self.latency)?,
+        })
+    }
 }
 
 /// Everything one worker measured, sent once at its end.
@@ -143,7 +181,7 @@ struct Tally {
     first_error: Option<String>,
     overall: Option<Histogram<u64>>,
     transactions: BTreeMap<String, (u64, u64, Histogram<u64>)>,
-    seconds: BTreeMap<u64, (u64, u64, Histogram<u64>)>,
+    seconds: BTreeMap<u64, SecondTally>,
 }
 
 /// Sees every request of a worker's load (as the recorder's observer).
@@ -221,23 +259,28 @@ impl ShardObserver {
             series: t
                 .seconds
                 .iter()
-                .map(|(second, (requests, errors, h))| {
-                    Ok(SecondReport {
-                        second: *second,
-                        requests: *requests,
-                        errors: *errors,
-                        latency: encode(h)?,
-                    })
-                })
+                .map(|(second, tally)| tally.report(*second))
                 .collect::<Result<_, HistogramError>>()?,
         })
+    }
+
+    /// The seconds from `from` that are over (before the current one), and the first
+    /// second not yet over: what a worker streams to the coordinator while it runs.
+    pub fn completed_seconds(&self, from: u64) -> Result<(Vec<SecondReport>, u64), HistogramError> {
+        let t = self.tally();
+        let now = self.started.elapsed().as_secs();
+        let seconds = t
+            .seconds
+            .range(from..now.max(from))
+            .map(|(second, tally)| tally.report(*second))
+            .collect::<Result<_, HistogramError>>()?;
+        Ok((seconds, now.max(from)))
     }
 }
 
 impl RequestObserver for ShardObserver {
     fn observe(&self, sample: &RequestSample<'_>) {
         let micros = (sample.latency.as_micros() as u64).clamp(1, HIGHEST_MICROS);
-        let second = self.started.elapsed().as_secs();
         // As in the recorder: a request refused before sending has no latency.
         let sent = sample.was_sent();
         if let (Some(samples), true) = (&self.samples, sent) {
@@ -246,6 +289,9 @@ impl RequestObserver for ShardObserver {
             }
         }
         let mut t = self.tally();
+        // Read under the lock, as `completed_seconds` does: a second it streamed as over
+        // never receives a late sample.
+        let second = self.started.elapsed().as_secs();
         let failed = u64::from(sample.error.is_some());
         t.requests += 1;
         t.errors += failed;
@@ -275,14 +321,13 @@ impl RequestObserver for ShardObserver {
         if sent {
             let _ = tx.2.record(micros);
         }
-        let s = t
-            .seconds
-            .entry(second)
-            .or_insert_with(|| (0, 0, new_histogram()));
-        s.0 += 1;
-        s.1 += failed;
+        let s = t.seconds.entry(second).or_insert_with(SecondTally::new);
+        s.requests += 1;
+        s.errors += failed;
+        s.checks += u64::from(sample.checks);
+        s.check_failures += sample.failed_checks.len() as u64;
         if sent {
-            let _ = s.2.record(micros);
+            let _ = s.latency.record(micros);
         }
     }
 }
@@ -299,7 +344,7 @@ pub fn percentiles(h: &Histogram<u64>) -> Percentiles {
     }
 }
 
-fn add(into: &mut Histogram<u64>, text: &str) -> Result<(), HistogramError> {
+pub(super) fn add(into: &mut Histogram<u64>, text: &str) -> Result<(), HistogramError> {
     let h = decode(text)?;
     into.add(&h).map_err(|e| HistogramError(format!("{e:?}")))
 }

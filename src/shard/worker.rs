@@ -3,12 +3,13 @@
 //! files, like `run`), the shard, the coordinator's address, the run key and the run's
 //! token; gives the report, accepted by the coordinator, or a [`WorkerError`].
 
+use super::progress::{self, ProgressAnswer, PROGRESS_EVERY};
 use super::report::{ShardObserver, ShardReport, WorkerEnd};
 use super::ShardId;
 use crate::config::environment::Reach;
 use crate::config::suite::SuiteBody;
 use crate::load::{self, LoadOptions};
-use crate::measure::Recorder;
+use crate::measure::{Recorder, RequestObserver, RequestSample};
 use crate::plan::Plan;
 use crate::vocabulary::Target;
 use std::sync::Arc;
@@ -25,7 +26,7 @@ pub const SAMPLES_VAR: &str = "STAGEGATE_SHARD_SAMPLES";
 const REPORT_ATTEMPTS: u32 = 5;
 
 /// What a worker needs besides its plan.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct WorkerJob {
     /// Which shard.
     pub shard: ShardId,
@@ -40,6 +41,18 @@ pub struct WorkerJob {
     /// The target's base URL, when the coordinator's differs from the environment file's
     /// (a container started for the run).
     pub base_url: Option<url::Url>,
+    /// Also sees every request (the worker's live metrics).
+    pub observer: Option<Arc<dyn RequestObserver>>,
+}
+
+/// Hands every request to the shard's tally and to the live metrics.
+struct Both(Arc<ShardObserver>, Arc<dyn RequestObserver>);
+
+impl RequestObserver for Both {
+    fn observe(&self, sample: &RequestSample<'_>) {
+        self.0.observe(sample);
+        self.1.observe(sample);
+    }
 }
 
 /// Why a worker could not run or report.
@@ -88,14 +101,33 @@ pub async fn run(
     let traffic = job.shard.traffic(&plan.traffic);
     let samples_dir = std::env::var_os(SAMPLES_VAR);
     let observer = Arc::new(ShardObserver::new(samples_dir.is_some()));
-    let recorder = Arc::new(Recorder::with_observer(observer.clone()));
+    let recorder = Arc::new(match &job.observer {
+        Some(metrics) => Recorder::with_observer(Arc::new(Both(observer.clone(), metrics.clone()))),
+        None => Recorder::with_observer(observer.clone()),
+    });
+    // The stage's abort criteria are judged by the coordinator on the merged figures of
+    // every shard, never by one shard alone (see `progress`).
     let options = LoadOptions {
         traffic: &traffic,
-        abort: &plan.abort,
+        abort: &[],
         shared_client: false,
         production_write: suite.production_write.as_deref(),
     };
-    let ended = load::run(&suite.name, &body, options, &target, recorder, &|_| {}).await;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| WorkerError::Engine(format!("HTTP client: {e}")))?;
+    let no_ticks = |_: load::LoadTick| {};
+    let load = load::run(&suite.name, &body, options, &target, recorder, &no_ticks);
+    let stream = stream_progress(job, &observer, &client);
+    tokio::pin!(load, stream);
+    let mut streaming = true;
+    let ended = loop {
+        tokio::select! {
+            ended = &mut load => break ended,
+            () = &mut stream, if streaming => streaming = false,
+        }
+    };
     let end = match ended {
         Ok(report) => WorkerEnd::Ran {
             elapsed_s: report.elapsed.as_secs_f64(),
@@ -118,22 +150,52 @@ pub async fn run(
     let report = observer
         .report(&job.run, job.shard, &suite.name, end)
         .map_err(|e| WorkerError::Engine(e.to_string()))?;
-    deliver(job, &report).await?;
+    deliver(job, &client, &report).await?;
     Ok(report)
+}
+
+/// Sends each finished second to the coordinator until it answers `stop`, then stops
+/// the load. A lost message is sent again with the next (seconds are sent from the
+/// first one the coordinator has not acknowledged).
+async fn stream_progress(job: &WorkerJob, observer: &ShardObserver, client: &reqwest::Client) {
+    let url = format!("{}/progress", job.coordinator.trim_end_matches('/'));
+    let mut from = 0;
+    let mut ticker = tokio::time::interval(PROGRESS_EVERY);
+    loop {
+        ticker.tick().await;
+        let Ok(progress) = progress::next(observer, &job.run, job.shard, from) else {
+            continue;
+        };
+        let sent = client
+            .post(&url)
+            .bearer_auth(&job.token)
+            .json(&progress)
+            .send()
+            .await;
+        let Ok(response) = sent else { continue };
+        if !response.status().is_success() {
+            continue;
+        }
+        from = progress.through;
+        if let Ok(ProgressAnswer { stop: Some(reason) }) = response.json().await {
+            load::interrupt(&format!("stopped by the coordinator: {reason}"));
+            return;
+        }
+    }
 }
 
 /// Posts the report, retrying a refused connection a few times; a refusal by the
 /// coordinator (wrong token, another run) is final.
-async fn deliver(job: &WorkerJob, report: &ShardReport) -> Result<(), WorkerError> {
+async fn deliver(
+    job: &WorkerJob,
+    client: &reqwest::Client,
+    report: &ShardReport,
+) -> Result<(), WorkerError> {
     let url = format!("{}/report", job.coordinator.trim_end_matches('/'));
     let failed = |why: String| WorkerError::Report {
         url: url.clone(),
         why,
     };
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| failed(e.to_string()))?;
     let mut last = String::new();
     for attempt in 0..REPORT_ATTEMPTS {
         if attempt > 0 {

@@ -88,7 +88,8 @@ pub(crate) fn events(project: &Project) -> Vec<serde_json::Value> {
         "--output",
         "json",
     ]));
-    serde_json::from_slice(&out.stdout).expect("history JSON")
+    let history: serde_json::Value = serde_json::from_slice(&out.stdout).expect("history JSON");
+    history["events"].as_array().expect("events").clone()
 }
 
 pub(crate) fn seq_of(project: &Project, kind: &str) -> i64 {

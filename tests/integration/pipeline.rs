@@ -301,15 +301,16 @@ fn a_target_serving_another_release_is_refused_and_recorded() {
         "json",
     ]));
     let events: serde_json::Value = serde_json::from_slice(&history.stdout).expect("history JSON");
-    let aborted = events
+    let aborted = events["events"]
         .as_array()
         .expect("events")
         .iter()
         .find(|e| e["kind"] == "run-aborted")
         .expect("aborted event");
-    let payload: serde_json::Value =
-        serde_json::from_str(aborted["payload"].as_str().expect("payload")).expect("payload JSON");
-    assert_eq!(payload["version_seen"], "0.9.0");
+    // Issue 15: a versioned shape, and the payload is an object, not a JSON string.
+    assert_eq!(events["schema"], "stagegate.history/v1");
+    assert!(aborted["payload"].is_object(), "{aborted}");
+    assert_eq!(aborted["payload"]["version_seen"], "0.9.0");
 }
 
 #[test]
@@ -471,8 +472,10 @@ fn a_run_whose_process_died_is_marked_aborted_and_never_counts_as_passed() {
         "--output",
         "json",
     ]));
-    let events: Vec<serde_json::Value> = serde_json::from_slice(&history.stdout).expect("JSON");
-    let aborted = events
+    let history: serde_json::Value = serde_json::from_slice(&history.stdout).expect("JSON");
+    let aborted = history["events"]
+        .as_array()
+        .expect("events")
         .iter()
         .find(|e| e["kind"] == "run-aborted")
         .expect("run-aborted event");

@@ -463,6 +463,7 @@ fn the_vietnamese_release_report_is_complete_and_renders_diacritics() {
         "an English gate reason in the Vietnamese report"
     );
     assert!(shown.contains("đạt ngưỡng"), "gate reasons in Vietnamese");
+    assert_local_times(&trial, vi, en);
 
     let shot = screenshot_path("release-report-vi.png");
     let _ = std::fs::remove_file(&shot);
@@ -495,6 +496,74 @@ fn an_approval_is_refused_when_the_files_changed_since_the_run() {
     trial.project.write(rollout, &kept);
     let approved = trial.approve("rm.tran-thi-binh");
     assert!(approved.status.success(), "{}", text(&approved));
+}
+
+/// Issue 15: the Vietnamese dossier writes the ledger's UTC times as local time in
+/// Asia/Ho_Chi_Minh (or `--tz`), day first; the English one keeps them as recorded.
+fn assert_local_times(trial: &TrialRun, vi: &str, en: &str) {
+    let history = run(stagegate(trial.project.root()).args([
+        "history",
+        SYSTEM,
+        "--release",
+        RELEASE,
+        "--output",
+        "json",
+    ]));
+    let history: serde_json::Value = serde_json::from_slice(&history.stdout).expect("history");
+    let recorded = history["events"]
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["kind"] == "approval"))
+        .and_then(|e| e["at"].as_str())
+        .expect("approval time")
+        .to_string();
+    let at = chrono::DateTime::parse_from_rfc3339(&recorded).expect("RFC 3339");
+    let hanoi = (at + chrono::Duration::hours(7)).format("%d/%m/%Y %H:%M:%S (UTC+07:00)");
+    assert!(
+        vi.contains(&hanoi.to_string()),
+        "`{hanoi}` missing from the Vietnamese dossier"
+    );
+    assert!(
+        en.contains(&recorded),
+        "the English dossier keeps `{recorded}`"
+    );
+    let iso = regex::Regex::new(r"\d{4}-\d{2}-\d{2}T\d{2}:").expect("regex");
+    assert!(
+        !iso.is_match(&visible_text(vi)),
+        "an ISO time in the Vietnamese dossier"
+    );
+
+    let file = trial.project.path("dossier.utc.vi.html");
+    let out = run(stagegate(trial.project.root())
+        .args([
+            "report",
+            SYSTEM,
+            "--release",
+            RELEASE,
+            "--lang",
+            "vi",
+            "--tz",
+            "UTC",
+            "-o",
+        ])
+        .arg(&file));
+    assert!(out.status.success(), "{}", text(&out));
+    let utc = at.format("%d/%m/%Y %H:%M:%S (UTC+00:00)").to_string();
+    let page = std::fs::read_to_string(&file).expect("report written");
+    assert!(page.contains(&utc), "`{utc}` missing with --tz UTC");
+    let out = run(stagegate(trial.project.root()).args([
+        "report",
+        SYSTEM,
+        "--release",
+        RELEASE,
+        "--tz",
+        "Mars/Olympus",
+    ]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("unknown time zone `Mars/Olympus`"),
+        "{}",
+        text(&out)
+    );
 }
 
 /// A production run whose load suite is a declared production write: its report (run

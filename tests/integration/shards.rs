@@ -13,13 +13,18 @@ const ROWS: usize = 200;
 
 /// A target that counts requests, keeps each `row` it was sent, and answers after a
 /// delay that depends on the row (so the latencies spread over 0-19 ms).
-struct Target {
-    url: String,
-    requests: Arc<AtomicU64>,
-    rows: Arc<Mutex<Vec<u32>>>,
+pub(crate) struct Target {
+    pub(crate) url: String,
+    pub(crate) requests: Arc<AtomicU64>,
+    pub(crate) rows: Arc<Mutex<Vec<u32>>>,
 }
 
 fn start_target() -> Target {
+    start_failing_target(|_| false)
+}
+
+/// The same target, answering 500 to the rows for which `fails` holds.
+pub(crate) fn start_failing_target(fails: fn(u32) -> bool) -> Target {
     let requests = Arc::new(AtomicU64::new(0));
     let rows = Arc::new(Mutex::new(Vec::new()));
     let (tx, rx) = std::sync::mpsc::channel();
@@ -52,7 +57,11 @@ fn start_target() -> Target {
                                 seen.lock().expect("rows").push(row);
                                 tokio::time::sleep(Duration::from_millis(u64::from(row % 20)))
                                     .await;
-                                "ok"
+                                if fails(row) {
+                                    (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "failed")
+                                } else {
+                                    (axum::http::StatusCode::OK, "ok")
+                                }
                             }
                         },
                     ),
@@ -74,9 +83,14 @@ fn start_target() -> Target {
 
 /// trial-test runs only `shard-load`: one GET per iteration with a unique row.
 fn project(target: &Target, traffic: &str) -> Project {
+    project_with_rows(target, traffic, ROWS)
+}
+
+/// As [`project`], with `rows` unique rows.
+pub(crate) fn project_with_rows(target: &Target, traffic: &str, rows: usize) -> Project {
     let project = Project::new(&target.url, "http://127.0.0.1:9");
     let csv: String = std::iter::once("id\n".to_string())
-        .chain((1..=ROWS).map(|i| format!("{i}\n")))
+        .chain((1..=rows).map(|i| format!("{i}\n")))
         .collect();
     project.write("scenarios/dichvucong/data/rows.csv", &csv);
     project.write(
@@ -109,7 +123,7 @@ checks = [{ kind = "status", equals = 200 }]
     project
 }
 
-fn run_command(project: &Project, shards: &str) -> Command {
+pub(crate) fn run_command(project: &Project, shards: &str) -> Command {
     let mut cmd = stagegate(project.root());
     cmd.args([
         "run",
@@ -317,6 +331,25 @@ fn k8s_render_writes_an_indexed_job_and_the_files_that_validate_against_the_api_
         "{env:?}"
     );
     assert!(container["resources"]["requests"]["memory"].is_string());
+    // Each pod serves its live metrics (labelled with its shard) where Prometheus'
+    // pod discovery looks, as the annotations say.
+    let annotations = &spec["template"]["metadata"]["annotations"];
+    assert_eq!(annotations["prometheus.io/scrape"], "true");
+    assert_eq!(annotations["prometheus.io/path"], "/metrics");
+    let port = annotations["prometheus.io/port"].as_str().expect("port");
+    assert_eq!(container["ports"][0]["containerPort"].to_string(), port);
+    let args: Vec<&str> = container["args"]
+        .as_array()
+        .expect("args")
+        .iter()
+        .filter_map(|a| a.as_str())
+        .collect();
+    let listen = format!("0.0.0.0:{port}");
+    assert!(
+        args.windows(2)
+            .any(|w| w == ["--metrics-listen", listen.as_str()]),
+        "{args:?}"
+    );
     let files = docs
         .iter()
         .find(|d| d["kind"] == "ConfigMap")

@@ -20,7 +20,9 @@ pub fn stagegate(root: &Path) -> Command {
         .env_remove("STAGEGATE_LEDGER")
         .env_remove("STAGEGATE_USER")
         .env_remove("STAGEGATE_KEY")
-        .env_remove("SSH_AUTH_SOCK");
+        .env_remove("SSH_AUTH_SOCK")
+        .env_remove("STAGEGATE_LANG")
+        .env_remove("STAGEGATE_TZ");
     cmd
 }
 

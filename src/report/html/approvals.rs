@@ -3,12 +3,14 @@
 use super::escape::escape;
 use crate::ledger::{ApprovalRow, Decision};
 use crate::report::i18n::Messages;
+use crate::report::local_time::ReportZone;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// The approvals section.
 pub fn approvals(
     m: &Messages,
+    zone: &ReportZone,
     rows: &[ApprovalRow],
     people: &BTreeMap<String, (String, String)>,
 ) -> String {
@@ -57,7 +59,7 @@ pub fn approvals(
             who,
             escape(words),
             escape(&a.note),
-            escape(&a.at)
+            escape(&m.time(&a.at, zone))
         );
     }
     out.push_str("</tbody></table></section>");

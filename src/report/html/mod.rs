@@ -14,6 +14,7 @@ pub mod security;
 
 use super::context::{ReleaseContext, ReleaseDossier};
 use super::i18n::{Lang, Messages};
+use super::local_time::ReportZone;
 use super::RunSummary;
 use crate::ledger::RunState;
 use crate::stage::StageId;
@@ -21,7 +22,13 @@ use escape::escape;
 use std::fmt::Write as _;
 
 /// The report of one run.
-pub fn run_page(summary: &RunSummary, context: &ReleaseContext, lang: Lang) -> String {
+/// Times are written as the language writes them ([`Messages::time`]), in `zone`.
+pub fn run_page(
+    summary: &RunSummary,
+    context: &ReleaseContext,
+    lang: Lang,
+    zone: &ReportZone,
+) -> String {
     let m = lang.messages();
     let title = format!(
         "{} — {} {} · {} #{}",
@@ -29,9 +36,10 @@ pub fn run_page(summary: &RunSummary, context: &ReleaseContext, lang: Lang) -> S
     );
     let mut body = format!("<header><h1>{}</h1></header>", escape(&title));
     body.push_str(&pipeline::pipeline(m, context, Some(&summary.stage)));
-    body.push_str(&run_block(m, summary));
+    body.push_str(&run_block(m, zone, summary));
     body.push_str(&approvals::approvals(
         m,
+        zone,
         &context.approvals,
         &context.people,
     ));
@@ -40,7 +48,7 @@ pub fn run_page(summary: &RunSummary, context: &ReleaseContext, lang: Lang) -> S
 
 /// The go-live dossier of a release: the pipeline, the approvals, and each stage's
 /// latest run in full, then the list of every run.
-pub fn release_page(dossier: &ReleaseDossier, lang: Lang) -> String {
+pub fn release_page(dossier: &ReleaseDossier, lang: Lang, zone: &ReportZone) -> String {
     let m = lang.messages();
     let context = &dossier.context;
     let title = format!(
@@ -51,12 +59,13 @@ pub fn release_page(dossier: &ReleaseDossier, lang: Lang) -> String {
     body.push_str(&pipeline::pipeline(m, context, None));
     body.push_str(&approvals::approvals(
         m,
+        zone,
         &context.approvals,
         &context.people,
     ));
     for stage in StageId::ALL {
         if let Some(summary) = dossier.latest(stage) {
-            body.push_str(&run_block(m, summary));
+            body.push_str(&run_block(m, zone, summary));
         }
     }
     let _ = write!(
@@ -77,7 +86,7 @@ pub fn release_page(dossier: &ReleaseDossier, lang: Lang) -> String {
             escape(&stage_words(m, &r.stage)),
             escape(run_state(m, r.state)),
             escape(&r.run_by),
-            escape(&r.started_at),
+            escape(&m.time(&r.started_at, zone)),
             state = r.state.as_str()
         );
     }
@@ -102,7 +111,7 @@ fn run_state(m: &Messages, state: RunState) -> &'static str {
 }
 
 /// One run in full: what ran, the gate, the load, the security results.
-fn run_block(m: &Messages, s: &RunSummary) -> String {
+fn run_block(m: &Messages, zone: &ReportZone, s: &RunSummary) -> String {
     let mut out = format!(
         r#"<section class="run" id="run-{}"><h2>{} — {} #{}</h2><dl class="facts">"#,
         s.run_id,
@@ -120,10 +129,12 @@ fn run_block(m: &Messages, s: &RunSummary) -> String {
         (m.release, s.release.clone()),
         (m.environment, environment),
         (m.run_by, s.run_by.clone()),
-        (m.started, s.started_at.clone()),
+        (m.started, m.time(&s.started_at, zone)),
         (
             m.finished,
-            s.finished_at.clone().unwrap_or_else(|| "–".into()),
+            s.finished_at
+                .as_deref()
+                .map_or_else(|| "–".into(), |at| m.time(at, zone)),
         ),
         (
             m.version_seen,
