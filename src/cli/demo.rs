@@ -62,9 +62,9 @@ pub struct DemoArgs {
     /// Folder for the demo's files, ledger and reports [default: a new temporary folder].
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
-    /// Run each stage's load for a quarter of its time (at least 2 s at full load): the
-    /// same stages, checks, gates and decisions, written into the demo's rollout.toml,
-    /// in about half the time. For a quick check of an installation, and the test suite.
+    /// Run each stage's load but real-test's for a quarter of its time (at least 2 s at
+    /// full load): the same stages, checks, gates and decisions, written into the demo's
+    /// rollout.toml. For a quick check of an installation, and the test suite.
     #[arg(long)]
     pub quick: bool,
     #[command(flatten)]
@@ -126,7 +126,7 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
     );
     if args.quick {
         println!(
-            "  --quick: each stage's load runs a quarter of its time (rollout.toml says so)\n"
+            "  --quick: each load but real-test's runs a quarter of its time (rollout.toml says so)\n"
         );
     }
 

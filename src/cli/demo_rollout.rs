@@ -1,6 +1,6 @@
 //! Takes the shipped sample rollout.toml, gives the demo's copy of it: fewer real-test
 //! users (the demo's portals share the machine with their load), and with `--quick`
-//! every stage's load a quarter as long. The changes are written into the demo's files,
+//! every stage's load but real-test's a quarter as long. The changes are written into the demo's files,
 //! so the files as run, the ledger and the evidence say what really ran.
 
 use std::time::Duration;
@@ -16,6 +16,12 @@ const REAL_TEST_TRAFFIC: (&str, &str) = (
 
 /// `--quick` runs each load for this fraction of its ramp-up and duration.
 const QUICK_FRACTION: u32 = 4;
+
+/// `--quick` leaves real-test's traffic (the demo's eight users) as it is: its gate
+/// judges p95 under 200 ms and at least 20 requests/s, and over a two-second window a
+/// busy machine's pause of a second decides the verdict (measured: 722 ms and 16.7/s for
+/// 1.0.0 while other tests ran), where ten seconds average it out.
+const QUICK_KEEPS: &str = REAL_TEST_TRAFFIC.1;
 
 /// The shortest full-load time `--quick` leaves: the real-production gate asks for at
 /// least 10 requests at its 10 requests/s cap, and two seconds give about twenty.
@@ -35,7 +41,7 @@ pub(super) fn rollout(shipped: &str, quick: bool) -> std::io::Result<String> {
     }
     let mut out = String::with_capacity(text.len());
     for line in text.split_inclusive('\n') {
-        if line.starts_with("traffic = {") {
+        if line.starts_with("traffic = {") && line.trim_end() != QUICK_KEEPS {
             let line = shorten(line, "ramp-up", |d| d / QUICK_FRACTION)?;
             let line = shorten(&line, "duration", |d| {
                 (d / QUICK_FRACTION).max(QUICK_MIN_DURATION)
@@ -83,7 +89,7 @@ mod tests {
     }
 
     #[test]
-    fn quick_quarters_every_load_and_keeps_two_seconds_at_full_load() {
+    fn quick_quarters_every_load_but_real_test_and_keeps_two_seconds_at_full_load() {
         let quick = rollout(SHIPPED, true).expect("quick rollout");
         let traffic: Vec<&str> = quick
             .lines()
@@ -93,18 +99,19 @@ mod tests {
             traffic,
             [
                 "traffic = { users = 4, ramp-up = \"250ms\", duration = \"2s\" }",
-                "traffic = { users = 8, ramp-up = \"500ms\", duration = \"2s\" }",
+                "traffic = { users = 8, ramp-up = \"2s\", duration = \"8s\" }",
                 "traffic = { users = 2, ramp-up = \"250ms\", duration = \"2s\", max-rps = 20 }",
                 "traffic = { users = 2, ramp-up = \"250ms\", duration = \"2s\", max-rps = 10 }",
             ]
         );
         // Nothing else changes: the same stages, suites, gates and approvals.
+        let shipped = rollout(SHIPPED, false).expect("demo rollout");
         let others = |t: &str| -> Vec<String> {
             t.lines()
                 .filter(|l| !l.starts_with("traffic = {"))
                 .map(str::to_string)
                 .collect()
         };
-        assert_eq!(others(&quick), others(SHIPPED));
+        assert_eq!(others(&quick), others(&shipped));
     }
 }
