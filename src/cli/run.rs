@@ -141,6 +141,14 @@ fn show(plan: &Plan, record: &RunRecord, signed_by: &str, format: OutputFormat) 
     for f in &record.findings {
         println!("  finding [{}] {} at {}", f.severity, f.check, f.url);
     }
+    // Latency is judged corrected for coordinated omission; the stalls behind a
+    // corrected tail are listed, as `load` lists them.
+    for stall in &record.measurements.stalls {
+        println!(
+            "  stall      at {:.1}s nothing completed for {:.0}ms, {} request(s) waiting",
+            stall.at_s, stall.duration_ms, stall.waiting
+        );
+    }
     println!("  {} {signed_by}", w.signed_by);
     println!("  {} {}", w.summary, summary.display());
     println!(

@@ -188,6 +188,7 @@ impl fmt::Display for Diagnostics {
 pub fn from_toml_error(file: &SourceFile, error: &toml::de::Error) -> Diagnostic {
     let span = error.span().unwrap_or(0..0);
     let message = error.message().trim().to_string();
+    let span = narrowed(file, span, &message);
     // serde phrases its expectations inside the message ("expected one of ..."); split them
     // out so every diagnostic has the same shape.
     match message.split_once(", expected ") {
@@ -196,6 +197,26 @@ pub fn from_toml_error(file: &SourceFile, error: &toml::de::Error) -> Diagnostic
         }
         None => file.diagnostic(span, message, None),
     }
+}
+
+/// serde locates a value's own error at the table or array around it; a message that
+/// names the offending text first (`` `$.token` is ... ``) is pointed at that text when
+/// it is written, quoted, inside the span.
+fn narrowed(file: &SourceFile, span: Range<usize>, message: &str) -> Range<usize> {
+    let named = message
+        .strip_prefix('`')
+        .and_then(|rest| rest.split_once("` "))
+        .map(|(text, _)| text);
+    let Some(text) = named.filter(|t| !t.is_empty()) else {
+        return span;
+    };
+    let quoted = format!("\"{text}\"");
+    file.text
+        .get(span.clone())
+        .and_then(|within| within.find(&quoted))
+        .map_or(span.clone(), |i| {
+            span.start + i..span.start + i + quoted.len()
+        })
 }
 
 #[cfg(test)]

@@ -143,10 +143,10 @@ struct RawStep {
     json: Option<Spanned<toml::Value>>,
     #[schemars(with = "Option<BTreeMap<String, String>>")]
     form: Option<BTreeMap<String, Spanned<String>>>,
-    #[serde(default)]
-    checks: Vec<Matcher>,
-    #[serde(default)]
-    extract: Vec<Extraction>,
+    #[schemars(with = "Option<Vec<Matcher>>")]
+    checks: Option<Spanned<Vec<Matcher>>>,
+    #[schemars(with = "Option<Vec<Extraction>>")]
+    extract: Option<Spanned<Vec<Extraction>>>,
     #[schemars(with = "Option<String>")]
     latency_budget: Option<Spanned<String>>,
 }
@@ -275,12 +275,31 @@ pub(super) fn parse(
             ));
         }
         // Each virtual user carries its extracted values from step to step, so a step may
-        // use what any earlier step of the same transaction extracted.
+        // use what any earlier step of the same transaction extracted; what only a later
+        // step extracts does not exist yet, and is named as such.
         let mut vars = known.clone();
+        let raw_steps = raw_tx.steps.get_ref();
         let mut steps = Vec::new();
-        for (i, raw_step) in raw_tx.steps.get_ref().iter().enumerate() {
-            if let Some(step) = parse_step(file, raw_step, i, &mut vars, &mut off_base, diagnostics)
-            {
+        for (i, raw_step) in raw_steps.iter().enumerate() {
+            // Variables extracted after this step, each by the first step that does.
+            let mut later = BTreeMap::new();
+            for (j, after) in raw_steps.iter().enumerate().skip(i + 1).rev() {
+                for e in after.extract.iter().flat_map(|e| e.get_ref()) {
+                    later.insert(
+                        e.variable().to_string(),
+                        format!("`{}` (step {})", step_name(after, j), j + 1),
+                    );
+                }
+            }
+            if let Some(step) = parse_step(
+                file,
+                raw_step,
+                i,
+                &mut vars,
+                &later,
+                &mut off_base,
+                diagnostics,
+            ) {
                 steps.push(step);
             }
         }
@@ -307,11 +326,20 @@ pub(super) fn parse(
     })
 }
 
+/// A step's name as reports show it.
+fn step_name(raw_step: &RawStep, index: usize) -> String {
+    raw_step
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("step-{}", index + 1))
+}
+
 fn parse_step(
     file: &SourceFile,
     raw_step: &RawStep,
     index: usize,
     vars: &mut BTreeSet<String>,
+    later: &BTreeMap<String, String>,
     off_base: &mut Vec<OffBaseRequest>,
     diagnostics: &mut Diagnostics,
 ) -> Option<StepSpec> {
@@ -323,13 +351,18 @@ fn parse_step(
             Some("GET, HEAD, POST, PUT, PATCH or DELETE".into()),
         ));
     }
-    let path = placeholders::template(file, &raw_step.path, vars, NO_VARIABLES, diagnostics);
+    let scope = placeholders::Scope {
+        known: vars,
+        later,
+        none_known: NO_VARIABLES,
+    };
+    let path = placeholders::template(file, &raw_step.path, &scope, diagnostics);
     let path_ok = placeholders::check_path(file, &raw_step.path, off_base, diagnostics);
     let headers: Vec<(String, Template)> = raw_step
         .headers
         .iter()
         .filter_map(|(k, v)| {
-            placeholders::template(file, v, vars, NO_VARIABLES, diagnostics).map(|t| (k.clone(), t))
+            placeholders::template(file, v, &scope, diagnostics).map(|t| (k.clone(), t))
         })
         .collect();
     let body = match (&raw_step.json, &raw_step.form) {
@@ -346,14 +379,7 @@ fn parse_step(
             match json_template(json.get_ref(), &mut templates) {
                 Ok(body) => {
                     for t in &templates {
-                        placeholders::check_variables(
-                            file,
-                            json.span(),
-                            t,
-                            vars,
-                            NO_VARIABLES,
-                            diagnostics,
-                        );
+                        placeholders::check_variables(file, json.span(), t, &scope, diagnostics);
                     }
                     RequestBody::Json(body)
                 }
@@ -370,8 +396,7 @@ fn parse_step(
         (None, Some(form)) => RequestBody::Form(
             form.iter()
                 .filter_map(|(k, v)| {
-                    placeholders::template(file, v, vars, NO_VARIABLES, diagnostics)
-                        .map(|t| (k.clone(), t))
+                    placeholders::template(file, v, &scope, diagnostics).map(|t| (k.clone(), t))
                 })
                 .collect(),
         ),
@@ -381,23 +406,51 @@ fn parse_step(
         .latency_budget
         .as_ref()
         .and_then(|b| super::units::duration_field(file, b, "200ms", diagnostics));
-    for extraction in &raw_step.extract {
+    let checks = raw_step
+        .checks
+        .as_ref()
+        .map(|c| (c.span(), c.get_ref().clone()))
+        .unwrap_or_default();
+    placeholders::refuse_in_literal_text(
+        file,
+        checks.0.clone(),
+        "a check",
+        checks.1.iter().flat_map(Matcher::literal_texts),
+        diagnostics,
+    );
+    let extract = raw_step
+        .extract
+        .as_ref()
+        .map(|e| (e.span(), e.get_ref().clone()))
+        .unwrap_or_default();
+    placeholders::refuse_in_literal_text(
+        file,
+        extract.0.clone(),
+        "an extraction",
+        extract.1.iter().flat_map(Extraction::literal_texts),
+        diagnostics,
+    );
+    placeholders::refuse_in_literal_text(
+        file,
+        raw_step.path.span().start..file.text.len(),
+        "a header name",
+        raw_step.headers.keys().map(String::as_str),
+        diagnostics,
+    );
+    for extraction in &extract.1 {
         vars.insert(extraction.variable().to_string());
     }
     let path = path.filter(|_| path_ok)?;
     Some(StepSpec {
-        name: raw_step
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("step-{}", index + 1)),
+        name: step_name(raw_step, index),
         request: RequestSpec {
             method: raw_step.method,
             path,
             headers,
             body,
         },
-        checks: raw_step.checks.clone(),
-        extract: raw_step.extract.clone(),
+        checks: checks.1,
+        extract: extract.1,
         latency_budget,
     })
 }

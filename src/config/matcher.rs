@@ -3,7 +3,7 @@
 //! body) with no HTTP of their own.
 
 pub use crate::http_model::ObservedResponse;
-use crate::http_model::RegexPattern;
+use crate::http_model::{JsonPathQuery, JsonPointer, RegexPattern};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -31,11 +31,22 @@ pub enum Matcher {
         #[serde(default)]
         contains: Option<String>,
     },
-    /// A JSON pointer exists in the body, and equals `equals` when given.
-    JsonPath {
-        /// RFC 6901 pointer such as `/trang_thai`.
-        path: String,
+    /// A JSON pointer (RFC 6901) exists in the body, and its value equals `equals` when
+    /// given.
+    JsonPointer {
+        /// The pointer, such as `/trang_thai`.
+        pointer: JsonPointer,
         /// The value it must have (a string, number or boolean).
+        #[serde(default)]
+        #[schemars(with = "Option<serde_json::Value>")]
+        equals: Option<toml::Value>,
+    },
+    /// A JSONPath query (RFC 9535) selects at least one node in the body, and every node
+    /// it selects equals `equals` when given.
+    JsonPath {
+        /// The query, such as `$.trang_thai` or `$.ho_so[*].trang_thai`.
+        path: JsonPathQuery,
+        /// The value every selected node must have (a string, number or boolean).
         #[serde(default)]
         #[schemars(with = "Option<serde_json::Value>")]
         equals: Option<toml::Value>,
@@ -95,9 +106,9 @@ impl Matcher {
             Matcher::Header { name, contains } => response
                 .headers_named(name)
                 .any(|v| contains.as_ref().is_none_or(|c| v.contains(c.as_str()))),
-            Matcher::JsonPath { path, equals } => {
+            Matcher::JsonPointer { pointer, equals } => {
                 let parsed = json.get_or_insert_with(|| response.json());
-                let Some(value) = parsed.as_ref().and_then(|v| v.pointer(path)) else {
+                let Some(value) = parsed.as_ref().and_then(|v| pointer.select(v)) else {
                     return false;
                 };
                 match equals {
@@ -105,10 +116,51 @@ impl Matcher {
                     Some(expected) => json_equals_toml(value, expected),
                 }
             }
+            Matcher::JsonPath { path, equals } => {
+                let parsed = json.get_or_insert_with(|| response.json());
+                let nodes = parsed
+                    .as_ref()
+                    .map(|v| path.select_all(v))
+                    .unwrap_or_default();
+                !nodes.is_empty()
+                    && equals
+                        .as_ref()
+                        .is_none_or(|expected| nodes.iter().all(|v| json_equals_toml(v, expected)))
+            }
             Matcher::Regex { pattern } => pattern.0.is_match(&response.body),
             Matcher::All { matchers } => matchers.iter().all(|m| m.matches_with(response, json)),
             Matcher::Any { matchers } => matchers.iter().any(|m| m.matches_with(response, json)),
             Matcher::Not { matcher } => !matcher.matches_with(response, json),
+        }
+    }
+}
+
+impl Matcher {
+    /// Every text it compares as written (expected values, names, pointers and queries),
+    /// inner matchers included: `validate` refuses a `{{…}}` in any of them.
+    pub fn literal_texts(&self) -> Vec<&str> {
+        fn equals_text(equals: &Option<toml::Value>) -> Option<&str> {
+            match equals {
+                Some(toml::Value::String(s)) => Some(s.as_str()),
+                _ => None,
+            }
+        }
+        match self {
+            Matcher::Status { .. } | Matcher::Regex { .. } => Vec::new(),
+            Matcher::BodyContains { text } => vec![text.as_str()],
+            Matcher::Header { name, contains } => std::iter::once(name.as_str())
+                .chain(contains.as_deref())
+                .collect(),
+            Matcher::JsonPointer { pointer, equals } => std::iter::once(pointer.as_str())
+                .chain(equals_text(equals))
+                .collect(),
+            Matcher::JsonPath { path, equals } => std::iter::once(path.as_str())
+                .chain(equals_text(equals))
+                .collect(),
+            Matcher::All { matchers } | Matcher::Any { matchers } => {
+                matchers.iter().flat_map(Matcher::literal_texts).collect()
+            }
+            Matcher::Not { matcher } => matcher.literal_texts(),
         }
     }
 }
@@ -141,11 +193,21 @@ impl fmt::Display for Matcher {
                 name,
                 contains: Some(c),
             } => write!(f, "header `{name}` contains {c:?}"),
-            Matcher::JsonPath { path, equals: None } => write!(f, "json `{path}` exists"),
+            Matcher::JsonPointer {
+                pointer,
+                equals: None,
+            } => write!(f, "json `{}` exists", pointer.as_str()),
+            Matcher::JsonPointer {
+                pointer,
+                equals: Some(v),
+            } => write!(f, "json `{}` == {v}", pointer.as_str()),
+            Matcher::JsonPath { path, equals: None } => {
+                write!(f, "json `{}` selects a value", path.as_str())
+            }
             Matcher::JsonPath {
                 path,
                 equals: Some(v),
-            } => write!(f, "json `{path}` == {v}"),
+            } => write!(f, "json `{}` == {v}", path.as_str()),
             Matcher::Regex { pattern } => write!(f, "body matches /{}/", pattern.0.as_str()),
             Matcher::All { matchers } => write!(f, "all of ({})", join(matchers, " and ")),
             Matcher::Any { matchers } => write!(f, "any of ({})", join(matchers, " or ")),
@@ -188,16 +250,23 @@ mod tests {
             contains: Some("json".into())
         }
         .matches(&r));
-        assert!(Matcher::JsonPath {
-            path: "/so".into(),
+        assert!(Matcher::JsonPointer {
+            pointer: JsonPointer::parse("/so").unwrap(),
             equals: Some(toml::Value::Integer(3))
         }
         .matches(&r));
-        assert!(!Matcher::JsonPath {
-            path: "/missing".into(),
+        assert!(!Matcher::JsonPointer {
+            pointer: JsonPointer::parse("/missing").unwrap(),
             equals: None
         }
         .matches(&r));
+        let query = |q: &str, equals: Option<toml::Value>| Matcher::JsonPath {
+            path: JsonPathQuery::parse(q).unwrap(),
+            equals,
+        };
+        assert!(query("$.trang_thai", Some("da-tiep-nhan".into())).matches(&r));
+        assert!(!query("$.trang_thai", Some("khac".into())).matches(&r));
+        assert!(!query("$.khong", None).matches(&r));
         let not = Matcher::Not {
             matcher: Box::new(Matcher::BodyContains {
                 text: "HS-7".into(),

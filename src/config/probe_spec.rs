@@ -140,24 +140,26 @@ fn request(
     diagnostics: &mut Diagnostics,
 ) -> Option<RequestSpec> {
     let before = diagnostics.0.len();
+    let scope = placeholders::Scope {
+        known,
+        later: &placeholders::NOTHING_LATER,
+        none_known: NO_VARIABLES,
+    };
     let path_template = if check_path_variables {
-        placeholders::template(file, path, known, NO_VARIABLES, diagnostics)
+        placeholders::template(file, path, &scope, diagnostics)
     } else {
         Template::parse(path.get_ref()).ok()
     };
     placeholders::check_path(file, path, off_base, diagnostics);
     let mut header_templates = Vec::new();
     for (name, text) in headers {
-        let t =
-            placeholders::template_at(file, path.span(), text, known, NO_VARIABLES, diagnostics);
+        let t = placeholders::template_at(file, path.span(), text, &scope, diagnostics);
         header_templates.extend(t.map(|t| (name.clone(), t)));
     }
     let body = match body {
         None => Some(RequestBody::None),
-        Some(text) => {
-            placeholders::template_at(file, path.span(), text, known, NO_VARIABLES, diagnostics)
-                .map(RequestBody::Text)
-        }
+        Some(text) => placeholders::template_at(file, path.span(), text, &scope, diagnostics)
+            .map(RequestBody::Text),
     };
     if diagnostics.0.len() > before {
         return None;
@@ -211,6 +213,13 @@ pub(super) fn parse(
                 off_base,
                 diagnostics,
             );
+            placeholders::refuse_in_literal_text(
+                file,
+                step.path.span().start..file.text.len(),
+                "an extraction",
+                step.extract.iter().flat_map(Extraction::literal_texts),
+                diagnostics,
+            );
             for e in &step.extract {
                 known.insert(e.variable().to_string());
             }
@@ -258,6 +267,13 @@ pub(super) fn parse(
             .as_ref()
             .map_or_else(|| p.name.span(), |m| m.span());
         let matchers: Vec<Matcher> = p.matchers.map(Spanned::into_inner).unwrap_or_default();
+        placeholders::refuse_in_literal_text(
+            file,
+            matchers_span.clone(),
+            "a matcher",
+            matchers.iter().flat_map(Matcher::literal_texts),
+            diagnostics,
+        );
         if let (Some(same), Some(who)) = (&p.same_as, &p.as_account) {
             if same.get_ref() == who.get_ref() {
                 diagnostics.push(file.diagnostic(

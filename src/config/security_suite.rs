@@ -465,7 +465,7 @@ mod tests {
         let (suite, errors) = parse_text(
             "version = 1\nkind = \"security\"\n[[probes]]\nname = \"p\"\nseverity = \"low\"\npath = \"/x/{{ma}}\"\n\
              matchers = [{ kind = \"body-contains\", text = \"y\" }]\n[[probes.setup]]\nmethod = \"POST\"\npath = \"/x\"\n\
-             extract = [{ kind = \"json-path\", path = \"/id\", into = \"ma\" }]\n",
+             extract = [{ kind = \"json-pointer\", pointer = \"/id\", into = \"ma\" }]\n",
         );
         let suite = suite.unwrap_or_else(|| panic!("{errors}"));
         let SuiteBody::Security(s) = suite.body else {
@@ -484,7 +484,7 @@ mod tests {
         );
         assert!(suite.is_none());
         assert!(
-            errors.contains("unknown variable `khong_co`") && errors.contains("bao-mat.toml:6:8"),
+            errors.contains("unknown variable `khong_co`") && errors.contains("bao-mat.toml:6:12"),
             "{errors}"
         );
     }

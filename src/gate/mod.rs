@@ -12,6 +12,8 @@ use std::fmt;
 pub mod coverage;
 mod findings;
 mod reason;
+pub mod regression;
+mod regression_criterion;
 mod run_criteria;
 
 pub use findings::{AcceptanceUse, IMPLIED};
@@ -218,7 +220,7 @@ fn evaluate_one(
         Observed::Value { value, samples } if value.is_finite() => {
             result.value = Some(value);
             result.shown = unit.format(value);
-            judge_value(criterion, value, samples, baseline)
+            judge_value(criterion, value, samples, measurements, baseline)
         }
         Observed::Value { .. } => (
             CriterionStatus::Fail,
@@ -239,6 +241,7 @@ fn judge_value(
     criterion: &Criterion,
     value: f64,
     samples: u64,
+    measurements: &Measurements,
     baseline: Option<&Baseline>,
 ) -> (CriterionStatus, Reason) {
     if let Some(needed) = criterion.min_samples.filter(|min| samples < *min) {
@@ -258,63 +261,13 @@ fn judge_value(
             }
         }
         CriterionRule::Regression { max, warn } => {
-            let Some(baseline) = baseline else {
-                // The first release has nothing to compare with: shown as a warning, so it
-                // is visible and counted, but it cannot block the first release forever.
-                return (CriterionStatus::Warn, Reason::NoBaseline);
-            };
-            let before = match observe(criterion, &baseline.measurements) {
-                Observed::Value { value, .. } if value.is_finite() => value,
-                _ => {
-                    return (
-                        CriterionStatus::Warn,
-                        Reason::BaselineLacksValue {
-                            baseline: baseline.release.clone(),
-                        },
-                    )
-                }
-            };
-            let change = relative_change(before, value, criterion.metric.higher_is_better());
-            let (release, before) = (
-                baseline.release.clone(),
-                criterion.metric.unit().format(before),
-            );
-            if change > *max {
-                (
-                    CriterionStatus::Fail,
-                    Reason::Regression {
-                        baseline: release,
-                        before,
-                        change,
-                        allowed: *max,
-                    },
-                )
-            } else if let Some(w) = warn.filter(|w| change > *w) {
-                (
-                    CriterionStatus::Warn,
-                    Reason::RegressionWarned {
-                        baseline: release,
-                        before,
-                        change,
-                        warn: w,
-                    },
-                )
-            } else {
-                (
-                    CriterionStatus::Pass,
-                    Reason::WithinBaseline {
-                        baseline: release,
-                        before,
-                        change,
-                    },
-                )
-            }
+            regression_criterion::judge(criterion, (*max, *warn), value, measurements, baseline)
         }
     }
 }
 
 /// A criterion's value: by its query for `promql`, by its metric id otherwise.
-fn observe(criterion: &Criterion, measurements: &Measurements) -> Observed {
+pub(super) fn observe(criterion: &Criterion, measurements: &Measurements) -> Observed {
     match &criterion.query {
         Some(query) => measurements.observe_promql(&query.text),
         None => measurements.observe(criterion.metric),
@@ -331,24 +284,6 @@ fn fill_thresholds(result: &mut CriterionResult, criterion: &Criterion) {
             result.pass = format!("regression <= {}", Unit::Ratio.format(*max));
             result.warn = warn.map(|w| format!("regression <= {}", Unit::Ratio.format(w)));
         }
-    }
-}
-
-/// How much worse `now` is than `before`, as a ratio (positive = worse).
-fn relative_change(before: f64, now: f64, higher_is_better: bool) -> f64 {
-    let worse_by = if higher_is_better {
-        before - now
-    } else {
-        now - before
-    };
-    if before.abs() < f64::EPSILON {
-        if worse_by > 0.0 {
-            f64::INFINITY
-        } else {
-            0.0
-        }
-    } else {
-        worse_by / before.abs()
     }
 }
 

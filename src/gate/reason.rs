@@ -2,6 +2,7 @@
 //! language renders it from its variant and data ([`Reason::english`] here, the other
 //! languages in `report::i18n`), so no report reads words back into meaning.
 
+use super::regression::{ChangeInterval, Settle};
 use super::CriterionResult;
 use crate::measure::NoData;
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,10 @@ pub enum Reason {
         before: String,
         /// Relative change, positive = worse.
         change: f64,
+        /// The change's confidence interval, when both runs kept their latency
+        /// distribution (statistical judge); absent for a comparison of values.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        interval: Option<ChangeInterval>,
     },
     /// Worse than the baseline by more than the warning allowance.
     RegressionWarned {
@@ -36,6 +41,10 @@ pub enum Reason {
         change: f64,
         /// The warning allowance, a ratio.
         warn: f64,
+        /// The change's confidence interval, when both runs kept their latency
+        /// distribution (statistical judge); absent for a comparison of values.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        interval: Option<ChangeInterval>,
     },
     /// Worse than the baseline by more than allowed.
     Regression {
@@ -47,6 +56,27 @@ pub enum Reason {
         change: f64,
         /// The allowance, a ratio.
         allowed: f64,
+        /// The change's confidence interval, when both runs kept their latency
+        /// distribution (statistical judge); absent for a comparison of values.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        interval: Option<ChangeInterval>,
+    },
+    /// The statistical judge could not tell whether the change exceeds the allowance:
+    /// never a pass.
+    RegressionInconclusive {
+        /// The release compared with.
+        baseline: String,
+        /// Its value, shown with its unit.
+        before: String,
+        /// Relative change, positive = worse.
+        change: f64,
+        /// The allowance, a ratio.
+        allowed: f64,
+        /// The change's confidence interval, when the runs had enough requests for one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        interval: Option<ChangeInterval>,
+        /// What would settle it.
+        settle: Settle,
     },
     /// No earlier release passed this stage: nothing to compare with (a warning).
     NoBaseline,
@@ -100,6 +130,7 @@ impl Reason {
             Reason::NoData { .. }
                 | Reason::InsufficientSamples { .. }
                 | Reason::ReleaseUnreadable { .. }
+                | Reason::RegressionInconclusive { .. }
         )
     }
 
@@ -108,13 +139,15 @@ impl Reason {
     pub fn english(&self, r: &CriterionResult) -> String {
         let metric = &r.metric;
         let pct = |ratio: f64| format!("{:.0}%", ratio * 100.0);
-        let compared = |baseline: &str, before: &str, change: f64| {
-            format!(
-                "{metric} is {} vs {before} in {baseline} ({:+.0}%)",
-                r.shown,
-                change * 100.0
-            )
-        };
+        let compared =
+            |baseline: &str, before: &str, change: f64, interval: &Option<ChangeInterval>| {
+                format!(
+                    "{metric} is {} vs {before} in {baseline} ({:+.0}%{})",
+                    r.shown,
+                    change * 100.0,
+                    interval.as_ref().map(english_interval).unwrap_or_default()
+                )
+            };
         match self {
             Reason::Met => format!("{metric} is {}", r.shown),
             Reason::Warned => format!(
@@ -127,15 +160,17 @@ impl Reason {
                 baseline,
                 before,
                 change,
-            } => compared(baseline, before, *change),
+                interval,
+            } => compared(baseline, before, *change, interval),
             Reason::RegressionWarned {
                 baseline,
                 before,
                 change,
                 warn,
+                interval,
             } => format!(
                 "{}, warning above {}",
-                compared(baseline, before, *change),
+                compared(baseline, before, *change, interval),
                 pct(*warn)
             ),
             Reason::Regression {
@@ -143,10 +178,24 @@ impl Reason {
                 before,
                 change,
                 allowed,
+                interval,
             } => format!(
                 "regression: {}, allowed {}",
-                compared(baseline, before, *change),
+                compared(baseline, before, *change, interval),
                 pct(*allowed)
+            ),
+            Reason::RegressionInconclusive {
+                baseline,
+                before,
+                change,
+                allowed,
+                interval,
+                settle,
+            } => format!(
+                "inconclusive: {}, allowed {}: {}",
+                compared(baseline, before, *change, interval),
+                pct(*allowed),
+                english_settle(settle, baseline)
             ),
             Reason::NoBaseline => "no baseline: no earlier release passed this stage".into(),
             Reason::BaselineLacksValue { baseline } => {
@@ -168,6 +217,34 @@ impl Reason {
                 "{count} unaccepted {severity} finding(s), first {first}: fix, or accept in the gate's `accept` list with a reason, who and an expiry date"
             ),
             Reason::Unrecorded => String::new(),
+        }
+    }
+}
+
+/// `; 95% CI +3% to +9%`.
+fn english_interval(i: &ChangeInterval) -> String {
+    format!(
+        "; {:.0}% CI {:+.0}% to {:+.0}%",
+        i.confidence * 100.0,
+        i.low * 100.0,
+        i.high * 100.0
+    )
+}
+
+fn english_settle(settle: &Settle, baseline: &str) -> String {
+    match settle {
+        Settle::MoreSamples {
+            needed,
+            had,
+            baseline_had,
+        } => format!(
+            "too few requests to measure it (this run {had}, {baseline} {baseline_had}; each needs at least {needed}): run longer or with more users"
+        ),
+        Settle::LongerRun { requests, factor } => format!(
+            "the interval straddles the allowance; about {requests} requests (a run {factor:.1}× as long) would settle it"
+        ),
+        Settle::AtTheAllowance => {
+            "the change sits at the allowance; no run of sensible length can settle it".into()
         }
     }
 }

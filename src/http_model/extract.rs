@@ -1,6 +1,7 @@
 //! Takes an [`Extraction`] and an [`ObservedResponse`], gives the value it names: the
 //! one extractor of load steps, probes and probe setup steps.
 
+use super::json_select::{JsonPathQuery, JsonPointer};
 use super::response::ObservedResponse;
 use serde::{Deserialize, Serialize};
 
@@ -8,10 +9,17 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Extraction {
-    /// A JSON pointer in the body.
+    /// The value at a JSON pointer (RFC 6901) in the body.
+    JsonPointer {
+        /// The pointer, such as `/token`.
+        pointer: JsonPointer,
+        /// Variable name.
+        into: String,
+    },
+    /// The first value (in document order) a JSONPath query (RFC 9535) selects.
     JsonPath {
-        /// RFC 6901 pointer.
-        path: String,
+        /// The query, such as `$.token`.
+        path: JsonPathQuery,
         /// Variable name.
         into: String,
     },
@@ -35,9 +43,21 @@ impl Extraction {
     /// The variable this extraction sets.
     pub fn variable(&self) -> &str {
         match self {
-            Extraction::JsonPath { into, .. }
+            Extraction::JsonPointer { into, .. }
+            | Extraction::JsonPath { into, .. }
             | Extraction::Header { into, .. }
             | Extraction::Regex { into, .. } => into,
+        }
+    }
+
+    /// The texts it uses as written (the variable's name, the header's name, the pointer
+    /// or query): `validate` refuses a `{{…}}` in any of them.
+    pub fn literal_texts(&self) -> Vec<&str> {
+        match self {
+            Extraction::JsonPointer { pointer, into } => vec![pointer.as_str(), into],
+            Extraction::JsonPath { path, into } => vec![path.as_str(), into],
+            Extraction::Header { name, into } => vec![name, into],
+            Extraction::Regex { into, .. } => vec![into],
         }
     }
 
@@ -96,12 +116,15 @@ pub fn extract(
     json: &mut Option<Option<serde_json::Value>>,
 ) -> Option<String> {
     match extraction {
+        Extraction::JsonPointer { pointer, .. } => {
+            let parsed = json.get_or_insert_with(|| response.json());
+            pointer.select(parsed.as_ref()?).map(as_text)
+        }
         Extraction::JsonPath { path, .. } => {
             let parsed = json.get_or_insert_with(|| response.json());
-            parsed.as_ref()?.pointer(path).map(|v| match v {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
+            path.select_all(parsed.as_ref()?)
+                .first()
+                .map(|v| as_text(v))
         }
         Extraction::Header { name, .. } => response.header(name).map(str::to_string),
         Extraction::Regex { pattern, .. } => pattern
@@ -109,6 +132,15 @@ pub fn extract(
             .captures(&response.body)
             .and_then(|c| c.get(1).or_else(|| c.get(0)))
             .map(|m| m.as_str().to_string()),
+    }
+}
+
+/// A JSON value as a variable holds it: a string without its quotes, anything else as
+/// JSON text.
+fn as_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -129,10 +161,19 @@ mod tests {
     fn one_extractor_reads_json_headers_and_regexes() {
         let r = response();
         let mut json = None;
-        let by_pointer = |path: &str| Extraction::JsonPath {
-            path: path.into(),
+        let by_pointer = |path: &str| Extraction::JsonPointer {
+            pointer: JsonPointer::parse(path).unwrap(),
             into: "x".into(),
         };
+        let by_query = |path: &str| Extraction::JsonPath {
+            path: JsonPathQuery::parse(path).unwrap(),
+            into: "x".into(),
+        };
+        assert_eq!(
+            extract(&by_query("$.ma"), &r, &mut json).as_deref(),
+            Some("HS-1")
+        );
+        assert_eq!(extract(&by_query("$.khong"), &r, &mut json), None);
         assert_eq!(
             extract(&by_pointer("/ma"), &r, &mut json).as_deref(),
             Some("HS-1")

@@ -8,12 +8,14 @@
 pub mod certificate;
 mod extract;
 pub mod failure;
+mod json_select;
 mod method;
 pub mod origin;
 mod request;
 mod response;
 
 pub use extract::{extract, Extraction, RegexPattern};
+pub use json_select::{JsonPathQuery, JsonPointer};
 pub use method::HttpMethod;
 pub use origin::{Origin, OriginError};
 pub use request::{JsonTemplate, RenderedBody, RenderedRequest, RequestBody, RequestSpec};

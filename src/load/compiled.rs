@@ -52,12 +52,13 @@ impl Needs {
                 headers: true,
                 body: false,
             },
-            Matcher::BodyContains { .. } | Matcher::JsonPath { .. } | Matcher::Regex { .. } => {
-                Needs {
-                    headers: false,
-                    body: true,
-                }
-            }
+            Matcher::BodyContains { .. }
+            | Matcher::JsonPointer { .. }
+            | Matcher::JsonPath { .. }
+            | Matcher::Regex { .. } => Needs {
+                headers: false,
+                body: true,
+            },
             Matcher::Not { matcher } => Needs::of_matcher(matcher),
             Matcher::All { matchers } | Matcher::Any { matchers } => {
                 matchers.iter().fold(Needs::default(), |acc, m| {

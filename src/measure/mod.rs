@@ -2,6 +2,7 @@
 //! [`Measurements`]: counts, rates, latency percentiles, a per-second series and
 //! findings by severity. A value that was not observed is `None`, never zero.
 
+pub mod distribution;
 mod no_data;
 pub mod omission;
 pub mod recorder;
@@ -13,6 +14,7 @@ use crate::security::{CheckStatus, SecurityOutcome};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub use distribution::LatencyDistribution;
 pub use no_data::NoData;
 pub use omission::Stall;
 pub use recorder::{ErrorKind, Recorder, RequestObserver, RequestSample, SecondStats};
@@ -121,6 +123,10 @@ pub struct Measurements {
     /// time), ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_interval_ms: Option<f64>,
+    /// The distribution behind `latency_ms` (stored histogram and measured requests),
+    /// which the regression judge compares with the baseline's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_distribution: Option<LatencyDistribution>,
     /// Periods in which requests were outstanding and nothing completed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stalls: Vec<Stall>,

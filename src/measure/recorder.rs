@@ -4,7 +4,9 @@
 //! abort criteria) never wait for goose's end-of-run metrics.
 
 use super::omission::{self, percentiles, Pacing};
-use super::{Measurements, Percentiles, SecondSample, TransactionMeasurements};
+use super::{
+    LatencyDistribution, Measurements, Percentiles, SecondSample, TransactionMeasurements,
+};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -294,10 +296,15 @@ impl Recorder {
         let end_us = elapsed.as_micros() as u64;
         let start_us = end_us.saturating_sub(micros);
         if sent {
-            match self.pacing.lock() {
-                Ok(mut p) => p.completed(start_us, end_us),
-                Err(poisoned) => poisoned.into_inner().completed(start_us, end_us),
-            }
+            let mut pacing = match self.pacing.lock() {
+                Ok(p) => p,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            // Read the clock again under the lock: completions reach the pacing in the
+            // order of their end times, so two requests that finish together on busy
+            // threads are not mistaken for one that ended before the other started.
+            let end_us = self.started.elapsed().as_micros() as u64;
+            pacing.completed(end_us.saturating_sub(micros), end_us);
         }
         let mut inner = self.shard(sample.user);
         if sent {
@@ -433,10 +440,12 @@ impl Recorder {
         if let Some(h) = &inner.overall {
             let raw = percentiles(h);
             let interval = omission::expected_interval(inner.gaps.as_ref());
-            measurements.latency_ms = Some(match interval {
-                Some(i) => percentiles(&omission::corrected(h, i)),
-                None => raw,
-            });
+            let judged = match interval {
+                Some(i) => omission::corrected(h, i),
+                None => h.clone(),
+            };
+            measurements.latency_ms = Some(percentiles(&judged));
+            measurements.latency_distribution = LatencyDistribution::new(&judged, h.len());
             measurements.latency_ms_uncorrected = Some(raw);
             measurements.expected_interval_ms = interval.map(|i| i as f64 / 1000.0);
             let pacing = match self.pacing.lock() {

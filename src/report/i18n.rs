@@ -5,6 +5,7 @@
 //! are shown as recorded.
 
 use crate::config::suite::Severity;
+use crate::gate::regression::{ChangeInterval, Settle};
 use crate::gate::{CriterionResult, CriterionStatus, GateOutcome, Reason};
 use crate::measure::ErrorKind;
 use crate::measure::NoData;
@@ -104,6 +105,17 @@ pub struct Messages {
     pub gate_counts: fn(usize, usize, usize) -> String,
     /// The run was stopped before it finished.
     pub aborted_note: &'static str,
+    /// Accepted risks heading (the gate's `accept` list).
+    pub accepted_risks: &'static str,
+    /// Accepted risk columns: check, address, accepted by, reason, expires, findings.
+    pub acceptance_columns: [&'static str; 6],
+    /// An acceptance without `url`: it covers every address.
+    pub every_url: &'static str,
+    /// An acceptance past its expiry date.
+    pub acceptance_expired: &'static str,
+    /// An acceptance as one line of the terminal verdict table: what, who, until when,
+    /// why, findings covered, whether it expired.
+    pub acceptance_line: fn(&crate::gate::AcceptanceUse) -> String,
     /// Load heading.
     pub load: &'static str,
     /// Requests label.
@@ -231,6 +243,9 @@ impl Messages {
             self.outcome_passed,
             self.outcome_failed,
             self.aborted_note,
+            self.accepted_risks,
+            self.every_url,
+            self.acceptance_expired,
             self.load,
             self.requests,
             self.errors,
@@ -268,6 +283,7 @@ impl Messages {
         ];
         all.extend(self.stage_titles);
         all.extend(self.gate_columns);
+        all.extend(self.acceptance_columns);
         all.extend(self.error_kinds);
         all.extend(self.severities);
         all.extend(self.approval_columns);
@@ -399,6 +415,29 @@ pub const EN: Messages = Messages {
         format!("{criteria} criteria, {failed} failed, {warned} warned")
     },
     aborted_note: "The run was stopped before it finished; it never counts as passed.",
+    accepted_risks: "Accepted risks",
+    acceptance_columns: [
+        "Check",
+        "Address",
+        "Accepted by",
+        "Reason",
+        "Expires",
+        "Findings covered",
+    ],
+    every_url: "every address",
+    acceptance_expired: "expired: no longer applies",
+    acceptance_line: |u| {
+        format!(
+            "accepted  {} ({} finding(s) this run{})",
+            u.acceptance,
+            u.findings,
+            if u.expired {
+                "; EXPIRED: no longer applies"
+            } else {
+                ""
+            }
+        )
+    },
     load: "Load",
     requests: "Requests",
     errors: "Errors",
@@ -501,6 +540,37 @@ pub const VI: Messages = Messages {
         format!("{criteria} tiêu chí, {failed} không đạt, {warned} cảnh báo")
     },
     aborted_note: "Lượt chạy đã bị dừng trước khi kết thúc; không bao giờ được tính là đạt.",
+    accepted_risks: "Rủi ro đã chấp nhận",
+    acceptance_columns: [
+        "Phép kiểm tra",
+        "Địa chỉ",
+        "Người chấp nhận",
+        "Lý do",
+        "Hết hạn",
+        "Số phát hiện được miễn",
+    ],
+    every_url: "mọi địa chỉ",
+    acceptance_expired: "đã hết hạn: không còn áp dụng",
+    acceptance_line: |u| {
+        let a = &u.acceptance;
+        format!(
+            "chấp nhận  {}{} — {} chấp nhận đến hết {}: {} ({} phát hiện trong lượt này{})",
+            a.check,
+            a.url
+                .as_deref()
+                .map(|url| format!(" tại {url}"))
+                .unwrap_or_default(),
+            a.by,
+            a.expires.format("%d/%m/%Y"),
+            a.reason,
+            u.findings,
+            if u.expired {
+                "; ĐÃ HẾT HẠN: không còn áp dụng"
+            } else {
+                ""
+            }
+        )
+    },
     load: "Tải",
     requests: "Số yêu cầu",
     errors: "Số lỗi",
@@ -596,20 +666,24 @@ fn vi_reason(r: &CriterionResult) -> String {
             baseline,
             before,
             change,
+            interval,
         } => format!(
-            "{metric} = {}, so với {before} ở phiên bản {baseline} ({})",
+            "{metric} = {}, so với {before} ở phiên bản {baseline} ({}{})",
             r.shown,
-            pct(*change)
+            pct(*change),
+            vi_interval(interval)
         ),
         Reason::RegressionWarned {
             baseline,
             before,
             change,
             warn,
+            interval,
         } => format!(
-            "{metric} = {}, so với {before} ở phiên bản {baseline} ({}), vượt ngưỡng cảnh báo {:.0}%",
+            "{metric} = {}, so với {before} ở phiên bản {baseline} ({}{}), vượt ngưỡng cảnh báo {:.0}%",
             r.shown,
             pct(*change),
+            vi_interval(interval),
             warn * 100.0
         ),
         Reason::Regression {
@@ -617,11 +691,28 @@ fn vi_reason(r: &CriterionResult) -> String {
             before,
             change,
             allowed,
+            interval,
         } => format!(
-            "suy giảm: {metric} = {}, so với {before} ở phiên bản {baseline} ({}), kém hơn mức cho phép {:.0}%",
+            "suy giảm: {metric} = {}, so với {before} ở phiên bản {baseline} ({}{}), kém hơn mức cho phép {:.0}%",
             r.shown,
             pct(*change),
+            vi_interval(interval),
             allowed * 100.0
+        ),
+        Reason::RegressionInconclusive {
+            baseline,
+            before,
+            change,
+            allowed,
+            interval,
+            settle,
+        } => format!(
+            "chưa kết luận được: {metric} = {}, so với {before} ở phiên bản {baseline} ({}{}), mức cho phép {:.0}%: {}",
+            r.shown,
+            pct(*change),
+            vi_interval(interval),
+            allowed * 100.0,
+            vi_settle(settle, baseline)
         ),
         Reason::NoBaseline => {
             "chưa có mốc so sánh: chưa có phiên bản nào trước đó đạt giai đoạn này".into()
@@ -650,6 +741,39 @@ fn vi_reason(r: &CriterionResult) -> String {
         ),
         // Recorded before reasons were kept as data: shown as recorded.
         Reason::Unrecorded => r.reason.clone(),
+    }
+}
+
+/// `; khoảng tin cậy 95%: +3% đến +9%`.
+fn vi_interval(interval: &Option<ChangeInterval>) -> String {
+    interval
+        .as_ref()
+        .map(|i| {
+            format!(
+                "; khoảng tin cậy {:.0}%: {:+.0}% đến {:+.0}%",
+                i.confidence * 100.0,
+                i.low * 100.0,
+                i.high * 100.0
+            )
+        })
+        .unwrap_or_default()
+}
+
+fn vi_settle(settle: &Settle, baseline: &str) -> String {
+    match settle {
+        Settle::MoreSamples {
+            needed,
+            had,
+            baseline_had,
+        } => format!(
+            "quá ít yêu cầu để đo (lượt này {had}, phiên bản {baseline} {baseline_had}; mỗi lượt cần ít nhất {needed}): hãy chạy lâu hơn hoặc với nhiều người dùng hơn"
+        ),
+        Settle::LongerRun { requests, factor } => format!(
+            "khoảng tin cậy vắt qua mức cho phép; khoảng {requests} yêu cầu (lượt chạy dài gấp {factor:.1} lần) sẽ đủ để kết luận"
+        ),
+        Settle::AtTheAllowance => {
+            "mức thay đổi nằm đúng ở mức cho phép; không lượt chạy nào đủ dài để kết luận".into()
+        }
     }
 }
 
@@ -765,6 +889,7 @@ mod tests {
                 before: "100.0ms".into(),
                 change: 2.5,
                 allowed: 0.25,
+                interval: None,
             },
         );
         assert_eq!(
@@ -775,6 +900,60 @@ mod tests {
             (VI.reason)(&regression),
             "suy giảm: latency-p95 = 350.0ms, so với 100.0ms ở phiên bản 1.0.0 (+250%), kém hơn mức cho phép 25%"
         );
+    }
+
+    #[test]
+    fn an_inconclusive_regression_says_what_would_settle_it_in_both_languages() {
+        use crate::gate::regression::{ChangeInterval, Settle};
+        let interval = ChangeInterval {
+            low: -0.05,
+            high: 0.6,
+            confidence: 0.95,
+            samples: 120,
+            baseline_samples: 400,
+        };
+        let wide = result(
+            CriterionStatus::Fail,
+            Reason::RegressionInconclusive {
+                baseline: "1.0.0".into(),
+                before: "100.0ms".into(),
+                change: 0.25,
+                allowed: 0.2,
+                interval: Some(interval),
+                settle: Settle::LongerRun {
+                    requests: 14_700,
+                    factor: 122.5,
+                },
+            },
+        );
+        assert_eq!(
+            wide.reason,
+            "inconclusive: latency-p95 is 350.0ms vs 100.0ms in 1.0.0 (+25%; 95% CI -5% to +60%), allowed 20%: the interval straddles the allowance; about 14700 requests (a run 122.5× as long) would settle it"
+        );
+        assert_eq!(
+            (VI.reason)(&wide),
+            "chưa kết luận được: latency-p95 = 350.0ms, so với 100.0ms ở phiên bản 1.0.0 (+25%; khoảng tin cậy 95%: -5% đến +60%), mức cho phép 20%: khoảng tin cậy vắt qua mức cho phép; khoảng 14700 yêu cầu (lượt chạy dài gấp 122.5 lần) sẽ đủ để kết luận"
+        );
+        let few = result(
+            CriterionStatus::Fail,
+            Reason::RegressionInconclusive {
+                baseline: "1.0.0".into(),
+                before: "100.0ms".into(),
+                change: 2.5,
+                allowed: 0.2,
+                interval: None,
+                settle: Settle::MoreSamples {
+                    needed: 100,
+                    had: 5,
+                    baseline_had: 400,
+                },
+            },
+        );
+        assert_eq!(
+            few.reason,
+            "inconclusive: latency-p95 is 350.0ms vs 100.0ms in 1.0.0 (+250%), allowed 20%: too few requests to measure it (this run 5, 1.0.0 400; each needs at least 100): run longer or with more users"
+        );
+        assert!((VI.reason)(&few).contains("mỗi lượt cần ít nhất 100"));
     }
 
     #[test]
@@ -812,6 +991,7 @@ mod tests {
                 baseline: "0.9.0".into(),
                 before: "1.0ms".into(),
                 change: 0.0,
+                interval: None,
             },
         );
         r.criterion = "latency-p95 regression <= 25% vs last passed release".into();

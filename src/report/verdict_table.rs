@@ -65,6 +65,10 @@ pub fn verdict_table(
             .collect();
         let _ = writeln!(out, "  {}  {}", cells.join("  "), row[5]);
     }
+    // Accepted risks, under the criteria they exempt findings from: who, why, until when.
+    for u in &verdict.acceptances {
+        let _ = writeln!(out, "  {}", (m.acceptance_line)(u));
+    }
     let failed = verdict
         .results
         .iter()
@@ -87,4 +91,44 @@ pub fn verdict_table(
         }
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::acceptance::Acceptance;
+    use crate::gate::{AcceptanceUse, GateOutcome};
+    use crate::report::i18n::{EN, VI};
+
+    #[test]
+    fn accepted_risks_are_lines_of_the_table_in_both_languages() {
+        let verdict = GateVerdict {
+            outcome: GateOutcome::Passed,
+            results: Vec::new(),
+            warnings: 0,
+            warnings_block: false,
+            acceptances: vec![AcceptanceUse {
+                acceptance: Acceptance {
+                    check: "exposure.env".into(),
+                    url: None,
+                    reason: "dummy values".into(),
+                    by: "Trần Thị Bình".into(),
+                    expires: chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+                },
+                findings: 1,
+                expired: true,
+            }],
+        };
+        let plain = |_: CriterionStatus, text: &str| text.to_string();
+        let en = verdict_table(&verdict, &EN, &plain);
+        assert!(
+            en.contains("\n  accepted  exposure.env accepted by Trần Thị Bình until 2026-12-31: dummy values (1 finding(s) this run; EXPIRED: no longer applies)\n"),
+            "{en}"
+        );
+        let vi = verdict_table(&verdict, &VI, &plain);
+        assert!(
+            vi.contains("\n  chấp nhận  exposure.env — Trần Thị Bình chấp nhận đến hết 31/12/2026: dummy values (1 phát hiện trong lượt này; ĐÃ HẾT HẠN: không còn áp dụng)\n"),
+            "{vi}"
+        );
+    }
 }

@@ -11,8 +11,6 @@ use crate::measure::{
     ErrorKind, Measurements, Percentiles, RequestObserver, RequestSample, SecondSample,
     TransactionMeasurements,
 };
-use base64::Engine as _;
-use hdrhistogram::serialization::{Deserializer, Serializer as _, V2Serializer};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -24,33 +22,11 @@ use std::time::Instant;
 pub const SIGNIFICANT_FIGURES: u8 = 3;
 const HIGHEST_MICROS: u64 = 3_600_000_000;
 
-/// A histogram that cannot be encoded or decoded.
-#[derive(Debug, thiserror::Error)]
-#[error("latency histogram: {0}")]
-pub struct HistogramError(String);
+pub use crate::measure::distribution::{decode, encode, HistogramError};
 
 pub(super) fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, HIGHEST_MICROS, SIGNIFICANT_FIGURES)
         .unwrap_or_else(|_| unreachable!("static bounds are valid"))
-}
-
-/// HdrHistogram V2, base64.
-pub fn encode(h: &Histogram<u64>) -> Result<String, HistogramError> {
-    let mut bytes = Vec::new();
-    V2Serializer::new()
-        .serialize(h, &mut bytes)
-        .map_err(|e| HistogramError(format!("{e:?}")))?;
-    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
-}
-
-/// The inverse of [`encode`].
-pub fn decode(text: &str) -> Result<Histogram<u64>, HistogramError> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .map_err(|e| HistogramError(e.to_string()))?;
-    Deserializer::new()
-        .deserialize(&mut bytes.as_slice())
-        .map_err(|e| HistogramError(format!("{e:?}")))
 }
 
 /// How a worker's load ended.
@@ -392,6 +368,7 @@ pub fn merge(reports: &[ShardReport]) -> Result<Measurements, HistogramError> {
         }
     }
     m.latency_ms = (!overall.is_empty()).then(|| percentiles(&overall));
+    m.latency_distribution = crate::measure::LatencyDistribution::new(&overall, overall.len());
     m.transactions = transactions
         .into_iter()
         .map(|(name, (requests, errors, h))| TransactionMeasurements {

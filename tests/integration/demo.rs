@@ -68,4 +68,25 @@ fn the_demo_takes_one_release_through_and_stops_the_regression() {
         }
     }
     assert_eq!(files, 4);
+
+    // Read as CI servers read them: junitparser counts no failure, and every
+    // <testsuite> is valid against the vendored Surefire XSD (scripts/check-junit).
+    let junit: Vec<std::path::PathBuf> = std::fs::read_dir(&runs)
+        .expect("runs")
+        .flat_map(|stage| std::fs::read_dir(stage.expect("stage").path()).expect("run dirs"))
+        .map(|run| run.expect("run").path().join("junit.xml"))
+        .collect();
+    let check = run(Command::new("/usr/bin/python3")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/check-junit"))
+        .arg("--expect-no-failures")
+        .args(&junit));
+    let report = text(&check);
+    assert_eq!(check.status.code(), Some(0), "{report}");
+    assert_eq!(
+        report
+            .matches("0 failures, 0 errors, surefire schema: valid")
+            .count(),
+        4,
+        "{report}"
+    );
 }

@@ -226,7 +226,7 @@ fn issue_12_a_rendered_path_that_leaves_the_origin_is_not_sent_with_the_key() {
     let project = project_with_suite(
         &home.url,
         "http://127.0.0.1:9",
-        "[[transactions]]\nname = \"t\"\n[[transactions.steps]]\nmethod = \"GET\"\npath = \"/bat-dau\"\nextract = [{ kind = \"json-path\", path = \"/tiep\", into = \"tiep\" }]\n[[transactions.steps]]\nmethod = \"GET\"\npath = \"/{{tiep}}\"\n",
+        "[[transactions]]\nname = \"t\"\n[[transactions.steps]]\nmethod = \"GET\"\npath = \"/bat-dau\"\nextract = [{ kind = \"json-pointer\", pointer = \"/tiep\", into = \"tiep\" }]\n[[transactions.steps]]\nmethod = \"GET\"\npath = \"/{{tiep}}\"\n",
     );
     with_test_key(&project);
     let out = run_stage(&project, "trial-test");

@@ -191,3 +191,133 @@ fn three_worker_containers_each_reach_the_target_from_their_own_address_and_add_
     assert_eq!(left.lines().count(), 1, "only the sample remains: {left}");
     drop(setup);
 }
+
+/// A target on every host address that counts `/r` requests by client address.
+fn start_counting_target() -> (u16, std::sync::Arc<std::sync::Mutex<BTreeMap<String, u64>>>) {
+    use std::sync::{Arc, Mutex};
+    let by_client: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
+    let seen = by_client.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let app = axum::Router::new()
+                .route(
+                    "/api/phien-ban",
+                    axum::routing::get(|| async {
+                        axum::Json(serde_json::json!({"version": "1.0.0"}))
+                    }),
+                )
+                .route(
+                    "/r",
+                    axum::routing::get(
+                        move |axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<
+                            std::net::SocketAddr,
+                        >| {
+                            let seen = seen.clone();
+                            async move {
+                                *seen
+                                    .lock()
+                                    .expect("counts")
+                                    .entry(peer.ip().to_string())
+                                    .or_default() += 1;
+                                "ok"
+                            }
+                        },
+                    ),
+                );
+            let listener = tokio::net::TcpListener::bind("0.0.0.0:0")
+                .await
+                .expect("bind");
+            tx.send(listener.local_addr().expect("addr").port())
+                .expect("send");
+            let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+            axum::serve(listener, app).await.expect("serve");
+        });
+    });
+    (rx.recv().expect("port"), by_client)
+}
+
+/// This machine's address on its default route (not loopback: containers reach it).
+fn host_address() -> String {
+    let out = Command::new("ip")
+        .args(["-4", "route", "get", "1.1.1.1"])
+        .output()
+        .expect("ip runs");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    text.split_whitespace()
+        .skip_while(|w| *w != "src")
+        .nth(1)
+        .expect("a source address")
+        .to_string()
+}
+
+#[test]
+fn without_a_network_the_run_makes_a_private_one_and_removes_it() {
+    let built = Command::new(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/build-worker-image"),
+    )
+    .arg(stagegate_bin())
+    .env("STAGEGATE_WORKER_IMAGE", WORKER_IMAGE)
+    .output()
+    .expect("scripts/build-worker-image runs");
+    assert!(built.status.success(), "{}", text(&built));
+    let (port, by_client) = start_counting_target();
+    let host = host_address();
+    let url = format!("http://{host}:{port}");
+    let target = crate::shards::Target {
+        url: url.clone(),
+        requests: Default::default(),
+        rows: Default::default(),
+    };
+    let project = crate::shards::project_with_rows(
+        &target,
+        "{ users = 2, ramp-up = \"0s\", duration = \"1s\", iterations = 15 }",
+        30,
+    );
+    let out = run(stagegate(project.root()).args([
+        "run",
+        "dichvucong",
+        "--release",
+        "1.0.0",
+        "--stage",
+        "trial-test",
+        "--key",
+        &key_in(project.root(), "qa.an"),
+        "--shards",
+        "2",
+        "--launcher",
+        "docker",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // Two workers, two addresses on the run's own network, 15 rows each.
+    let counts = by_client.lock().expect("counts").clone();
+    assert_eq!(counts.len(), 2, "{counts:?}");
+    assert!(
+        counts
+            .keys()
+            .all(|ip| *ip != host && !ip.starts_with("127.")),
+        "{counts:?}"
+    );
+    assert_eq!(counts.values().copied().collect::<Vec<_>>(), vec![15, 15]);
+    // The network the run made carried its project's label and is gone.
+    let root = std::fs::canonicalize(project.root()).expect("root");
+    let left = docker(&[
+        "network",
+        "ls",
+        "-q",
+        "--filter",
+        &format!("label=io.stagegate.project={}", root.display()),
+    ]);
+    assert!(left.is_empty(), "networks left: {left}");
+    let containers = docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=io.stagegate.project={}", root.display()),
+    ]);
+    assert!(containers.is_empty(), "containers left: {containers}");
+}

@@ -54,6 +54,45 @@ pub fn gate_table(m: &Messages, verdict: &GateVerdict, run_id: i64) -> String {
             verdict.warnings
         ))
     );
+    out.push_str(&acceptance_table(m, verdict));
+    out
+}
+
+/// The gate's accepted risks: who accepted which check's findings, why, until when, and
+/// how many findings each covered in this run; an expired one is marked and no longer
+/// applies.
+fn acceptance_table(m: &Messages, verdict: &GateVerdict) -> String {
+    if verdict.acceptances.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        r#"<h4>{}</h4><table class="acceptances"><thead><tr>"#,
+        escape(m.accepted_risks)
+    );
+    for column in m.acceptance_columns {
+        let _ = write!(out, "<th>{}</th>", escape(column));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for u in &verdict.acceptances {
+        let a = &u.acceptance;
+        let expires = if u.expired {
+            format!("{} ({})", a.expires, m.acceptance_expired)
+        } else {
+            a.expires.to_string()
+        };
+        let _ = write!(
+            out,
+            r#"<tr class="{}"><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            if u.expired { "fail" } else { "pass" },
+            escape(&a.check),
+            escape(a.url.as_deref().unwrap_or(m.every_url)),
+            escape(&a.by),
+            escape(&a.reason),
+            escape(&expires),
+            u.findings
+        );
+    }
+    out.push_str("</tbody></table>");
     out
 }
 
@@ -124,5 +163,46 @@ mod tests {
     fn gate_table_in_english_and_vietnamese() {
         insta::assert_snapshot!("gate_table_en", gate_table(&EN, &verdict(), 6));
         insta::assert_snapshot!("gate_table_vi", gate_table(&VI, &verdict(), 6));
+    }
+
+    #[test]
+    fn accepted_risks_show_who_why_until_when_and_expiry_in_both_languages() {
+        use crate::config::acceptance::Acceptance;
+        use crate::gate::AcceptanceUse;
+        let accepted = |check: &str, url: Option<&str>, expired: bool| AcceptanceUse {
+            acceptance: Acceptance {
+                check: check.into(),
+                url: url.map(str::to_string),
+                reason: "dummy values on a test host <b>".into(),
+                by: "Trần Thị Bình".into(),
+                expires: chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+            },
+            findings: 1,
+            expired,
+        };
+        let mut v = verdict();
+        v.acceptances = vec![
+            accepted("exposure.env", None, false),
+            accepted("cors.reflect", Some("http://h/api"), true),
+        ];
+        let en = gate_table(&EN, &v, 6);
+        assert!(en.contains("<h4>Accepted risks</h4>"), "{en}");
+        assert!(
+            en.contains(r#"<tr class="pass"><td><code>exposure.env</code></td><td>every address</td><td>Trần Thị Bình</td><td>dummy values on a test host &lt;b&gt;</td><td>2026-12-31</td><td>1</td></tr>"#),
+            "{en}"
+        );
+        assert!(
+            en.contains(r#"<td>2026-12-31 (expired: no longer applies)</td>"#),
+            "{en}"
+        );
+        let vi = gate_table(&VI, &v, 6);
+        assert!(vi.contains("<h4>Rủi ro đã chấp nhận</h4>"), "{vi}");
+        assert!(vi.contains("<th>Người chấp nhận</th>"), "{vi}");
+        assert!(vi.contains("<td>mọi địa chỉ</td>"), "{vi}");
+        assert!(
+            vi.contains("2026-12-31 (đã hết hạn: không còn áp dụng)"),
+            "{vi}"
+        );
+        assert!(!gate_table(&EN, &verdict(), 6).contains("Accepted risks"));
     }
 }
