@@ -31,11 +31,17 @@ pub async fn names(url: &url::Url) -> Option<Vec<String>> {
 
 /// `describe`d failure text with the certificate's names added, for a TLS failure.
 pub async fn describe_with_names(e: &reqwest::Error, url: &url::Url) -> String {
-    let text = super::failure::describe(e);
     if super::failure::kind(e) != super::failure::FailureKind::Tls {
-        return text;
+        return super::failure::describe(e);
     }
-    match names(url).await {
+    describe_named(e, names(url).await.as_deref())
+}
+
+/// `describe`d failure text with `names` (the certificate's, as [`names`] read them
+/// once for many failures) added.
+pub fn describe_named(e: &reqwest::Error, names: Option<&[String]>) -> String {
+    let text = super::failure::describe(e);
+    match names {
         Some(names) if !names.is_empty() => format!(
             "{text} (the certificate names {})",
             names

@@ -111,8 +111,9 @@ pub(super) struct CompiledSuite {
     shared_client: Option<reqwest::Client>,
     /// The most body bytes kept for checks and extraction; the rest is read and dropped.
     body_limit: usize,
-    /// Whether a TLS failure has had its certificate's names looked up already.
-    certificate_named: std::sync::atomic::AtomicBool,
+    /// The names of the certificate a TLS failure met, read once (by the first user to
+    /// fail) for every failure: each one is named with them, the first recorded too.
+    certificate_names: tokio::sync::OnceCell<Option<Vec<String>>>,
     /// The methods this suite may not send here (production, no declared write).
     method_fence: Option<MethodFence>,
     /// The first request the method fence refused, with when: it stops the load.
@@ -180,7 +181,7 @@ impl CompiledSuite {
             target: target.clone(),
             shared_client,
             body_limit,
-            certificate_named: std::sync::atomic::AtomicBool::new(false),
+            certificate_names: tokio::sync::OnceCell::new(),
             recorder,
         }
     }
@@ -366,12 +367,16 @@ impl CompiledSuite {
                 } else {
                     ErrorKind::Connection
                 };
-                // The first TLS failure is worth a look at the certificate (its names);
-                // every later one is the same story and costs no extra connection.
-                let text = if failure::kind(&e) == failure::FailureKind::Tls
-                    && !self.certificate_named.swap(true, Ordering::Relaxed)
-                {
-                    http_model::certificate::describe_with_names(&e, &url).await
+                // A TLS failure is worth a look at the certificate (its names): the
+                // first user to meet one reads them, the others wait for that answer
+                // (at most the read's timeout), so every failure, whichever is recorded
+                // first, is named the same way and costs one extra connection in all.
+                let text = if failure::kind(&e) == failure::FailureKind::Tls {
+                    let names = self
+                        .certificate_names
+                        .get_or_init(|| http_model::certificate::names(&url))
+                        .await;
+                    http_model::certificate::describe_named(&e, names.as_deref())
                 } else {
                     failure::describe(&e)
                 };

@@ -182,8 +182,10 @@ async fn issue_12_a_tls_failure_is_named_with_the_certificates_names() {
         run(Command::new(stagegate_bin()).args([
             "load",
             &format!("https://127.0.0.1:{port}/"),
+            // Several users fail at once: whichever failure is recorded first must be
+            // named with the certificate's names (one user reads them for all).
             "--users",
-            "1",
+            "4",
             "--duration",
             "1s",
             "--output",
