@@ -43,8 +43,17 @@ mod security_discovery;
 #[path = "integration/security_scan.rs"]
 mod security_scan;
 
+#[path = "integration/counting_server.rs"]
+mod counting_server;
+
 #[path = "integration/fence.rs"]
 mod fence;
+
+#[path = "integration/fence_production.rs"]
+mod fence_production;
+
+#[path = "integration/fence_bounds.rs"]
+mod fence_bounds;
 
 #[path = "integration/onboarding.rs"]
 mod onboarding;
@@ -57,6 +66,12 @@ mod verdict;
 
 #[path = "integration/identity.rs"]
 mod identity;
+
+#[path = "integration/identity_chain.rs"]
+mod identity_chain;
+
+#[path = "integration/identity_agent.rs"]
+mod identity_agent;
 
 #[path = "integration/hostile.rs"]
 mod hostile;

@@ -6,6 +6,7 @@ mod approve;
 mod checks;
 mod demo;
 mod demo_people;
+mod demo_rollout;
 mod error;
 mod evidence_cmd;
 mod history;

@@ -367,4 +367,31 @@ mod tests {
             "cleared before a summary: {screen:?}"
         );
     }
+
+    #[test]
+    fn issue_15_a_security_suite_shows_a_spinner_that_is_cleared_when_it_ends() {
+        let term = InMemoryTerm::new(12, 80);
+        static SECOND: OnceLock<InMemoryTerm> = OnceLock::new();
+        let term = SECOND.get_or_init(|| term).clone();
+        fn second() -> ProgressDrawTarget {
+            let term = SECOND.get().expect("set").clone();
+            ProgressDrawTarget::term_like_with_hz(Box::new(term), 100)
+        }
+        let progress = TerminalProgress::with(Live::Bars(second), &crate::report::cli_words::VI);
+        progress.security_started("kiem-tra-bao-mat");
+        std::thread::sleep(SPIN_EVERY * 3);
+        let screen = term.contents();
+        assert!(
+            screen.contains("kiem-tra-bao-mat")
+                && screen.contains("đang chạy các kiểm tra bảo mật"),
+            "{screen:?}"
+        );
+        assert_eq!(
+            screen.lines().filter(|l| !l.trim().is_empty()).count(),
+            1,
+            "{screen:?}"
+        );
+        progress.clear();
+        assert!(term.contents().trim().is_empty(), "{:?}", term.contents());
+    }
 }

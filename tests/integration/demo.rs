@@ -6,9 +6,12 @@ use std::process::Command;
 
 #[test]
 fn the_demo_takes_one_release_through_and_stops_the_regression() {
+    let _alone = crate::support::timing_guard();
     let dir = tempfile::tempdir().expect("tmp");
+    // `--quick`: the same stages, gates and decisions with each load but real-test's a
+    // quarter as long (the demo's own rollout.toml says so; its unit tests pin the lines).
     let out = run(Command::new(crate::support::stagegate_bin())
-        .args(["demo", "--dir"])
+        .args(["demo", "--quick", "--dir"])
         .arg(dir.path()));
     let all = text(&out);
     assert_eq!(out.status.code(), Some(0), "{all}");

@@ -1,7 +1,8 @@
 //! The ledger's audit chain: editing any stored field makes `ledger verify` fail and
 //! name the event.
 
-use crate::pipeline::{decide, run_stage, trial_project};
+use crate::pipeline::trial_project;
+use crate::support::{decide, run_stage};
 use crate::support::{run, text, Sample};
 use std::process::Command;
 

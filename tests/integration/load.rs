@@ -164,6 +164,7 @@ fn a_profile_above_the_environment_cap_is_refused() {
 
 #[test]
 fn a_breach_aborts_the_load_within_two_seconds_and_records_why() {
+    let _alone = crate::support::timing_guard();
     let sample = Sample::start(&["--error-rate", "0.3"]);
     let project = load_only_project(&sample, 4, "30s");
     project.edit(
@@ -276,6 +277,7 @@ fn adhoc(args: &[&str]) -> (Option<i32>, serde_json::Value, String) {
 /// accuracy itself is a figure of the benchmark (`benches/load-compare.sh`).
 #[test]
 fn reported_p50_of_a_fixed_50ms_server_is_never_below_it_and_close_above() {
+    let _alone = crate::support::timing_guard();
     let url = fixed_latency_server(Duration::from_millis(50));
     let (code, json, all) = adhoc(&[&url, "--users", "8", "--duration", "4s"]);
     assert_eq!(code, Some(0), "{all}");
@@ -314,6 +316,7 @@ fn one_failure_in_twenty_reports_five_percent() {
 /// running other tests can starve the client. The shortfall is always the one measured.
 #[test]
 fn a_target_rate_is_never_exceeded_and_is_held_when_the_system_keeps_up() {
+    let _alone = crate::support::timing_guard();
     let url = fixed_latency_server(Duration::from_millis(5));
     let (code, json, all) = adhoc(&[&url, "--users", "30", "--duration", "5s", "--rate", "100"]);
     assert_eq!(code, Some(0), "{all}");
@@ -331,6 +334,7 @@ fn a_target_rate_is_never_exceeded_and_is_held_when_the_system_keeps_up() {
 
 #[test]
 fn a_shortfall_is_reported_when_the_system_cannot_keep_up() {
+    let _alone = crate::support::timing_guard();
     // 2 users at 100 ms each can do about 20 requests/s: 100/s cannot be reached.
     let url = fixed_latency_server(Duration::from_millis(100));
     let (code, json, all) = adhoc(&[&url, "--users", "2", "--duration", "3s", "--rate", "100"]);

@@ -222,6 +222,7 @@ const SERVER_P95: &str = r#"  { metric = "promql", name = "server-p95", query = 
 
 #[test]
 fn promql_gate_passes_on_a_healthy_system_and_fails_on_a_slowed_one() {
+    let _alone = crate::support::timing_guard();
     let healthy = Sample::start(&[]);
     let slowed = Sample::start(&["--latency-ms", "300"]);
     let prometheus = Prometheus::start(&[

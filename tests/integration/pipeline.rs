@@ -1,65 +1,10 @@
 //! The four-stage pipeline end to end through the binary, against the sample system
 //! on loopback (issue 2).
 
-use crate::support::{quick_traffic, run, stagegate, text, Project, Sample};
+use crate::support::{
+    decide, quick_traffic, run, run_stage, stagegate, text, Project, Sample, SYSTEM,
+};
 use std::process::Stdio;
-
-const SYSTEM: &str = "dichvucong";
-
-pub(crate) fn run_stage(
-    project: &Project,
-    release: &str,
-    stage: &str,
-    actor: &str,
-) -> std::process::Output {
-    run(&mut run_stage_cmd(project, release, stage, actor))
-}
-
-/// The `stagegate run` command of [`run_stage`], to add to before it runs.
-pub(crate) fn run_stage_cmd(
-    project: &Project,
-    release: &str,
-    stage: &str,
-    actor: &str,
-) -> std::process::Command {
-    let mut cmd = stagegate(project.root());
-    cmd.args([
-        "run",
-        SYSTEM,
-        "--release",
-        release,
-        "--stage",
-        stage,
-        "--as",
-        actor,
-        "--key",
-        &crate::support::key_in(project.root(), actor),
-    ]);
-    cmd
-}
-
-pub(crate) fn decide(
-    project: &Project,
-    verb: &str,
-    release: &str,
-    stage: &str,
-    actor: &str,
-) -> std::process::Output {
-    run(stagegate(project.root()).args([
-        verb,
-        SYSTEM,
-        "--release",
-        release,
-        "--stage",
-        stage,
-        "--as",
-        actor,
-        "--key",
-        &crate::support::key_in(project.root(), actor),
-        "--note",
-        "xem xét xong",
-    ]))
-}
 
 fn status_json(project: &Project) -> serde_json::Value {
     let out = run(stagegate(project.root()).args(["status", "--output", "json"]));
@@ -229,6 +174,7 @@ fn two_required_approvers_must_be_two_distinct_people() {
 
 #[test]
 fn a_latency_regression_fails_the_gate_naming_the_criterion() {
+    let _alone = crate::support::timing_guard();
     let fast = Sample::start(&[]);
     let project = trial_project(&fast);
     project.edit(

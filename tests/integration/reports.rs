@@ -599,7 +599,7 @@ fn a_production_run_report_shows_its_production_writes_with_their_reasons() {
     );
     for stage in ["trial-test", "real-test", "trial-production"] {
         let out = run(
-            crate::pipeline::run_stage_cmd(&project, RELEASE, stage, "qa.nguyen")
+            crate::support::run_stage_cmd(&project, RELEASE, stage, "qa.nguyen")
                 .env("DVC_PROD_API_KEY", key[0].1),
         );
         // Stage 3's report is what is read: passed, or failed on a slow machine.
@@ -614,7 +614,7 @@ fn a_production_run_report_shows_its_production_writes_with_their_reasons() {
             text(&out)
         );
         if stage != "trial-production" {
-            let out = crate::pipeline::decide(&project, "approve", RELEASE, stage, "rm.1");
+            let out = crate::support::decide(&project, "approve", RELEASE, stage, "rm.1");
             assert!(out.status.success(), "{stage}: {}", text(&out));
         }
     }

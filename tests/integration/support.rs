@@ -247,6 +247,77 @@ pub fn quick_traffic(project: &Project, stage: &str, users: u32, duration: &str)
     .expect("write rollout");
 }
 
+/// Held by each test whose assertions rest on wall-clock figures (a p50, a held rate, an
+/// abort delay, the demo's latency gates), so that under `cargo test` (one process, one
+/// thread per test) no two of them run at once, as `.config/nextest.toml`'s `timing`
+/// group does under nextest (one process per test, where this lock is uncontended).
+pub fn timing_guard() -> std::sync::MutexGuard<'static, ()> {
+    static TIMING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    // A timing test that failed poisons the lock; the next one may still run.
+    TIMING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The sample system every test project has.
+pub const SYSTEM: &str = "dichvucong";
+
+/// `stagegate run SYSTEM --release R --stage S --as ACTOR --key keys/ACTOR`.
+pub fn run_stage(
+    project: &Project,
+    release: &str,
+    stage: &str,
+    actor: &str,
+) -> std::process::Output {
+    run(&mut run_stage_cmd(project, release, stage, actor))
+}
+
+/// The `stagegate run` command of [`run_stage`], to add to before it runs.
+pub fn run_stage_cmd(
+    project: &Project,
+    release: &str,
+    stage: &str,
+    actor: &str,
+) -> std::process::Command {
+    let mut cmd = stagegate(project.root());
+    cmd.args([
+        "run",
+        SYSTEM,
+        "--release",
+        release,
+        "--stage",
+        stage,
+        "--as",
+        actor,
+        "--key",
+        &crate::support::key_in(project.root(), actor),
+    ]);
+    cmd
+}
+
+pub fn decide(
+    project: &Project,
+    verb: &str,
+    release: &str,
+    stage: &str,
+    actor: &str,
+) -> std::process::Output {
+    run(stagegate(project.root()).args([
+        verb,
+        SYSTEM,
+        "--release",
+        release,
+        "--stage",
+        stage,
+        "--as",
+        actor,
+        "--key",
+        &crate::support::key_in(project.root(), actor),
+        "--note",
+        "xem xét xong",
+    ]))
+}
+
 /// A loopback port for a server a test must name before it starts (a scrape target in
 /// Prometheus's configuration, `--metrics-listen`), or for a port that must stay closed.
 ///

@@ -155,6 +155,18 @@ fn race(n: usize, make: impl Fn(usize) -> Command) -> Vec<std::process::Output> 
         .collect()
 }
 
+/// Rounds of the PostgreSQL race: `STAGEGATE_RACE_ROUNDS`, else 3. Every round races four
+/// runs and eight approvals, so three rounds already put 36 racing processes on the
+/// database; `scripts/race-postgres` runs the long version (20 rounds, about two minutes)
+/// to hunt for a rare interleaving.
+fn race_rounds() -> usize {
+    std::env::var("STAGEGATE_RACE_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(3)
+}
+
 #[test]
 fn issue_17_races_on_postgres_make_one_run_and_one_promotion_per_round() {
     let sample = Sample::start(&[]);
@@ -163,9 +175,9 @@ fn issue_17_races_on_postgres_make_one_run_and_one_promotion_per_round() {
     };
     // Long enough that the racing runs are all started while the accepted one runs.
     quick_traffic(&project, "trial-test", 1, "4s");
-    const ROUNDS: usize = 20;
+    let rounds = race_rounds();
     let mut serving = sample.url.clone();
-    for round in 0..ROUNDS {
+    for round in 0..rounds {
         let release = format!("2.0.{round}");
         // The environment must serve the release a run is for.
         let target = Sample::start(&["--release", &release]);
@@ -220,18 +232,18 @@ fn issue_17_races_on_postgres_make_one_run_and_one_promotion_per_round() {
         "approval",
         "promotion",
     ] {
-        assert_eq!(count(kind), ROUNDS, "{kind}");
+        assert_eq!(count(kind), rounds, "{kind}");
     }
-    assert_eq!(events.len(), 1 + 5 * ROUNDS);
+    assert_eq!(events.len(), 1 + 5 * rounds);
     assert_eq!(
         ledger.promotions(Some(SYSTEM)).expect("promotions").len(),
-        ROUNDS
+        rounds
     );
     let report = ledger
         .verify()
         .expect("verify")
         .expect("the chain verifies");
-    assert_eq!(report.head.0, (1 + 5 * ROUNDS) as i64);
+    assert_eq!(report.head.0, (1 + 5 * rounds) as i64);
     // The chain is one line: no two events name the same predecessor.
     let mut links: Vec<&str> = events.iter().map(|e| e.prev_hash.as_str()).collect();
     links.sort_unstable();

@@ -195,6 +195,7 @@ fn freezing_server() -> String {
 
 #[test]
 fn a_server_freezing_one_second_in_five_shows_its_stalls_and_a_corrected_tail() {
+    let _alone = crate::support::timing_guard();
     let url = freezing_server();
     let out = run(
         std::process::Command::new(crate::support::stagegate_bin()).args([
