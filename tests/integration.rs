@@ -25,6 +25,9 @@ mod metrics;
 #[path = "integration/dashboards.rs"]
 mod dashboards;
 
+#[path = "integration/browser.rs"]
+mod browser;
+
 #[path = "integration/reports.rs"]
 mod reports;
 
