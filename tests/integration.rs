@@ -108,3 +108,6 @@ mod terminal;
 
 #[path = "integration/engine.rs"]
 mod engine;
+
+#[path = "integration/json_output.rs"]
+mod json_output;

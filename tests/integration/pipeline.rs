@@ -14,7 +14,7 @@ fn status_json(project: &Project) -> serde_json::Value {
 
 fn stage_state(project: &Project, release: &str, stage: &str) -> String {
     let status = status_json(project);
-    let release = status
+    let release = status["releases"]
         .as_array()
         .and_then(|a| a.iter().find(|r| r["release"] == release))
         .cloned()

@@ -512,7 +512,7 @@ fn checks_command_lists_every_check_with_its_safety_and_reference() {
     let out = run(Command::new(stagegate_bin()).args(["checks", "--output", "json"]));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let list = list.as_array().cloned().unwrap_or_default();
+    let list = list["checks"].as_array().cloned().unwrap_or_default();
     assert!(list.len() >= 25, "{}", list.len());
     for c in &list {
         assert!(
