@@ -275,7 +275,7 @@ impl RunConsumer for TerminalProgress {
             RunEvent::SuiteProgress { suite, tick } => self.progress(suite, tick),
             RunEvent::SuiteFinished { suite, outcome } => {
                 self.clear();
-                self.info(&format!("  suite {suite}: {}", self.suite_line(outcome)));
+                self.info(&(w.suite_finished)(suite, &self.suite_line(outcome)));
             }
             RunEvent::Interrupted {
                 signal,
