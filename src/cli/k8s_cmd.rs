@@ -60,7 +60,14 @@ pub struct RenderArgs {
 pub(super) fn run(root: &Path, cmd: K8sCommand) -> Result<u8, CliError> {
     let K8sCommand::Render(args) = cmd;
     let project = super::project(root)?;
-    let plan = crate::plan::build(&project, &args.system, &args.release, args.stage)?;
+    // The pods' descriptor limits are theirs: each worker checks its share as it starts.
+    let plan = crate::plan::build(
+        &project,
+        &args.system,
+        &args.release,
+        args.stage,
+        crate::plan::LoadProcesses::ShardsElsewhere(args.shards),
+    )?;
     if args.shards > plan.traffic.users {
         return Err(CliError::invalid(format!(
             "{} shards for {} users: every shard needs at least one user",
