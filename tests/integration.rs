@@ -100,6 +100,9 @@ mod shards_docker;
 #[path = "integration/shards_kubernetes.rs"]
 mod shards_kubernetes;
 
+#[path = "integration/shards_pod_monitor.rs"]
+mod shards_pod_monitor;
+
 #[path = "integration/terminal.rs"]
 mod terminal;
 
