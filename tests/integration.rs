@@ -25,6 +25,9 @@ mod metrics;
 #[path = "integration/dashboards.rs"]
 mod dashboards;
 
+#[path = "integration/browser.rs"]
+mod browser;
+
 #[path = "integration/reports.rs"]
 mod reports;
 
@@ -108,3 +111,6 @@ mod terminal;
 
 #[path = "integration/engine.rs"]
 mod engine;
+
+#[path = "integration/json_output.rs"]
+mod json_output;

@@ -2,8 +2,23 @@
 
 use super::OutputFormat;
 use crate::exit_code;
-use crate::security::catalogue::{Profile, CATALOGUE};
+use crate::security::catalogue::{CheckInfo, Profile, CATALOGUE};
 use clap::Args;
+use serde::Serialize;
+
+/// The shape identifier of `checks --output json`; bumped on any incompatible change.
+pub const CHECKS_SCHEMA: &str = "stagegate.checks/v1";
+
+/// `checks --output json`: the whole catalogue.
+#[derive(Debug, Serialize)]
+struct ChecksJson {
+    /// Always [`CHECKS_SCHEMA`].
+    schema: &'static str,
+    /// Every built-in check, in catalogue order.
+    checks: &'static [CheckInfo],
+    /// The most requests `scan --profile passive` sends.
+    passive_request_bound: u32,
+}
 
 #[derive(Debug, Args)]
 pub struct ChecksArgs {
@@ -14,7 +29,11 @@ pub struct ChecksArgs {
 
 pub(super) fn run(args: ChecksArgs) -> Result<u8, super::CliError> {
     match args.output {
-        OutputFormat::Json => super::print_json(&CATALOGUE),
+        OutputFormat::Json => super::print_json(&ChecksJson {
+            schema: CHECKS_SCHEMA,
+            checks: CATALOGUE,
+            passive_request_bound: Profile::Passive.request_bound(),
+        }),
         OutputFormat::Text => {
             println!("{:<30} {:<9} {:<16} name", "id", "severity", "where");
             for c in CATALOGUE {

@@ -5,7 +5,22 @@ use crate::exit_code;
 use crate::plan::{self, Plan};
 use crate::stage::StageId;
 use clap::Args;
+use serde::Serialize;
 use std::path::Path;
+
+/// The shape identifier of `plan --output json`; bumped on any incompatible change.
+pub const PLAN_SCHEMA: &str = "stagegate.plan/v1";
+
+/// `plan --output json`: the plan of each stage asked for.
+#[derive(Debug, Serialize)]
+struct PlanJson<'a> {
+    /// Always [`PLAN_SCHEMA`].
+    schema: &'static str,
+    system: &'a str,
+    release: &'a str,
+    /// One plan per stage asked for (`--stage`, or all four in rollout order).
+    stages: &'a [Plan],
+}
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -46,7 +61,12 @@ pub(super) fn run(root: &Path, args: PlanArgs) -> Result<u8, super::CliError> {
         return Err(super::CliError::invalid_as_is(refusals.join("\n")));
     }
     match args.output {
-        OutputFormat::Json => super::print_json(&plans),
+        OutputFormat::Json => super::print_json(&PlanJson {
+            schema: PLAN_SCHEMA,
+            system: &args.system,
+            release: &args.release,
+            stages: &plans,
+        }),
         OutputFormat::Text => {
             for p in &plans {
                 print_plan(p);

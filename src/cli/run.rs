@@ -14,6 +14,7 @@ use crate::report::{HTML_FILE, JUNIT_FILE, SUMMARY_FILE};
 use crate::run::{self, Cancel, RunRecord, RunRequest};
 use crate::stage::StageId;
 use clap::Args;
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
@@ -133,16 +134,33 @@ pub(super) async fn run(
     })
 }
 
+/// The shape identifier of `run --output json`; bumped on any incompatible change.
+pub const RUN_SCHEMA: &str = "stagegate.run/v1";
+
+/// `run --output json`: the verdict and where the full summary is.
+#[derive(Debug, Serialize)]
+struct RunJson<'a> {
+    /// Always [`RUN_SCHEMA`].
+    schema: &'static str,
+    /// The run's id in the ledger (`approve --run N`).
+    run_id: i64,
+    state: RunState,
+    verdict: &'a crate::gate::GateVerdict,
+    /// The run's `summary.json` (format `stagegate.run-summary/v1`).
+    summary: &'a Path,
+}
+
 /// The verdict on standard output, as text or JSON.
 fn show(plan: &Plan, record: &RunRecord, signed_by: &str, format: OutputFormat) {
     let summary = record.report_dir.join(SUMMARY_FILE);
     if format == OutputFormat::Json {
-        let _ = super::print_json(&serde_json::json!({
-            "run_id": record.run.id,
-            "state": record.run.state,
-            "verdict": record.verdict,
-            "summary": summary,
-        }));
+        let _ = super::print_json(&RunJson {
+            schema: RUN_SCHEMA,
+            run_id: record.run.id,
+            state: record.run.state,
+            verdict: &record.verdict,
+            summary: &summary,
+        });
         return;
     }
     let w = ui::words().cli;

@@ -8,9 +8,10 @@ use crate::config::security_suite::SecuritySuite;
 use crate::config::suite::Severity;
 use crate::exit_code;
 use crate::security::catalogue::Profile;
-use crate::security::{self, CheckStatus, ScanOptions};
+use crate::security::{self, CheckRun, CheckStatus, Finding, ScanOptions};
 use crate::vocabulary::Target;
 use clap::{Args, ValueEnum};
+use serde::Serialize;
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
@@ -44,6 +45,26 @@ pub struct ScanArgs {
     /// with the passive profile only.
     #[arg(long)]
     pub production: bool,
+}
+
+/// The shape identifier of `scan --output json`; bumped on any incompatible change.
+pub const SCAN_SCHEMA: &str = "stagegate.scan/v1";
+
+/// `scan --output json`: what was sent and what was found.
+#[derive(Debug, Serialize)]
+struct ScanJson<'a> {
+    /// Always [`SCAN_SCHEMA`].
+    schema: &'static str,
+    /// The base URL scanned, as given.
+    target: &'a str,
+    /// `passive` or `full`.
+    profile: &'static str,
+    requests: u64,
+    /// The most requests the profile may send.
+    request_bound: u64,
+    findings: &'a [Finding],
+    /// Each check: whether it ran (or why not) and how many findings it made.
+    checks: &'a [CheckRun],
 }
 
 /// How `scan` prints its outcome.
@@ -146,14 +167,18 @@ pub(super) async fn run(root: &std::path::Path, args: ScanArgs) -> Result<u8, Cl
         }
         ScanOutput::Json => {
             super::output_args::emit_json(
-                &serde_json::json!({
-                    "target": target.base,
-                    "profile": match profile { Profile::Passive => "passive", Profile::Full => "full" },
-                    "requests": outcome.requests,
-                    "request_bound": outcome.request_budget,
-                    "findings": outcome.findings,
-                    "checks": outcome.checks,
-                }),
+                &ScanJson {
+                    schema: SCAN_SCHEMA,
+                    target: &target.base,
+                    profile: match profile {
+                        Profile::Passive => "passive",
+                        Profile::Full => "full",
+                    },
+                    requests: outcome.requests,
+                    request_bound: outcome.request_budget,
+                    findings: &outcome.findings,
+                    checks: &outcome.checks,
+                },
                 args.out.as_deref(),
             )?;
         }

@@ -16,14 +16,24 @@ pub struct StatusArgs {
     pub out: super::output_args::OutputArgs,
 }
 
+/// The shape identifier of `status --output json`; bumped on any incompatible change.
+pub const STATUS_SCHEMA: &str = "stagegate.status/v1";
+
+/// `status --output json`: every release the ledger knows, in ledger order.
+#[derive(Debug, Serialize)]
+pub struct StatusJson<'a> {
+    /// Always [`STATUS_SCHEMA`].
+    pub schema: &'static str,
+    /// One entry per release, each with its four stages in rollout order.
+    pub releases: &'a [ReleaseState],
+}
+
 /// The state of one release.
 #[derive(Debug, Serialize)]
 pub struct ReleaseState {
-    /// System.
     pub system: String,
-    /// Release.
     pub release: String,
-    /// Four stages.
+    /// Always the four stages, in rollout order (`not-run` for a stage never run).
     pub stages: Vec<StageStatus>,
 }
 
@@ -54,7 +64,13 @@ pub(super) fn run(
     let ledger = super::open_ledger(ledger_path)?;
     let states = release_states(&ledger, args.system.as_deref())?;
     match args.out.output {
-        OutputFormat::Json => args.out.emit(&states).map(|()| exit_code::OK),
+        OutputFormat::Json => args
+            .out
+            .emit(&StatusJson {
+                schema: STATUS_SCHEMA,
+                releases: &states,
+            })
+            .map(|()| exit_code::OK),
         OutputFormat::Text => {
             print!("{}", pipeline_table(&states));
             Ok(exit_code::OK)

@@ -2,7 +2,6 @@
 //! errors) or, with `--output json`, as one `stagegate.validate/v1` object for CI and
 //! editors.
 
-use super::OutputFormat;
 use crate::config::{diagnostic::Diagnostic, LoadError, Project};
 use crate::exit_code;
 use clap::Args;
@@ -14,13 +13,13 @@ const SCHEMA: &str = "stagegate.validate/v1";
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// Output format: text on standard error, or one JSON object on standard output.
-    #[arg(long, value_enum, default_value_t)]
-    pub output: OutputFormat,
+    #[command(flatten)]
+    pub out: super::output_args::OutputArgs,
 }
 
 pub(super) fn run(root: &Path, args: ValidateArgs) -> Result<u8, super::CliError> {
-    if args.output == OutputFormat::Text {
+    args.out.check()?;
+    if !args.out.json() {
         let project = super::project(root)?;
         let (environments, systems, suites) = counts(&project);
         for note in coverage_notes(&project) {
@@ -52,7 +51,8 @@ pub(super) fn run(root: &Path, args: ValidateArgs) -> Result<u8, super::CliError
             (value, exit_code::INVALID_INPUT)
         }
     };
-    super::print_json(&value)?;
+    // Written even when the files are invalid: the object is the report of what is wrong.
+    args.out.emit(&value)?;
     Ok(code)
 }
 

@@ -4,7 +4,7 @@
 //! naming an intrusive check is refused with nothing sent; rules, scope and redaction.
 
 use crate::security_scan::served_by_method;
-use crate::support::{run, stagegate, stagegate_bin, text, Project, Sample};
+use crate::support::{run, stage_cmd_in, stagegate, stagegate_bin, text, Project, Sample};
 use stagegate::config::security_suite::{RuleAction, SecuritySuite};
 use stagegate::config::suite::{Severity, SuiteBody};
 use stagegate::measure::{Measurements, Observed};
@@ -206,20 +206,10 @@ fn production_plan_naming_an_intrusive_check_is_refused_before_anything_is_sent(
         "checks = [\n  { id = \"method.trace\" },\n",
     );
 
-    let out = run(stagegate(project.root())
-        .args([
-            "run",
-            "dichvucong",
-            "--release",
-            "1.0.0",
-            "--stage",
-            "trial-production",
-            "--as",
-            "qa.nguyen",
-            "--key",
-            &crate::support::key_in(project.root(), "qa.nguyen"),
-        ])
-        .env("DVC_PROD_API_KEY", "khoa-bi-mat-san-xuat"));
+    let out = run(
+        stage_cmd_in(project.root(), "1.0.0", "trial-production", "qa.nguyen")
+            .env("DVC_PROD_API_KEY", "khoa-bi-mat-san-xuat"),
+    );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let message = text(&out);
     assert!(
@@ -522,7 +512,7 @@ fn checks_command_lists_every_check_with_its_safety_and_reference() {
     let out = run(Command::new(stagegate_bin()).args(["checks", "--output", "json"]));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let list = list.as_array().cloned().unwrap_or_default();
+    let list = list["checks"].as_array().cloned().unwrap_or_default();
     assert!(list.len() >= 25, "{}", list.len());
     for c in &list {
         assert!(

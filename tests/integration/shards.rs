@@ -2,7 +2,7 @@
 //! a counting target: requests add up, every `unique` feeder row is used exactly once,
 //! the merged percentiles equal the union's, and a killed worker fails the run.
 
-use crate::support::{key_in, run, stagegate, text, Project};
+use crate::support::{run, stage_cmd_in, stagegate, text, Project};
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -124,21 +124,8 @@ checks = [{ kind = "status", equals = 200 }]
 }
 
 pub(crate) fn run_command(project: &Project, shards: &str) -> Command {
-    let mut cmd = stagegate(project.root());
-    cmd.args([
-        "run",
-        "dichvucong",
-        "--release",
-        "1.0.0",
-        "--stage",
-        "trial-test",
-        "--key",
-        &key_in(project.root(), "qa.an"),
-        "--shards",
-        shards,
-        "--launcher",
-        "local",
-    ]);
+    let mut cmd = stage_cmd_in(project.root(), "1.0.0", "trial-test", "qa.an");
+    cmd.args(["--shards", shards, "--launcher", "local"]);
     cmd
 }
 

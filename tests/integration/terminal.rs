@@ -415,5 +415,9 @@ fn issue_15_approve_ledger_verify_and_evidence_verify_print_versioned_json() {
     assert_eq!(code, Some(0), "{all}");
     let s: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&status).expect("written")).expect("JSON");
-    assert!(s.as_array().is_some_and(|a| !a.is_empty()), "{s}");
+    assert_eq!(s["schema"], "stagegate.status/v1", "{s}");
+    assert!(
+        s["releases"].as_array().is_some_and(|a| !a.is_empty()),
+        "{s}"
+    );
 }

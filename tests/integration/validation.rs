@@ -160,3 +160,49 @@ fn the_shipped_sample_project_is_valid() {
     let out = run(stagegate(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))).arg("validate"));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
+
+#[test]
+fn issue_15_validate_writes_its_json_into_a_file_with_out() {
+    let project = Project::new("http://127.0.0.1:1", "http://127.0.0.1:2");
+    let file = project.path("validate.json");
+    let file_arg = file.display().to_string();
+    let validate = |extra: &[&str]| {
+        let mut args = vec!["validate", "-o", file_arg.as_str()];
+        args.extend(extra);
+        run(stagegate(project.root()).args(args))
+    };
+    // `-o` with text output is refused, before anything is written.
+    let refused = validate(&[]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("--output json"),
+        "{}",
+        text(&refused)
+    );
+    assert!(!file.exists());
+
+    let ok = validate(&["--output", "json"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
+    assert!(ok.stdout.is_empty(), "{}", text(&ok));
+    let read = || -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("written")).expect("JSON")
+    };
+    let v = read();
+    assert_eq!(
+        (v["schema"].as_str(), v["ok"].as_bool()),
+        (Some("stagegate.validate/v1"), Some(true)),
+        "{v}"
+    );
+
+    // Invalid files: the report of what is wrong is the file's content, exit 2.
+    project.write(
+        "environments/extra.toml",
+        "version = 1\ntier = \"staging\"\n",
+    );
+    let bad = validate(&["--output", "json"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+    assert!(bad.stdout.is_empty(), "{}", text(&bad));
+    let v = read();
+    assert_eq!(v["ok"], false, "{v}");
+    assert_eq!(v["errors"][0]["path"], "environments/extra.toml", "{v}");
+}
