@@ -400,18 +400,8 @@ fn issue_16_the_descriptor_check_counts_one_shards_users_each_worker_its_own_pro
         "{ users = 100, ramp-up = \"0s\", duration = \"1s\" }",
         100,
     );
-    let mut alone = with_descriptor_limit(stagegate(project.root()), 256);
-    alone.args([
-        "run",
-        "dichvucong",
-        "--release",
-        "1.0.0",
-        "--stage",
-        "trial-test",
-        "--key",
-        &key_in(project.root(), "qa.an"),
-    ]);
-    let out = run(&mut alone);
+    let alone = stage_cmd_in(project.root(), "1.0.0", "trial-test", "qa.an");
+    let out = run(&mut with_descriptor_limit(alone, 256));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
         text(&out).contains("100 virtual users of suite `shard-load` need more file descriptors than this process may open (256, of which 192 can be connections)"),
