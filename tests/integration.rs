@@ -25,6 +25,9 @@ mod metrics;
 #[path = "integration/dashboards.rs"]
 mod dashboards;
 
+#[path = "integration/browser.rs"]
+mod browser;
+
 #[path = "integration/reports.rs"]
 mod reports;
 
@@ -99,6 +102,9 @@ mod shards_docker;
 
 #[path = "integration/shards_kubernetes.rs"]
 mod shards_kubernetes;
+
+#[path = "integration/shards_pod_monitor.rs"]
+mod shards_pod_monitor;
 
 #[path = "integration/terminal.rs"]
 mod terminal;

@@ -256,8 +256,14 @@ async fn stage_and_approve(
         stage.number(),
         stage.title()
     );
-    let plan =
-        crate::plan::build(project, "dichvucong", release, stage).map_err(|e| e.to_string())?;
+    let plan = crate::plan::build(
+        project,
+        "dichvucong",
+        release,
+        stage,
+        crate::plan::LoadProcesses::One,
+    )
+    .map_err(|e| e.to_string())?;
     let runs = dir.join(".stagegate").join("runs");
     let roster = project
         .roster

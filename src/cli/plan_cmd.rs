@@ -47,7 +47,13 @@ pub(super) fn run(root: &Path, args: PlanArgs) -> Result<u8, super::CliError> {
     let mut plans = Vec::new();
     let mut refusals = Vec::new();
     for stage in stages {
-        match plan::build(&project, &args.system, &args.release, stage) {
+        match plan::build(
+            &project,
+            &args.system,
+            &args.release,
+            stage,
+            plan::LoadProcesses::One,
+        ) {
             Ok(p) => plans.push(p),
             Err(e) => refusals.push(format!("stage {} `{stage}`: {e}", stage.number())),
         }

@@ -55,9 +55,13 @@ impl Pacing {
                 return;
             }
         }
-        // A request outstanding through the latest stall waited in it.
+        // A request outstanding through the latest stall waited in it. Completions are
+        // recorded from several threads, so when a freeze lifts its requests may arrive
+        // out of order: one that ended inside the stall ended it, and the stall was
+        // shorter than the first recorded completion said.
         if let Some((from, to, waiting)) = self.candidates.last_mut() {
-            if start_us <= *from && end_us >= *to {
+            if start_us <= *from && end_us > *from {
+                *to = (*to).min(end_us);
                 *waiting += 1;
             }
         }
@@ -130,5 +134,22 @@ mod tests {
         assert!(raw.p99 < 2.0, "{raw:?}");
         let fixed = percentiles(&corrected(&h, 1000));
         assert!(fixed.p99 > 500.0, "{fixed:?}");
+    }
+
+    #[test]
+    fn requests_released_by_a_freeze_count_as_waiting_in_any_recording_order() {
+        let mut pacing = Pacing::default();
+        for t in (0..1_000_000).step_by(1000) {
+            pacing.completed(t, t + 1000);
+        }
+        // Ten requests started at 1.0 s, released together at 2.0 s, recorded latest
+        // first: the first one recorded is not the first that ended.
+        for i in (0..10).rev() {
+            pacing.completed(1_001_000, 2_001_000 + i * 10);
+        }
+        let stalls = pacing.stalls(1000);
+        assert_eq!(stalls.len(), 1, "{stalls:?}");
+        assert_eq!(stalls[0].waiting, 10, "{stalls:?}");
+        assert!((stalls[0].duration_ms - 1000.0).abs() < 0.01, "{stalls:?}");
     }
 }

@@ -3,7 +3,7 @@
 //! `stagegate serve`, the sample system's own).
 
 use crate::metrics::{free_port, host_port, Prometheus};
-use crate::support::{quick_traffic, run, stagegate, text, Project, Sample};
+use crate::support::{quick_traffic, run, stage_cmd_in, stagegate, text, Project, Sample};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Stdio;
@@ -58,20 +58,14 @@ fn every_dashboard_query_returns_data_after_a_scraped_run() {
     ]);
     prometheus.wait_for_up("stagegate-ledger");
 
-    let out = run(stagegate(project.root())
-        .args([
-            "run",
-            "dichvucong",
-            "--release",
-            "1.0.0",
-            "--stage",
-            "trial-test",
-            "--as",
-            "qa.test",
-            "--key",
-            &crate::support::key_in(project.root(), "qa.test"),
-        ])
-        .args(["--metrics-listen", &metrics_addr, "--metrics-linger", "20s"]));
+    let out = run(
+        stage_cmd_in(project.root(), "1.0.0", "trial-test", "qa.test").args([
+            "--metrics-listen",
+            &metrics_addr,
+            "--metrics-linger",
+            "20s",
+        ]),
+    );
     // The planted flaw makes a finding, so the gate may pass or not; only the data matters.
     assert!(text(&out).contains("metrics: http://"), "{}", text(&out));
     assert!(

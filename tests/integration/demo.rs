@@ -6,7 +6,6 @@ use std::process::Command;
 
 #[test]
 fn the_demo_takes_one_release_through_and_stops_the_regression() {
-    let _alone = crate::support::timing_guard();
     let dir = tempfile::tempdir().expect("tmp");
     // `--quick`: the same stages, gates and decisions with each load but real-test's a
     // quarter as long (the demo's own rollout.toml says so; its unit tests pin the lines).

@@ -2,7 +2,7 @@
 //! connection pool, so users above the descriptor limit run and end on time, idle users
 //! hold no connection, and each user still keeps its own cookies.
 
-use crate::support::{key_in, run, stagegate, stagegate_bin, text, Project};
+use crate::support::{run, stage_cmd_in, stagegate_bin, text, Project};
 use std::process::Command;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -318,16 +318,12 @@ checks = [{ kind = "status", equals = 200 }]
         "suites = [\"session-load\"]\ntraffic = { users = 20, ramp-up = \"1s\", duration = \"3s\" }",
     );
     project.edit("scenarios/dichvucong/rollout.toml", "  { metric = \"security-high\", pass = \"== 0\" },\n  { metric = \"security-critical\", pass = \"== 0\" },\n]\napproval = { approvers = 1, roles = [\"release-manager\"] }\n\n# 2.", "]\napproval = { approvers = 1, roles = [\"release-manager\"] }\n\n# 2.");
-    let out = run(stagegate(project.root()).args([
-        "run",
-        "dichvucong",
-        "--release",
+    let out = run(&mut stage_cmd_in(
+        project.root(),
         "1.0.0",
-        "--stage",
         "trial-test",
-        "--key",
-        &key_in(project.root(), "qa.an"),
-    ]));
+        "qa.an",
+    ));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let summary: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(

@@ -2,7 +2,8 @@
 //! verifies; a changed byte, an edited threshold, an edited gate in the files as run and
 //! an edited ledger event are each named; an aborted run has reports and verifies.
 
-use crate::reports::{visible_text, TrialRun};
+use crate::browser::visible_text;
+use crate::reports::TrialRun;
 use crate::support::{quick_traffic, run, stagegate, text};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

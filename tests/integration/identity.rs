@@ -4,7 +4,9 @@
 //! hash chain against forgery and cut tails is in `identity_chain`, signing through
 //! OpenSSH's own `ssh-agent` in `identity_agent`. The helpers below serve all three.
 
-use crate::support::{key, quick_traffic, run, stagegate, text, Project, Sample, SYSTEM};
+use crate::support::{
+    key, quick_traffic, run, stage_cmd_in, stagegate, text, Project, Sample, SYSTEM,
+};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -15,16 +17,12 @@ pub(crate) fn project(sample: &Sample) -> Project {
 }
 
 pub(crate) fn run_trial(project: &Project) -> Output {
-    let out = run(stagegate(project.root()).args([
-        "run",
-        SYSTEM,
-        "--release",
+    let out = run(&mut stage_cmd_in(
+        project.root(),
         "1.0.0",
-        "--stage",
         "trial-test",
-        "--key",
-        &key(project, "qa.an"),
-    ]));
+        "qa.an",
+    ));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     out
 }

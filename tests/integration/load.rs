@@ -1,7 +1,9 @@
 //! Load scenarios on goose through the binary: journeys with extraction, checks,
 //! feeders, caps, abort on breach, accuracy and the ad-hoc `load` command (issue 3).
 
-use crate::support::{quick_traffic, run, stagegate, stagegate_bin, text, Project, Sample};
+use crate::support::{
+    quick_traffic, run, stage_cmd_in, stagegate, stagegate_bin, text, Project, Sample,
+};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::process::Command;
@@ -30,18 +32,12 @@ fn load_only_project(sample: &Sample, users: u32, duration: &str) -> Project {
 }
 
 fn run_trial(project: &Project) -> std::process::Output {
-    run(stagegate(project.root()).args([
-        "run",
-        SYSTEM,
-        "--release",
+    run(&mut stage_cmd_in(
+        project.root(),
         "1.0.0",
-        "--stage",
         "trial-test",
-        "--as",
         "qa.an",
-        "--key",
-        &crate::support::key_in(project.root(), "qa.an"),
-    ]))
+    ))
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! Prometheus (Debian package `prometheus`) runs on an ephemeral loopback port with a
 //! 1 s scrape interval and its storage in a temporary folder; it is killed on drop.
 
-use crate::support::{quick_traffic, run, stagegate, text, Project, Sample};
+use crate::support::{quick_traffic, run, stage_cmd_in, stagegate, text, Project, Sample};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -182,22 +182,11 @@ fn project_with(sample_url: &str, prometheus_url: &str, extra: &str) -> Project 
 
 /// Runs trial-test of 1.0.0 and returns (exit code, verdict results, output).
 fn run_trial(project: &Project, extra_args: &[&str]) -> (i32, Vec<Value>, String) {
-    let out = run(stagegate(project.root())
-        .args([
-            "run",
-            "dichvucong",
-            "--release",
-            "1.0.0",
-            "--stage",
-            "trial-test",
-            "--as",
-            "qa.test",
-            "--key",
-            &crate::support::key_in(project.root(), "qa.test"),
-            "--output",
-            "json",
-        ])
-        .args(extra_args));
+    let out = run(
+        stage_cmd_in(project.root(), "1.0.0", "trial-test", "qa.test")
+            .args(["--output", "json"])
+            .args(extra_args),
+    );
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let json: Value =
         serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("no JSON verdict: {}", text(&out)));
@@ -222,7 +211,6 @@ const SERVER_P95: &str = r#"  { metric = "promql", name = "server-p95", query = 
 
 #[test]
 fn promql_gate_passes_on_a_healthy_system_and_fails_on_a_slowed_one() {
-    let _alone = crate::support::timing_guard();
     let healthy = Sample::start(&[]);
     let slowed = Sample::start(&["--latency-ms", "300"]);
     let prometheus = Prometheus::start(&[
@@ -402,19 +390,7 @@ fn metrics_pass_promtool_and_reach_the_pushgateway() {
     let metrics_addr = format!("127.0.0.1:{}", free_port());
     let pushgateway = Pushgateway::start();
     let push_url = format!("http://{}", pushgateway.addr);
-    let mut child = stagegate(project.root())
-        .args([
-            "run",
-            "dichvucong",
-            "--release",
-            "1.0.0",
-            "--stage",
-            "trial-test",
-            "--as",
-            "qa.test",
-            "--key",
-            &crate::support::key_in(project.root(), "qa.test"),
-        ])
+    let mut child = stage_cmd_in(project.root(), "1.0.0", "trial-test", "qa.test")
         .args([
             "--metrics-listen",
             &metrics_addr,

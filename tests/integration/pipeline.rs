@@ -2,7 +2,7 @@
 //! on loopback (issue 2).
 
 use crate::support::{
-    decide, quick_traffic, run, run_stage, stagegate, text, Project, Sample, SYSTEM,
+    decide, quick_traffic, run, run_stage, stage_cmd_in, stagegate, text, Project, Sample, SYSTEM,
 };
 use std::process::Stdio;
 
@@ -434,19 +434,7 @@ fn a_run_whose_process_died_is_marked_aborted_and_never_counts_as_passed() {
     let sample = Sample::start(&[]);
     let project = trial_project(&sample);
     quick_traffic(&project, "trial-test", 2, "60s");
-    let mut child = stagegate(project.root())
-        .args([
-            "run",
-            SYSTEM,
-            "--release",
-            "1.0.0",
-            "--stage",
-            "trial-test",
-            "--as",
-            "qa.an",
-            "--key",
-            &crate::support::key_in(project.root(), "qa.an"),
-        ])
+    let mut child = stage_cmd_in(project.root(), "1.0.0", "trial-test", "qa.an")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -6,7 +6,7 @@
 //! These tests need the Docker engine and the image `stagegate-sample:dev`, which
 //! `scripts/test` builds with `scripts/build-sample-image` before running them.
 
-use crate::support::{self, quick_traffic, stagegate, Project};
+use crate::support::{self, quick_traffic, stage_cmd_in, stagegate, Project};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -535,18 +535,12 @@ fn issue_7_a_stage_out_of_order_is_refused_before_its_container_starts() {
         "[stages.real-test]\nenvironment = \"test-container\"",
     );
     let started = Instant::now();
-    let out = support::run(stagegate(project.root()).args([
-        "run",
-        "dichvucong",
-        "--release",
+    let out = support::run(&mut stage_cmd_in(
+        project.root(),
         "1.0.0",
-        "--stage",
         "real-test",
-        "--as",
         "qa.container",
-        "--key",
-        &crate::support::key_in(project.root(), "qa.container"),
-    ]));
+    ));
     let all = support::text(&out);
     assert_eq!(out.status.code(), Some(3), "{all}");
     assert!(

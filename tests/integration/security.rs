@@ -4,7 +4,7 @@
 //! naming an intrusive check is refused with nothing sent; rules, scope and redaction.
 
 use crate::security_scan::served_by_method;
-use crate::support::{run, stagegate, stagegate_bin, text, Project, Sample};
+use crate::support::{run, stage_cmd_in, stagegate, stagegate_bin, text, Project, Sample};
 use stagegate::config::security_suite::{RuleAction, SecuritySuite};
 use stagegate::config::suite::{Severity, SuiteBody};
 use stagegate::measure::{Measurements, Observed};
@@ -206,20 +206,10 @@ fn production_plan_naming_an_intrusive_check_is_refused_before_anything_is_sent(
         "checks = [\n  { id = \"method.trace\" },\n",
     );
 
-    let out = run(stagegate(project.root())
-        .args([
-            "run",
-            "dichvucong",
-            "--release",
-            "1.0.0",
-            "--stage",
-            "trial-production",
-            "--as",
-            "qa.nguyen",
-            "--key",
-            &crate::support::key_in(project.root(), "qa.nguyen"),
-        ])
-        .env("DVC_PROD_API_KEY", "khoa-bi-mat-san-xuat"));
+    let out = run(
+        stage_cmd_in(project.root(), "1.0.0", "trial-production", "qa.nguyen")
+            .env("DVC_PROD_API_KEY", "khoa-bi-mat-san-xuat"),
+    );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let message = text(&out);
     assert!(

@@ -4,7 +4,7 @@
 //! addresses, each address's count equal to what its worker measured, and their sum
 //! equal to the merged figures the gate judged.
 
-use crate::support::{key_in, quick_traffic, run, stagegate, stagegate_bin, text, Project};
+use crate::support::{quick_traffic, run, stage_cmd_in, stagegate_bin, text, Project};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::process::Command;
@@ -131,16 +131,8 @@ fn three_worker_containers_each_reach_the_target_from_their_own_address_and_add_
     );
     project.edit("scenarios/dichvucong/rollout.toml", "  { metric = \"security-high\", pass = \"== 0\" },\n  { metric = \"security-critical\", pass = \"== 0\" },\n]\napproval = { approvers = 1, roles = [\"release-manager\"] }\n\n# 2.", "]\napproval = { approvers = 1, roles = [\"release-manager\"] }\n\n# 2.");
     let samples = tempfile::tempdir().expect("samples dir");
-    let out = run(stagegate(project.root())
+    let out = run(stage_cmd_in(project.root(), "1.0.0", "trial-test", "qa.an")
         .args([
-            "run",
-            "dichvucong",
-            "--release",
-            "1.0.0",
-            "--stage",
-            "trial-test",
-            "--key",
-            &key_in(project.root(), "qa.an"),
             "--shards",
             "3",
             "--launcher",
@@ -278,20 +270,14 @@ fn without_a_network_the_run_makes_a_private_one_and_removes_it() {
         "{ users = 2, ramp-up = \"0s\", duration = \"1s\", iterations = 15 }",
         30,
     );
-    let out = run(stagegate(project.root()).args([
-        "run",
-        "dichvucong",
-        "--release",
-        "1.0.0",
-        "--stage",
-        "trial-test",
-        "--key",
-        &key_in(project.root(), "qa.an"),
-        "--shards",
-        "2",
-        "--launcher",
-        "docker",
-    ]));
+    let out = run(
+        stage_cmd_in(project.root(), "1.0.0", "trial-test", "qa.an").args([
+            "--shards",
+            "2",
+            "--launcher",
+            "docker",
+        ]),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     // Two workers, two addresses on the run's own network, 15 rows each.
     let counts = by_client.lock().expect("counts").clone();

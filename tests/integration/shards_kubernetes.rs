@@ -5,7 +5,7 @@
 //! manifests (validated against the API schemas), not a cluster's behaviour.
 
 use crate::shards::{project_with_rows, start_failing_target};
-use crate::support::{key_in, reserved_port, run, stagegate, text};
+use crate::support::{reserved_port, run, stage_cmd_in, stagegate, text};
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -48,16 +48,8 @@ fn kubernetes_launcher_applies_the_job_and_a_token_secret_watches_its_pods_and_d
         std::env::var("PATH").unwrap_or_default()
     );
     let started = Instant::now();
-    let out = run(stagegate(project.root())
+    let out = run(stage_cmd_in(project.root(), "1.0.0", "trial-test", "qa.an")
         .args([
-            "run",
-            "dichvucong",
-            "--release",
-            "1.0.0",
-            "--stage",
-            "trial-test",
-            "--key",
-            &key_in(project.root(), "qa.an"),
             "--shards",
             "2",
             "--launcher",
@@ -175,16 +167,8 @@ fn kubernetes_launcher_without_kubectl_says_so_and_sends_nothing() {
         10,
     );
     let empty = tempfile::tempdir().expect("empty PATH dir");
-    let out = run(stagegate(project.root())
+    let out = run(stage_cmd_in(project.root(), "1.0.0", "trial-test", "qa.an")
         .args([
-            "run",
-            "dichvucong",
-            "--release",
-            "1.0.0",
-            "--stage",
-            "trial-test",
-            "--key",
-            &key_in(project.root(), "qa.an"),
             "--shards",
             "2",
             "--launcher",

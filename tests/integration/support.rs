@@ -248,7 +248,7 @@ pub fn quick_traffic(project: &Project, stage: &str, users: u32, duration: &str)
 }
 
 /// Held by each test whose assertions rest on wall-clock figures (a p50, a held rate, an
-/// abort delay, the demo's latency gates), so that under `cargo test` (one process, one
+/// abort delay, a coordinated-omission tail), so that under `cargo test` (one process, one
 /// thread per test) no two of them run at once, as `.config/nextest.toml`'s `timing`
 /// group does under nextest (one process per test, where this lock is uncontended).
 pub fn timing_guard() -> std::sync::MutexGuard<'static, ()> {
@@ -279,7 +279,13 @@ pub fn run_stage_cmd(
     stage: &str,
     actor: &str,
 ) -> std::process::Command {
-    let mut cmd = stagegate(project.root());
+    stage_cmd_in(project.root(), release, stage, actor)
+}
+
+/// `stagegate run SYSTEM --release R --stage S --as ACTOR --key keys/ACTOR` in the
+/// project at `root`: the one place the tests spell out a stage run.
+pub fn stage_cmd_in(root: &Path, release: &str, stage: &str, actor: &str) -> Command {
+    let mut cmd = stagegate(root);
     cmd.args([
         "run",
         SYSTEM,
@@ -290,7 +296,7 @@ pub fn run_stage_cmd(
         "--as",
         actor,
         "--key",
-        &crate::support::key_in(project.root(), actor),
+        &key_in(root, actor),
     ]);
     cmd
 }

@@ -2,7 +2,7 @@
 //! critical severity fail a stage whose gate has no security criterion, unless an
 //! unexpired acceptance covers them.
 
-use crate::support::{quick_traffic, run, stagegate, text, Project, Sample};
+use crate::support::{quick_traffic, run, stage_cmd_in, stagegate, text, Project, Sample};
 use std::path::Path;
 use std::process::Output;
 
@@ -25,18 +25,12 @@ fn project_without_security_criteria(sample: &Sample, accept: &str) -> Project {
 }
 
 fn run_trial(project: &Project) -> Output {
-    run(stagegate(project.root()).args([
-        "run",
-        "dichvucong",
-        "--release",
+    run(&mut stage_cmd_in(
+        project.root(),
         "1.0.0",
-        "--stage",
         "trial-test",
-        "--as",
         "qa.nguyen",
-        "--key",
-        &crate::support::key_in(project.root(), "qa.nguyen"),
-    ]))
+    ))
 }
 
 fn summary(project: &Project) -> serde_json::Value {
@@ -248,18 +242,7 @@ fn trial_stage(project: &Project, traffic: &str, criteria: &str) {
 }
 
 fn run_release(root: &Path, release: &str) -> Output {
-    run(stagegate(root).args([
-        "run",
-        "dichvucong",
-        "--release",
-        release,
-        "--stage",
-        "trial-test",
-        "--as",
-        "qa.nguyen",
-        "--key",
-        &crate::support::key_in(root, "qa.nguyen"),
-    ]))
+    run(&mut stage_cmd_in(root, release, "trial-test", "qa.nguyen"))
 }
 
 fn summary_of(project: &Project, release: &str, run: u32) -> serde_json::Value {
@@ -390,6 +373,7 @@ fn issue_13_the_regression_judge_says_regressed_not_regressed_or_inconclusive() 
 
 #[test]
 fn issue_13_a_server_freezing_one_second_in_five_fails_a_stage_gate_on_p99_and_lists_the_stall() {
+    let _alone = crate::support::timing_guard();
     let url = freezing_server();
     let url = url.trim_end_matches('/');
     let project = Project::new(url, "http://127.0.0.1:9");
