@@ -103,7 +103,8 @@ pub(super) fn run(
         })?;
         return Ok(exit_code::OK);
     }
-    let w = super::ui::words().cli.commands;
+    let ui = super::ui::get();
+    let w = ui.lang.messages().cli.commands;
     if events.is_empty() {
         println!("{}", (w.no_history)(&args.system, &args.release));
         return Ok(exit_code::OK);
@@ -112,7 +113,9 @@ pub(super) fn run(
         println!(
             "#{:<4} {}  {:<18} {:<17} {:<12} {}  [{} {}]",
             e.seq,
-            e.at,
+            // Vietnamese shows local time, day first, as its reports do; English the
+            // ledger's UTC as recorded.
+            ui.lang.messages().time(&e.at, &ui.zone),
             (w.event_kind)(&e.kind),
             e.stage.as_deref().unwrap_or("-"),
             e.actor,

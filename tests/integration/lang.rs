@@ -82,8 +82,10 @@ fn issue_15_status_history_approve_and_errors_speak_vietnamese() {
             "ghi chú: ổn",
             "chuyển tiếp",
             "ký bởi",
+            // Local time, day first, as in the Vietnamese reports.
+            "(UTC+07:00)",
         ],
-        &["run-started", "run #1", "note:", "[signed"],
+        &["run-started", "run #1", "note:", "[signed", "Z  "],
     );
 
     // The framing of errors: a rejection with no reason (bad input), a decision the
