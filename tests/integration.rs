@@ -103,6 +103,9 @@ mod shards_docker;
 #[path = "integration/shards_kubernetes.rs"]
 mod shards_kubernetes;
 
+#[path = "integration/shards_pod_monitor.rs"]
+mod shards_pod_monitor;
+
 #[path = "integration/terminal.rs"]
 mod terminal;
 
@@ -111,3 +114,6 @@ mod engine;
 
 #[path = "integration/json_output.rs"]
 mod json_output;
+
+#[path = "integration/lang.rs"]
+mod lang;

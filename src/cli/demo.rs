@@ -192,7 +192,10 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
 
     println!("\n== pipeline ==");
     let states = release_states(&ledger, Some("dichvucong")).map_err(|e| e.to_string())?;
-    print!("{}", pipeline_table(&states));
+    print!(
+        "{}",
+        pipeline_table(&states, super::ui::words().cli.commands)
+    );
     match ledger.verify().map_err(|e| e.to_string())? {
         Ok(report) => println!(
             "\nledger verified: {} audit events, hash chain intact, {} signatures valid",
@@ -253,8 +256,14 @@ async fn stage_and_approve(
         stage.number(),
         stage.title()
     );
-    let plan =
-        crate::plan::build(project, "dichvucong", release, stage).map_err(|e| e.to_string())?;
+    let plan = crate::plan::build(
+        project,
+        "dichvucong",
+        release,
+        stage,
+        crate::plan::LoadProcesses::One,
+    )
+    .map_err(|e| e.to_string())?;
     let runs = dir.join(".stagegate").join("runs");
     let roster = project
         .roster

@@ -3,7 +3,7 @@
 //! the manifests (YAML) to standard output or `-o FILE`. Sends nothing.
 
 use super::CliError;
-use crate::shard::k8s::{self, RenderOptions};
+use crate::shard::k8s::{self, RenderOptions, Scrape};
 use crate::stage::StageId;
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
@@ -52,15 +52,56 @@ pub struct RenderArgs {
     /// Memory requested (and limited to) by each worker.
     #[arg(long, default_value = "1Gi")]
     pub memory: String,
+    /// Also write a PodMonitor (`monitoring.coreos.com/v1`, for the Prometheus Operator)
+    /// selecting the workers' pods and their metrics port, instead of the pods' scrape
+    /// annotations (one or the other, so no worker is scraped twice).
+    #[arg(long)]
+    pub pod_monitor: bool,
+    /// A label of the PodMonitor, `NAME=VALUE`, so that a Prometheus' `podMonitorSelector`
+    /// selects it (e.g. `release=prometheus` for kube-prometheus-stack); repeatable.
+    #[arg(long, value_name = "NAME=VALUE", requires = "pod_monitor", value_parser = parse_label)]
+    pub pod_monitor_label: Vec<(String, String)>,
     /// Write here instead of standard output.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }
 
+/// A Kubernetes label, `NAME=VALUE`: a name of at most 63 characters after an optional
+/// `prefix/`, a value of at most 63; both checked by the cluster in full, here only for
+/// the shape, so that a typo is refused before anything is written.
+fn parse_label(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or("expected `NAME=VALUE`, e.g. release=prometheus")?;
+    let simple = name.rsplit('/').next().unwrap_or_default();
+    let allowed = |s: &str| {
+        s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    };
+    if simple.is_empty()
+        || simple.len() > 63
+        || !allowed(simple)
+        || value.len() > 63
+        || !allowed(value)
+    {
+        return Err(format!(
+            "`{text}` is not a Kubernetes label (letters, digits, `-`, `_`, `.`; at most 63 each side)"
+        ));
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
 pub(super) fn run(root: &Path, cmd: K8sCommand) -> Result<u8, CliError> {
     let K8sCommand::Render(args) = cmd;
     let project = super::project(root)?;
-    let plan = crate::plan::build(&project, &args.system, &args.release, args.stage)?;
+    // The pods' descriptor limits are theirs: each worker checks its share as it starts.
+    let plan = crate::plan::build(
+        &project,
+        &args.system,
+        &args.release,
+        args.stage,
+        crate::plan::LoadProcesses::ShardsElsewhere(args.shards),
+    )?;
     if args.shards > plan.traffic.users {
         return Err(CliError::invalid(format!(
             "{} shards for {} users: every shard needs at least one user",
@@ -79,6 +120,13 @@ pub(super) fn run(root: &Path, cmd: K8sCommand) -> Result<u8, CliError> {
         memory: args.memory,
         suite: None,
         run_secret: None,
+        scrape: if args.pod_monitor {
+            Scrape::PodMonitor {
+                labels: args.pod_monitor_label,
+            }
+        } else {
+            Scrape::Annotations
+        },
     };
     let yaml = k8s::to_yaml(&k8s::render(&plan, &files, &options));
     match &args.out {

@@ -54,7 +54,16 @@ pub(super) async fn run(
     let cancel = Cancel::new();
     run::signals::install(&cancel).map_err(|e| CliError::Internal(e.to_string()))?;
     let project = super::project(root)?;
-    let plan = crate::plan::build(&project, &args.system, &args.release, args.stage)?;
+    let plan = crate::plan::build(
+        &project,
+        &args.system,
+        &args.release,
+        args.stage,
+        args.sharding.processes(),
+    )?;
+    for note in &plan.notes {
+        ui::eprint_message(&format!("note: {note}"));
+    }
     let mut ledger = super::ledger(ledger_path)?;
     let secrets = |name: &str| std::env::var(name).ok();
     // Who runs it: the key's owner in people.toml; every event of the run is signed.

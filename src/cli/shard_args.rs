@@ -2,6 +2,7 @@
 //! the [`ShardSetup`] they make.
 
 use super::CliError;
+use crate::plan::LoadProcesses;
 use crate::shard::coordinator::{KubernetesSetup, ShardSetup};
 use crate::shard::launcher::LauncherKind;
 use clap::Args;
@@ -44,6 +45,19 @@ pub struct ShardArgs {
 }
 
 impl ShardArgs {
+    /// The processes the load runs in, for the plan's descriptor check: the local
+    /// launcher's workers run under this process's limit (they inherit it); containers
+    /// and pods under their own.
+    pub(super) fn processes(&self) -> LoadProcesses {
+        match (self.shards, self.launcher) {
+            (None, _) => LoadProcesses::One,
+            (Some(n), LauncherKind::Local) => LoadProcesses::ShardsHere(n),
+            (Some(n), LauncherKind::Docker | LauncherKind::Kubernetes) => {
+                LoadProcesses::ShardsElsewhere(n)
+            }
+        }
+    }
+
     /// The setup for `run`, when `--shards` was given.
     pub(super) fn setup(&self, root: &Path) -> Result<Option<ShardSetup>, CliError> {
         let Some(count) = self.shards else {

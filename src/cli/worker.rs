@@ -68,7 +68,14 @@ pub(super) async fn run(root: &Path, args: WorkerArgs) -> Result<u8, CliError> {
     let token = std::env::var(TOKEN_VAR)
         .map_err(|_| CliError::invalid(format!("{TOKEN_VAR} is not set")))?;
     let project = super::project(root)?;
-    let plan = crate::plan::build(&project, &args.system, &args.release, args.stage)?;
+    // This worker runs one share of the users under its own limit: it checks that share.
+    let plan = crate::plan::build(
+        &project,
+        &args.system,
+        &args.release,
+        args.stage,
+        crate::plan::LoadProcesses::ShardsHere(shard.count),
+    )?;
     let (observer, server) = match args.metrics_listen {
         Some(addr) => {
             let labels = [

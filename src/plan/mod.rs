@@ -15,6 +15,7 @@ use std::fmt;
 
 pub mod descriptors;
 mod target;
+pub use descriptors::LoadProcesses;
 pub use target::{MissingSecret, Target, TargetError, DEFAULT_BODY_LIMIT};
 
 /// Everything one stage run needs, resolved.
@@ -52,6 +53,24 @@ pub struct Plan {
     /// The files behind `files_digest`, relative to `files_root`; a run keeps a copy.
     #[serde(skip)]
     pub files: Vec<std::path::PathBuf>,
+    /// What is worth saying before the run that refuses nothing (the command line
+    /// prints them).
+    #[serde(skip)]
+    pub notes: Vec<PlanNote>,
+}
+
+/// Something about a plan worth saying before it runs, that does not refuse it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlanNote {
+    /// The local launcher's workers may together hold more connections to the target
+    /// than this machine has local ports (see [`descriptors::PortPressure`]).
+    #[error("the {} local workers of suite `{suite}` may together hold up to {} connections to the target (two per request in flight at worst), more than the {} local ports this machine has for one destination (`net.ipv4.ip_local_port_range`): past them a connection fails with `address not available` (hint: set the suite's `max-connections`, or run the shards on other hosts with `--launcher docker` or `kubernetes`)", .pressure.shards, .pressure.connections, .pressure.ports)]
+    LocalPorts {
+        /// The load suite.
+        suite: String,
+        /// Its workers' worst case and the machine's ports.
+        pressure: descriptors::PortPressure,
+    },
 }
 
 /// A suite allowed to send unsafe methods to production, and why.
@@ -106,14 +125,16 @@ pub enum PlanViolation {
         /// Environment name.
         environment: String,
     },
-    /// More virtual users without think time than this process may open connections for
+    /// More virtual users without think time than one process may open connections for
     /// (each such user always has a request in flight).
-    #[error("{users} virtual users of suite `{suite}` need more file descriptors than this process may open ({limit}, of which {usable} can be connections): without a `think-time` each has a request in flight, holding a connection, and one more may wait idle (hint: raise `ulimit -n`, give the suite a `think-time` so users share a pool, or run fewer users)")]
+    #[error("{users} virtual users of suite `{suite}`{} need more file descriptors than {} may open ({limit}, of which {usable} can be connections): without a `think-time` each has a request in flight, holding a connection, and one more may wait idle (hint: raise `ulimit -n`, give the suite a `think-time` so users share a pool, spread them over more workers with `--shards N`, or run fewer users)", per_shard(*.shards), if *.shards > 1 { "each worker" } else { "this process" })]
     DescriptorLimit {
         /// The load suite.
         suite: String,
-        /// Requested users.
+        /// Requested users of one process: the whole stage's, or one shard's share.
         users: u32,
+        /// How many processes share the stage's users (1: this one alone).
+        shards: u32,
         /// Connections the limit allows.
         usable: u64,
         /// The process's open-file limit.
@@ -153,6 +174,15 @@ pub enum PlanViolation {
     },
 }
 
+/// `" (one shard's share, of 4)"` for a sharded load; nothing otherwise.
+fn per_shard(shards: u32) -> String {
+    if shards > 1 {
+        format!(" (one shard's share, of {shards})")
+    } else {
+        String::new()
+    }
+}
+
 /// Every reason a plan was refused.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlanRefused(pub Vec<PlanViolation>);
@@ -169,12 +199,14 @@ impl fmt::Display for PlanRefused {
 
 impl std::error::Error for PlanRefused {}
 
-/// Builds the plan for one stage of one release.
+/// Builds the plan for one stage of one release, whose load runs in `processes` (one,
+/// or shards: the descriptor check counts the users of one process).
 pub fn build(
     project: &Project,
     system: &str,
     release: &str,
     stage: StageId,
+    processes: LoadProcesses,
 ) -> Result<Plan, PlanRefused> {
     let files = project
         .system(system)
@@ -249,29 +281,8 @@ pub fn build(
         }
     }
     let mut traffic = spec.traffic.clone();
-    for suite in &suites {
-        let SuiteBody::Load(load) = &suite.body else {
-            continue;
-        };
-        let thinks = load.think_time.is_some_and(|t| !t.is_zero());
-        let users = traffic.peak_users();
-        if let Some(short) = descriptors::shortfall(users, thinks, load.max_connections) {
-            violations.push(match load.max_connections {
-                Some(_) => PlanViolation::ConnectionLimit {
-                    suite: suite.name.clone(),
-                    connections: short.connections,
-                    usable: short.usable,
-                    limit: short.limit,
-                },
-                None => PlanViolation::DescriptorLimit {
-                    suite: suite.name.clone(),
-                    users,
-                    usable: short.usable,
-                    limit: short.limit,
-                },
-            });
-        }
-    }
+    let (descriptor_violations, notes) = check_descriptors(&suites, &traffic, processes);
+    violations.extend(descriptor_violations);
     if let Some(limit) = limits.max_users {
         if traffic.peak_users() > limit {
             violations.push(PlanViolation::TooManyUsers {
@@ -319,7 +330,73 @@ pub fn build(
         files_digest: files.files_digest.clone(),
         files_root: project.root.clone(),
         files: files.files.clone(),
+        notes,
     })
+}
+
+/// The descriptor rule (see [`descriptors`]) for each load suite, applied to the users
+/// of one process: the stage's, or the largest shard's share as `shard` divides them;
+/// and, for workers on this machine, whether they may run out of local ports together.
+fn check_descriptors(
+    suites: &[Suite],
+    traffic: &Traffic,
+    processes: LoadProcesses,
+) -> (Vec<PlanViolation>, Vec<PlanNote>) {
+    let mut violations = Vec::new();
+    let mut notes = Vec::new();
+    if !processes.checked_here() {
+        return (violations, notes);
+    }
+    let Some(limit) = descriptors::open_file_limit() else {
+        return (violations, notes);
+    };
+    let shards = processes.shards();
+    // Shard 0 has the largest share (the remainder goes to the first shards).
+    let users = crate::shard::ShardId::new(0, shards).map_or(traffic.peak_users(), |first| {
+        first.traffic(traffic).peak_users()
+    });
+    for suite in suites {
+        let SuiteBody::Load(load) = &suite.body else {
+            continue;
+        };
+        let thinks = load.think_time.is_some_and(|t| !t.is_zero());
+        match descriptors::shortfall_within(users, thinks, load.max_connections, limit) {
+            Some(short) => violations.push(match load.max_connections {
+                Some(_) => PlanViolation::ConnectionLimit {
+                    suite: suite.name.clone(),
+                    connections: short.connections,
+                    usable: short.usable,
+                    limit: short.limit,
+                },
+                None => PlanViolation::DescriptorLimit {
+                    suite: suite.name.clone(),
+                    users,
+                    shards,
+                    usable: short.usable,
+                    limit: short.limit,
+                },
+            }),
+            None if shards > 1 => {
+                let usable = limit.saturating_sub(descriptors::RESERVED);
+                let bound = descriptors::connection_bound(
+                    users,
+                    thinks,
+                    load.max_connections,
+                    Some(usable),
+                );
+                if let Some(pressure) = descriptors::local_ports()
+                    .and_then(|ports| descriptors::port_pressure(bound, shards, ports))
+                {
+                    notes.push(PlanNote::LocalPorts {
+                        suite: suite.name.clone(),
+                        pressure,
+                    });
+                }
+            }
+            None => {}
+        }
+    }
+    (violations, notes)
 }
 
 /// The steps of a load suite that send a method other than GET, HEAD and OPTIONS, as

@@ -1,7 +1,9 @@
 //! The command line's words, part of the report catalogue ([`super::i18n::Messages`]
 //! holds them as `cli`): the verdict table, the lines of a stage run and the summary of
-//! `load`, in each language. The compiler refuses a language that misses one. Error
-//! messages stay in English (see the README, "Languages").
+//! `load`, in each language, and ([`super::command_words`]) those of the other commands
+//! and the framing of errors. The compiler refuses a language that misses one. The
+//! detail of an error (a name, a path, the parser's message) stays as it was made (see
+//! the README, "On a terminal, in a pipe, in another language").
 
 /// The words of the command line's own output in one language.
 pub struct CliWords {
@@ -55,6 +57,10 @@ pub struct CliWords {
     pub load_labels: [&'static str; 5],
     /// `load` was stopped by a signal before its end.
     pub load_interrupted: fn(&str) -> String,
+    /// A suite ended: its name, what it did.
+    pub suite_finished: fn(&str, &str) -> String,
+    /// The other commands and the framing of errors.
+    pub commands: &'static super::command_words::CommandWords,
 }
 
 /// English.
@@ -99,6 +105,8 @@ pub const EN: CliWords = CliWords {
     load_interrupted: |signal| {
         format!("interrupted by {signal}: the figures cover the load until then")
     },
+    suite_finished: |suite, outcome| format!("  suite {suite}: {outcome}"),
+    commands: &super::command_words::EN,
 };
 
 /// Vietnamese.
@@ -155,4 +163,6 @@ pub const VI: CliWords = CliWords {
     load_heading: |url, users, secs| format!("{url} — {users} người dùng trong {secs:.1}s"),
     load_labels: ["yêu cầu", "lỗi", "độ trễ", "tốc độ", "lỗi đầu tiên"],
     load_interrupted: |signal| format!("bị ngắt bởi {signal}: số liệu tính đến lúc đó"),
+    suite_finished: |suite, outcome| format!("  bộ kịch bản {suite}: {outcome}"),
+    commands: &super::command_words::VI,
 };

@@ -4,6 +4,9 @@
 //! Job (completions = parallelism = N) whose pods run `stagegate worker --shards N`,
 //! their index coming from `JOB_COMPLETION_INDEX`. Secrets are referenced by name
 //! (`secretKeyRef`), never carried: the run's token and the environment's own token.
+//! The workers' metrics are announced to Prometheus either by the pods' scrape
+//! annotations (the common `kubernetes-pods` job) or, for the Prometheus Operator, by a
+//! `PodMonitor` selecting the workers' pods ([`Scrape`]).
 
 use crate::config::suite::SuiteBody;
 use crate::plan::Plan;
@@ -38,12 +41,43 @@ pub struct RenderOptions {
     /// The Secret holding the run's token (key `token`), when not `secret`: the
     /// coordinator makes one per run.
     pub run_secret: Option<String>,
+    /// How Prometheus finds the workers' metrics.
+    pub scrape: Scrape,
+}
+
+/// How Prometheus is told where the workers' metrics are. One or the other, never both:
+/// a cluster that honoured both would scrape every worker twice, under two job names,
+/// and a sum over the workers would count each request twice.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Scrape {
+    /// `prometheus.io/*` annotations on the pods, for Prometheus' own pod discovery.
+    #[default]
+    Annotations,
+    /// A `monitoring.coreos.com/v1` PodMonitor, for the Prometheus Operator, carrying
+    /// `labels` besides stagegate's own (a Prometheus selects the PodMonitors whose
+    /// labels match its `podMonitorSelector`, e.g. `release: prometheus`).
+    PodMonitor {
+        /// Extra labels of the PodMonitor, `(name, value)`.
+        labels: Vec<(String, String)>,
+    },
+}
+
+/// How often the PodMonitor asks for a scrape: a stage's load lasts minutes and its
+/// abort criteria act per second, so Prometheus' usual 30 s to 1 min would show a short
+/// stage as two or three points; 5 s costs a worker one small page per 5 s.
+pub const POD_MONITOR_INTERVAL: &str = "5s";
+
+/// The PodMonitor's name for a plan.
+pub fn pod_monitor_name(plan: &Plan) -> String {
+    format!("{}-workers", truncate(&base_name(plan), 55))
 }
 
 /// The port each worker serves its live metrics on (`/metrics`, with a `shard` label),
 /// announced to Prometheus by the pod's scrape annotations. 9464 is the port
 /// OpenTelemetry's Prometheus exporters use, free in a worker pod.
 pub const METRICS_PORT: u16 = 9464;
+/// The name of that port in the pod, which a PodMonitor selects it by.
+pub const METRICS_PORT_NAME: &str = "metrics";
 
 /// The Job's name for a suite of a plan.
 pub fn job_name(plan: &Plan, suite: &str) -> String {
@@ -174,11 +208,14 @@ pub fn render(plan: &Plan, files: &[(String, String)], options: &RenderOptions) 
         .to_vec();
         // Prometheus' Kubernetes discovery keeps pods with these annotations (the
         // common `kubernetes-pods` scrape job); each pod's series carry its `shard`.
-        let annotations = json!({
-            "prometheus.io/scrape": "true",
-            "prometheus.io/port": METRICS_PORT.to_string(),
-            "prometheus.io/path": "/metrics",
-        });
+        let annotations = match options.scrape {
+            Scrape::Annotations => json!({
+                "prometheus.io/scrape": "true",
+                "prometheus.io/port": METRICS_PORT.to_string(),
+                "prometheus.io/path": "/metrics",
+            }),
+            Scrape::PodMonitor { .. } => json!({}),
+        };
         objects.push(json!({
             "apiVersion": "batch/v1",
             "kind": "Job",
@@ -197,7 +234,7 @@ pub fn render(plan: &Plan, files: &[(String, String)], options: &RenderOptions) 
                             "image": options.image,
                             "args": args,
                             "env": env,
-                            "ports": [{ "name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP" }],
+                            "ports": [{ "name": METRICS_PORT_NAME, "containerPort": METRICS_PORT, "protocol": "TCP" }],
                             "resources": {
                                 "requests": { "cpu": options.cpu, "memory": options.memory },
                                 "limits": { "memory": options.memory },
@@ -213,7 +250,43 @@ pub fn render(plan: &Plan, files: &[(String, String)], options: &RenderOptions) 
             },
         }));
     }
+    if let Scrape::PodMonitor { labels: extra } = &options.scrape {
+        objects.push(pod_monitor(plan, options, &labels, extra));
+    }
     objects
+}
+
+/// A PodMonitor selecting the workers' pods of `plan` (by the labels every Job's pods
+/// carry) and their `metrics` port.
+fn pod_monitor(
+    plan: &Plan,
+    options: &RenderOptions,
+    pod_labels: &Value,
+    extra: &[(String, String)],
+) -> Value {
+    let mut labels = pod_labels.clone();
+    if let Some(map) = labels.as_object_mut() {
+        for (name, value) in extra {
+            map.insert(name.clone(), Value::String(value.clone()));
+        }
+    }
+    json!({
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": {
+            "name": pod_monitor_name(plan),
+            "namespace": options.namespace,
+            "labels": labels,
+        },
+        "spec": {
+            "selector": { "matchLabels": pod_labels },
+            "podMetricsEndpoints": [{
+                "port": METRICS_PORT_NAME,
+                "path": "/metrics",
+                "interval": POD_MONITOR_INTERVAL,
+            }],
+        },
+    })
 }
 
 fn truncate(s: &str, n: usize) -> &str {

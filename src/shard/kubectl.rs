@@ -109,6 +109,9 @@ pub async fn start(
         memory: MEMORY.into(),
         suite: Some(suite.to_string()),
         run_secret: Some(token_secret.clone()),
+        // The run deletes what it applied; a PodMonitor is left to `k8s render`, whose
+        // objects the operator applies and keeps.
+        scrape: k8s::Scrape::Annotations,
     };
     let manifests = k8s::to_yaml(&k8s::render(plan, &files, &options));
     let path = kube.manifests.join(format!("{job}.yaml"));

@@ -369,3 +369,81 @@ fn k8s_render_writes_an_indexed_job_and_the_files_that_validate_against_the_api_
         .expect("runs");
     assert!(!refused.status.success(), "{}", text(&refused));
 }
+
+/// `cmd` with its open-file limit (soft and hard) set to `limit`; the workers it starts
+/// inherit it.
+fn with_descriptor_limit(mut cmd: Command, limit: u64) -> Command {
+    // SAFETY: setrlimit in the child before exec, on a local struct.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(move || {
+            let rlimit = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd
+}
+
+#[test]
+fn issue_16_the_descriptor_check_counts_one_shards_users_each_worker_its_own_process() {
+    // 100 users without think time need 2 × 100 descriptors in one process, more than
+    // the 192 of a 256 limit that can be connections; two workers need 2 × 50 each.
+    let target = start_target();
+    let project = project_with_rows(
+        &target,
+        "{ users = 100, ramp-up = \"0s\", duration = \"1s\" }",
+        100,
+    );
+    let alone = stage_cmd_in(project.root(), "1.0.0", "trial-test", "qa.an");
+    let out = run(&mut with_descriptor_limit(alone, 256));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("100 virtual users of suite `shard-load` need more file descriptors than this process may open (256, of which 192 can be connections)"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        target.requests.load(Ordering::SeqCst),
+        0,
+        "nothing was sent"
+    );
+
+    let out = run(&mut with_descriptor_limit(run_command(&project, "2"), 256));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        target.requests.load(Ordering::SeqCst),
+        100,
+        "every row was sent, by workers of 50 users each under the same limit"
+    );
+
+    // Four times the users: one shard's share (200) is over the limit, and the refusal
+    // says it is one shard's.
+    project.edit(
+        "scenarios/dichvucong/rollout.toml",
+        "users = 100,",
+        "users = 400,",
+    );
+    project.edit(
+        "environments/test.toml",
+        "max-users = 100",
+        "max-users = 1000",
+    );
+    let out = run(&mut with_descriptor_limit(run_command(&project, "2"), 256));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("200 virtual users of suite `shard-load` (one shard's share, of 2) need more file descriptors than each worker may open (256, of which 192 can be connections)"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        target.requests.load(Ordering::SeqCst),
+        100,
+        "nothing more was sent"
+    );
+}
