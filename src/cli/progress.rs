@@ -228,39 +228,24 @@ fn new_bar(
         .with_prefix(suite.to_string())
 }
 
-fn environment_line(step: &EnvironmentEvent) -> (bool, String) {
-    let info = |text: String| (false, text);
-    let warning = |text: String| (true, text);
-    match step {
-        EnvironmentEvent::OrphansRemoved { count } => info(format!(
-            "  removed {count} container(s) left by an earlier run whose process died"
-        )),
-        EnvironmentEvent::OrphanSweepFailed { error } => warning(format!(
-            "warning: cannot look for containers left by earlier runs: {error}"
-        )),
-        EnvironmentEvent::ContainerStarting { image, environment } => info(format!(
-            "  starting a container of `{image}` for environment `{environment}` ..."
-        )),
-        EnvironmentEvent::ContainerReady { id, base_url } => {
-            info(format!("  container {id} ready at {base_url}"))
-        }
-        EnvironmentEvent::LogsKept { path } => {
-            info(format!("  container logs: {}", path.display()))
-        }
-        EnvironmentEvent::LogsLost { error } => warning(format!("warning: {error}")),
-        EnvironmentEvent::ContainerRemoved { id } => info(format!("  container {id} removed")),
-        EnvironmentEvent::RemovalFailed { error } => warning(format!("error: {error}")),
-    }
+/// Whether a container step is a warning or an error, shown even with `--quiet`.
+fn is_problem(step: &EnvironmentEvent) -> bool {
+    matches!(
+        step,
+        EnvironmentEvent::OrphanSweepFailed { .. }
+            | EnvironmentEvent::LogsLost { .. }
+            | EnvironmentEvent::RemovalFailed { .. }
+    )
 }
 
 impl RunConsumer for TerminalProgress {
     fn event(&self, event: RunEvent<'_>) -> Result<(), ConsumerError> {
         let w = self.words;
         match event {
-            RunEvent::Environment(step) => match environment_line(step) {
-                (true, text) => self.line(&text),
-                (false, text) => self.info(&text),
-            },
+            RunEvent::Environment(step) if is_problem(step) => {
+                self.line(&(w.environment_step)(step))
+            }
+            RunEvent::Environment(step) => self.info(&(w.environment_step)(step)),
             RunEvent::StageStarted { run, .. } => self.info(&(w.run_started)(
                 run.id,
                 &run.system,
