@@ -114,3 +114,6 @@ mod engine;
 
 #[path = "integration/json_output.rs"]
 mod json_output;
+
+#[path = "integration/lang.rs"]
+mod lang;

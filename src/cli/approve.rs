@@ -265,23 +265,23 @@ fn report(
         }
         return Ok(exit_code::OK);
     }
-    match decision {
-        Decision::Reject => println!(
-            "rejected run #{} of {} {} stage `{}`",
-            outcome.run, args.system, args.release, args.stage
-        ),
-        Decision::Approve if outcome.promoted => println!(
-            "approved run #{} ({}/{}): stage `{}` of {} {} is PROMOTED",
-            outcome.run, outcome.approvals, outcome.required, args.stage, args.system, args.release
-        ),
-        Decision::Approve => println!(
-            "approved run #{} ({}/{} approvals): waiting for {} more distinct approver(s)",
+    let w = super::ui::words().cli;
+    let stage = args.stage.as_str();
+    let line = match decision {
+        Decision::Reject => (w.commands.rejected)(outcome.run, &args.system, &args.release, stage),
+        Decision::Approve if outcome.promoted => (w.commands.promoted)(
             outcome.run,
             outcome.approvals,
             outcome.required,
-            outcome.required.saturating_sub(outcome.approvals)
+            stage,
+            &args.system,
+            &args.release,
         ),
-    }
+        Decision::Approve => {
+            (w.commands.approved_waiting)(outcome.run, outcome.approvals, outcome.required)
+        }
+    };
+    println!("{line}");
     let who = ledger
         .actor()
         .map(|a| a.roster.clone())
@@ -292,13 +292,12 @@ fn report(
                 .and_then(|r| r.into_iter().last())
         })
         .and_then(|r| r.person(&outcome.person).cloned());
-    match who {
-        Some(person) => println!(
-            "  signed by {}",
-            signer_args::describe(&person, &outcome.fingerprint)
-        ),
-        None => println!("  signed by {} key {}", outcome.person, outcome.fingerprint),
-    }
+    let signer = match who {
+        Some(person) => signer_args::describe(&person, &outcome.fingerprint),
+        // A person missing from every roster is shown by id, with no name or roles.
+        None => (w.commands.signer)(&outcome.person, None, &outcome.fingerprint),
+    };
+    println!("  {} {signer}", w.signed_by);
     if decision == Decision::Approve && outcome.promoted {
         tell_promoted(notifier, args, outcome.run);
     }

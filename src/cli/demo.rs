@@ -192,7 +192,10 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
 
     println!("\n== pipeline ==");
     let states = release_states(&ledger, Some("dichvucong")).map_err(|e| e.to_string())?;
-    print!("{}", pipeline_table(&states));
+    print!(
+        "{}",
+        pipeline_table(&states, super::ui::words().cli.commands)
+    );
     match ledger.verify().map_err(|e| e.to_string())? {
         Ok(report) => println!(
             "\nledger verified: {} audit events, hash chain intact, {} signatures valid",

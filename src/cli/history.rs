@@ -1,7 +1,8 @@
 //! `stagegate history`: every event of one release, from the audit log.
 
 use crate::exit_code;
-use crate::ledger::AuditEvent;
+use crate::ledger::{AuditEvent, RunState};
+use crate::report::command_words::CommandWords;
 use clap::Args;
 use serde::Serialize;
 
@@ -102,43 +103,45 @@ pub(super) fn run(
         })?;
         return Ok(exit_code::OK);
     }
+    let ui = super::ui::get();
+    let w = ui.lang.messages().cli.commands;
     if events.is_empty() {
-        println!("no history for {} {}", args.system, args.release);
+        println!("{}", (w.no_history)(&args.system, &args.release));
         return Ok(exit_code::OK);
     }
     for e in &events {
-        let detail = serde_json::from_str::<serde_json::Value>(&e.payload).ok();
-        let extra = match e.kind.as_str() {
-            "run-finished" | "run-aborted" => detail
-                .as_ref()
-                .map(|d| format!("run #{} {}", d["id"], d["state"].as_str().unwrap_or("?")))
-                .unwrap_or_default(),
-            "run-started" => detail
-                .as_ref()
-                .map(|d| {
-                    format!(
-                        "run #{} on {}",
-                        d["id"],
-                        d["environment"].as_str().unwrap_or("?")
-                    )
-                })
-                .unwrap_or_default(),
-            "approval" | "rejection" => detail
-                .as_ref()
-                .map(|d| format!("note: {}", d["note"].as_str().unwrap_or("")))
-                .unwrap_or_default(),
-            _ => String::new(),
-        };
         println!(
-            "#{:<4} {}  {:<18} {:<17} {:<12} {}  [signed {}]",
+            "#{:<4} {}  {:<18} {:<17} {:<12} {}  [{} {}]",
             e.seq,
-            e.at,
-            e.kind,
+            // Vietnamese shows local time, day first, as its reports do; English the
+            // ledger's UTC as recorded.
+            ui.lang.messages().time(&e.at, &ui.zone),
+            (w.event_kind)(&e.kind),
             e.stage.as_deref().unwrap_or("-"),
             e.actor,
-            extra,
+            detail(e, w),
+            w.history_signed,
             e.signer
         );
     }
     Ok(exit_code::OK)
+}
+
+/// What one event adds to its line (a run's id and state or environment, a decision's
+/// note), read from its recorded payload; nothing for other events.
+fn detail(e: &AuditEvent, w: &CommandWords) -> String {
+    let Ok(d) = serde_json::from_str::<serde_json::Value>(&e.payload) else {
+        return String::new();
+    };
+    let id = d["id"].to_string();
+    match e.kind.as_str() {
+        "run-finished" | "run-aborted" => {
+            let state = serde_json::from_value::<RunState>(d["state"].clone())
+                .map_or("?", |state| (w.run_state)(state));
+            (w.history_run_ended)(&id, state)
+        }
+        "run-started" => (w.history_run_started)(&id, d["environment"].as_str().unwrap_or("?")),
+        "approval" | "rejection" => (w.history_note)(d["note"].as_str().unwrap_or("")),
+        _ => String::new(),
+    }
 }

@@ -325,7 +325,7 @@ pub fn default_ledger(root: &Path) -> PathBuf {
 
 /// Loads the project; its diagnostics are the error.
 fn project(root: &Path) -> Result<crate::config::Project, CliError> {
-    crate::config::load(root).map_err(|e| CliError::invalid_as_is(e.to_string()))
+    crate::config::load(root).map_err(CliError::from)
 }
 
 /// Opens (or creates) the ledger.

@@ -3,6 +3,7 @@
 use super::OutputFormat;
 use crate::exit_code;
 use crate::plan::{self, Plan};
+use crate::report::command_words::CommandWords;
 use crate::stage::StageId;
 use clap::Args;
 use serde::Serialize;
@@ -69,92 +70,90 @@ pub(super) fn run(root: &Path, args: PlanArgs) -> Result<u8, super::CliError> {
         }),
         OutputFormat::Text => {
             for p in &plans {
-                print_plan(p);
+                print_plan(p, super::ui::words().cli.commands);
             }
             Ok(exit_code::OK)
         }
     }
 }
 
-fn print_plan(p: &Plan) {
+fn print_plan(p: &Plan, w: &CommandWords) {
+    let [environment, limits, suite, traffic, gate, accepted, warning, abort, approval] =
+        w.plan_labels;
+    // Labels are padded to the longest of the language, so the values line up.
+    let width = 1 + w
+        .plan_labels
+        .iter()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    let line = |label: &str, text: &str| println!("  {label:<width$} {text}");
     println!(
-        "stage {} `{}` ({}) of {} release {}",
-        p.stage.number(),
-        p.stage,
-        p.stage.title(),
-        p.system,
-        p.release
+        "{}",
+        (w.plan_heading)(
+            p.stage.number(),
+            p.stage.as_str(),
+            (w.stage_title)(p.stage),
+            &p.system,
+            &p.release
+        )
     );
-    println!(
-        "  environment  {} ({}) at {}",
-        p.environment.name,
-        p.environment.tier.as_str(),
-        p.environment.reach
+    line(
+        environment,
+        &(w.plan_environment)(
+            &p.environment.name,
+            (w.tier)(p.environment.tier.as_str()),
+            &p.environment.reach.to_string(),
+        ),
     );
-    let limits = &p.environment.limits;
-    println!(
-        "  limits       max-users {}, max-rps {}, forbidden tags [{}]",
-        limits.max_users.map_or("none".into(), |u| u.to_string()),
-        limits.max_rps.map_or("none".into(), |r| r.to_string()),
-        limits
-            .forbidden_tags
-            .iter()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ")
+    let l = &p.environment.limits;
+    let forbidden: Vec<&str> = l.forbidden_tags.iter().map(String::as_str).collect();
+    line(
+        limits,
+        &(w.plan_limits)(l.max_users, l.max_rps, &forbidden.join(", ")),
     );
     for s in &p.suites {
         let tags: Vec<&str> = s.tags.iter().map(String::as_str).collect();
-        println!(
-            "  suite        {} ({}) [{}]",
-            s.name,
-            s.kind(),
-            tags.join(", ")
+        line(
+            suite,
+            &format!(
+                "{} ({}) [{}]",
+                s.name,
+                (w.suite_kind)(s.kind()),
+                tags.join(", ")
+            ),
         );
     }
-    for w in &p.production_writes {
+    for write in &p.production_writes {
         println!(
-            "  production write  suite `{}` may change production: {}",
-            w.suite, w.reason
+            "  {}",
+            (w.plan_production_write)(&write.suite, &write.reason)
         );
     }
     let t = &p.traffic;
-    println!(
-        "  traffic      {} users, ramp-up {:?}, duration {:?}, rate cap {}",
-        t.users,
-        t.ramp_up,
-        t.duration,
-        t.max_rps.map_or("none".into(), |r| format!("{r}/s"))
+    line(
+        traffic,
+        &(w.plan_traffic)(t.users, t.ramp_up, t.duration, t.max_rps),
     );
     for c in &p.gate.criteria {
-        println!("  gate         {c}");
+        line(gate, &c.to_string());
     }
-    for c in crate::gate::coverage::implied_by_security(&p.gate, &p.suites) {
-        println!("  gate         {c}");
+    for metric in crate::gate::coverage::implied_by_security(&p.gate, &p.suites) {
+        line(gate, &(w.implied)(metric.as_str()));
     }
     let today = chrono::Utc::now().date_naive();
     for a in &p.gate.acceptances {
-        let state = if a.applies_on(today) {
-            ""
-        } else {
-            " (EXPIRED: no longer applies)"
-        };
-        println!("  accepted     {a}{state}");
+        line(accepted, &(w.acceptance)(a, !a.applies_on(today)));
     }
-    for w in crate::gate::coverage::unread_suites(&p.gate, &p.suites) {
-        println!("  warning      {w}");
+    for name in crate::gate::coverage::unread_suites(&p.gate, &p.suites) {
+        line(warning, &(w.unread_suite)(name));
     }
     for a in &p.abort {
-        println!("  abort        {a} (checked every second while load runs)");
+        line(abort, &(w.plan_abort)(&a.to_string()));
     }
-    println!(
-        "  approval     {} distinct approver(s){}",
-        p.approval.approvers,
-        if p.approval.allow_self_approval {
-            ", self-approval allowed"
-        } else {
-            ", not the person who ran it"
-        }
+    line(
+        approval,
+        &(w.plan_approval)(p.approval.approvers, p.approval.allow_self_approval),
     );
     println!();
 }

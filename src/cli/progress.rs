@@ -10,6 +10,7 @@
 use super::ui;
 use crate::gate::CriterionStatus;
 use crate::report::cli_words::CliWords;
+use crate::report::i18n::Messages;
 use crate::run::{
     AbortReason, ConsumerError, EnvironmentEvent, RunConsumer, RunEvent, SuiteKind, SuiteOutcome,
 };
@@ -46,6 +47,8 @@ struct Ticker {
 
 pub(super) struct TerminalProgress {
     live: Live,
+    /// The report catalogue: a judged criterion's reason is said as the reports say it.
+    messages: &'static Messages,
     words: &'static CliWords,
     bar: Mutex<Option<ProgressBar>>,
     ticker: Mutex<Option<Ticker>>,
@@ -69,13 +72,14 @@ impl TerminalProgress {
         } else {
             Live::Plain
         };
-        TerminalProgress::with(live, ui::words().cli)
+        TerminalProgress::with(live, ui::words())
     }
 
-    fn with(live: Live, words: &'static CliWords) -> TerminalProgress {
+    fn with(live: Live, messages: &'static Messages) -> TerminalProgress {
         TerminalProgress {
             live,
-            words,
+            messages,
+            words: messages.cli,
             bar: Mutex::new(None),
             ticker: Mutex::new(None),
             last_plain: Mutex::new(Duration::ZERO),
@@ -224,39 +228,24 @@ fn new_bar(
         .with_prefix(suite.to_string())
 }
 
-fn environment_line(step: &EnvironmentEvent) -> (bool, String) {
-    let info = |text: String| (false, text);
-    let warning = |text: String| (true, text);
-    match step {
-        EnvironmentEvent::OrphansRemoved { count } => info(format!(
-            "  removed {count} container(s) left by an earlier run whose process died"
-        )),
-        EnvironmentEvent::OrphanSweepFailed { error } => warning(format!(
-            "warning: cannot look for containers left by earlier runs: {error}"
-        )),
-        EnvironmentEvent::ContainerStarting { image, environment } => info(format!(
-            "  starting a container of `{image}` for environment `{environment}` ..."
-        )),
-        EnvironmentEvent::ContainerReady { id, base_url } => {
-            info(format!("  container {id} ready at {base_url}"))
-        }
-        EnvironmentEvent::LogsKept { path } => {
-            info(format!("  container logs: {}", path.display()))
-        }
-        EnvironmentEvent::LogsLost { error } => warning(format!("warning: {error}")),
-        EnvironmentEvent::ContainerRemoved { id } => info(format!("  container {id} removed")),
-        EnvironmentEvent::RemovalFailed { error } => warning(format!("error: {error}")),
-    }
+/// Whether a container step is a warning or an error, shown even with `--quiet`.
+fn is_problem(step: &EnvironmentEvent) -> bool {
+    matches!(
+        step,
+        EnvironmentEvent::OrphanSweepFailed { .. }
+            | EnvironmentEvent::LogsLost { .. }
+            | EnvironmentEvent::RemovalFailed { .. }
+    )
 }
 
 impl RunConsumer for TerminalProgress {
     fn event(&self, event: RunEvent<'_>) -> Result<(), ConsumerError> {
         let w = self.words;
         match event {
-            RunEvent::Environment(step) => match environment_line(step) {
-                (true, text) => self.line(&text),
-                (false, text) => self.info(&text),
-            },
+            RunEvent::Environment(step) if is_problem(step) => {
+                self.line(&(w.environment_step)(step))
+            }
+            RunEvent::Environment(step) => self.info(&(w.environment_step)(step)),
             RunEvent::StageStarted { run, .. } => self.info(&(w.run_started)(
                 run.id,
                 &run.system,
@@ -275,7 +264,7 @@ impl RunConsumer for TerminalProgress {
             RunEvent::SuiteProgress { suite, tick } => self.progress(suite, tick),
             RunEvent::SuiteFinished { suite, outcome } => {
                 self.clear();
-                self.info(&format!("  suite {suite}: {}", self.suite_line(outcome)));
+                self.info(&(w.suite_finished)(suite, &self.suite_line(outcome)));
             }
             RunEvent::Interrupted {
                 signal,
@@ -285,17 +274,17 @@ impl RunConsumer for TerminalProgress {
                 self.line(&(w.stopping)(&signal.to_string(), stopping_load));
             }
             RunEvent::CriterionJudged { result } if ui::verbose() => {
-                let style = match result.status {
-                    CriterionStatus::Pass => ui::tone::GOOD,
-                    CriterionStatus::Warn => ui::tone::WARN,
-                    CriterionStatus::Fail => ui::tone::BAD,
+                let (style, word) = match result.status {
+                    CriterionStatus::Pass => (ui::tone::GOOD, w.table_status[0]),
+                    CriterionStatus::Warn => (ui::tone::WARN, w.table_status[1]),
+                    CriterionStatus::Fail => (ui::tone::BAD, w.table_status[2]),
                 };
                 self.line(&format!(
                     "  {} {}: {} ({})",
-                    ui::paint(style, &result.status.to_string()),
-                    result.criterion,
+                    ui::paint(style, word),
+                    (self.messages.criterion)(result),
                     result.shown,
-                    result.reason
+                    (self.messages.reason)(result)
                 ));
             }
             RunEvent::RunFinished { record, .. } => {
@@ -344,7 +333,7 @@ mod tests {
 
     #[test]
     fn issue_15_the_live_line_is_redrawn_in_place_within_80_columns() {
-        let progress = TerminalProgress::with(Live::Bars(target), &crate::report::cli_words::EN);
+        let progress = TerminalProgress::with(Live::Bars(target), &crate::report::i18n::EN);
         for second in 0..6 {
             progress.progress("a-rather-long-suite-name", &tick(second));
             if let Some(bar) = lock(&progress.bar).as_ref() {
@@ -377,7 +366,7 @@ mod tests {
             let term = SECOND.get().expect("set").clone();
             ProgressDrawTarget::term_like_with_hz(Box::new(term), 100)
         }
-        let progress = TerminalProgress::with(Live::Bars(second), &crate::report::cli_words::VI);
+        let progress = TerminalProgress::with(Live::Bars(second), &crate::report::i18n::VI);
         progress.security_started("kiem-tra-bao-mat");
         std::thread::sleep(SPIN_EVERY * 3);
         let screen = term.contents();

@@ -3,10 +3,12 @@
 //! catalogue states; the full profile adds the checks that send other methods. Checks
 //! that need test accounts run only from a suite.
 
+use super::progress::TerminalProgress;
 use super::CliError;
 use crate::config::security_suite::SecuritySuite;
 use crate::config::suite::Severity;
 use crate::exit_code;
+use crate::run::{RunConsumer, RunEvent, SuiteKind, SuiteOutcome};
 use crate::security::catalogue::Profile;
 use crate::security::{self, CheckRun, CheckStatus, Finding, ScanOptions};
 use crate::vocabulary::Target;
@@ -144,7 +146,33 @@ pub(super) async fn run(root: &std::path::Path, args: ScanArgs) -> Result<u8, Cl
         trusted_roots_pem,
         user_agent: args.user_agent.clone(),
     };
+    // The same terminal reporter as `run`, fed the two events of a security suite: a
+    // spinner on a terminal, a plain line every few seconds in a CI log, nothing with
+    // `--quiet`; all on standard error, so the JSON or SARIF on standard output is whole.
+    let progress = TerminalProgress::new();
+    let name = format!("scan-{}", profile.as_str());
+    progress
+        .event(RunEvent::SuiteStarted {
+            suite: &name,
+            kind: SuiteKind::Security,
+        })
+        .map_err(|e| CliError::Internal(e.to_string()))?;
     let outcome = security::run_suite_with(&suite, &target, options).await;
+    progress
+        .event(RunEvent::SuiteFinished {
+            suite: &name,
+            outcome: &SuiteOutcome::Security {
+                checks: outcome.checks.len(),
+                findings: outcome.findings.len(),
+                could_not_run: outcome
+                    .checks
+                    .iter()
+                    .filter(|c| matches!(c.status, CheckStatus::Error(_)))
+                    .count(),
+                requests: outcome.requests,
+            },
+        })
+        .map_err(|e| CliError::Internal(e.to_string()))?;
     let errored: Vec<String> = outcome
         .checks
         .iter()
@@ -170,10 +198,7 @@ pub(super) async fn run(root: &std::path::Path, args: ScanArgs) -> Result<u8, Cl
                 &ScanJson {
                     schema: SCAN_SCHEMA,
                     target: &target.base,
-                    profile: match profile {
-                        Profile::Passive => "passive",
-                        Profile::Full => "full",
-                    },
+                    profile: profile.as_str(),
                     requests: outcome.requests,
                     request_bound: outcome.request_budget,
                     findings: &outcome.findings,

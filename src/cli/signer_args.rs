@@ -63,12 +63,11 @@ pub fn actor(project: &Project, args: &SignerArgs) -> Result<LedgerActor, CliErr
     Ok(LedgerActor { identity, roster })
 }
 
-/// `Trần Thị Bình (rm.binh, release-manager) key SHA256:…`.
+/// `Trần Thị Bình (rm.binh, release-manager) key SHA256:…`, in the chosen language.
 pub fn describe(person: &identity::Person, fingerprint: &str) -> String {
-    format!(
-        "{} ({}, {}) key {fingerprint}",
-        person.name,
-        person.id,
-        person.roles_text()
+    (super::ui::words().cli.commands.signer)(
+        &person.id,
+        Some((&person.name, &person.roles_text())),
+        fingerprint,
     )
 }

@@ -4,6 +4,7 @@ use super::OutputFormat;
 use crate::exit_code;
 use crate::ledger::release_state::stages_of;
 use crate::ledger::{Ledger, LedgerError, StageStatus};
+use crate::report::command_words::CommandWords;
 use crate::stage::StageId;
 use clap::Args;
 use serde::Serialize;
@@ -72,18 +73,23 @@ pub(super) fn run(
             })
             .map(|()| exit_code::OK),
         OutputFormat::Text => {
-            print!("{}", pipeline_table(&states));
+            print!(
+                "{}",
+                pipeline_table(&states, super::ui::words().cli.commands)
+            );
             Ok(exit_code::OK)
         }
     }
 }
 
-/// The pipeline as a table: one row per release, one column per stage.
-pub fn pipeline_table(states: &[ReleaseState]) -> String {
+/// The pipeline as a table in `words`' language: one row per release, one column per
+/// stage (headed by its number and id, which are the same in every language).
+pub fn pipeline_table(states: &[ReleaseState], words: &CommandWords) -> String {
     if states.is_empty() {
-        return "no releases in the ledger yet\n".into();
+        return format!("{}\n", words.no_releases);
     }
-    let mut out = format!("{:<12} {:<9}", "system", "release");
+    let [system, release] = words.status_columns;
+    let mut out = format!("{system:<12} {release:<9}");
     for stage in StageId::ALL {
         out.push_str(&format!(" {:<19}", format!("{}:{}", stage.number(), stage)));
     }
@@ -91,7 +97,7 @@ pub fn pipeline_table(states: &[ReleaseState]) -> String {
     for r in states {
         out.push_str(&format!("{:<12} {:<9}", r.system, r.release));
         for s in &r.stages {
-            out.push_str(&format!(" {:<19}", s.state.as_str()));
+            out.push_str(&format!(" {:<19}", (words.stage_state)(s.state)));
         }
         out.push('\n');
     }

@@ -103,8 +103,19 @@ pub fn paint(style: Style, text: &str) -> String {
     format!("{style}{text}{style:#}")
 }
 
-/// Colours the `error:` and `warning:` prefixes of each line of a message.
+/// Colours the `error:` and `warning:` prefixes of each line of a message, and their
+/// words in the chosen language.
 pub fn paint_prefixes(text: &str) -> String {
+    let words = &words().cli.commands.errors;
+    let bad = [
+        "error:",
+        words.error,
+        words.refused,
+        words.internal,
+        words.diagnostic.error,
+    ]
+    .map(|prefix| (prefix, tone::BAD));
+    let warn = ["warning:", words.warning].map(|prefix| (prefix, tone::WARN));
     let mut out = String::with_capacity(text.len() + 16);
     for (i, line) in text.split('\n').enumerate() {
         if i > 0 {
@@ -112,13 +123,11 @@ pub fn paint_prefixes(text: &str) -> String {
         }
         let trimmed = line.trim_start();
         let indent = &line[..line.len() - trimmed.len()];
-        let styled = [("error:", tone::BAD), ("warning:", tone::WARN)]
-            .into_iter()
-            .find_map(|(prefix, style)| {
-                trimmed
-                    .strip_prefix(prefix)
-                    .map(|rest| format!("{indent}{}{rest}", paint(style, prefix)))
-            });
+        let styled = bad.into_iter().chain(warn).find_map(|(prefix, style)| {
+            trimmed
+                .strip_prefix(prefix)
+                .map(|rest| format!("{indent}{}{rest}", paint(style, prefix)))
+        });
         out.push_str(&styled.unwrap_or_else(|| line.to_string()));
     }
     out

@@ -4,6 +4,7 @@
 
 use crate::config::{diagnostic::Diagnostic, LoadError, Project};
 use crate::exit_code;
+use crate::report::command_words::{self, CommandWords};
 use clap::Args;
 use serde_json::json;
 use std::path::Path;
@@ -21,11 +22,12 @@ pub(super) fn run(root: &Path, args: ValidateArgs) -> Result<u8, super::CliError
     args.out.check()?;
     if !args.out.json() {
         let project = super::project(root)?;
+        let w = super::ui::words().cli.commands;
         let (environments, systems, suites) = counts(&project);
-        for note in coverage_notes(&project) {
+        for note in coverage_notes(&project, w) {
             println!("{note}");
         }
-        println!("ok: {environments} environment(s), {systems} system(s), {suites} suite(s) valid");
+        println!("{}", (w.validate_ok)(environments, systems, suites));
         return Ok(exit_code::OK);
     }
     let (value, code) = match crate::config::load(root) {
@@ -34,7 +36,8 @@ pub(super) fn run(root: &Path, args: ValidateArgs) -> Result<u8, super::CliError
             let value = json!({
                 "schema": SCHEMA, "ok": true, "environments": environments,
                 "systems": systems, "suites": suites, "errors": [],
-                "notes": coverage_notes(&project),
+                // In English whatever `--lang`: JSON is read by programs.
+                "notes": coverage_notes(&project, &command_words::EN),
             });
             (value, exit_code::OK)
         }
@@ -57,23 +60,23 @@ pub(super) fn run(root: &Path, args: ValidateArgs) -> Result<u8, super::CliError
 }
 
 /// What the gates leave unread or judge only through security findings (warnings and
-/// notes, not errors), one line each.
-fn coverage_notes(project: &Project) -> Vec<String> {
+/// notes, not errors), one line each in `w`'s language.
+fn coverage_notes(project: &Project, w: &CommandWords) -> Vec<String> {
     let mut notes = Vec::new();
     for system in project.systems.values() {
+        let name = &system.rollout.system;
         for (stage, spec) in &system.rollout.stages {
+            let stage = stage.as_str();
             let ran = spec.suites.iter().filter_map(|n| system.suites.get(n));
-            for w in crate::gate::coverage::unread_suites(&spec.gate, ran) {
-                notes.push(format!(
-                    "warning: {} stage {stage}: {w}",
-                    system.rollout.system
-                ));
+            for suite in crate::gate::coverage::unread_suites(&spec.gate, ran) {
+                notes.push((w.validate_unread)(name, stage, &(w.unread_suite)(suite)));
             }
             let ran = spec.suites.iter().filter_map(|n| system.suites.get(n));
-            for c in crate::gate::coverage::implied_by_security(&spec.gate, ran) {
-                notes.push(format!(
-                    "note: {} stage {stage}: no security criterion, judged by {c}",
-                    system.rollout.system
+            for metric in crate::gate::coverage::implied_by_security(&spec.gate, ran) {
+                notes.push((w.validate_implied)(
+                    name,
+                    stage,
+                    &(w.implied)(metric.as_str()),
                 ));
             }
         }

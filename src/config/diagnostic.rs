@@ -95,9 +95,40 @@ pub struct Diagnostic {
     pub expected: Option<String>,
 }
 
+/// The fixed words around a rendered diagnostic, so the command line can frame it in
+/// the reader's language; the message, the path and the quoted line stay as they are.
+#[derive(Debug, Clone, Copy)]
+pub struct DiagnosticWords {
+    /// Before the message: `error:`.
+    pub error: &'static str,
+    /// Before what would have been accepted: `expected`.
+    pub expected: &'static str,
+    /// The last line, under every mistake: how many were found.
+    pub summary: fn(usize) -> String,
+}
+
+/// English, as [`Diagnostic`]'s `Display` writes it.
+pub const EN_WORDS: DiagnosticWords = DiagnosticWords {
+    error: "error:",
+    expected: "expected",
+    summary: |count| {
+        format!(
+            "{count} error{} found; nothing was sent to any target",
+            if count == 1 { "" } else { "s" }
+        )
+    },
+};
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "error: {}", self.message)?;
+        self.write_with(f, &EN_WORDS)
+    }
+}
+
+impl Diagnostic {
+    /// Writes the diagnostic framed by `words`.
+    fn write_with(&self, f: &mut fmt::Formatter<'_>, words: &DiagnosticWords) -> fmt::Result {
+        writeln!(f, "{} {}", words.error, self.message)?;
         let number = self.line.to_string();
         let gutter = " ".repeat(number.len());
         writeln!(
@@ -145,7 +176,7 @@ impl fmt::Display for Diagnostic {
         let width = self.width.min(SHOWN_CHARS);
         write!(f, "{gutter} | {pad}{}", "^".repeat(width))?;
         if let Some(expected) = &self.expected {
-            write!(f, "\n{gutter} = expected {expected}")?;
+            write!(f, "\n{gutter} = {} {expected}", words.expected)?;
         }
         Ok(())
     }
@@ -169,18 +200,32 @@ impl Diagnostics {
 
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_with(f, &EN_WORDS)
+    }
+}
+
+impl Diagnostics {
+    /// Every mistake and the count under them, framed by `words`.
+    pub fn render(&self, words: &DiagnosticWords) -> String {
+        /// Borrows a `Formatter` for [`Diagnostics::write_with`].
+        struct Framed<'a>(&'a Diagnostics, &'a DiagnosticWords);
+        impl fmt::Display for Framed<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.write_with(f, self.1)
+            }
+        }
+        Framed(self, words).to_string()
+    }
+
+    fn write_with(&self, f: &mut fmt::Formatter<'_>, words: &DiagnosticWords) -> fmt::Result {
         for (i, diagnostic) in self.0.iter().enumerate() {
             if i > 0 {
                 writeln!(f)?;
             }
-            writeln!(f, "{diagnostic}")?;
+            diagnostic.write_with(f, words)?;
+            writeln!(f)?;
         }
-        write!(
-            f,
-            "{} error{} found; nothing was sent to any target",
-            self.0.len(),
-            if self.0.len() == 1 { "" } else { "s" }
-        )
+        write!(f, "{}", (words.summary)(self.0.len()))
     }
 }
 

@@ -1,6 +1,6 @@
 //! Which of a stage's suites the gate reads. Takes a gate and the kinds of the suites
-//! the stage runs; gives a note per suite whose results no criterion reads (a load
-//! suite with no load criterion), and the criteria a security suite implies, so
+//! the stage runs; gives the suites whose results no criterion reads (a load suite with
+//! no load criterion), and the metrics a security suite implies a criterion on, so
 //! `validate` and `plan` show what will be judged before anything is sent.
 
 use crate::config::rollout::{GateSpec, MetricId};
@@ -19,30 +19,28 @@ fn reads_load(metric: MetricId) -> bool {
     )
 }
 
-/// One line per suite the gate does not read, e.g. `suite `x` (load): no gate
-/// criterion reads its results`.
+/// The load suites whose results no gate criterion reads (`validate` and `plan` warn of
+/// each; the command line says it in words).
 pub fn unread_suites<'a>(
     gate: &GateSpec,
     suites: impl IntoIterator<Item = &'a Suite>,
-) -> Vec<String> {
+) -> Vec<&'a str> {
     suites
         .into_iter()
-        .filter_map(|s| match &s.body {
-            SuiteBody::Load(_) if !gate.criteria.iter().any(|c| reads_load(c.metric)) => Some(format!(
-                "suite `{}` (load): no gate criterion reads its results (add e.g. `error-rate` or `latency-p95`)",
-                s.name
-            )),
-            _ => None,
+        .filter(|s| {
+            matches!(s.body, SuiteBody::Load(_))
+                && !gate.criteria.iter().any(|c| reads_load(c.metric))
         })
+        .map(|s| s.name.as_str())
         .collect()
 }
 
-/// The criteria a stage's security suite implies, as shown in `plan`: one line per
-/// severity (high, critical) the gate does not judge itself.
+/// The criteria a stage's security suite implies, as shown in `plan`: `metric == 0` for
+/// each severity (high, critical) the gate does not judge itself.
 pub fn implied_by_security<'a>(
     gate: &GateSpec,
     suites: impl IntoIterator<Item = &'a Suite>,
-) -> Vec<String> {
+) -> Vec<MetricId> {
     let runs_security = suites
         .into_iter()
         .any(|s| matches!(s.body, SuiteBody::Security(_)));
@@ -52,6 +50,5 @@ pub fn implied_by_security<'a>(
     [MetricId::SecurityHigh, MetricId::SecurityCritical]
         .into_iter()
         .filter(|m| !gate.criteria.iter().any(|c| c.metric == *m))
-        .map(|m| format!("{m} == 0 {}", super::IMPLIED))
         .collect()
 }

@@ -1,7 +1,11 @@
 //! The command line's words, part of the report catalogue ([`super::i18n::Messages`]
 //! holds them as `cli`): the verdict table, the lines of a stage run and the summary of
-//! `load`, in each language. The compiler refuses a language that misses one. Error
-//! messages stay in English (see the README, "Languages").
+//! `load`, in each language, and ([`super::command_words`]) those of the other commands
+//! and the framing of errors. The compiler refuses a language that misses one. The
+//! detail of an error (a name, a path, the parser's message) stays as it was made (see
+//! the README, "On a terminal, in a pipe, in another language").
+
+use crate::run::EnvironmentEvent;
 
 /// The words of the command line's own output in one language.
 pub struct CliWords {
@@ -55,6 +59,13 @@ pub struct CliWords {
     pub load_labels: [&'static str; 5],
     /// `load` was stopped by a signal before its end.
     pub load_interrupted: fn(&str) -> String,
+    /// A suite ended: its name, what it did.
+    pub suite_finished: fn(&str, &str) -> String,
+    /// A step of preparing or removing the environment's container, as one line (a
+    /// warning or an error with its prefix).
+    pub environment_step: fn(&EnvironmentEvent) -> String,
+    /// The other commands and the framing of errors.
+    pub commands: &'static super::command_words::CommandWords,
 }
 
 /// English.
@@ -99,6 +110,26 @@ pub const EN: CliWords = CliWords {
     load_interrupted: |signal| {
         format!("interrupted by {signal}: the figures cover the load until then")
     },
+    suite_finished: |suite, outcome| format!("  suite {suite}: {outcome}"),
+    environment_step: |step| match step {
+        EnvironmentEvent::OrphansRemoved { count } => {
+            format!("  removed {count} container(s) left by an earlier run whose process died")
+        }
+        EnvironmentEvent::OrphanSweepFailed { error } => {
+            format!("warning: cannot look for containers left by earlier runs: {error}")
+        }
+        EnvironmentEvent::ContainerStarting { image, environment } => {
+            format!("  starting a container of `{image}` for environment `{environment}` ...")
+        }
+        EnvironmentEvent::ContainerReady { id, base_url } => {
+            format!("  container {id} ready at {base_url}")
+        }
+        EnvironmentEvent::LogsKept { path } => format!("  container logs: {}", path.display()),
+        EnvironmentEvent::LogsLost { error } => format!("warning: {error}"),
+        EnvironmentEvent::ContainerRemoved { id } => format!("  container {id} removed"),
+        EnvironmentEvent::RemovalFailed { error } => format!("error: {error}"),
+    },
+    commands: &super::command_words::EN,
 };
 
 /// Vietnamese.
@@ -155,4 +186,69 @@ pub const VI: CliWords = CliWords {
     load_heading: |url, users, secs| format!("{url} — {users} người dùng trong {secs:.1}s"),
     load_labels: ["yêu cầu", "lỗi", "độ trễ", "tốc độ", "lỗi đầu tiên"],
     load_interrupted: |signal| format!("bị ngắt bởi {signal}: số liệu tính đến lúc đó"),
+    suite_finished: |suite, outcome| format!("  bộ kịch bản {suite}: {outcome}"),
+    environment_step: |step| match step {
+        EnvironmentEvent::OrphansRemoved { count } => format!(
+            "  đã xóa {count} container do lượt chạy trước để lại (tiến trình của lượt đó đã mất)"
+        ),
+        EnvironmentEvent::OrphanSweepFailed { error } => {
+            format!("cảnh báo: không tìm được các container do lượt chạy trước để lại: {error}")
+        }
+        EnvironmentEvent::ContainerStarting { image, environment } => {
+            format!("  đang khởi động container từ `{image}` cho môi trường `{environment}` ...")
+        }
+        EnvironmentEvent::ContainerReady { id, base_url } => {
+            format!("  container {id} đã sẵn sàng tại {base_url}")
+        }
+        EnvironmentEvent::LogsKept { path } => {
+            format!("  nhật ký container: {}", path.display())
+        }
+        EnvironmentEvent::LogsLost { error } => format!("cảnh báo: {error}"),
+        EnvironmentEvent::ContainerRemoved { id } => format!("  đã xóa container {id}"),
+        EnvironmentEvent::RemovalFailed { error } => format!("lỗi: {error}"),
+    },
+    commands: &super::command_words::VI,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue_15_container_steps_are_said_in_each_language_with_their_prefix() {
+        let error = || "engine gone".to_string();
+        let steps = [
+            EnvironmentEvent::OrphansRemoved { count: 2 },
+            EnvironmentEvent::OrphanSweepFailed { error: error() },
+            EnvironmentEvent::ContainerStarting {
+                image: "portal:1.0".into(),
+                environment: "test".into(),
+            },
+            EnvironmentEvent::ContainerReady {
+                id: "abc".into(),
+                base_url: "http://127.0.0.1:1".into(),
+            },
+            EnvironmentEvent::LogsKept {
+                path: "run-1/container.log".into(),
+            },
+            EnvironmentEvent::LogsLost { error: error() },
+            EnvironmentEvent::ContainerRemoved { id: "abc".into() },
+            EnvironmentEvent::RemovalFailed { error: error() },
+        ];
+        let said = |words: &CliWords| -> Vec<String> {
+            steps.iter().map(|s| (words.environment_step)(s)).collect()
+        };
+        let (en, vi) = (said(&EN), said(&VI));
+        assert_eq!(
+            en[2],
+            "  starting a container of `portal:1.0` for environment `test` ..."
+        );
+        for (e, v) in en.iter().zip(&vi) {
+            assert_ne!(e, v);
+        }
+        for i in [1, 5] {
+            assert!(en[i].starts_with("warning: ") && vi[i].starts_with("cảnh báo: "));
+        }
+        assert!(en[7].starts_with("error: ") && vi[7].starts_with("lỗi: "));
+    }
+}

@@ -4,6 +4,7 @@
 //! verdict table shown on the terminal.
 
 pub mod cli_words;
+pub mod command_words;
 pub mod context;
 pub mod event_log;
 pub mod html;

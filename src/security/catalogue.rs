@@ -791,6 +791,14 @@ pub enum Profile {
 }
 
 impl Profile {
+    /// Its name on the command line and in `scan --output json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Passive => "passive",
+            Profile::Full => "full",
+        }
+    }
+
     /// The checks the profile runs, in catalogue order.
     pub fn checks(self) -> Vec<&'static CheckInfo> {
         CATALOGUE

@@ -3,7 +3,7 @@
 //! arbitrary text are fed to the environment, suite (load and security), rollout,
 //! people, settings (`stagegate.toml`) and CSV parsers, the duration and threshold
 //! parsers, the origin fence and the template engine. None may panic, and every diagnostic must render. `FUZZ_CASES` sets the
-//! cases per property (default 500; `scripts/reliability` runs many more and reports
+//! cases per property (default 256, proptest's own, in the test suite; `scripts/reliability` runs many more and reports
 //! the figure in RELIABILITY.md).
 
 use proptest::prelude::*;
@@ -21,7 +21,7 @@ fn config() -> ProptestConfig {
         cases: std::env::var("FUZZ_CASES")
             .ok()
             .and_then(|c| c.parse().ok())
-            .unwrap_or(500),
+            .unwrap_or(256),
         failure_persistence: None,
         ..ProptestConfig::default()
     }

@@ -403,31 +403,39 @@ fn metrics_pass_promtool_and_reach_the_pushgateway() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Poll /metrics (this test is the scraper) until the run's final values are there.
+    // Poll /metrics (this test is the scraper) until the run has ended. The run lingers
+    // until a scrape after its end, so the polling goes on after the final values are
+    // seen: a scrape that saw them before the run began to linger would not count, and
+    // the run would wait out its 30 s.
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut live_users = false;
     let mut last = String::new();
-    while Instant::now() < deadline {
+    let mut seen_passed = false;
+    while Instant::now() < deadline && child.try_wait().expect("try_wait").is_none() {
         if let Some((200, body)) = http_get(&metrics_addr, "/metrics") {
             live_users |= body
                 .lines()
                 .any(|l| l.starts_with("stagegate_virtual_users{") && !l.ends_with(" 0"));
-            last = body;
-            if last.contains("stagegate_run_state{")
-                && last.lines().any(|l| {
-                    l.starts_with("stagegate_run_state{")
-                        && l.contains("state=\"passed\"")
-                        && l.ends_with(" 1")
-                })
-            {
-                break;
+            let finished = body.lines().any(|l| {
+                l.starts_with("stagegate_run_state{")
+                    && l.contains("state=\"passed\"")
+                    && l.ends_with(" 1")
+            });
+            // Keep the last body that shows the end (the server may stop mid-scrape).
+            if finished || !seen_passed {
+                last = body;
             }
+            seen_passed |= finished;
         }
         std::thread::sleep(Duration::from_millis(200));
     }
     let status = child.wait().unwrap();
     assert!(status.success(), "run failed");
     assert!(live_users, "no active virtual users were ever shown");
+    assert!(
+        seen_passed,
+        "the run's passed state was never scraped:\n{last}"
+    );
     for name in [
         "stagegate_requests_total{",
         "stagegate_request_duration_seconds_bucket{",

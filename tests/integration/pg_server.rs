@@ -78,11 +78,10 @@ fn check(cmd: &mut Command, what: &str) {
     );
 }
 
+/// A port below the ephemeral range, which no outgoing connection of a parallel test can
+/// take between the check and PostgreSQL's bind (an ephemeral port could be).
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    crate::support::reserved_port()
 }
 
 fn start() -> Option<PgServer> {

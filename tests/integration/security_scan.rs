@@ -334,3 +334,51 @@ fn every_run_with_security_checks_writes_findings_sarif_next_to_its_reports() {
     assert_eq!(in_sarif, in_summary);
     assert_eq!(log["runs"][0]["properties"]["stage"], "trial-test");
 }
+
+#[test]
+fn issue_15_scan_shows_progress_on_stderr_and_keeps_its_result_whole_on_stdout() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    // The start page answers after 6 s: longer than the plain progress interval (5 s),
+    // shorter than the scanner's 10 s timeout, so one "still running" line must appear
+    // however loaded the machine is.
+    let slow = AtomicBool::new(true);
+    let server = crate::counting_server::Counter::start(move |seen| {
+        if seen.path == "/" && slow.swap(false, Ordering::SeqCst) {
+            std::thread::sleep(std::time::Duration::from_secs(6));
+        }
+        (200, vec![], "{}".into())
+    });
+    let out = run(Command::new(stagegate_bin()).args(["scan", &server.url, "--output", "json"]));
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("  suite scan-passive (security) ..."),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("    scan-passive:")
+                && l.ends_with("s  checks and probes running")),
+        "no plain progress line: {stderr}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("  suite scan-passive: ") && l.contains(" checks, ")),
+        "{stderr}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("standard output is one JSON object");
+    assert_eq!(json["schema"], "stagegate.scan/v1", "{json:#}");
+
+    // `--quiet`: no progress; the SARIF log alone on standard output.
+    let out =
+        run(Command::new(stagegate_bin()).args(["-q", "scan", &server.url, "--output", "sarif"]));
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("scan-passive"), "{stderr}");
+    let sarif: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("standard output is the SARIF log");
+    assert_eq!(sarif["version"], "2.1.0", "{sarif:#}");
+}

@@ -236,6 +236,7 @@ fn issue_15_lang_vi_prints_the_vietnamese_verdict_table_and_quiet_keeps_only_res
     ];
     let out = run(stagegate(project.root())
         .args(stage)
+        .arg("-v")
         .env("STAGEGATE_LANG", "vi"));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -255,6 +256,18 @@ fn issue_15_lang_vi_prints_the_vietnamese_verdict_table_and_quiet_keeps_only_res
         "no English table words:\n{stdout}"
     );
     assert!(stderr.contains("lượt chạy #1"), "{stderr}");
+    // The run's lines and, with `-v`, each criterion as judged: Vietnamese too.
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("  bộ kịch bản ") && l.contains(": "))
+            && !stderr.contains("  suite "),
+        "{stderr}"
+    );
+    assert!(
+        stderr.lines().any(|l| l.trim_start().starts_with("đạt ")),
+        "verbose:\n{stderr}"
+    );
     assert!(!stdout.contains(ESC) && !stderr.contains(ESC), "a pipe");
 
     // `--quiet`: the verdict, and nothing about the run's progress.
