@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sourced by the benchmarks: starts nginx (one worker, a small static file, keep-alive
 # without limit) on a free loopback port in "$work", sets URL and BASE, and stops it on
-# exit. Also serves /api/phien-ban as release 1.0.0 for `stagegate run`'s version check.
+# exit. Also serves /api/phien-ban as release 1.0.0 for `stagegate run`'s version check,
+# and /nginx_status (stub_status: the requests the server answered, counted by the server).
 # Needs `work` set to a scratch folder; installs nginx-light when missing (as root).
 command -v nginx >/dev/null 2>&1 || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; }
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -18,7 +19,7 @@ http {
   access_log off;
   client_body_temp_path $work; proxy_temp_path $work; fastcgi_temp_path $work; uwsgi_temp_path $work; scgi_temp_path $work;
   keepalive_requests 1000000;
-  server { listen 127.0.0.1:$port; root $work/www; }
+  server { listen 127.0.0.1:$port; root $work/www; location = /nginx_status { stub_status; } }
 }
 CONF
 nginx -c "$work/nginx.conf" -p "$work"

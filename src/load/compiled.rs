@@ -19,6 +19,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+/// How long a user that may no longer send waits before its transaction ends: goose
+/// stops users between transactions, within a second of the load's end; a short pause
+/// lets it, at no cost to a user that is about to stop anyway.
+const STOPPED_USER_PAUSE: Duration = Duration::from_millis(200);
+
 /// A feeder shared by every virtual user.
 struct SharedFeeder {
     mode: FeederMode,
@@ -198,6 +203,13 @@ impl CompiledSuite {
         })
     }
 
+    /// Stops sending: users queued for a connection give up their request at once, and
+    /// none is sent after this; requests already sent are answered and measured. Called
+    /// when the load ends (its planned end, a breach, the stop guard).
+    pub(super) fn stop_sending(&self) {
+        self.pool.bound.close();
+    }
+
     /// Gives a virtual user the shared fenced client (redirects followed only within the
     /// origin, a bounded number of times: see [`origin::redirect_policy`]) and an empty
     /// cookie jar of its own.
@@ -335,7 +347,15 @@ impl CompiledSuite {
         // Waiting for a free connection counts in the latency: a user of the system
         // would wait too, and a bound that is too small must show, never flatter.
         let queued_at = Instant::now();
-        let permit = self.pool.bound.acquire().await;
+        let Some(permit) = self.pool.bound.acquire().await else {
+            // The load is over (see `stop_sending`): the request never went out, so it is
+            // neither sent nor measured, as goose drops a request cancelled at its throttle.
+            // The user then waits for goose's stop, which it reads between transactions:
+            // returning at once would loop without ever yielding its thread, and goose's
+            // stop (and every timer) would never run.
+            tokio::time::sleep(STOPPED_USER_PAUSE).await;
+            return false;
+        };
         let queued = queued_at.elapsed();
         let cookies = user.get_session_data::<UserCookies>().cloned();
         let goose_response = match connections::send_as(cookies, user.request(request)).await {

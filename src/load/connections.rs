@@ -107,10 +107,21 @@ impl ConnectionBound {
         }
     }
 
-    /// Waits for room to send; the request may go while the permit is held.
+    /// Waits for room to send; the request may go while the permit is held. `None` once
+    /// the bound is [closed](ConnectionBound::close): the load is over and the request is
+    /// not sent.
     pub(super) async fn acquire(&self) -> Option<SemaphorePermit<'_>> {
-        // The semaphore is never closed; `None` would only let the request go unbounded.
         self.permits.acquire().await.ok()
+    }
+
+    /// Ends the wait of every user queued for a connection, and of any that comes later.
+    /// For the end of the load: goose tells its users to stop between requests, which a
+    /// user queued here never reaches until it has sent; when the target or the engine
+    /// falls behind, thousands are queued, and sending them all (each after the last)
+    /// would run the load on far past its end — past the stop guards, with the run's
+    /// measurements thrown away (issue 16: 50,000 users on a debug build, exit 5).
+    pub(super) fn close(&self) {
+        self.permits.close();
     }
 }
 
@@ -153,5 +164,25 @@ mod tests {
         drop(first);
         let third = tokio::time::timeout(Duration::from_millis(500), bound.acquire()).await;
         assert!(matches!(third, Ok(Some(_))));
+    }
+
+    #[tokio::test]
+    async fn closing_the_bound_ends_every_wait_for_a_connection() {
+        let bound = std::sync::Arc::new(ConnectionBound::new(1));
+        let held = bound.acquire().await;
+        assert!(held.is_some());
+        let waiting = {
+            let bound = bound.clone();
+            tokio::spawn(async move { bound.acquire().await.is_some() })
+        };
+        tokio::task::yield_now().await;
+        bound.close();
+        // Never wall-clock bound: the waiter must end with no permit, not time out.
+        assert!(
+            !waiting.await.expect("the waiter ends"),
+            "no permit after close"
+        );
+        assert!(bound.acquire().await.is_none(), "nor for a later sender");
+        drop(held);
     }
 }

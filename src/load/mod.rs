@@ -159,6 +159,10 @@ pub async fn run(
     let hard_stop = tokio::time::sleep(limit + SHUTDOWN_GRACE + STOP_GRACE);
     tokio::pin!(hard_stop);
     let mut hung = false;
+    // A time-bound load sends nothing after its planned end: users still queued for a
+    // connection then give up (see `CompiledSuite::stop_sending`), so the load ends
+    // when the requests in flight are answered, however far behind it had fallen.
+    let send_until = traffic.iterations.is_none().then_some(planned);
     let result = loop {
         tokio::select! {
             result = &mut execute => break Some(result),
@@ -167,10 +171,14 @@ pub async fn run(
                 if breach.is_none() {
                     if let Some(b) = compiled.fence_breach().or_else(|| monitor.check(&recorder)) {
                         goose::trigger_killswitch(&b.to_string());
+                        compiled.stop_sending();
                         breach = Some(b);
                     }
                 }
                 let elapsed = started.elapsed();
+                if send_until.is_some_and(|end| elapsed >= end) {
+                    compiled.stop_sending();
+                }
                 if elapsed >= last_progress + Duration::from_secs(1) {
                     last_progress = elapsed;
                     on_tick(LoadTick { elapsed, planned, users: users_at(&steps, elapsed), snapshot: recorder.snapshot() });
@@ -178,6 +186,7 @@ pub async fn run(
             }
             _ = &mut deadline, if !hung => {
                 hung = true;
+                compiled.stop_sending();
                 goose::trigger_killswitch("stagegate: load did not stop after its planned end");
             }
         }

@@ -339,3 +339,40 @@ checks = [{ kind = "status", equals = 200 }]
     assert_eq!(server.foreign_sessions.load(Ordering::SeqCst), 0);
     assert!(m["requests"].as_u64().expect("requests") > 100, "{m}");
 }
+
+#[test]
+fn issue_16_users_queued_for_a_connection_at_the_end_are_not_sent_and_the_figures_are_kept() {
+    // One connection answering every 100 ms: about ten requests a second, while 400 users
+    // without think time queue for it. Before, every queued user still sent after the
+    // planned end, one after the other, until the stop guard gave up: exit 5, no figures.
+    let server = crate::counting_server::Counter::start(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        (200, Vec::new(), "ok".to_string())
+    });
+    let out = run(Command::new(stagegate_bin()).args([
+        "load",
+        &format!("{}/x", server.url),
+        "--users",
+        "400",
+        "--max-connections",
+        "1",
+        "--duration",
+        "3s",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let summary = json(&out);
+    let requests = summary["requests"].as_u64().expect("requests");
+    let sent = server.seen().len() as u64;
+    assert!(requests > 0, "{summary}");
+    assert!(
+        sent < 400,
+        "the users still queued at the end sent anyway: {sent}"
+    );
+    // What was sent was answered and measured.
+    assert!(
+        (requests..=requests + 1).contains(&sent),
+        "server saw {sent}, recorded {requests}"
+    );
+}
