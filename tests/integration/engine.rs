@@ -166,7 +166,7 @@ fn issue_16_thinking_users_above_the_descriptor_limit_run_and_end_on_time() {
             "--ramp-up",
             "2s",
             "--duration",
-            "3s",
+            "6s",
             "--think-time",
             "1s",
             "--output",
@@ -189,9 +189,12 @@ fn issue_16_thinking_users_above_the_descriptor_limit_run_and_end_on_time() {
         (requests..=requests + 1500).contains(&seen),
         "server saw {seen}, recorded {requests}"
     );
-    // Planned 5 s; goose stops sleeping users within half a second. The margin is for a
-    // loaded two-core machine, far below the 40 s the stop guards would allow.
-    assert!(took < Duration::from_secs(20), "took {took:?}");
+    // Planned 8 s; goose stops sleeping users within half a second. The margin is for a
+    // loaded two-core machine, far below the 40 s the stop guards would allow. (Nothing
+    // is sent after the planned end, so the hold must let a starved debug build — 240
+    // requests/s with twelve tests at once on two cores — reach every user: 6 s does,
+    // 3 s did not.)
+    assert!(took < Duration::from_secs(25), "took {took:?}");
     // The default bound with think time is half the usable descriptors (960 / 2).
     assert!(
         server.peak.load(Ordering::SeqCst) <= 960,
