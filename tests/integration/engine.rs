@@ -129,21 +129,7 @@ async fn serve_connection(
 fn load_with_descriptor_limit(limit: u64, args: &[&str]) -> Command {
     let mut cmd = Command::new(stagegate_bin());
     cmd.arg("load").args(args);
-    // SAFETY: setrlimit in the child before exec, on a local struct.
-    unsafe {
-        use std::os::unix::process::CommandExt;
-        cmd.pre_exec(move || {
-            let rlimit = libc::rlimit {
-                rlim_cur: limit,
-                rlim_max: limit,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    cmd
+    crate::support::with_descriptor_limit(cmd, limit)
 }
 
 fn json(out: &std::process::Output) -> serde_json::Value {

@@ -2,7 +2,7 @@
 //! a counting target: requests add up, every `unique` feeder row is used exactly once,
 //! the merged percentiles equal the union's, and a killed worker fails the run.
 
-use crate::support::{run, stage_cmd_in, stagegate, text, Project};
+use crate::support::{run, stage_cmd_in, stagegate, text, with_descriptor_limit, Project};
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -368,26 +368,6 @@ fn k8s_render_writes_an_indexed_job_and_the_files_that_validate_against_the_api_
         .output()
         .expect("runs");
     assert!(!refused.status.success(), "{}", text(&refused));
-}
-
-/// `cmd` with its open-file limit (soft and hard) set to `limit`; the workers it starts
-/// inherit it.
-fn with_descriptor_limit(mut cmd: Command, limit: u64) -> Command {
-    // SAFETY: setrlimit in the child before exec, on a local struct.
-    unsafe {
-        use std::os::unix::process::CommandExt;
-        cmd.pre_exec(move || {
-            let rlimit = libc::rlimit {
-                rlim_cur: limit,
-                rlim_max: limit,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    cmd
 }
 
 #[test]

@@ -354,3 +354,23 @@ pub fn reserved_port() -> u16 {
     }
     panic!("no free loopback port below the ephemeral range");
 }
+
+/// `cmd` with its open-file limit (soft and hard) set to `limit`; the workers it starts
+/// inherit it.
+pub fn with_descriptor_limit(mut cmd: Command, limit: u64) -> Command {
+    // SAFETY: setrlimit in the child before exec, on a local struct.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(move || {
+            let rlimit = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd
+}
