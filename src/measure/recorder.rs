@@ -9,7 +9,7 @@ use super::{
 };
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -97,19 +97,37 @@ struct Inner {
     checks: u64,
     check_failures: u64,
     failed_checks: BTreeMap<String, u64>,
-    overall: Option<Histogram<u64>>,
     transactions: BTreeMap<String, (u64, u64, Histogram<u64>)>,
     /// Seconds not yet compacted into the recorder's series (at most the last two).
     seconds: BTreeMap<u64, SecondSlot>,
     /// Every second before this one has been compacted; a late record moves forward.
     compacted_before: u64,
     first_error: Option<String>,
-    /// Virtual user index → the second it last started a transaction.
-    users_seen: HashMap<usize, u64>,
-    /// Virtual user index → when its last request started (µs since the start).
-    last_start: HashMap<usize, u64>,
+    /// The shard's virtual users, by their index within the shard (`user / SHARDS`):
+    /// goose numbers its users densely from 0, so a vector serves where a map would
+    /// hash on every request.
+    users: Vec<UserTimes>,
     /// Time between one user's consecutive request starts, µs.
     gaps: Option<Histogram<u64>>,
+}
+
+/// What the recorder keeps of one virtual user.
+#[derive(Debug, Clone, Copy, Default)]
+struct UserTimes {
+    /// The second (since the start) it last started a transaction in.
+    seen: Option<u64>,
+    /// When its last request started, µs since the start.
+    last_start: Option<u64>,
+}
+
+impl Inner {
+    fn user(&mut self, user: usize) -> &mut UserTimes {
+        let slot = user / SHARDS;
+        if slot >= self.users.len() {
+            self.users.resize(slot + 1, UserTimes::default());
+        }
+        &mut self.users[slot]
+    }
 }
 
 /// A virtual user counts as active when it started a transaction within this many
@@ -180,6 +198,23 @@ fn add_histogram(into: &mut Option<Histogram<u64>>, from: &Histogram<u64>) {
 }
 
 impl Inner {
+    /// Adds the latencies of every transaction to `into`. The overall histogram is not
+    /// kept beside the transactions' (it is their sum): one record a request fewer.
+    fn add_overall_to(&self, into: &mut Option<Histogram<u64>>) {
+        for (_, _, h) in self.transactions.values() {
+            if !h.is_empty() {
+                add_histogram(into, h);
+            }
+        }
+    }
+
+    /// Every latency recorded, `None` when no request was sent.
+    fn overall(&self) -> Option<Histogram<u64>> {
+        let mut overall = None;
+        self.add_overall_to(&mut overall);
+        overall
+    }
+
     /// Adds another shard's counts into this one.
     fn absorb(&mut self, other: &Inner) {
         self.requests += other.requests;
@@ -191,9 +226,6 @@ impl Inner {
         self.check_failures += other.check_failures;
         for (name, n) in &other.failed_checks {
             *self.failed_checks.entry(name.clone()).or_default() += n;
-        }
-        if let Some(h) = &other.overall {
-            add_histogram(&mut self.overall, h);
         }
         for (name, (requests, errors, h)) in &other.transactions {
             let tx = self
@@ -207,8 +239,6 @@ impl Inner {
         if self.first_error.is_none() {
             self.first_error = other.first_error.clone();
         }
-        self.users_seen
-            .extend(other.users_seen.iter().map(|(u, s)| (*u, *s)));
         if let Some(h) = &other.gaps {
             add_histogram(&mut self.gaps, h);
         }
@@ -279,7 +309,7 @@ impl Recorder {
     /// Notes that virtual user `user` starts a transaction (for the active-user count).
     pub fn note_user(&self, user: usize) {
         let second = self.started.elapsed().as_secs();
-        self.shard(user).users_seen.insert(user, second);
+        self.shard(user).user(user).seen = Some(second);
     }
 
     /// Records one request.
@@ -308,7 +338,8 @@ impl Recorder {
         }
         let mut inner = self.shard(sample.user);
         if sent {
-            if let Some(previous) = inner.last_start.insert(sample.user, start_us) {
+            let times = inner.user(sample.user);
+            if let Some(previous) = times.last_start.replace(start_us) {
                 let gap = start_us.saturating_sub(previous).clamp(1, 3_600_000_000);
                 let _ = inner.gaps.get_or_insert_with(new_histogram).record(gap);
             }
@@ -328,12 +359,6 @@ impl Recorder {
                     .error_text
                     .or_else(|| Some(format!("{kind:?}").to_lowercase()));
             }
-        }
-        if sent {
-            let _ = inner
-                .overall
-                .get_or_insert_with(new_histogram)
-                .record(micros);
         }
         let failed = u64::from(sample.error.is_some());
         // Look up before inserting: the key is only allocated for a new transaction.
@@ -374,13 +399,11 @@ impl Recorder {
             snapshot.requests += inner.requests;
             snapshot.errors += inner.errors;
             snapshot.active_users += inner
-                .users_seen
-                .values()
-                .filter(|&&last| last + ACTIVE_USER_WINDOW_S > now)
+                .users
+                .iter()
+                .filter(|u| u.seen.is_some_and(|last| last + ACTIVE_USER_WINDOW_S > now))
                 .count() as u64;
-            if let Some(h) = &inner.overall {
-                add_histogram(&mut overall, h);
-            }
+            inner.add_overall_to(&mut overall);
         }
         snapshot.p95_ms = overall.map(|h| h.value_at_quantile(0.95) as f64 / 1000.0);
         snapshot
@@ -437,7 +460,7 @@ impl Recorder {
         if measurements.first_error.is_none() {
             measurements.first_error = inner.first_error.clone();
         }
-        if let Some(h) = &inner.overall {
+        if let Some(h) = &inner.overall() {
             let raw = percentiles(h);
             let interval = omission::expected_interval(inner.gaps.as_ref());
             let judged = match interval {
