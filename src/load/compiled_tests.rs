@@ -19,13 +19,16 @@ use std::time::Duration;
 
 /// A loopback server answering `200 body` to everything, recording each request's
 /// method.
-fn counting_server(body: String) -> (String, Arc<Mutex<Vec<String>>>) {
+/// What a test server saw, one entry a request.
+type Seen = Arc<Mutex<Vec<String>>>;
+
+fn counting_server(body: String) -> (String, Seen) {
     let (url, methods, _) = recording_server(body);
     (url, methods)
 }
 
 /// The same, also recording each request's head (request line and headers, lower-case).
-fn recording_server(body: String) -> (String, Arc<Mutex<Vec<String>>>, Arc<Mutex<Vec<String>>>) {
+fn recording_server(body: String) -> (String, Seen, Seen) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let methods = Arc::new(Mutex::new(Vec::new()));
