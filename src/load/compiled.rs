@@ -269,7 +269,6 @@ impl CompiledSuite {
         let Some(tx) = self.transactions.get(index) else {
             return Ok(());
         };
-        self.recorder.note_user(user.weighted_users_index);
         let mut vars: Vars<'_> = HashMap::new();
         for feeder in &self.feeders {
             match feeder.take() {
