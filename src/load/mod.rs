@@ -86,6 +86,9 @@ pub struct LoadOptions<'a> {
     pub production_write: Option<&'a str>,
 }
 
+/// How long after the planned end users still queued for a connection give up.
+const STOP_SENDING_AFTER: Duration = Duration::from_millis(500);
+
 /// How often abort criteria are checked: often enough that a breach confirmed at the
 /// end of a second stops traffic well within the 2 seconds production allows.
 const ABORT_CHECK_EVERY: Duration = Duration::from_millis(200);
@@ -163,8 +166,15 @@ pub async fn run(
     let mut hung = false;
     // A time-bound load sends nothing after its planned end: users still queued for a
     // connection then give up (see `CompiledSuite::stop_sending`), so the load ends
-    // when the requests in flight are answered, however far behind it had fallen.
-    let send_until = traffic.iterations.is_none().then_some(planned);
+    // when the requests in flight are answered, however far behind it had fallen. The
+    // end is goose's, which comes a little after ours (its clock starts as its users
+    // launch): closing sooner would catch users between two requests, who would pause
+    // (`STOPPED_USER_PAUSE`) instead of reading goose's stop, and every load would end
+    // that pause late.
+    let send_until = traffic
+        .iterations
+        .is_none()
+        .then_some(planned + STOP_SENDING_AFTER);
     let result = loop {
         tokio::select! {
             result = &mut execute => break Some(result),
