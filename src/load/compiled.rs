@@ -180,7 +180,7 @@ impl CompiledSuite {
         target: &Target,
         production_write: Option<&str>,
         recorder: Arc<Recorder>,
-        rate: Option<f64>,
+        pacer: Option<Pacer>,
         body_limit: usize,
         pool: SharedPool,
     ) -> CompiledSuite {
@@ -188,7 +188,7 @@ impl CompiledSuite {
             method_fence: MethodFence::new(suite_name, target, production_write),
             refused: OnceLock::new(),
             started: Instant::now(),
-            pacer: rate.map(Pacer::new),
+            pacer,
             transactions: suite
                 .transactions
                 .iter()
@@ -408,7 +408,11 @@ impl CompiledSuite {
             }
         };
         if let Some(pacer) = &self.pacer {
-            pacer.acquire().await;
+            if !pacer.acquire().await {
+                // The load's time is up: as for a closed bound below.
+                tokio::time::sleep(STOPPED_USER_PAUSE).await;
+                return false;
+            }
         }
         // Waiting for a free connection counts in the latency: a user of the system
         // would wait too, and a bound that is too small must show, never flatter. The

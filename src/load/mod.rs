@@ -121,6 +121,13 @@ pub async fn run(
         (Some(pace), None) | (None, Some(pace)) => Some(pace),
         (None, None) => None,
     };
+    // A time-bound load gives no slot after its planned end (iterations end by count).
+    let pace_until = options
+        .traffic
+        .iterations
+        .is_none()
+        .then(|| options.traffic.planned());
+    let pacer = pace.map(|rate| pacer::Pacer::new(rate, pace_until));
     let bound = crate::plan::descriptors::connection_bound(
         options.traffic.peak_users(),
         suite.think_time.is_some_and(|t| !t.is_zero()),
@@ -135,7 +142,7 @@ pub async fn run(
         target,
         options.production_write,
         recorder.clone(),
-        pace,
+        pacer,
         target.body_limit(),
         pool,
     ));
