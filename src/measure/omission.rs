@@ -55,12 +55,13 @@ impl Pacing {
                 return;
             }
         }
-        // A request outstanding through the latest stall waited in it. Completions are
-        // recorded from several threads, so when a freeze lifts its requests may arrive
-        // out of order: one that ended inside the stall ended it, and the stall was
-        // shorter than the first recorded completion said.
+        // A request outstanding in the latest stall waited in it: one sent before it
+        // began, or during it (a paced or capped load sends on while nothing answers).
+        // Completions are recorded from several threads, so when a freeze lifts its
+        // requests may arrive out of order: one that ended inside the stall ended it,
+        // and the stall was shorter than the first recorded completion said.
         if let Some((from, to, waiting)) = self.candidates.last_mut() {
-            if start_us <= *from && end_us > *from {
+            if start_us < *to && end_us > *from {
                 *to = (*to).min(end_us);
                 *waiting += 1;
             }
@@ -151,5 +152,26 @@ mod tests {
         assert_eq!(stalls.len(), 1, "{stalls:?}");
         assert_eq!(stalls[0].waiting, 10, "{stalls:?}");
         assert!((stalls[0].duration_ms - 1000.0).abs() < 0.01, "{stalls:?}");
+    }
+
+    #[test]
+    fn requests_sent_during_a_freeze_count_as_waiting_too() {
+        // A paced load: one request in flight at a time, every 2 ms, for 1 s; then the
+        // server freezes for a second while the pacer sends nine more.
+        let mut pacing = Pacing::default();
+        for t in (0..1_000_000).step_by(2000) {
+            pacing.completed(t, t + 100);
+        }
+        for i in 0..10 {
+            pacing.completed(1_000_000 + i * 2000, 2_000_000 + i * 10);
+        }
+        // After the freeze: requests as before, none of them waited.
+        for t in (2_002_000..2_100_000).step_by(2000) {
+            pacing.completed(t, t + 100);
+        }
+        let stalls = pacing.stalls(100);
+        assert_eq!(stalls.len(), 1, "{stalls:?}");
+        assert_eq!(stalls[0].waiting, 10, "{stalls:?}");
+        assert!((stalls[0].duration_ms - 1000.0).abs() < 0.2, "{stalls:?}");
     }
 }
