@@ -13,6 +13,7 @@ use crate::http_model::{self, failure, origin, HttpMethod, RequestBody};
 use crate::measure::recorder::{ErrorKind, Recorder, RequestSample};
 use crate::vocabulary::Target;
 use goose::prelude::*;
+use reqwest::header::{HeaderName, HeaderValue};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -101,6 +102,45 @@ struct CompiledStep {
     name: String,
     needs: Needs,
     has_status_check: bool,
+    /// The URL and headers, when they are the same on every iteration.
+    fixed: Option<FixedRequest>,
+}
+
+/// A step's URL and headers made once, for a step whose path and headers hold no
+/// template variable (most load steps): parsing the URL, checking its origin and
+/// parsing the header names on every request cost the engine throughput for nothing.
+struct FixedRequest {
+    url: url::Url,
+    /// The target's credentials for that URL, then the step's own headers, in the
+    /// order they are sent.
+    headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl FixedRequest {
+    /// `None` when anything varies per iteration, or when the literal path or a header
+    /// would be refused: such a step takes the per-request path, which reports it.
+    fn of(step: &StepSpec, target: &Target) -> Option<FixedRequest> {
+        let request = &step.request;
+        let url = target.resolve_url(request.path.as_literal()?).ok()?;
+        let literal_headers = request
+            .headers
+            .iter()
+            .map(|(name, value)| Some((name.as_str(), value.as_literal()?)));
+        let headers = target
+            .credentials_for(&url)
+            .iter()
+            .map(|(name, value)| Some((name.as_str(), value.as_str())))
+            .chain(literal_headers)
+            .map(|pair| {
+                let (name, value) = pair?;
+                Some((
+                    HeaderName::from_bytes(name.as_bytes()).ok()?,
+                    HeaderValue::from_str(value).ok()?,
+                ))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(FixedRequest { url, headers })
+    }
 }
 
 pub(super) struct CompiledTransaction {
@@ -164,6 +204,7 @@ impl CompiledSuite {
                                 .checks
                                 .iter()
                                 .any(|c| matches!(c, Matcher::Status { .. })),
+                            fixed: FixedRequest::of(s, target),
                             spec: s.clone(),
                         })
                         .collect();
@@ -228,7 +269,6 @@ impl CompiledSuite {
         let Some(tx) = self.transactions.get(index) else {
             return Ok(());
         };
-        self.recorder.note_user(user.weighted_users_index);
         let mut vars: Vars<'_> = HashMap::new();
         for feeder in &self.feeders {
             match feeder.take() {
@@ -298,31 +338,45 @@ impl CompiledSuite {
             Some(literal) => Cow::Borrowed(literal),
             None => Cow::Owned(request.path.render(lookup)),
         };
-        // The origin fence: a rendered path that would leave the environment's origin
-        // (`//host`, a full URL elsewhere) is never sent, so its credentials stay home.
-        let url = match self.target.resolve_url(&path) {
-            Ok(url) => url,
-            Err(e) => {
-                self.record_failure(
-                    user_index,
-                    label,
-                    Duration::ZERO,
-                    ErrorKind::NotSent,
-                    format!("not sent: {e}"),
-                );
-                return false;
+        let (mut builder, url) = match &step.fixed {
+            Some(fixed) => {
+                let mut builder = user
+                    .client
+                    .request(reqwest_method(request.method), fixed.url.clone());
+                for (name, value) in &fixed.headers {
+                    builder = builder.header(name, value);
+                }
+                (builder, Cow::Borrowed(&fixed.url))
+            }
+            None => {
+                // The origin fence: a rendered path that would leave the environment's
+                // origin (`//host`, a full URL elsewhere) is never sent, so its
+                // credentials stay home.
+                let url = match self.target.resolve_url(&path) {
+                    Ok(url) => url,
+                    Err(e) => {
+                        self.record_failure(
+                            user_index,
+                            label,
+                            Duration::ZERO,
+                            ErrorKind::NotSent,
+                            format!("not sent: {e}"),
+                        );
+                        return false;
+                    }
+                };
+                let mut builder = user
+                    .client
+                    .request(reqwest_method(request.method), url.clone());
+                for (name, value) in self.target.credentials_for(&url) {
+                    builder = builder.header(name, value);
+                }
+                for (name, template) in &request.headers {
+                    builder = builder.header(name, template.render(lookup));
+                }
+                (builder, Cow::Owned(url))
             }
         };
-        let method = goose_method(request.method);
-        let mut builder = user
-            .client
-            .request(reqwest_method(request.method), url.clone());
-        for (name, value) in self.target.credentials_for(&url) {
-            builder = builder.header(name, value);
-        }
-        for (name, template) in &request.headers {
-            builder = builder.header(name, template.render(lookup));
-        }
         builder = match &request.body {
             RequestBody::None => builder,
             RequestBody::Json(json) => builder.json(&json.render(&lookup)),
@@ -335,42 +389,46 @@ impl CompiledSuite {
                 builder.form(&pairs)
             }
         };
-        let request = GooseRequest::builder()
-            .method(method)
-            .path(url.as_str())
-            .name(step.name.as_str())
-            .set_request_builder(builder)
-            .build();
+        // Sent on the shared client itself, not through goose's `GooseUser::request`:
+        // goose schedules the users, their transactions and the load's shape, while
+        // stagegate measures every request itself, so goose's record of a request (its
+        // copies of the URL, the name and the configuration, made even with its metrics
+        // off) would be work for nothing on every request.
+        let request = match builder.build() {
+            Ok(request) => request,
+            Err(e) => {
+                self.record_failure(
+                    user_index,
+                    label,
+                    Duration::ZERO,
+                    ErrorKind::NotSent,
+                    format!("not sent: {}", failure::describe(&e)),
+                );
+                return false;
+            }
+        };
         if let Some(pacer) = &self.pacer {
             pacer.acquire().await;
         }
         // Waiting for a free connection counts in the latency: a user of the system
-        // would wait too, and a bound that is too small must show, never flatter.
+        // would wait too, and a bound that is too small must show, never flatter. The
+        // pacer's wait does not: it is the load's schedule, not the system's answer.
         let queued_at = Instant::now();
         let Some(permit) = self.pool.bound.acquire().await else {
             // The load is over (see `stop_sending`): the request never went out, so it is
-            // neither sent nor measured, as goose drops a request cancelled at its throttle.
-            // The user then waits for goose's stop, which it reads between transactions:
-            // returning at once would loop without ever yielding its thread, and goose's
-            // stop (and every timer) would never run.
+            // neither sent nor measured. The user then waits for goose's stop, which it
+            // reads between transactions: returning at once would loop without ever
+            // yielding its thread, and goose's stop (and every timer) would never run.
             tokio::time::sleep(STOPPED_USER_PAUSE).await;
             return false;
         };
-        let queued = queued_at.elapsed();
         let cookies = user.get_session_data::<UserCookies>().cloned();
-        let goose_response = match connections::send_as(cookies, user.request(request)).await {
-            Ok(r) => r,
-            // goose cancels throttled requests when the attack ends: not a measurement.
-            Err(_) => return false,
-        };
-        // goose times the request from after its throttle to the response headers; the
-        // body is read here and its time added, so latency is time to the last byte and
-        // never includes waiting for the rate cap.
-        let to_headers =
-            queued + Duration::from_micros(goose_response.request.response_time_micros());
-        let body_started = Instant::now();
+        // `execute` consults the cookie store as it is called, not when polled: it must
+        // be called inside the user's cookie scope, hence the async block.
+        let client = &user.client;
+        let sent = connections::send_as(cookies, async { client.execute(request).await }).await;
         let mut unfollowed = None;
-        let observed = match goose_response.response {
+        let observed = match sent {
             Ok(response) => {
                 // The fenced client does not follow a redirect to another origin; say so.
                 unfollowed = origin::unfollowed_redirect(
@@ -385,7 +443,8 @@ impl CompiledSuite {
             }
             Err(e) => Err(e),
         };
-        let latency = to_headers + body_started.elapsed();
+        // Time to the last byte of the body, from the moment a connection was free.
+        let latency = queued_at.elapsed();
         drop(permit);
         let observed = match observed {
             Ok(o) => o,
@@ -520,17 +579,5 @@ fn reqwest_method(method: HttpMethod) -> reqwest::Method {
         HttpMethod::Put => reqwest::Method::PUT,
         HttpMethod::Patch => reqwest::Method::PATCH,
         HttpMethod::Delete => reqwest::Method::DELETE,
-    }
-}
-
-fn goose_method(method: HttpMethod) -> GooseMethod {
-    match method {
-        // OPTIONS is refused for load steps by validation.
-        HttpMethod::Get | HttpMethod::Options => GooseMethod::Get,
-        HttpMethod::Head => GooseMethod::Head,
-        HttpMethod::Post => GooseMethod::Post,
-        HttpMethod::Put => GooseMethod::Put,
-        HttpMethod::Patch => GooseMethod::Patch,
-        HttpMethod::Delete => GooseMethod::Delete,
     }
 }

@@ -19,14 +19,25 @@ use std::time::Duration;
 
 /// A loopback server answering `200 body` to everything, recording each request's
 /// method.
-fn counting_server(body: String) -> (String, Arc<Mutex<Vec<String>>>) {
+/// What a test server saw, one entry a request.
+type Seen = Arc<Mutex<Vec<String>>>;
+
+fn counting_server(body: String) -> (String, Seen) {
+    let (url, methods, _) = recording_server(body);
+    (url, methods)
+}
+
+/// The same, also recording each request's head (request line and headers, lower-case).
+fn recording_server(body: String) -> (String, Seen, Seen) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let methods = Arc::new(Mutex::new(Vec::new()));
-    let seen = methods.clone();
+    let heads = Arc::new(Mutex::new(Vec::new()));
+    let (seen, seen_heads) = (methods.clone(), heads.clone());
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let seen = seen.clone();
+            let seen_heads = seen_heads.clone();
             let body = body.clone();
             std::thread::spawn(move || {
                 let mut writer = stream.try_clone().expect("clone");
@@ -37,6 +48,7 @@ fn counting_server(body: String) -> (String, Arc<Mutex<Vec<String>>>) {
                         return;
                     }
                     let mut length = 0;
+                    let mut head = line.trim_end().to_string();
                     loop {
                         let mut header = String::new();
                         if reader.read_line(&mut header).unwrap_or(0) == 0 {
@@ -45,6 +57,8 @@ fn counting_server(body: String) -> (String, Arc<Mutex<Vec<String>>>) {
                         if header.trim().is_empty() {
                             break;
                         }
+                        head.push('\n');
+                        head.push_str(&header.trim_end().to_lowercase());
                         if let Some((k, v)) = header.split_once(':') {
                             if k.eq_ignore_ascii_case("content-length") {
                                 length = v.trim().parse().unwrap_or(0);
@@ -57,6 +71,7 @@ fn counting_server(body: String) -> (String, Arc<Mutex<Vec<String>>>) {
                     }
                     let method = line.split(' ').next().unwrap_or_default().to_string();
                     seen.lock().expect("lock").push(method);
+                    seen_heads.lock().expect("lock").push(head);
                     let answer = format!(
                         "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
                         body.len()
@@ -68,7 +83,7 @@ fn counting_server(body: String) -> (String, Arc<Mutex<Vec<String>>>) {
             });
         }
     });
-    (url, methods)
+    (url, methods, heads)
 }
 
 fn step(method: HttpMethod, path: &str) -> StepSpec {
@@ -209,4 +224,48 @@ async fn a_body_past_the_limit_is_cut_and_a_check_that_needed_the_rest_says_so()
         m.failed_checks.keys().collect::<Vec<_>>(),
         ["fence/doc/GET /api/ho-so/1: body contains \"da-tiep-nhan\" (body cut at 1024 bytes)"]
     );
+}
+
+#[tokio::test]
+async fn a_step_made_once_sends_what_a_rendered_one_sends() {
+    // The same request twice: once with a literal path and header (made once, at
+    // start-up), once with a path and header rendered from a feeder on every iteration.
+    let (url, seen, heads) = recording_server("{}".into());
+    let target = Target::without_secrets(&url).with_secret_header("X-Api-Key", "khoa-789");
+    let mut literal = step(HttpMethod::Get, "/api/ho-so/1?ky=2");
+    literal.request.headers = vec![("X-Ma-Ho-So".into(), Template::literal("1"))];
+    let mut rendered = step(HttpMethod::Get, "/api/ho-so/1?ky=2");
+    rendered.request.path = Template::parse("/api/ho-so/{{ho-so.ma}}?ky=2").expect("template");
+    rendered.request.headers = vec![(
+        "X-Ma-Ho-So".into(),
+        Template::parse("{{ho-so.ma}}").expect("template"),
+    )];
+    let suite = LoadSuite {
+        think_time: None,
+        max_connections: None,
+        feeders: vec![crate::config::suite::Feeder {
+            name: "ho-so".into(),
+            mode: crate::config::suite::FeederMode::RoundRobin,
+            file: "ho-so.csv".into(),
+            columns: vec!["ma".into()],
+            rows: vec![vec!["1".into()]],
+        }],
+        transactions: vec![TransactionSpec {
+            name: "doc".into(),
+            weight: 1,
+            steps: vec![literal, rendered],
+        }],
+    };
+    let (methods, m, _) = run_suite_once(suite, &target, None, &seen).await;
+    assert_eq!(methods, ["GET", "GET"]);
+    assert_eq!((m.requests, m.errors), (2, 0));
+    let heads = std::mem::take(&mut *heads.lock().expect("lock"));
+    let wanted = |head: &String| {
+        let lines: Vec<&str> = head.lines().collect();
+        lines[0] == "GET /api/ho-so/1?ky=2 HTTP/1.1"
+            && lines.contains(&"x-api-key: khoa-789")
+            && lines.contains(&"x-ma-ho-so: 1")
+    };
+    assert_eq!(heads.len(), 2);
+    assert!(heads.iter().all(wanted), "{heads:#?}");
 }

@@ -108,13 +108,15 @@ pub async fn run(
     on_tick: &(dyn Fn(LoadTick) + Send + Sync),
 ) -> Result<LoadReport, LoadError> {
     quiet_log::install();
-    // A target rate is held by stagegate's own pacer (goose's throttle refills in 10 ms
-    // steps and undershoots on a busy machine); the environment's cap can never be
-    // exceeded because the pacer runs at the lower of the two.
+    // The pacer holds a target rate (goose's throttle refills in 10 ms steps and
+    // undershoots on a busy machine) and the environment's cap, which is a limit on the
+    // same timeline: it runs at the lower of the two, so the cap is never exceeded.
+    // goose's own throttle acts only on requests sent through goose, which stagegate's
+    // users do not use (see `CompiledSuite::run_step`).
     let pace = match (options.traffic.rate, options.traffic.max_rps) {
         (Some(rate), Some(cap)) => Some(rate.min(cap)),
-        (Some(rate), None) => Some(rate),
-        (None, _) => None,
+        (Some(pace), None) | (None, Some(pace)) => Some(pace),
+        (None, None) => None,
     };
     let bound = crate::plan::descriptors::connection_bound(
         options.traffic.peak_users(),
@@ -304,14 +306,6 @@ fn build_attack(
             attack.set_default(GooseDefault::TestPlan, plan.join(";").as_str())?
         }
     };
-    // Without a target rate the environment's cap is goose's throttle: a cap, which is
-    // exactly what a limit is (with a target rate the pacer already holds the cap).
-    if let (None, Some(cap)) = (traffic.rate, traffic.max_rps) {
-        attack = attack.set_default(
-            GooseDefault::ThrottleRequests,
-            (cap.floor() as usize).max(1),
-        )?;
-    }
     Ok(attack)
 }
 

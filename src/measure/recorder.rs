@@ -9,7 +9,7 @@ use super::{
 };
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -97,22 +97,40 @@ struct Inner {
     checks: u64,
     check_failures: u64,
     failed_checks: BTreeMap<String, u64>,
-    overall: Option<Histogram<u64>>,
     transactions: BTreeMap<String, (u64, u64, Histogram<u64>)>,
     /// Seconds not yet compacted into the recorder's series (at most the last two).
     seconds: BTreeMap<u64, SecondSlot>,
     /// Every second before this one has been compacted; a late record moves forward.
     compacted_before: u64,
     first_error: Option<String>,
-    /// Virtual user index → the second it last started a transaction.
-    users_seen: HashMap<usize, u64>,
-    /// Virtual user index → when its last request started (µs since the start).
-    last_start: HashMap<usize, u64>,
+    /// The shard's virtual users, by their index within the shard (`user / SHARDS`):
+    /// goose numbers its users densely from 0, so a vector serves where a map would
+    /// hash on every request.
+    users: Vec<UserTimes>,
     /// Time between one user's consecutive request starts, µs.
     gaps: Option<Histogram<u64>>,
 }
 
-/// A virtual user counts as active when it started a transaction within this many
+/// What the recorder keeps of one virtual user.
+#[derive(Debug, Clone, Copy, Default)]
+struct UserTimes {
+    /// The second (since the start) in which its last recorded request started.
+    seen: Option<u64>,
+    /// When its last request started, µs since the start.
+    last_start: Option<u64>,
+}
+
+impl Inner {
+    fn user(&mut self, user: usize) -> &mut UserTimes {
+        let slot = user / SHARDS;
+        if slot >= self.users.len() {
+            self.users.resize(slot + 1, UserTimes::default());
+        }
+        &mut self.users[slot]
+    }
+}
+
+/// A virtual user counts as active when one of its requests started within this many
 /// seconds: longer than the sample suites' think times (≤ 200ms) plus a slow request,
 /// short enough that the count falls soon after the ramp-down.
 const ACTIVE_USER_WINDOW_S: u64 = 3;
@@ -180,6 +198,23 @@ fn add_histogram(into: &mut Option<Histogram<u64>>, from: &Histogram<u64>) {
 }
 
 impl Inner {
+    /// Adds the latencies of every transaction to `into`. The overall histogram is not
+    /// kept beside the transactions' (it is their sum): one record a request fewer.
+    fn add_overall_to(&self, into: &mut Option<Histogram<u64>>) {
+        for (_, _, h) in self.transactions.values() {
+            if !h.is_empty() {
+                add_histogram(into, h);
+            }
+        }
+    }
+
+    /// Every latency recorded, `None` when no request was sent.
+    fn overall(&self) -> Option<Histogram<u64>> {
+        let mut overall = None;
+        self.add_overall_to(&mut overall);
+        overall
+    }
+
     /// Adds another shard's counts into this one.
     fn absorb(&mut self, other: &Inner) {
         self.requests += other.requests;
@@ -191,9 +226,6 @@ impl Inner {
         self.check_failures += other.check_failures;
         for (name, n) in &other.failed_checks {
             *self.failed_checks.entry(name.clone()).or_default() += n;
-        }
-        if let Some(h) = &other.overall {
-            add_histogram(&mut self.overall, h);
         }
         for (name, (requests, errors, h)) in &other.transactions {
             let tx = self
@@ -207,8 +239,6 @@ impl Inner {
         if self.first_error.is_none() {
             self.first_error = other.first_error.clone();
         }
-        self.users_seen
-            .extend(other.users_seen.iter().map(|(u, s)| (*u, *s)));
         if let Some(h) = &other.gaps {
             add_histogram(&mut self.gaps, h);
         }
@@ -276,12 +306,6 @@ impl Recorder {
         all
     }
 
-    /// Notes that virtual user `user` starts a transaction (for the active-user count).
-    pub fn note_user(&self, user: usize) {
-        let second = self.started.elapsed().as_secs();
-        self.shard(user).users_seen.insert(user, second);
-    }
-
     /// Records one request.
     pub fn record(&self, sample: RequestSample<'_>) {
         if let Some(observer) = &self.observer {
@@ -307,8 +331,10 @@ impl Recorder {
             pacing.completed(end_us.saturating_sub(micros), end_us);
         }
         let mut inner = self.shard(sample.user);
+        let times = inner.user(sample.user);
+        times.seen = Some(start_us / 1_000_000);
         if sent {
-            if let Some(previous) = inner.last_start.insert(sample.user, start_us) {
+            if let Some(previous) = times.last_start.replace(start_us) {
                 let gap = start_us.saturating_sub(previous).clamp(1, 3_600_000_000);
                 let _ = inner.gaps.get_or_insert_with(new_histogram).record(gap);
             }
@@ -328,12 +354,6 @@ impl Recorder {
                     .error_text
                     .or_else(|| Some(format!("{kind:?}").to_lowercase()));
             }
-        }
-        if sent {
-            let _ = inner
-                .overall
-                .get_or_insert_with(new_histogram)
-                .record(micros);
         }
         let failed = u64::from(sample.error.is_some());
         // Look up before inserting: the key is only allocated for a new transaction.
@@ -374,13 +394,11 @@ impl Recorder {
             snapshot.requests += inner.requests;
             snapshot.errors += inner.errors;
             snapshot.active_users += inner
-                .users_seen
-                .values()
-                .filter(|&&last| last + ACTIVE_USER_WINDOW_S > now)
+                .users
+                .iter()
+                .filter(|u| u.seen.is_some_and(|last| last + ACTIVE_USER_WINDOW_S > now))
                 .count() as u64;
-            if let Some(h) = &inner.overall {
-                add_histogram(&mut overall, h);
-            }
+            inner.add_overall_to(&mut overall);
         }
         snapshot.p95_ms = overall.map(|h| h.value_at_quantile(0.95) as f64 / 1000.0);
         snapshot
@@ -437,7 +455,7 @@ impl Recorder {
         if measurements.first_error.is_none() {
             measurements.first_error = inner.first_error.clone();
         }
-        if let Some(h) = &inner.overall {
+        if let Some(h) = &inner.overall() {
             let raw = percentiles(h);
             let interval = omission::expected_interval(inner.gaps.as_ref());
             let judged = match interval {
@@ -485,97 +503,5 @@ impl Recorder {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counts_errors_checks_and_percentiles() {
-        let r = Recorder::new();
-        for i in 0..100u64 {
-            r.record(RequestSample {
-                user: i as usize,
-                transaction: "s/t",
-                latency: Duration::from_millis(i + 1),
-                error: (i % 20 == 0).then_some(ErrorKind::Status),
-                checks: 2,
-                failed_checks: if i % 50 == 0 {
-                    vec!["step: status".into()]
-                } else {
-                    vec![]
-                },
-                error_text: None,
-            });
-        }
-        let mut m = Measurements::default();
-        r.finish_into(&mut m, Duration::from_secs(10));
-        assert_eq!(
-            (m.requests, m.errors, m.checks, m.check_failures),
-            (100, 5, 200, 2)
-        );
-        assert_eq!(m.error_rate(), Some(0.05));
-        assert_eq!(m.throughput(), Some(10.0));
-        let p = m.latency_ms.unwrap();
-        assert!((p.p50 - 50.0).abs() < 0.5, "p50 {}", p.p50);
-        assert!((p.max - 100.0).abs() < 0.5);
-        assert_eq!(m.failed_checks.get("step: status"), Some(&2));
-    }
-
-    #[test]
-    fn a_request_never_sent_fails_but_has_no_latency() {
-        let r = Recorder::new();
-        for (user, error, ms) in [(0, None, 40), (1, Some(ErrorKind::NotSent), 0)] {
-            r.record(RequestSample {
-                user,
-                transaction: "s/t",
-                latency: Duration::from_millis(ms),
-                error,
-                checks: 0,
-                failed_checks: vec![],
-                error_text: error.map(|_| "DELETE not sent: production".to_string()),
-            });
-        }
-        let mut m = Measurements::default();
-        r.finish_into(&mut m, Duration::from_secs(1));
-        assert_eq!((m.requests, m.errors), (2, 1));
-        assert_eq!(m.errors_by_kind.get(&ErrorKind::NotSent), Some(&1));
-        assert_eq!(
-            m.first_error.as_deref(),
-            Some("DELETE not sent: production")
-        );
-        // Only the request that went on the wire is in the latency: a 0 ms sample would
-        // make p50 about 0.
-        let p = m.latency_ms.unwrap();
-        assert!(
-            (p.p50 - 40.0).abs() < 0.5 && (p.max - 40.0).abs() < 0.5,
-            "{p:?}"
-        );
-    }
-
-    #[test]
-    fn completed_seconds_are_compacted_out_of_the_shards() {
-        let r = Recorder::new();
-        let sample = |user: usize, ms: u64| RequestSample {
-            user,
-            transaction: "s/t",
-            latency: Duration::from_millis(ms),
-            error: None,
-            checks: 0,
-            failed_checks: Vec::new(),
-            error_text: None,
-        };
-        r.record(sample(0, 10));
-        r.record(sample(1, 30));
-        assert!(r.completed_second(0).is_none(), "second 0 is still running");
-        std::thread::sleep(Duration::from_millis(1100));
-        r.record(sample(2, 20));
-        let first = r.completed_second(0).expect("second 0 has ended");
-        assert_eq!(first.requests, 2);
-        assert!((first.latency_ms.expect("latency").max - 30.0).abs() < 0.5);
-        let held: usize = r.shards.iter().map(|s| locked(s).seconds.len()).sum();
-        assert_eq!(held, 1, "only the running second stays in the shards");
-        let mut m = Measurements::default();
-        r.finish_into(&mut m, Duration::from_secs(2));
-        assert_eq!(m.series.iter().map(|s| s.requests).sum::<u64>(), 3);
-        assert_eq!(m.requests, 3);
-    }
-}
+#[path = "recorder_tests.rs"]
+mod tests;

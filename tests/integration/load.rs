@@ -562,3 +562,30 @@ fn issue_10_the_event_log_holds_every_event_of_the_run_one_json_object_a_line() 
     assert_eq!(suite["outcome"]["kind"], "load");
     assert_eq!(suite["outcome"]["requests"], s["measurements"]["requests"]);
 }
+
+#[test]
+fn the_rate_cap_holds_whatever_the_users_could_send() {
+    // Twenty users against a fast server could send thousands of requests in 3 s; a cap
+    // of 10/s lets about 30 through, never more than 10 in a second (give or take the
+    // one a second boundary splits).
+    let sample = Sample::start(&[]);
+    let project = load_only_project(&sample, 20, "3s");
+    project.edit(
+        "scenarios/dichvucong/rollout.toml",
+        "traffic = { users = 20, ramp-up = \"0s\", duration = \"3s\" }",
+        "traffic = { users = 20, ramp-up = \"0s\", duration = \"3s\", max-rps = 10 }",
+    );
+    let out = run_trial(&project);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let s = summary(&project, "1.0.0", "trial-test", 1);
+    let m = &s["measurements"];
+    let requests = m["requests"].as_u64().expect("requests");
+    assert!((15..=33).contains(&requests), "{requests} requests: {m}");
+    let per_second: Vec<u64> = m["series"]
+        .as_array()
+        .expect("series")
+        .iter()
+        .map(|s| s["requests"].as_u64().expect("requests"))
+        .collect();
+    assert!(per_second.iter().all(|&n| n <= 12), "{per_second:?}");
+}
