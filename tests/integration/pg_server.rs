@@ -1,6 +1,6 @@
 //! A real PostgreSQL server for the team-ledger tests: the Debian package's initdb and
-//! pg_ctl, a cluster in a temporary folder, on an ephemeral loopback port, with TLS
-//! (a private CA made by rcgen). One server per run of the test binary, shared by the
+//! pg_ctl, a cluster in a temporary folder (a copy of one initdb made for all the
+//! test processes), on an ephemeral loopback port, with TLS (a private CA made by rcgen). One server per run of the test binary, shared by the
 //! tests; each test gets its own database. Run as the `postgres` user when the tests
 //! run as root (initdb refuses root). A watchdog stops the server and removes the folder
 //! when the test process ends.
@@ -121,13 +121,10 @@ fn start() -> Option<PgServer> {
             "chown",
         );
     }
+    let template = cluster_template(&bin);
     check(
-        as_owner(&bin.join("initdb"))
-            .arg("-D")
-            .arg(&data)
-            .args(["-U", "stagegate", "-E", "UTF8", "--no-sync"])
-            .args(["--auth-local=trust", "--auth-host=trust"]),
-        "initdb",
+        Command::new("cp").arg("-a").arg(&template).arg(&data),
+        "copy the cluster template",
     );
     // First match wins: `teampw` must give its password; everyone else is trusted.
     let hba = data.join("pg_hba.conf");
@@ -162,6 +159,67 @@ fn start() -> Option<PgServer> {
         ))
         .expect("role teampw");
     Some(server)
+}
+
+/// A cluster made by initdb, shared by the test processes of a run: every PostgreSQL
+/// test is a process of its own under nextest, and initdb (bootstrapping template1 and
+/// the catalogues) was most of a test's server start, about 0.7 s of CPU each time. The
+/// clusters are identical but for their random system identifier, so each test copies
+/// this one (39 MB, a few hundredths of a second). Made once under a file lock, in a
+/// temporary folder renamed into place, so a test never copies a half-made template.
+fn cluster_template(bin: &Path) -> PathBuf {
+    use std::os::unix::io::AsRawFd;
+    let version = bin
+        .parent()
+        .and_then(|v| v.file_name())
+        .map(|v| v.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // SAFETY: geteuid has no preconditions.
+    let uid = unsafe { libc::geteuid() };
+    let base = std::env::temp_dir();
+    let template = base.join(format!("stagegate-pg-template-{version}-{uid}"));
+    let lock =
+        std::fs::File::create(base.join(format!("stagegate-pg-template-{version}-{uid}.lock")))
+            .expect("template lock file");
+    // SAFETY: flock on a descriptor this function owns; released when `lock` closes.
+    let locked = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+    assert_eq!(
+        locked,
+        0,
+        "lock the cluster template: {}",
+        std::io::Error::last_os_error()
+    );
+    if !template.join("PG_VERSION").exists() {
+        let making = tempfile::Builder::new()
+            .prefix("stagegate-pg-template-")
+            .tempdir_in(&base)
+            .expect("temp dir")
+            .keep();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&making, std::fs::Permissions::from_mode(0o755))
+            .expect("dir mode");
+        if is_root() {
+            check(
+                Command::new("chown")
+                    .args(["postgres:postgres"])
+                    .arg(&making),
+                "chown",
+            );
+        }
+        let data = making.join("data");
+        check(
+            as_owner(&bin.join("initdb"))
+                .arg("-D")
+                .arg(&data)
+                .args(["-U", "stagegate", "-E", "UTF8", "--no-sync"])
+                .args(["--auth-local=trust", "--auth-host=trust"]),
+            "initdb",
+        );
+        let _ = std::fs::remove_dir_all(&template);
+        std::fs::rename(&data, &template).expect("template into place");
+        let _ = std::fs::remove_dir_all(&making);
+    }
+    template
 }
 
 /// Stops the server and removes its folder once this test process is gone.
