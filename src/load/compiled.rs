@@ -312,6 +312,12 @@ impl CompiledSuite {
         });
     }
 
+    /// Records a request stagegate refused to send (no latency); the transaction ends.
+    fn not_sent(&self, user: usize, label: &str, why: String) -> bool {
+        self.record_failure(user, label, Duration::ZERO, ErrorKind::NotSent, why);
+        false
+    }
+
     /// Sends one step; returns whether the transaction may continue.
     async fn run_step<'s>(
         &'s self,
@@ -330,8 +336,7 @@ impl CompiledSuite {
             .and_then(|f| f.refusal(request.method))
         {
             let _ = self.refused.set((why.clone(), self.started.elapsed()));
-            self.record_failure(user_index, label, Duration::ZERO, ErrorKind::NotSent, why);
-            return false;
+            return self.not_sent(user_index, label, why);
         }
         let lookup = |name: &str| vars.get(name).map(|v| v.as_ref());
         let path: Cow<'_, str> = match request.path.as_literal() {
@@ -354,16 +359,7 @@ impl CompiledSuite {
                 // credentials stay home.
                 let url = match self.target.resolve_url(&path) {
                     Ok(url) => url,
-                    Err(e) => {
-                        self.record_failure(
-                            user_index,
-                            label,
-                            Duration::ZERO,
-                            ErrorKind::NotSent,
-                            format!("not sent: {e}"),
-                        );
-                        return false;
-                    }
+                    Err(e) => return self.not_sent(user_index, label, format!("not sent: {e}")),
                 };
                 let mut builder = user
                     .client
@@ -397,14 +393,8 @@ impl CompiledSuite {
         let request = match builder.build() {
             Ok(request) => request,
             Err(e) => {
-                self.record_failure(
-                    user_index,
-                    label,
-                    Duration::ZERO,
-                    ErrorKind::NotSent,
-                    format!("not sent: {}", failure::describe(&e)),
-                );
-                return false;
+                let why = format!("not sent: {}", failure::describe(&e));
+                return self.not_sent(user_index, label, why);
             }
         };
         if let Some(pacer) = &self.pacer {
