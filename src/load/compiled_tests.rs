@@ -17,11 +17,11 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// A loopback server answering `200 body` to everything, recording each request's
-/// method.
 /// What a test server saw, one entry a request.
 type Seen = Arc<Mutex<Vec<String>>>;
 
+/// A loopback server answering `200 body` to everything, recording each request's
+/// method.
 fn counting_server(body: String) -> (String, Seen) {
     let (url, methods, _) = recording_server(body);
     (url, methods)
