@@ -1,7 +1,8 @@
 //! A real PostgreSQL server for the team-ledger tests: the Debian package's initdb and
-//! pg_ctl, a cluster in a temporary folder (a copy of one initdb made for all the
-//! test processes), on an ephemeral loopback port, with TLS (a private CA made by rcgen). One server per run of the test binary, shared by the
-//! tests; each test gets its own database. Run as the `postgres` user when the tests
+//! pg_ctl, a cluster in a temporary folder (a copy of one initdb made for all the test
+//! processes), on an ephemeral loopback port, with TLS (a private CA made by rcgen). One
+//! server per run of the test binary, shared by the tests; each test gets its own
+//! database. Run as the `postgres` user when the tests
 //! run as root (initdb refuses root). A watchdog stops the server and removes the folder
 //! when the test process ends.
 //!
