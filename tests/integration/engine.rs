@@ -177,10 +177,9 @@ fn issue_16_thinking_users_above_the_descriptor_limit_run_and_end_on_time() {
     );
     // Planned 8 s; goose stops sleeping users within half a second. The margin is for a
     // loaded two-core machine, far below the 40 s the stop guards would allow. (Users
-    // still queued half a second after the planned end give up unsent, so the hold
-    // must let a starved debug build — 240
-    // requests/s with twelve tests at once on two cores — reach every user: 6 s does,
-    // 3 s did not.)
+    // still queued half a second after the planned end give up unsent, so the hold must
+    // let a starved debug build — 240 requests/s with twelve tests at once on two cores
+    // — reach every user: 6 s does, 3 s did not.)
     assert!(took < Duration::from_secs(25), "took {took:?}");
     // The default bound with think time is half the usable descriptors (960 / 2).
     assert!(
